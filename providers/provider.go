@@ -1,0 +1,72 @@
+package providers
+
+import (
+	"context"
+	"errors"
+)
+
+// Provider is one upstream identity service as the login flow sees it: it
+// builds the URL that sends the browser upstream, and turns the code that
+// comes back into a verified Identity.
+type Provider interface {
+	// Name is the configured name: "google", "github" or a generic
+	// provider's section name. It is the {provider} path segment.
+	Name() string
+	// AuthCodeURL is where the browser goes to sign in upstream.
+	AuthCodeURL(ctx context.Context, req AuthRequest) (string, error)
+	// Exchange redeems the upstream code and returns the verified identity.
+	Exchange(ctx context.Context, req ExchangeRequest) (*Identity, error)
+}
+
+// AuthRequest carries what the broker binds into one upstream round trip.
+type AuthRequest struct {
+	State       string // the broker's own state, never the app's
+	Nonce       string // OIDC nonce; ignored by plain OAuth2 providers
+	Verifier    string // PKCE code_verifier; the provider sends its S256 challenge
+	RedirectURL string // {issuer}/auth/{provider}/callback
+	LoginHint   string // passed through when the provider supports it
+	Prompt      string // passed through when the provider supports it
+	WantOrgs    bool   // GitHub: also request organisation membership (read:org)
+}
+
+// ExchangeRequest is what comes back on the callback, with what was bound at
+// the start of the flow.
+type ExchangeRequest struct {
+	Code        string
+	Verifier    string
+	Nonce       string
+	RedirectURL string
+	WantOrgs    bool
+}
+
+// Identity is what an upstream asserts about the person signing in.
+type Identity struct {
+	Provider string // the provider's configured name
+	Subject  string // the upstream's stable id (OIDC sub, GitHub numeric id)
+	Username string // GitHub login, preferred_username; may be empty
+	Name     string
+	Picture  string
+	// Email is the primary address; EmailVerified says whether the upstream
+	// vouches for it. VerifiedEmails lists every address the upstream marks
+	// verified (the primary first when it is verified).
+	Email          string
+	EmailVerified  bool
+	VerifiedEmails []string
+	// EmailTrusted says whether this provider's verified emails may link an
+	// identity to an existing account (Google and GitHub by default, generic
+	// OIDC only with trust_email = true).
+	EmailTrusted bool
+	// Orgs are the GitHub organisation logins the user belongs to, filled
+	// only when ExchangeRequest.WantOrgs was set.
+	Orgs []string
+}
+
+// Errors a caller branches on. Everything else is an upstream fault.
+var (
+	// ErrUpstream wraps failures to talk to the upstream: unreachable,
+	// timeout, 5xx, malformed answers.
+	ErrUpstream = errors.New("upstream unavailable")
+	// ErrInvalidIdentity wraps answers that were received but do not verify:
+	// bad signature, wrong iss/aud/nonce, expired ID token, rejected code.
+	ErrInvalidIdentity = errors.New("upstream identity rejected")
+)

@@ -1,0 +1,5 @@
+// Package storage declares what the broker keeps (users, identities, login
+// states, authorization codes, sessions, refresh tokens, signing keys) as
+// small per-aggregate interfaces with sentinel errors. Backends live in
+// sub-packages (sqlite) and all pass the same storagetest suite.
+package storage
