@@ -1,6 +1,11 @@
 package config
 
-import "time"
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+)
 
 // Config is config.toml after ${NAME} expansion, defaults and validation.
 type Config struct {
@@ -79,7 +84,75 @@ type Role struct {
 	EmailDomains []string `toml:"email_domains"`
 	GitHubOrgs   []string `toml:"github_orgs"`
 	Everyone     bool     `toml:"everyone"`
+	// Permissions are what the role lets its holders do, reported by
+	// /auth/permissions (e.g. "posts:write"); the broker does not interpret them.
+	Permissions []string `toml:"permissions"`
 }
 
 // Duration is a time.Duration written as "15m", "720h" in TOML.
 type Duration struct{ time.Duration }
+
+// UnmarshalText parses a Go duration string ("90s", "15m", "720h").
+func (d *Duration) UnmarshalText(text []byte) error {
+	v, err := time.ParseDuration(string(text))
+	if err != nil {
+		return fmt.Errorf("invalid duration %q: want a number and a unit, like \"15m\" or \"720h\"", text)
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText writes the duration the way UnmarshalText reads it.
+func (d Duration) MarshalText() ([]byte, error) {
+	return []byte(d.Duration.String()), nil
+}
+
+// Tenant returns the tenant whose id (OAuth client_id) is id.
+func (c *Config) Tenant(id string) (*Tenant, bool) {
+	for i := range c.Tenants {
+		if c.Tenants[i].ID == id {
+			return &c.Tenants[i], true
+		}
+	}
+	return nil, false
+}
+
+// CallbackURL is where the upstream provider sends the browser back:
+// {issuer}/auth/{provider}/callback. It is the redirect URI to register
+// with the upstream.
+func (c *Config) CallbackURL(provider string) string {
+	return c.Issuer + "/auth/" + provider + "/callback"
+}
+
+// TrustedProxyPrefixes returns TrustedProxies as prefixes; a bare address
+// becomes a single-address prefix. Entries are validated by Parse.
+func (c *Config) TrustedProxyPrefixes() []netip.Prefix {
+	out := make([]netip.Prefix, 0, len(c.TrustedProxies))
+	for _, s := range c.TrustedProxies {
+		if p, ok := parseProxy(s); ok {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func parseProxy(s string) (netip.Prefix, bool) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		return p.Masked(), err == nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, false
+	}
+	return netip.PrefixFrom(a, a.BitLen()), true
+}
+
+// Confidential reports whether the tenant authenticates with a client
+// secret; public tenants (SPAs, native apps) must use PKCE instead.
+func (t *Tenant) Confidential() bool { return t.ClientSecret != "" }
+
+// TrustsEmail reports whether this provider's verified emails may link an
+// identity to an existing account. Parse always sets TrustEmail; a nil value
+// (a hand-built Provider) means no.
+func (p *Provider) TrustsEmail() bool { return p.TrustEmail != nil && *p.TrustEmail }

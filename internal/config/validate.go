@@ -1,0 +1,389 @@
+package config
+
+import (
+	"net"
+	"net/url"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+var (
+	providerName = regexp.MustCompile(`^[a-z0-9_-]+$`)     // a {provider} URL path segment
+	tenantID     = regexp.MustCompile(`^[A-Za-z0-9._-]+$`) // an OAuth client_id
+)
+
+// validate checks c and normalises it in place (trailing slashes, case).
+// It never quotes secret values (client secrets, database URLs) in problems.
+func validate(c *Config, ps *problems) {
+	validateServer(c, ps)
+	validateTokens(&c.Tokens, ps)
+	validateProviders(c, ps)
+	validateTenants(c, ps)
+}
+
+func validateServer(c *Config, ps *problems) {
+	if c.Issuer == "" {
+		ps.add("issuer", `required: the broker's public base URL, like "https://auth.example.com"`)
+	} else if msg := checkHTTPURL(c.Issuer); msg != "" {
+		ps.add("issuer", "%s", msg)
+	} else {
+		// Callbacks and token iss are built as issuer + path.
+		c.Issuer = strings.TrimRight(c.Issuer, "/")
+	}
+
+	if host, port, err := net.SplitHostPort(c.Listen); err != nil {
+		ps.add("listen", `want host:port, like "127.0.0.1:8080" or ":8080"`)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		ps.add("listen", "port %q is not a number from 0 to 65535", port)
+	} else if strings.ContainsAny(host, " /") {
+		ps.add("listen", "host %q is not a host name or address", host)
+	}
+
+	for i, s := range c.TrustedProxies {
+		if _, ok := parseProxy(s); !ok {
+			ps.add(index("trusted_proxies", i), "%q is not an IP address or CIDR prefix", s)
+		}
+	}
+	for _, d := range []struct {
+		key string
+		v   Duration
+	}{{"upstream_timeout", c.UpstreamTimeout}, {"login_ttl", c.LoginTTL}} {
+		if d.v.Duration <= 0 {
+			ps.add(d.key, "must be greater than 0")
+		}
+	}
+
+	c.LogLevel = strings.ToLower(c.LogLevel)
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		ps.add("log_level", `want "debug", "info", "warn" or "error", got %q`, c.LogLevel)
+	}
+
+	// The URL may hold a password: never echo it.
+	u := c.Database.URL
+	switch {
+	case strings.HasPrefix(u, "sqlite:"):
+		if strings.TrimPrefix(u, "sqlite:") == "" {
+			ps.add("database.url", `sqlite: needs a file path, like "sqlite:./broker.db"`)
+		}
+	case strings.HasPrefix(u, "postgres://"), strings.HasPrefix(u, "postgresql://"):
+		if _, err := url.Parse(u); err != nil {
+			ps.add("database.url", "not a valid postgres:// URL (check that special characters in the password are percent-encoded)")
+		}
+	default:
+		ps.add("database.url", `want "sqlite:PATH" or "postgres://user:password@host:5432/db"`)
+	}
+}
+
+func validateTokens(t *Tokens, ps *problems) {
+	switch t.SigningAlg {
+	case "ES256", "EdDSA", "RS256":
+	default:
+		ps.add("tokens.signing_alg", `want "ES256", "EdDSA" or "RS256", got %q`, t.SigningAlg)
+	}
+	for _, d := range []struct {
+		key string
+		v   Duration
+	}{
+		{"tokens.access_ttl", t.AccessTTL},
+		{"tokens.id_token_ttl", t.IDTokenTTL},
+		{"tokens.refresh_idle_ttl", t.RefreshIdleTTL},
+		{"tokens.refresh_max_ttl", t.RefreshMaxTTL},
+		{"tokens.code_ttl", t.CodeTTL},
+		{"tokens.key_rotation", t.KeyRotation},
+	} {
+		if d.v.Duration <= 0 {
+			ps.add(d.key, "must be greater than 0")
+		}
+	}
+	// RFC 6749 §4.1.2: "A maximum authorization code lifetime of 10 minutes
+	// is RECOMMENDED."
+	if t.CodeTTL.Duration > 10*time.Minute {
+		ps.add("tokens.code_ttl", "must be at most 10m (RFC 6749 §4.1.2)")
+	}
+	switch {
+	case t.RefreshReuseGrace.Duration < 0:
+		ps.add("tokens.refresh_reuse_grace", "must not be negative")
+	case t.RefreshIdleTTL.Duration > 0 && t.RefreshReuseGrace.Duration >= t.RefreshIdleTTL.Duration:
+		ps.add("tokens.refresh_reuse_grace", "must be shorter than tokens.refresh_idle_ttl (%s)", t.RefreshIdleTTL.Duration)
+	}
+	if t.RefreshMaxTTL.Duration > 0 && t.RefreshIdleTTL.Duration > t.RefreshMaxTTL.Duration {
+		ps.add("tokens.refresh_idle_ttl", "must not be longer than tokens.refresh_max_ttl (%s)", t.RefreshMaxTTL.Duration)
+	}
+}
+
+func validateProviders(c *Config, ps *problems) {
+	if len(c.Providers) == 0 {
+		ps.add("providers", "at least one provider is required, like [providers.google]")
+		return
+	}
+	names := make([]string, 0, len(c.Providers))
+	for name := range c.Providers {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		p := c.Providers[name]
+		key := join("providers", name)
+		if !providerName.MatchString(name) {
+			ps.add(key, "provider names are URL path segments: use only a-z, 0-9, _ and -")
+		}
+		if p.ClientID == "" {
+			ps.add(key+".client_id", "required")
+		}
+		switch p.Type {
+		case "google", "github":
+			// Both issue a secret to every web application client.
+			if p.ClientSecret == "" {
+				ps.add(key+".client_secret", "required for %s", p.Type)
+			}
+		case "oidc":
+		case "":
+			ps.add(key+".type", `required for a provider not named "google" or "github": set type = "oidc"`)
+		default:
+			ps.add(key+".type", `want "google", "github" or "oidc", got %q`, p.Type)
+		}
+
+		switch p.Type {
+		case "google", "oidc":
+			if p.Issuer == "" {
+				ps.add(key+".issuer", "required for an OpenID Connect provider")
+			} else if msg := checkHTTPURL(p.Issuer); msg != "" {
+				ps.add(key+".issuer", "%s", msg)
+			}
+			// The issuer is compared byte for byte with the ID token's iss
+			// (OpenID Connect Discovery §4.3), and some providers' issuers
+			// end in "/": it is kept exactly as written.
+			if !slices.Contains(p.Scopes, "openid") {
+				ps.add(key+".scopes", `must include "openid"`)
+			}
+		case "github":
+			if p.Issuer != "" {
+				ps.add(key+".issuer", "not used by github providers; set base_url and api_url instead")
+			}
+			if len(p.Scopes) > 0 {
+				ps.add(key+".scopes", "not used by github providers: the broker asks for the scopes it needs")
+			}
+		}
+		if p.Type != "github" {
+			if p.BaseURL != "" {
+				ps.add(key+".base_url", "only for github providers")
+			}
+			if p.APIURL != "" {
+				ps.add(key+".api_url", "only for github providers")
+			}
+		} else {
+			// Endpoint URLs are built as base + "/login/oauth/...".
+			for _, u := range []struct {
+				key string
+				v   *string
+			}{{".base_url", &p.BaseURL}, {".api_url", &p.APIURL}} {
+				if msg := checkHTTPURL(*u.v); msg != "" {
+					ps.add(key+u.key, "%s", msg)
+				} else {
+					*u.v = strings.TrimRight(*u.v, "/")
+				}
+			}
+		}
+		if p.HostedDomain != "" && p.Type != "google" {
+			ps.add(key+".hosted_domain", "only for google providers")
+		}
+		c.Providers[name] = p
+	}
+}
+
+func validateTenants(c *Config, ps *problems) {
+	if len(c.Tenants) == 0 {
+		ps.add("tenants", "at least one [[tenants]] entry is required")
+		return
+	}
+	ids := make(map[string]int)
+	for i := range c.Tenants {
+		t := &c.Tenants[i]
+		key := index("tenants", i)
+		switch {
+		case t.ID == "":
+			ps.add(key+".id", "required")
+		case !tenantID.MatchString(t.ID):
+			ps.add(key+".id", "%q: use only A-Z, a-z, 0-9, '.', '_' and '-'", t.ID)
+		default:
+			if j, dup := ids[t.ID]; dup {
+				ps.add(key+".id", "%q is already the id of tenants[%d]", t.ID, j)
+			} else {
+				ids[t.ID] = i
+			}
+		}
+
+		if len(t.Providers) == 0 {
+			ps.add(key+".providers", `at least one provider is required, like ["google"]`)
+		}
+		for j, name := range t.Providers {
+			if _, ok := c.Providers[name]; !ok {
+				ps.add(index(key+".providers", j), "no provider %q in [providers]", name)
+			} else if slices.Index(t.Providers, name) < j {
+				ps.add(index(key+".providers", j), "%q is listed twice", name)
+			}
+		}
+
+		if len(t.RedirectURIs) == 0 {
+			ps.add(key+".redirect_uris", "at least one redirect URI is required")
+		}
+		for j, u := range t.RedirectURIs {
+			if msg := checkRedirectURI(u); msg != "" {
+				ps.add(index(key+".redirect_uris", j), "%s", msg)
+			}
+		}
+		for j, u := range t.PostLogoutRedirectURIs {
+			if msg := checkRedirectURI(u); msg != "" {
+				ps.add(index(key+".post_logout_redirect_uris", j), "%s", msg)
+			}
+		}
+		for j, o := range t.AllowedOrigins {
+			if msg := checkOrigin(o); msg != "" {
+				ps.add(index(key+".allowed_origins", j), "%s", msg)
+			}
+		}
+
+		checkDomains(key+".access.email_domains", t.Access.EmailDomains, ps)
+		checkNonEmpty(key+".access.github_orgs", t.Access.GitHubOrgs, ps)
+		for j, r := range t.Roles {
+			rk := index(key+".roles", j)
+			if r.Role == "" {
+				ps.add(rk+".role", "required: the role name put in tokens")
+			}
+			if !r.Everyone && len(r.Emails) == 0 && len(r.EmailDomains) == 0 && len(r.GitHubOrgs) == 0 {
+				ps.add(rk, "grants the role to nobody: set emails, email_domains, github_orgs or everyone = true")
+			}
+			checkNonEmpty(rk+".emails", r.Emails, ps)
+			checkDomains(rk+".email_domains", r.EmailDomains, ps)
+			checkNonEmpty(rk+".github_orgs", r.GitHubOrgs, ps)
+		}
+	}
+}
+
+func checkNonEmpty(key string, list []string, ps *problems) {
+	for i, s := range list {
+		if strings.TrimSpace(s) == "" {
+			ps.add(index(key, i), "must not be empty")
+		}
+	}
+}
+
+func checkDomains(key string, list []string, ps *problems) {
+	for i, s := range list {
+		switch {
+		case strings.TrimSpace(s) == "":
+			ps.add(index(key, i), "must not be empty")
+		case strings.Contains(s, "@"):
+			ps.add(index(key, i), "%q: write the domain alone, like \"acme.com\"", s)
+		}
+	}
+}
+
+// checkHTTPURL returns what is wrong with an absolute http(s) URL that is
+// compared or extended with paths (issuers, GitHub endpoints), or "".
+func checkHTTPURL(s string) string {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return "not a URL"
+	case u.Scheme != "http" && u.Scheme != "https":
+		return `want an absolute http:// or https:// URL, got ` + strconv.Quote(s)
+	case u.Host == "":
+		return "URL has no host: " + strconv.Quote(s)
+	case u.User != nil:
+		return "URL must not contain user:password@"
+	case u.RawQuery != "" || u.ForceQuery:
+		return "URL must not have a query (?...)"
+	case u.Fragment != "" || strings.Contains(s, "#"):
+		return "URL must not have a fragment (#...)"
+	}
+	return ""
+}
+
+// checkRedirectURI applies the registration rules for redirect_uris and
+// post_logout_redirect_uris. They are later matched as exact strings.
+func checkRedirectURI(s string) string {
+	if s == "" {
+		return "must not be empty"
+	}
+	if strings.Contains(s, "*") {
+		return "wildcards are not supported: register each URI exactly"
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return "not a URI: " + strconv.Quote(s)
+	}
+	// RFC 6749 §3.1.2: "The endpoint URI MUST NOT include a fragment component."
+	if u.Fragment != "" || strings.Contains(s, "#") {
+		return "must not contain a fragment (#...) (RFC 6749 §3.1.2)"
+	}
+	switch u.Scheme {
+	case "":
+		return "must be an absolute URI, like \"https://app.example.com/callback\""
+	case "https":
+		if u.Host == "" {
+			return "has no host: " + strconv.Quote(s)
+		}
+	case "http":
+		// RFC 9700 §2.6: no redirect URIs with the http scheme except for
+		// native apps using loopback redirection (RFC 8252 §7.3).
+		if u.Host == "" {
+			return "has no host: " + strconv.Quote(s)
+		}
+		if !isLoopback(u.Hostname()) {
+			return "http is only allowed for localhost, 127.0.0.1 and [::1]: use https (RFC 9700 §2.6)"
+		}
+	default:
+		// RFC 8252 §7.1: private-use schemes for native apps MUST be a
+		// reverse domain name the app controls ("com.example.app:/cb").
+		// This also rules out javascript:, data: and file:.
+		if !strings.Contains(u.Scheme, ".") {
+			return "scheme " + strconv.Quote(u.Scheme) + ` is not https, loopback http or a reverse-domain private-use scheme like "com.example.app" (RFC 8252 §7.1)`
+		}
+	}
+	return ""
+}
+
+func isLoopback(host string) bool {
+	switch strings.ToLower(host) {
+	case "localhost", "127.0.0.1", "::1":
+		return true
+	}
+	return false
+}
+
+// checkOrigin requires an exact serialised origin (RFC 6454 §6.2), the
+// string a browser sends in Origin and CORS compares byte for byte.
+func checkOrigin(s string) string {
+	switch s {
+	case "*":
+		return `"*" is not allowed: list each origin`
+	case "null":
+		// Sandboxed iframes and file: pages all send "null".
+		return `"null" is not allowed: it matches any sandboxed or file: page`
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" {
+		return "want an origin, like \"https://app.example.com\", got " + strconv.Quote(s)
+	}
+	if u.User != nil || u.Path != "" || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(s, "#") {
+		return "want an origin (scheme://host[:port]) with no path, query or fragment, got " + strconv.Quote(s)
+	}
+	canonical := u.Scheme + "://" + strings.ToLower(u.Hostname())
+	if strings.Contains(u.Hostname(), ":") {
+		canonical = u.Scheme + "://[" + strings.ToLower(u.Hostname()) + "]"
+	}
+	if p := u.Port(); p != "" && !(u.Scheme == "http" && p == "80") && !(u.Scheme == "https" && p == "443") {
+		canonical += ":" + p
+	}
+	if canonical != s {
+		return "browsers send this origin as " + strconv.Quote(canonical) + ": write it that way"
+	}
+	return ""
+}
