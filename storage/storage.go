@@ -51,7 +51,8 @@ type Users interface {
 	// ErrAlreadyExists if the identity (provider, subject) exists.
 	CreateUser(ctx context.Context, u User, first Identity) error
 	GetUser(ctx context.Context, id string) (User, error)
-	// UpdateUser overwrites the profile fields (name, email, picture) and UpdatedAt.
+	// UpdateUser overwrites the profile fields (name, email, email_verified,
+	// picture) and UpdatedAt.
 	UpdateUser(ctx context.Context, u User) error
 	GetIdentity(ctx context.Context, provider, subject string) (Identity, error)
 	// AddIdentity links a new identity; ErrAlreadyExists if (provider, subject) exists.
@@ -147,6 +148,9 @@ type RefreshToken struct {
 // RefreshTokens stores refresh token chains.
 type RefreshTokens interface {
 	CreateRefreshToken(ctx context.Context, t RefreshToken) error
+	// GetRefreshToken returns the token stored under hash, used or not.
+	// ErrNotFound if unknown.
+	GetRefreshToken(ctx context.Context, hash string) (RefreshToken, error)
 	// RotateRefreshToken atomically marks the token hash used at now,
 	// records next as its successor (next.Hash, sealed) and inserts next.
 	// It returns the old token as it was before the call. If the token was

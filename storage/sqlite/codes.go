@@ -1,0 +1,58 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/socialbroker/broker/storage"
+)
+
+const codeColumns = `hash, tenant_id, redirect_uri, code_challenge, session_id, user_id, scope, nonce, expires_at, used_at`
+
+func scanCode(row scanner) (storage.AuthCode, error) {
+	var c storage.AuthCode
+	err := row.Scan(&c.Hash, &c.TenantID, &c.RedirectURI, &c.CodeChallenge, &c.SessionID, &c.UserID,
+		&c.Scope, &c.Nonce, (*millis)(&c.ExpiresAt), (*millis)(&c.UsedAt))
+	return c, err
+}
+
+func (s *Store) CreateCode(ctx context.Context, c storage.AuthCode) error {
+	_, err := s.write.ExecContext(ctx, `INSERT INTO codes (`+codeColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.Hash, c.TenantID, c.RedirectURI, c.CodeChallenge, c.SessionID, c.UserID,
+		c.Scope, c.Nonce, millis(c.ExpiresAt), millis(c.UsedAt))
+	return wrap("create code", err)
+}
+
+// RedeemCode checks "used" before "expired": a replay must be reported as
+// such (RFC 6749 section 4.1.2: revoke what the code issued) even once the
+// code has expired, for as long as DeleteExpired keeps it.
+func (s *Store) RedeemCode(ctx context.Context, hash string, now time.Time) (storage.AuthCode, error) {
+	if now.IsZero() {
+		return storage.AuthCode{}, wrap("redeem code", errZeroNow)
+	}
+	var c storage.AuthCode
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		c, err = scanCode(tx.QueryRowContext(ctx, `SELECT `+codeColumns+` FROM codes WHERE hash = ?`, hash))
+		switch {
+		case err != nil:
+			return err
+		case !c.UsedAt.IsZero():
+			return storage.ErrAlreadyUsed
+		case expired(c.ExpiresAt, now):
+			return storage.ErrNotFound
+		}
+		c.UsedAt = stored(now)
+		_, err = tx.ExecContext(ctx, `UPDATE codes SET used_at = ? WHERE hash = ?`, millis(now), hash)
+		return err
+	})
+	switch {
+	case errors.Is(err, storage.ErrAlreadyUsed):
+		return c, wrap("redeem code", err)
+	case err != nil:
+		return storage.AuthCode{}, wrap("redeem code", err)
+	}
+	return c, nil
+}

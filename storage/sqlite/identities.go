@@ -1,0 +1,85 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/socialbroker/broker/storage"
+)
+
+const identityColumns = `user_id, provider, subject, username, email, email_verified, email_trusted, created_at, updated_at`
+
+func scanIdentity(row scanner) (storage.Identity, error) {
+	var id storage.Identity
+	err := row.Scan(&id.UserID, &id.Provider, &id.Subject, &id.Username, &id.Email,
+		&id.EmailVerified, &id.EmailTrusted, (*millis)(&id.CreatedAt), (*millis)(&id.UpdatedAt))
+	return id, err
+}
+
+func insertIdentity(ctx context.Context, db execer, id storage.Identity) error {
+	_, err := db.ExecContext(ctx, `INSERT INTO identities (`+identityColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		id.UserID, id.Provider, id.Subject, id.Username, id.Email,
+		id.EmailVerified, id.EmailTrusted, millis(id.CreatedAt), millis(id.UpdatedAt))
+	return err
+}
+
+func (s *Store) GetIdentity(ctx context.Context, provider, subject string) (storage.Identity, error) {
+	row := s.read.QueryRowContext(ctx,
+		`SELECT `+identityColumns+` FROM identities WHERE provider = ? AND subject = ?`, provider, subject)
+	id, err := scanIdentity(row)
+	return id, wrap("get identity", err)
+}
+
+// AddIdentity returns storage.ErrNotFound if id.UserID names no user.
+func (s *Store) AddIdentity(ctx context.Context, id storage.Identity) error {
+	return wrap("add identity", insertIdentity(ctx, s.write, id))
+}
+
+// UpdateIdentity never moves an identity to another user: UserID and
+// CreatedAt are left as stored.
+func (s *Store) UpdateIdentity(ctx context.Context, id storage.Identity) error {
+	err := oneRow(s.write.ExecContext(ctx,
+		`UPDATE identities SET username = ?, email = ?, email_verified = ?, email_trusted = ?, updated_at = ?
+		 WHERE provider = ? AND subject = ?`,
+		id.Username, id.Email, id.EmailVerified, id.EmailTrusted, millis(id.UpdatedAt), id.Provider, id.Subject))
+	return wrap("update identity", err)
+}
+
+// ListIdentities returns no error and no identities for an unknown user.
+func (s *Store) ListIdentities(ctx context.Context, userID string) ([]storage.Identity, error) {
+	ids, err := s.listIdentities(ctx, userID)
+	return ids, wrap("list identities", err)
+}
+
+func (s *Store) listIdentities(ctx context.Context, userID string) ([]storage.Identity, error) {
+	rows, err := s.read.QueryContext(ctx,
+		`SELECT `+identityColumns+` FROM identities WHERE user_id = ? ORDER BY created_at, rowid`, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []storage.Identity
+	for rows.Next() {
+		id, err := scanIdentity(rows)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// FindUserByTrustedEmail breaks ties between users by creation order, so
+// the same account keeps winning as more accounts claim the address.
+func (s *Store) FindUserByTrustedEmail(ctx context.Context, email string) (string, error) {
+	if email == "" {
+		// An identity without an address must never link to another.
+		return "", fmt.Errorf("sqlite: find user by trusted email: %w", storage.ErrNotFound)
+	}
+	var userID string
+	err := s.read.QueryRowContext(ctx,
+		`SELECT u.id FROM identities AS i JOIN users AS u ON u.id = i.user_id
+		 WHERE i.email = ? AND i.email_verified = 1 AND i.email_trusted = 1
+		 ORDER BY u.created_at, u.rowid LIMIT 1`, email).Scan(&userID)
+	return userID, wrap("find user by trusted email", err)
+}

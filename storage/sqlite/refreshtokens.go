@@ -1,0 +1,74 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/socialbroker/broker/storage"
+)
+
+const refreshTokenColumns = `hash, session_id, created_at, expires_at, used_at, successor_hash, successor_sealed`
+
+func scanRefreshToken(row scanner) (storage.RefreshToken, error) {
+	var t storage.RefreshToken
+	err := row.Scan(&t.Hash, &t.SessionID, (*millis)(&t.CreatedAt), (*millis)(&t.ExpiresAt),
+		(*millis)(&t.UsedAt), &t.SuccessorHash, &t.SuccessorSealed)
+	return t, err
+}
+
+func insertRefreshToken(ctx context.Context, db execer, t storage.RefreshToken) error {
+	_, err := db.ExecContext(ctx, `INSERT INTO refresh_tokens (`+refreshTokenColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		t.Hash, t.SessionID, millis(t.CreatedAt), millis(t.ExpiresAt), millis(t.UsedAt), t.SuccessorHash, t.SuccessorSealed)
+	return err
+}
+
+// CreateRefreshToken returns storage.ErrNotFound if t.SessionID names no
+// session.
+func (s *Store) CreateRefreshToken(ctx context.Context, t storage.RefreshToken) error {
+	return wrap("create refresh token", insertRefreshToken(ctx, s.write, t))
+}
+
+// GetRefreshToken reads from the read pool.
+func (s *Store) GetRefreshToken(ctx context.Context, hash string) (storage.RefreshToken, error) {
+	t, err := scanRefreshToken(s.read.QueryRowContext(ctx,
+		`SELECT `+refreshTokenColumns+` FROM refresh_tokens WHERE hash = ?`, hash))
+	return t, wrap("get refresh token", err)
+}
+
+// RotateRefreshToken reads and writes under the write lock BEGIN IMMEDIATE
+// takes before the read, which is what makes exactly one of several
+// concurrent rotations of the same token win: the others wait for the lock
+// and then read the token as used, with the winner's successor.
+func (s *Store) RotateRefreshToken(ctx context.Context, hash string, next storage.RefreshToken, sealed []byte, now time.Time) (storage.RefreshToken, error) {
+	if now.IsZero() {
+		return storage.RefreshToken{}, wrap("rotate refresh token", errZeroNow)
+	}
+	var old storage.RefreshToken
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		old, err = scanRefreshToken(tx.QueryRowContext(ctx,
+			`SELECT `+refreshTokenColumns+` FROM refresh_tokens WHERE hash = ?`, hash))
+		switch {
+		case err != nil:
+			return err
+		case !old.UsedAt.IsZero():
+			return storage.ErrAlreadyUsed
+		}
+		if err := insertRefreshToken(ctx, tx, next); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx,
+			`UPDATE refresh_tokens SET used_at = ?, successor_hash = ?, successor_sealed = ? WHERE hash = ?`,
+			millis(now), next.Hash, sealed, hash)
+		return err
+	})
+	switch {
+	case errors.Is(err, storage.ErrAlreadyUsed):
+		return old, wrap("rotate refresh token", err)
+	case err != nil:
+		return storage.RefreshToken{}, wrap("rotate refresh token", err)
+	}
+	return old, nil
+}

@@ -1,0 +1,43 @@
+package sqlite
+
+import (
+	"context"
+	"time"
+
+	"github.com/socialbroker/broker/storage"
+)
+
+const sessionColumns = `id, user_id, tenant_id, provider, scope, roles, nonce, auth_time, created_at, expires_at, revoked_at`
+
+func scanSession(row scanner) (storage.Session, error) {
+	var s storage.Session
+	err := row.Scan(&s.ID, &s.UserID, &s.TenantID, &s.Provider, &s.Scope, (*roles)(&s.Roles), &s.Nonce,
+		(*millis)(&s.AuthTime), (*millis)(&s.CreatedAt), (*millis)(&s.ExpiresAt), (*millis)(&s.RevokedAt))
+	return s, err
+}
+
+// CreateSession returns storage.ErrNotFound if s.UserID names no user.
+func (s *Store) CreateSession(ctx context.Context, sess storage.Session) error {
+	_, err := s.write.ExecContext(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		sess.ID, sess.UserID, sess.TenantID, sess.Provider, sess.Scope, roles(sess.Roles), sess.Nonce,
+		millis(sess.AuthTime), millis(sess.CreatedAt), millis(sess.ExpiresAt), millis(sess.RevokedAt))
+	return wrap("create session", err)
+}
+
+// GetSession returns the session whether revoked or expired; judging that
+// is the caller's.
+func (s *Store) GetSession(ctx context.Context, id string) (storage.Session, error) {
+	sess, err := scanSession(s.read.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = ?`, id))
+	return sess, wrap("get session", err)
+}
+
+// RevokeSession keeps the first revocation time: later ones (a replayed
+// code, then a logout) must not make the session look revoked later.
+func (s *Store) RevokeSession(ctx context.Context, id string, now time.Time) error {
+	if now.IsZero() {
+		return wrap("revoke session", errZeroNow)
+	}
+	err := oneRow(s.write.ExecContext(ctx,
+		`UPDATE sessions SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`, millis(now), id))
+	return wrap("revoke session", err)
+}

@@ -1,0 +1,126 @@
+package storagetest
+
+import (
+	"bytes"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/socialbroker/broker/storage"
+)
+
+func testRotateRefreshToken(t *testing.T, s storage.Store) {
+	newSession(t, s, "s1", t0.Add(time.Hour))
+	first := newRefreshToken(t, s, "rt1", "s1")
+	wantErr(t, "CreateRefreshToken(again)", s.CreateRefreshToken(t.Context(), first), storage.ErrAlreadyExists)
+
+	now := t0.Add(time.Minute)
+	second := refreshToken("rt2", "s1")
+	second.CreatedAt = now
+	sealed := []byte("rt2 sealed under rt1")
+	got, err := s.RotateRefreshToken(t.Context(), "rt1", second, sealed, now)
+	wantErr(t, "RotateRefreshToken", err, nil)
+	mustEqual(t, "RotateRefreshToken returns the token as it was", got, first)
+
+	// The rotated token now reports its use and its successor.
+	used := first
+	used.UsedAt = now
+	used.SuccessorHash = "rt2"
+	used.SuccessorSealed = sealed
+	third := refreshToken("rt3", "s1")
+	got, err = s.RotateRefreshToken(t.Context(), "rt1", third, []byte("other"), now.Add(time.Second))
+	wantErr(t, "RotateRefreshToken(reused)", err, storage.ErrAlreadyUsed)
+	mustEqual(t, "RotateRefreshToken(reused)", got, used)
+
+	// The failed call changed nothing: rt3 was not inserted, rt2 is live.
+	_, err = s.RotateRefreshToken(t.Context(), "rt3", refreshToken("rt4", "s1"), nil, now)
+	wantErr(t, "RotateRefreshToken(successor of a refused rotation)", err, storage.ErrNotFound)
+	got, err = s.RotateRefreshToken(t.Context(), "rt2", third, []byte("rt3 sealed"), now.Add(time.Minute))
+	wantErr(t, "RotateRefreshToken(successor)", err, nil)
+	mustEqual(t, "RotateRefreshToken(successor)", got, second)
+
+	_, err = s.RotateRefreshToken(t.Context(), "unknown", refreshToken("rt5", "s1"), nil, now)
+	wantErr(t, "RotateRefreshToken(unknown)", err, storage.ErrNotFound)
+
+	got, err = s.GetRefreshToken(t.Context(), "rt1")
+	wantErr(t, "GetRefreshToken(used)", err, nil)
+	mustEqual(t, "GetRefreshToken(used)", got, used)
+	got, err = s.GetRefreshToken(t.Context(), "rt3")
+	wantErr(t, "GetRefreshToken(live)", err, nil)
+	if got.Hash != "rt3" || !got.UsedAt.IsZero() {
+		t.Errorf("GetRefreshToken(live) = %+v, want rt3 unused", got)
+	}
+	_, err = s.GetRefreshToken(t.Context(), "unknown")
+	wantErr(t, "GetRefreshToken(unknown)", err, storage.ErrNotFound)
+}
+
+// A rotation whose successor cannot be inserted must leave the token live.
+func testRotateRefreshTokenSuccessorExists(t *testing.T, s storage.Store) {
+	newSession(t, s, "s1", t0.Add(time.Hour))
+	newRefreshToken(t, s, "rt1", "s1")
+	taken := newRefreshToken(t, s, "taken", "s1")
+
+	_, err := s.RotateRefreshToken(t.Context(), "rt1", taken, nil, t0)
+	wantErr(t, "RotateRefreshToken(existing successor)", err, storage.ErrAlreadyExists)
+	_, err = s.RotateRefreshToken(t.Context(), "rt1", refreshToken("rt2", "s1"), nil, t0)
+	wantErr(t, "RotateRefreshToken after the refused one", err, nil)
+}
+
+// Many rotations of one token at once (a client retrying, or a thief racing
+// the client): exactly one rotates; every other call sees the token used
+// with the winner's successor, which is what the reuse grace needs.
+func testRotateRefreshTokenConcurrently(t *testing.T, s storage.Store) {
+	const n = 50
+	newSession(t, s, "s1", t0.Add(time.Hour))
+	newRefreshToken(t, s, "rt", "s1")
+
+	type result struct {
+		old storage.RefreshToken
+		err error
+	}
+	results := make([]result, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			next := refreshToken(fmt.Sprintf("next-%d", i), "s1")
+			old, err := s.RotateRefreshToken(t.Context(), "rt", next, []byte(next.Hash+" sealed"), t0)
+			results[i] = result{old, err}
+		})
+	}
+	close(start)
+	wg.Wait()
+
+	winner := -1
+	for i, r := range results {
+		if r.err == nil {
+			if winner >= 0 {
+				t.Fatalf("RotateRefreshToken succeeded twice (calls %d and %d)", winner, i)
+			}
+			winner = i
+		}
+	}
+	if winner < 0 {
+		t.Fatalf("RotateRefreshToken: no call succeeded; first error: %v", results[0].err)
+	}
+	if !results[winner].old.UsedAt.IsZero() {
+		t.Fatalf("winner got UsedAt %v, want the token as it was (unused)", results[winner].old.UsedAt)
+	}
+	wantHash := fmt.Sprintf("next-%d", winner)
+	for i, r := range results {
+		if i == winner {
+			continue
+		}
+		wantErr(t, "concurrent RotateRefreshToken", r.err, storage.ErrAlreadyUsed)
+		if r.old.SuccessorHash != wantHash || !bytes.Equal(r.old.SuccessorSealed, []byte(wantHash+" sealed")) {
+			t.Fatalf("call %d: got successor %q %q, want the winner's %q", i, r.old.SuccessorHash, r.old.SuccessorSealed, wantHash)
+		}
+		// A loser's successor must not have been inserted.
+		_, err := s.RotateRefreshToken(t.Context(), fmt.Sprintf("next-%d", i), refreshToken("x", "s1"), nil, t0)
+		wantErr(t, "RotateRefreshToken(loser's successor)", err, storage.ErrNotFound)
+	}
+	_, err := s.RotateRefreshToken(t.Context(), wantHash, refreshToken("after", "s1"), nil, t0)
+	wantErr(t, "RotateRefreshToken(winner's successor)", err, nil)
+}

@@ -1,0 +1,44 @@
+package storagetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/socialbroker/broker/storage"
+)
+
+func testSession(t *testing.T, s storage.Store) {
+	sess := newSession(t, s, "s1", t0.Add(30*24*time.Hour))
+	wantErr(t, "CreateSession(again)", s.CreateSession(t.Context(), sess), storage.ErrAlreadyExists)
+
+	got, err := s.GetSession(t.Context(), "s1")
+	wantErr(t, "GetSession", err, nil)
+	mustEqual(t, "GetSession", got, sess)
+
+	noRoles := sess
+	noRoles.ID = "s2"
+	noRoles.Roles = nil
+	wantErr(t, "CreateSession(no roles)", s.CreateSession(t.Context(), noRoles), nil)
+	got, err = s.GetSession(t.Context(), "s2")
+	wantErr(t, "GetSession(no roles)", err, nil)
+	mustEqual(t, "GetSession(no roles)", got, noRoles)
+
+	_, err = s.GetSession(t.Context(), "unknown")
+	wantErr(t, "GetSession(unknown)", err, storage.ErrNotFound)
+}
+
+// The first revocation time stays: a later one (a logout after a replayed
+// code) must not make the session look revoked later than it was.
+func testRevokeSession(t *testing.T, s storage.Store) {
+	want := newSession(t, s, "s1", t0.Add(time.Hour))
+	want.RevokedAt = t0.Add(time.Minute)
+	wantErr(t, "RevokeSession", s.RevokeSession(t.Context(), "s1", want.RevokedAt), nil)
+	wantErr(t, "RevokeSession(again)", s.RevokeSession(t.Context(), "s1", t0.Add(2*time.Minute)), nil)
+
+	got, err := s.GetSession(t.Context(), "s1")
+	wantErr(t, "GetSession", err, nil)
+	mustEqual(t, "GetSession after RevokeSession", got, want)
+
+	err = s.RevokeSession(t.Context(), "unknown", t0)
+	wantErr(t, "RevokeSession(unknown)", err, storage.ErrNotFound)
+}

@@ -1,0 +1,183 @@
+package storagetest
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/socialbroker/broker/storage"
+)
+
+// Run runs the whole suite. newStore must return an empty store and arrange
+// (with t.Cleanup) for it to be closed and removed; every subtest gets its
+// own.
+func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
+	tests := []struct {
+		name string
+		run  func(t *testing.T, s storage.Store)
+	}{
+		{"Ping", testPing},
+		{"CreateUser", testCreateUser},
+		{"CreateUserDuplicateIdentity", testCreateUserDuplicateIdentity},
+		{"UpdateUser", testUpdateUser},
+		{"AddIdentity", testAddIdentity},
+		{"UpdateIdentity", testUpdateIdentity},
+		{"FindUserByTrustedEmail", testFindUserByTrustedEmail},
+		{"LoginState", testLoginState},
+		{"LoginStateExpiry", testLoginStateExpiry},
+		{"RedeemCode", testRedeemCode},
+		{"RedeemCodeExpiry", testRedeemCodeExpiry},
+		{"RedeemCodeConcurrently", testRedeemCodeConcurrently},
+		{"Session", testSession},
+		{"RevokeSession", testRevokeSession},
+		{"RotateRefreshToken", testRotateRefreshToken},
+		{"RotateRefreshTokenSuccessorExists", testRotateRefreshTokenSuccessorExists},
+		{"RotateRefreshTokenConcurrently", testRotateRefreshTokenConcurrently},
+		{"Keys", testKeys},
+		{"DeleteExpired", testDeleteExpired},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.run(t, newStore(t))
+		})
+	}
+}
+
+// t0 is the suite's fixed "now"; every time is derived from it in whole
+// seconds, which every backend keeps exactly.
+var t0 = time.Date(2030, time.January, 2, 3, 4, 5, 0, time.UTC)
+
+func testPing(t *testing.T, s storage.Store) {
+	if err := s.Ping(t.Context()); err != nil {
+		t.Fatalf("Ping: %v", err)
+	}
+}
+
+// wantErr fails t unless err is (or wraps) want; want nil means no error.
+func wantErr(t *testing.T, what string, err, want error) {
+	t.Helper()
+	if !errors.Is(err, want) { // errors.Is(err, nil) is err == nil
+		t.Fatalf("%s: got error %v, want %v", what, err, want)
+	}
+}
+
+// mustEqual fails t unless got and want hold the same values (see
+// canonical).
+func mustEqual[T any](t *testing.T, what string, got, want T) {
+	t.Helper()
+	if !reflect.DeepEqual(canonical(reflect.ValueOf(got)).Interface(), canonical(reflect.ValueOf(want)).Interface()) {
+		t.Fatalf("%s:\ngot  %+v\nwant %+v", what, got, want)
+	}
+}
+
+var timeType = reflect.TypeFor[time.Time]()
+
+// canonical returns a copy of v with times in UTC (no location, no
+// monotonic reading) and empty slices nil, so a comparison sees what a
+// backend was asked to keep rather than how it hands it back.
+func canonical(v reflect.Value) reflect.Value {
+	switch {
+	case v.Type() == timeType:
+		return reflect.ValueOf(v.Interface().(time.Time).UTC())
+	case v.Kind() == reflect.Slice:
+		if v.Len() == 0 {
+			return reflect.Zero(v.Type())
+		}
+		out := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
+		for i := range v.Len() {
+			out.Index(i).Set(canonical(v.Index(i)))
+		}
+		return out
+	case v.Kind() == reflect.Struct:
+		out := reflect.New(v.Type()).Elem()
+		for i := range v.NumField() {
+			out.Field(i).Set(canonical(v.Field(i)))
+		}
+		return out
+	}
+	return v
+}
+
+// newUser creates a user with one identity ("test", id) created at created.
+func newUser(t *testing.T, s storage.Store, id string, created time.Time) (storage.User, storage.Identity) {
+	t.Helper()
+	u := storage.User{
+		ID:            id,
+		Name:          "Name " + id,
+		Email:         id + "@example.com",
+		EmailVerified: true,
+		Picture:       "https://example.com/" + id + ".png",
+		CreatedAt:     created,
+		UpdatedAt:     created,
+	}
+	ident := storage.Identity{
+		UserID:        id,
+		Provider:      "test",
+		Subject:       id,
+		Username:      id,
+		Email:         id + "@example.com",
+		EmailVerified: true,
+		CreatedAt:     created,
+		UpdatedAt:     created,
+	}
+	if err := s.CreateUser(t.Context(), u, ident); err != nil {
+		t.Fatalf("CreateUser(%s): %v", id, err)
+	}
+	return u, ident
+}
+
+// newSession creates a user and a session of it expiring at expires.
+func newSession(t *testing.T, s storage.Store, id string, expires time.Time) storage.Session {
+	t.Helper()
+	newUser(t, s, "user-"+id, t0)
+	sess := storage.Session{
+		ID:        id,
+		UserID:    "user-" + id,
+		TenantID:  "tenant",
+		Provider:  "test",
+		Scope:     "openid email",
+		Roles:     []string{"admin", "dev"},
+		Nonce:     "nonce-" + id,
+		AuthTime:  t0,
+		CreatedAt: t0,
+		ExpiresAt: expires,
+	}
+	if err := s.CreateSession(t.Context(), sess); err != nil {
+		t.Fatalf("CreateSession(%s): %v", id, err)
+	}
+	return sess
+}
+
+// newRefreshToken creates the live link hash of session sessionID.
+func newRefreshToken(t *testing.T, s storage.Store, hash, sessionID string) storage.RefreshToken {
+	t.Helper()
+	rt := refreshToken(hash, sessionID)
+	if err := s.CreateRefreshToken(t.Context(), rt); err != nil {
+		t.Fatalf("CreateRefreshToken(%s): %v", hash, err)
+	}
+	return rt
+}
+
+func refreshToken(hash, sessionID string) storage.RefreshToken {
+	return storage.RefreshToken{Hash: hash, SessionID: sessionID, CreatedAt: t0, ExpiresAt: t0.Add(24 * time.Hour)}
+}
+
+func newCode(t *testing.T, s storage.Store, hash string, expires time.Time) storage.AuthCode {
+	t.Helper()
+	c := storage.AuthCode{
+		Hash:          hash,
+		TenantID:      "tenant",
+		RedirectURI:   "https://app.example.com/cb",
+		CodeChallenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+		SessionID:     "session",
+		UserID:        "user",
+		Scope:         "openid",
+		Nonce:         "n",
+		ExpiresAt:     expires,
+	}
+	if err := s.CreateCode(t.Context(), c); err != nil {
+		t.Fatalf("CreateCode(%s): %v", hash, err)
+	}
+	return c
+}
