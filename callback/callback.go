@@ -1,0 +1,114 @@
+package callback
+
+import (
+	"crypto/subtle"
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/labstack/echo/v4"
+	"github.com/socialbroker/broker/internal/accounts"
+	"github.com/socialbroker/broker/internal/httpx"
+	"github.com/socialbroker/broker/internal/oautherr"
+	"github.com/socialbroker/broker/providers"
+	"github.com/socialbroker/broker/storage"
+	"github.com/socialbroker/broker/tokens"
+)
+
+var (
+	errOtherBrowser  = errors.New("login state belongs to another browser")
+	errOtherProvider = errors.New("login state belongs to another provider")
+)
+
+// callbackParams may each appear once; a repeated one could make two
+// parts of the broker read two different values.
+var callbackParams = []string{"state", "code", "iss", "error", "error_description"}
+
+// callback is GET /auth/{provider}/callback.
+func (h *Handler) callback(c echo.Context) error {
+	q := c.QueryParams()
+	for _, p := range callbackParams {
+		if len(q[p]) > 1 {
+			return badState("The sign-in response repeats the parameter " + p + ".")
+		}
+	}
+	state := q.Get("state")
+	if state == "" || len(state) > maxParam {
+		return badState("The sign-in response carries no valid state.")
+	}
+	f, err := h.takeFlow(c, state, c.Param("provider"))
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return badState("This sign-in link was already used or has expired.")
+	case errors.Is(err, errOtherBrowser):
+		h.log.Warn("login state presented by another browser", "provider", c.Param("provider"))
+		return badState("This sign-in was started in another browser.")
+	case errors.Is(err, errOtherProvider):
+		return badState("This sign-in was started with another provider.")
+	case err != nil:
+		return err
+	}
+	up := h.upstreams[f.Provider]
+	tenant, ok := h.tenants[f.Tenant]
+	if up == nil || !ok {
+		return badState("The app or provider of this sign-in is no longer configured.")
+	}
+	deny := func(code, desc string) error {
+		return h.redirectToApp(c, f.RedirectURI, f.AppState, url.Values{"error": {code}, "error_description": {desc}})
+	}
+	// RFC 9207 §2.4: when the upstream names itself, it must be the one we
+	// sent the browser to (mix-up defence, RFC 9700 §4.4).
+	if iss := q.Get("iss"); iss != "" && up.Issuer != "" && subtle.ConstantTimeCompare([]byte(iss), []byte(up.Issuer)) != 1 {
+		h.log.Warn("callback iss does not match provider", "provider", f.Provider)
+		return deny(oautherr.AccessDenied, "the sign-in response came from an unexpected issuer")
+	}
+	if e := q.Get("error"); e != "" {
+		return deny(oautherr.AccessDenied, "sign-in was cancelled or refused at the provider")
+	}
+	code := q.Get("code")
+	if code == "" {
+		return deny(oautherr.AccessDenied, "the provider returned no authorization code")
+	}
+	id, err := up.Provider.Exchange(c.Request().Context(), providers.ExchangeRequest{
+		Code: code, Verifier: f.Verifier, Nonce: f.UpstreamNonce,
+		RedirectURL: h.callbackURL(f.Provider), WantOrgs: f.WantOrgs,
+	})
+	switch {
+	case errors.Is(err, providers.ErrInvalidIdentity):
+		h.log.Warn("upstream identity rejected", "provider", f.Provider, "err", err)
+		return deny(oautherr.AccessDenied, "the provider's answer could not be verified")
+	case err != nil:
+		h.log.Warn("upstream exchange failed", "provider", f.Provider, "err", err)
+		return deny(oautherr.TemporarilyUnavailable, "the sign-in provider cannot be reached; try again shortly")
+	}
+	id.Provider = f.Provider
+	facts := accounts.FactsOf(id, up.Type)
+	if ok, why := accounts.Allowed(tenant.Access, facts); !ok {
+		return deny(oautherr.AccessDenied, why)
+	}
+	ctx := c.Request().Context()
+	user, err := h.cfg.Users.Resolve(ctx, id)
+	if err != nil {
+		return err
+	}
+	sid, err := h.cfg.Grants.StartSession(ctx, tokens.Session{
+		UserID: user.ID, TenantID: tenant.ID, Provider: f.Provider, Scope: f.Scope,
+		Roles: accounts.Roles(tenant.Roles, facts), Nonce: f.Nonce,
+	})
+	if err != nil {
+		return err
+	}
+	brokerCode, err := h.cfg.Grants.IssueCode(ctx, tokens.CodeGrant{
+		TenantID: tenant.ID, RedirectURI: f.RedirectURI, CodeChallenge: f.Challenge,
+		SessionID: sid, UserID: user.ID, Scope: f.Scope, Nonce: f.Nonce,
+	})
+	if err != nil {
+		return err
+	}
+	h.log.Info("sign-in", "tenant", tenant.ID, "provider", f.Provider, "user", user.ID, "sid", sid)
+	return h.redirectToApp(c, f.RedirectURI, f.AppState, url.Values{"code": {brokerCode}})
+}
+
+func badState(msg string) error {
+	return httpx.Page(http.StatusBadRequest, "Sign-in could not be completed", msg+" Start signing in again from the app.")
+}

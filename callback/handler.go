@@ -1,0 +1,97 @@
+package callback
+
+import (
+	"context"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/socialbroker/broker/internal/config"
+	"github.com/socialbroker/broker/providers"
+	"github.com/socialbroker/broker/storage"
+	"github.com/socialbroker/broker/tokens"
+)
+
+// Upstream is a configured provider with what the flow needs beside it.
+type Upstream struct {
+	Provider providers.Provider
+	Name     string // the configured name: the {provider} path segment
+	Type     string // google | github | oidc
+	Label    string // shown on the sign-in page
+	// Issuer is the provider's issuer identifier, checked against the
+	// callback's iss parameter (RFC 9207) when the provider sends one.
+	Issuer string
+}
+
+// Users resolves upstream identities to broker users.
+type Users interface {
+	Resolve(ctx context.Context, id *providers.Identity) (storage.User, error)
+}
+
+// Grants starts sessions and issues one-time codes.
+type Grants interface {
+	StartSession(ctx context.Context, s tokens.Session) (string, error)
+	IssueCode(ctx context.Context, g tokens.CodeGrant) (string, error)
+}
+
+// Config configures a Handler.
+type Config struct {
+	Issuer    string // the broker's public base URL
+	LoginTTL  time.Duration
+	Tenants   []config.Tenant
+	Upstreams []Upstream
+	States    storage.LoginStates
+	Users     Users
+	Grants    Grants
+	Now       func() time.Time
+	Logger    *slog.Logger
+}
+
+// Handler serves the browser flow.
+type Handler struct {
+	cfg       Config
+	tenants   map[string]*config.Tenant
+	upstreams map[string]*Upstream
+	secure    bool // issuer is https: cookies are Secure and __Host- prefixed
+	log       *slog.Logger
+}
+
+// New returns a Handler.
+func New(cfg Config) (*Handler, error) {
+	u, err := url.Parse(cfg.Issuer)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	h := &Handler{
+		cfg: cfg, tenants: map[string]*config.Tenant{}, upstreams: map[string]*Upstream{},
+		secure: u.Scheme == "https", log: cfg.Logger,
+	}
+	for i := range cfg.Tenants {
+		h.tenants[cfg.Tenants[i].ID] = &cfg.Tenants[i]
+	}
+	for i := range cfg.Upstreams {
+		h.upstreams[cfg.Upstreams[i].Name] = &cfg.Upstreams[i]
+	}
+	return h, nil
+}
+
+// Register mounts the flow's routes. They carry no CORS headers: they are
+// navigations, not API calls.
+func (h *Handler) Register(e *echo.Echo) {
+	e.GET("/authorize", h.authorize)
+	e.GET("/auth/:provider/login", h.login)
+	e.GET("/auth/:provider/callback", h.callback)
+}
+
+// callbackURL is where an upstream sends the browser back.
+func (h *Handler) callbackURL(provider string) string {
+	return strings.TrimRight(h.cfg.Issuer, "/") + "/auth/" + provider + "/callback"
+}

@@ -1,0 +1,113 @@
+// Command broker is the social-login broker. Subcommands:
+//
+//	broker serve --config config.toml   serve
+//	broker demo [--listen 127.0.0.1:8080] a self-contained demo with fake upstreams
+//	broker check --config config.toml   validate a configuration and exit
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/socialbroker/broker/internal/config"
+	"github.com/socialbroker/broker/internal/demo"
+	"github.com/socialbroker/broker/internal/server"
+)
+
+const usage = `usage: broker <command> [flags]
+
+commands:
+  serve --config config.toml    run the broker
+  demo [--listen host:port]     run a self-contained demo (fake Google and GitHub, no credentials)
+  check --config config.toml    validate a configuration and exit
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "broker:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	cmd, args := args[0], args[1:]
+	fs := flag.NewFlagSet("broker "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	switch cmd {
+	case "serve", "check":
+		path := fs.String("config", "config.toml", "path to config.toml")
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		cfg, err := config.Load(*path, os.Getenv)
+		if err != nil {
+			return err
+		}
+		if cmd == "check" {
+			fmt.Fprintln(stdout, "configuration is valid")
+			return nil
+		}
+		return serve(ctx, cfg, stderr)
+	case "demo":
+		listen := fs.String("listen", "127.0.0.1:8080", "address to listen on (port 0 picks a free one)")
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		return runDemo(ctx, *listen, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level)) // validated by config
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) error {
+	log := newLogger(stderr, cfg.LogLevel)
+	srv, err := server.New(ctx, cfg, server.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	l, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	log.Info("broker listening", "addr", l.Addr().String(), "issuer", cfg.Issuer)
+	return srv.Serve(ctx, l)
+}
+
+func runDemo(ctx context.Context, listen string, stdout, stderr io.Writer) error {
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	d, err := demo.Start(ctx, listen, log)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	fmt.Fprintf(stdout, "\nBroker demo running. Open %s\n\n", d.URL)
+	fmt.Fprintf(stdout, "  fake Google: %s\n  fake GitHub: %s\n  (fakes: anyone can sign in as a demo user; nothing here is real)\n\nPress Ctrl+C to stop.\n", d.Google.URL(), d.GitHub.BaseURL())
+	return d.Serve(ctx)
+}

@@ -1,0 +1,105 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"github.com/socialbroker/broker/tokens"
+)
+
+// errNoToken: the request carries no bearer token at all.
+var errNoToken = errors.New("no bearer token")
+
+// bearerToken extracts an RFC 6750 §2.1 bearer token. The scheme is
+// case-insensitive; tokens in query strings (§2.3) are never accepted:
+// they end up in logs and Referer headers.
+func bearerToken(r *http.Request) (string, bool) {
+	scheme, tok, ok := strings.Cut(r.Header.Get(echo.HeaderAuthorization), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	tok = strings.TrimSpace(tok)
+	return tok, tok != ""
+}
+
+// authenticate verifies the request's access token, its session, and that
+// it belongs to the app asking: the tenant named by X-Tenant-ID, and the
+// calling page's Origin when there is one. Token faults wrap
+// tokens.ErrInvalidToken or are tokens.ErrTokenExpired; anything else is a
+// server fault.
+func (s *Server) authenticate(c echo.Context) (*tokens.AccessClaims, error) {
+	raw, ok := bearerToken(c.Request())
+	if !ok {
+		return nil, errNoToken
+	}
+	claims, err := s.tokens.Verify(c.Request().Context(), raw)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.sameApp(c, claims.TID); err != nil {
+		return nil, err
+	}
+	return claims, nil
+}
+
+// sameApp refuses a token or refresh token of tenant tid presented by
+// another app: a different X-Tenant-ID, or a browser Origin that tenant
+// does not allow.
+func (s *Server) sameApp(c echo.Context, tid string) error {
+	t, ok := s.tenants[tid]
+	if !ok {
+		return errors.Join(tokens.ErrInvalidToken, errors.New("the app of this token is no longer configured"))
+	}
+	if want := c.Request().Header.Get("X-Tenant-ID"); want != "" && want != tid {
+		return errors.Join(tokens.ErrInvalidToken, errors.New("token belongs to another app"))
+	}
+	if origin := c.Request().Header.Get("Origin"); origin != "" && !slices.Contains(t.AllowedOrigins, origin) {
+		return errors.Join(tokens.ErrInvalidToken, errors.New("token belongs to another app"))
+	}
+	return nil
+}
+
+// unauthorized answers a failed bearer authentication: 401 with the
+// RFC 6750 §3 challenge, and a body apps' interceptors can branch on
+// ("token_expired" means refresh; anything else means sign in again).
+// extra adds endpoint-specific members.
+func unauthorized(c echo.Context, err error, extra map[string]any) error {
+	code, message, desc := "invalid_token", "JsonWebTokenError", describeTokenError(err)
+	if errors.Is(err, tokens.ErrTokenExpired) {
+		code, message = "token_expired", "TokenExpiredError"
+	}
+	challenge := `Bearer realm="broker"`
+	if !errors.Is(err, errNoToken) {
+		// §3.1: no error code when the request had no credentials at all.
+		challenge += `, error="invalid_token", error_description="` + desc + `"`
+	}
+	c.Response().Header().Set("WWW-Authenticate", challenge)
+	body := map[string]any{"error": code, "error_description": desc, "message": message}
+	for k, v := range extra {
+		body[k] = v
+	}
+	return c.JSON(http.StatusUnauthorized, body)
+}
+
+func describeTokenError(err error) string {
+	switch {
+	case errors.Is(err, errNoToken):
+		return "an access token is required"
+	case errors.Is(err, tokens.ErrTokenExpired):
+		return "the access token expired"
+	}
+	// Verification errors carry short fixed reasons, never token content.
+	msg := err.Error()
+	if i := strings.LastIndex(msg, "\n"); i >= 0 {
+		msg = msg[i+1:]
+	}
+	return strings.TrimPrefix(msg, tokens.ErrInvalidToken.Error()+": ")
+}
+
+// isTokenFault tells token faults (401) from server faults.
+func isTokenFault(err error) bool {
+	return errors.Is(err, errNoToken) || errors.Is(err, tokens.ErrTokenExpired) || errors.Is(err, tokens.ErrInvalidToken)
+}

@@ -1,0 +1,63 @@
+package server
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"net/url"
+
+	"github.com/labstack/echo/v4"
+	"github.com/socialbroker/broker/internal/config"
+	"github.com/socialbroker/broker/internal/oautherr"
+)
+
+// authenticateClient identifies the client of a token, revocation or
+// introspection request (RFC 6749 §2.3): client_secret_basic or
+// client_secret_post for confidential tenants, client_id alone for public
+// ones. Using two methods at once is refused (§2.3).
+func (s *Server) authenticateClient(c echo.Context, p url.Values) (*config.Tenant, error) {
+	id, secret, basic := c.Request().BasicAuth()
+	if basic {
+		if p.Has("client_secret") {
+			return nil, oautherr.New(oautherr.InvalidRequest, "use one client authentication method, not two")
+		}
+		// §2.3.1: both parts are form-urlencoded inside the Basic header.
+		var err1, err2 error
+		id, err1 = url.QueryUnescape(id)
+		secret, err2 = url.QueryUnescape(secret)
+		if err1 != nil || err2 != nil {
+			return nil, invalidClient()
+		}
+		if pid := p.Get("client_id"); pid != "" && pid != id {
+			return nil, oautherr.New(oautherr.InvalidRequest, "client_id does not match the authenticated client")
+		}
+	} else {
+		id, secret = p.Get("client_id"), p.Get("client_secret")
+	}
+	if id == "" {
+		return nil, oautherr.New(oautherr.InvalidRequest, "client_id is required")
+	}
+	t, ok := s.tenants[id]
+	if !ok {
+		return nil, invalidClient()
+	}
+	switch {
+	case t.Confidential() && !secretEqual(secret, t.ClientSecret):
+		return nil, invalidClient()
+	case !t.Confidential() && secret != "":
+		// A public client has no secret; one that sends a secret is confused
+		// or probing.
+		return nil, invalidClient()
+	}
+	return t, nil
+}
+
+func invalidClient() error {
+	return oautherr.New(oautherr.InvalidClient, "client authentication failed")
+}
+
+// secretEqual compares in constant time, hashing first so that the
+// comparison does not leak the secret's length either.
+func secretEqual(got, want string) bool {
+	a, b := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(want))
+	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
+}

@@ -1,0 +1,5 @@
+// Package server assembles the broker: it opens the store, loads the keys,
+// builds the providers from config, and mounts every endpoint on one Echo
+// instance. The browser flow lives in package callback; the token,
+// app-facing and standard endpoints live here, one file per family.
+package server

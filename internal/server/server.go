@@ -1,0 +1,273 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/socialbroker/broker/callback"
+	"github.com/socialbroker/broker/internal/accounts"
+	"github.com/socialbroker/broker/internal/config"
+	"github.com/socialbroker/broker/internal/httpx"
+	"github.com/socialbroker/broker/internal/web"
+	"github.com/socialbroker/broker/providers"
+	"github.com/socialbroker/broker/storage"
+	"github.com/socialbroker/broker/storage/sqlite"
+	"github.com/socialbroker/broker/tokens"
+)
+
+// Options are what the caller injects beside the config.
+type Options struct {
+	Logger *slog.Logger
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// Transport carries upstream calls; http.DefaultTransport when nil.
+	Transport http.RoundTripper
+	// Mount, when set, can add routes (the demo page) before serving.
+	Mount func(e *echo.Echo)
+}
+
+// Server is an assembled broker.
+type Server struct {
+	cfg     *config.Config
+	log     *slog.Logger
+	now     func() time.Time
+	store   storage.Store
+	keys    *tokens.KeySet
+	tokens  *tokens.Service
+	tenants map[string]*config.Tenant
+	cors    *httpx.CORS
+	echo    *echo.Echo
+}
+
+// New assembles a broker from cfg. It opens (and migrates) the store and
+// loads or creates the signing keys; it contacts no upstream.
+func New(ctx context.Context, cfg *config.Config, opts Options) (*Server, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	store, err := openStore(ctx, cfg.Database.URL)
+	if err != nil {
+		return nil, err
+	}
+	s, err := assemble(ctx, cfg, opts, store)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func assemble(ctx context.Context, cfg *config.Config, opts Options, store storage.Store) (*Server, error) {
+	t := cfg.Tokens
+	keys, err := tokens.NewKeySet(store, tokens.KeySetConfig{
+		Alg: t.SigningAlg, Rotation: t.KeyRotation.Duration,
+		MaxTokenTTL: max(t.AccessTTL.Duration, t.IDTokenTTL.Duration), Now: opts.Now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := keys.Refresh(ctx); err != nil {
+		return nil, err
+	}
+	svc, err := tokens.NewService(store, keys, tokens.Config{
+		Issuer: cfg.Issuer, AccessTTL: t.AccessTTL.Duration, IDTokenTTL: t.IDTokenTTL.Duration,
+		RefreshIdleTTL: t.RefreshIdleTTL.Duration, RefreshMaxTTL: t.RefreshMaxTTL.Duration,
+		ReuseGrace: t.RefreshReuseGrace.Duration, CodeTTL: t.CodeTTL.Duration,
+		Now: opts.Now, Logger: opts.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	upstreams, err := buildUpstreams(cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	flow, err := callback.New(callback.Config{
+		Issuer: cfg.Issuer, LoginTTL: cfg.LoginTTL.Duration, Tenants: cfg.Tenants,
+		Upstreams: upstreams, States: store, Users: accounts.New(store, opts.Now),
+		Grants: svc, Now: opts.Now, Logger: opts.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg: cfg, log: opts.Logger, now: opts.Now, store: store, keys: keys, tokens: svc,
+		tenants: map[string]*config.Tenant{},
+	}
+	var origins []string
+	for i := range cfg.Tenants {
+		s.tenants[cfg.Tenants[i].ID] = &cfg.Tenants[i]
+		origins = append(origins, cfg.Tenants[i].AllowedOrigins...)
+	}
+	s.cors = httpx.NewCORS(origins)
+	s.echo = s.routes(flow, opts.Mount)
+	return s, nil
+}
+
+// openStore opens the store a database URL names.
+func openStore(ctx context.Context, url string) (storage.Store, error) {
+	switch {
+	case strings.HasPrefix(url, "sqlite:"):
+		return sqlite.Open(ctx, strings.TrimPrefix(url, "sqlite:"))
+	default:
+		return nil, fmt.Errorf("database.url: unsupported database %q", strings.SplitN(url, ":", 2)[0])
+	}
+}
+
+// buildUpstreams turns [providers.*] into providers sharing one HTTP
+// client whose timeout bounds every upstream call, so a slow or dead
+// upstream produces a clear error instead of a hung sign-in.
+func buildUpstreams(cfg *config.Config, opts Options) ([]callback.Upstream, error) {
+	client := &http.Client{Timeout: cfg.UpstreamTimeout.Duration, Transport: opts.Transport}
+	var ups []callback.Upstream
+	for name, p := range cfg.Providers {
+		up := callback.Upstream{Name: name, Type: p.Type, Label: p.DisplayName}
+		var err error
+		switch p.Type {
+		case "github":
+			up.Provider, err = providers.NewGitHub(providers.GitHubConfig{
+				Name: name, ClientID: p.ClientID, ClientSecret: p.ClientSecret,
+				BaseURL: p.BaseURL, APIURL: p.APIURL, HTTPClient: client,
+			})
+		default:
+			oc := providers.OIDCConfig{
+				Name: name, Issuer: p.Issuer, ClientID: p.ClientID, ClientSecret: p.ClientSecret,
+				Scopes: p.Scopes, TrustEmail: p.TrustsEmail(), HostedDomain: p.HostedDomain,
+				HTTPClient: client, Now: opts.Now,
+			}
+			up.Issuer = p.Issuer
+			if p.Type == "google" {
+				up.Provider, err = providers.NewGoogle(oc)
+			} else {
+				up.Provider, err = providers.NewOIDC(oc)
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("providers.%s: %w", name, err)
+		}
+		ups = append(ups, up)
+	}
+	return ups, nil
+}
+
+// routes mounts every endpoint.
+func (s *Server) routes(flow *callback.Handler, mount func(*echo.Echo)) *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = httpx.ErrorHandler(s.log)
+	e.IPExtractor = echo.ExtractIPDirect()
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisablePrintStack: true, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+		s.log.Error("panic", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err, "stack", string(stack))
+		return err
+	}}))
+	e.Use(httpx.SecureHeaders, middleware.BodyLimit("64K"))
+
+	flow.Register(e)
+	e.StaticFS("/assets", web.Assets())
+
+	e.GET("/.well-known/openid-configuration", s.discovery)
+	e.GET("/.well-known/oauth-authorization-server", s.discovery)
+	e.GET("/.well-known/jwks.json", s.jwks)
+	e.GET("/logout", s.endSession)
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+
+	// Endpoints apps call from scripts carry CORS for allow-listed origins.
+	api := e.Group("", s.cors.Middleware)
+	for _, path := range []string{"/token", "/revoke", "/introspect", "/userinfo", "/auth/check", "/auth/me", "/auth/permissions", "/auth/refresh", "/auth/logout"} {
+		api.OPTIONS(path, func(c echo.Context) error { return c.NoContent(http.StatusNoContent) })
+	}
+	api.POST("/token", s.token, httpx.NoStore)
+	api.POST("/revoke", s.revoke, httpx.NoStore)
+	api.POST("/introspect", s.introspect, httpx.NoStore)
+	api.GET("/userinfo", s.userinfo, httpx.NoStore)
+	api.POST("/userinfo", s.userinfo, httpx.NoStore)
+	api.GET("/auth/check", s.check, httpx.NoStore)
+	api.GET("/auth/me", s.me, httpx.NoStore)
+	api.GET("/auth/permissions", s.permissions, httpx.NoStore)
+	api.POST("/auth/refresh", s.refresh, httpx.NoStore)
+	api.POST("/auth/logout", s.logout, httpx.NoStore)
+	if mount != nil {
+		mount(e)
+	}
+	return e
+}
+
+// Handler is the broker as an http.Handler.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Issuer is the broker's public base URL.
+func (s *Server) Issuer() string { return s.cfg.Issuer }
+
+// Serve answers on l until ctx ends, then drains in-flight requests. It
+// also keeps the signing keys fresh and removes expired rows.
+func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.echo,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	bg, stop := context.WithCancel(ctx)
+	defer stop()
+	go s.maintain(bg)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// maintain refreshes keys every minute (so keys created by another
+// replica are published here too) and deletes expired rows every ten.
+func (s *Server) maintain(ctx context.Context) {
+	keyTick := time.NewTicker(time.Minute)
+	gcTick := time.NewTicker(10 * time.Minute)
+	defer keyTick.Stop()
+	defer gcTick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-keyTick.C:
+			if err := s.keys.Refresh(ctx); err != nil {
+				s.log.Warn("key refresh failed", "err", err)
+			}
+		case <-gcTick.C:
+			n, err := s.store.DeleteExpired(ctx, s.now())
+			if err != nil {
+				s.log.Warn("expiry sweep failed", "err", err)
+			} else if n > 0 {
+				s.log.Debug("expired rows removed", "rows", n)
+			}
+		}
+	}
+}
+
+// Close releases the store.
+func (s *Server) Close() error { return s.store.Close() }

@@ -1,0 +1,49 @@
+// Package web holds the broker's own HTML pages (the hosted "Sign in with"
+// page, error pages) and their static assets, embedded in the binary.
+package web
+
+import (
+	"embed"
+	"html/template"
+	"io"
+	"io/fs"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed assets
+var assetFS embed.FS
+
+var templates = template.Must(template.ParseFS(templateFS, "templates/*.html"))
+
+// Assets is served under /assets/.
+func Assets() fs.FS {
+	sub, _ := fs.Sub(assetFS, "assets")
+	return sub
+}
+
+// ErrorPage is the data of the error page.
+type ErrorPage struct {
+	Status  int
+	Title   string
+	Message string
+}
+
+// SignInPage is the data of the hosted provider chooser.
+type SignInPage struct {
+	TenantName string
+	Buttons    []SignInButton
+}
+
+// SignInButton is one "Sign in with ..." link.
+type SignInButton struct {
+	Provider string // configured name, also the CSS modifier
+	Label    string // "Google", "GitHub", "Acme SSO"
+	URL      string // /auth/{provider}/login?...
+}
+
+// Render writes the named page.
+func Render(w io.Writer, name string, data any) error {
+	return templates.ExecuteTemplate(w, name+".html", data)
+}

@@ -1,0 +1,24 @@
+// Package providers talks to the upstream identity services a user signs in
+// with, behind one small contract, Provider (provider.go): build the URL that
+// sends the browser upstream, and turn the code that comes back into a
+// verified Identity.
+//
+// Implementations:
+//   - OIDC (oidc.go): any OpenID Connect issuer. Discovery is lazy and cached;
+//     the ID token is verified with go-oidc (signature, iss, aud, exp) and
+//     here (nonce, azp, hd); missing claims are completed from userinfo.
+//   - NewGoogle (google.go): OIDC with Google's issuer and defaults.
+//   - GitHub (github.go): OAuth2 plus the REST API (/user, /user/emails,
+//     /user/orgs), for github.com and GitHub Enterprise Server.
+//
+// Every round trip uses PKCE S256 (RFC 7636). Callers branch on two
+// sentinels: ErrUpstream (unreachable, slow, 5xx, malformed: worth a retry
+// later) and ErrInvalidIdentity (the upstream answered but the answer does
+// not verify, or it refused the code). Error messages never contain tokens
+// or secrets, so they may be logged.
+//
+// Each provider takes its *http.Client, whose Timeout bounds every upstream
+// call, and holds no global state; all are safe for concurrent use.
+//
+// Fake upstreams for tests and the demo are in package providertest.
+package providers

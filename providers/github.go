@@ -1,0 +1,257 @@
+package providers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"golang.org/x/oauth2"
+)
+
+// GitHubConfig configures the GitHub provider (github.com or GitHub
+// Enterprise Server).
+type GitHubConfig struct {
+	// Name is the {provider} path segment; default "github". Another name
+	// lets a second GitHub (say, Enterprise Server) sit beside github.com.
+	Name         string
+	ClientID     string
+	ClientSecret string
+	// BaseURL hosts the OAuth endpoints: BaseURL/login/oauth/authorize and
+	// BaseURL/login/oauth/access_token. Default https://github.com.
+	BaseURL string
+	// APIURL is the REST API root. Default https://api.github.com; GitHub
+	// Enterprise Server uses https://HOST/api/v3.
+	APIURL string
+	// HTTPClient carries every upstream call; its Timeout bounds them.
+	HTTPClient *http.Client
+}
+
+// GitHub is the Provider for GitHub's OAuth apps. GitHub is plain OAuth2, so
+// the identity comes from its REST API: /user, /user/emails and, when asked,
+// /user/orgs.
+type GitHub struct {
+	cfg    GitHubConfig
+	client *http.Client
+}
+
+var _ Provider = (*GitHub)(nil)
+
+const (
+	githubAPIVersion = "2022-11-28"
+	// githubMaxOrgPages bounds /user/orgs pagination (100 per page). A
+	// truncated list can only withhold access, never grant it.
+	githubMaxOrgPages = 10
+)
+
+// NewGitHub validates cfg and returns the provider. It does no network I/O.
+func NewGitHub(cfg GitHubConfig) (*GitHub, error) {
+	if cfg.ClientID == "" || cfg.ClientSecret == "" {
+		return nil, errors.New("github: client ID and client secret are required")
+	}
+	if cfg.HTTPClient == nil {
+		return nil, errors.New("github: HTTP client is required")
+	}
+	if cfg.Name == "" {
+		cfg.Name = "github"
+	}
+	if url.PathEscape(cfg.Name) != cfg.Name {
+		return nil, fmt.Errorf("github: invalid provider name %q", cfg.Name)
+	}
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = "https://github.com"
+	}
+	if cfg.APIURL == "" {
+		cfg.APIURL = "https://api.github.com"
+	}
+	cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
+	cfg.APIURL = strings.TrimSuffix(cfg.APIURL, "/")
+	if err := checkBaseURL(cfg.BaseURL); err != nil {
+		return nil, fmt.Errorf("github: base URL: %w", err)
+	}
+	if err := checkBaseURL(cfg.APIURL); err != nil {
+		return nil, fmt.Errorf("github: API URL: %w", err)
+	}
+	return &GitHub{
+		cfg: cfg,
+		// GitHub's token endpoint answers form-encoded unless asked for JSON,
+		// and its API refuses requests without a User-Agent.
+		client: withHeaders(cfg.HTTPClient, http.Header{
+			"Accept":     {"application/json"},
+			"User-Agent": {"socialbroker"},
+		}),
+	}, nil
+}
+
+// Name returns the configured name, "github" by default.
+func (g *GitHub) Name() string { return g.cfg.Name }
+
+// AuthCodeURL returns GitHub's authorization URL with PKCE S256 (supported
+// by GitHub since 2025; only S256 is accepted).
+func (g *GitHub) AuthCodeURL(_ context.Context, req AuthRequest) (string, error) {
+	if err := checkAuthRequest("github", req); err != nil {
+		return "", err
+	}
+	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(req.Verifier)}
+	if req.LoginHint != "" {
+		opts = append(opts, oauth2.SetAuthURLParam("login", req.LoginHint)) // GitHub's name for login_hint
+	}
+	// GitHub understands only prompt=select_account (its account picker).
+	if slices.Contains(strings.Fields(req.Prompt), "select_account") {
+		opts = append(opts, oauth2.SetAuthURLParam("prompt", "select_account"))
+	}
+	return g.oauth2Config(req.RedirectURL, req.WantOrgs).AuthCodeURL(req.State, opts...), nil
+}
+
+// Exchange redeems the code and reads the user, their emails and, when
+// req.WantOrgs, their organisations.
+func (g *GitHub) Exchange(ctx context.Context, req ExchangeRequest) (*Identity, error) {
+	if req.Code == "" || req.Verifier == "" {
+		return nil, fmt.Errorf("github: exchange: %w: missing code or verifier", ErrInvalidIdentity)
+	}
+	// GitHub reports a bad code as HTTP 200 with an "error" field, which
+	// x/oauth2 turns into a RetrieveError like any RFC 6749 §5.2 error.
+	tok, err := g.oauth2Config(req.RedirectURL, req.WantOrgs).Exchange(
+		context.WithValue(ctx, oauth2.HTTPClient, g.client), req.Code, oauth2.VerifierOption(req.Verifier))
+	if err != nil {
+		return nil, fmt.Errorf("github: exchange code: %w", tokenError(err))
+	}
+	h := http.Header{
+		"Authorization":        {"Bearer " + tok.AccessToken},
+		"Accept":               {"application/vnd.github+json"},
+		"X-GitHub-Api-Version": {githubAPIVersion},
+	}
+
+	var user struct {
+		ID        int64  `json:"id"`
+		Login     string `json:"login"`
+		Name      string `json:"name"`
+		AvatarURL string `json:"avatar_url"`
+		Email     string `json:"email"` // the public profile email, often null
+	}
+	if _, err := getJSON(ctx, g.client, g.cfg.APIURL+"/user", h, &user); err != nil {
+		return nil, fmt.Errorf("github: read user: %w", err)
+	}
+	if user.ID == 0 || user.Login == "" {
+		return nil, fmt.Errorf("github: read user: %w: no id or login", ErrUpstream)
+	}
+	id := &Identity{
+		Provider:     g.Name(),
+		Subject:      strconv.FormatInt(user.ID, 10), // logins can be renamed; ids are stable
+		Username:     user.Login,
+		Name:         user.Name,
+		Picture:      user.AvatarURL,
+		EmailTrusted: true,
+	}
+
+	// /user shows only the public email, if any; the addresses and whether
+	// GitHub verified them come from /user/emails (scope user:email).
+	var emails []struct {
+		Email    string `json:"email"`
+		Primary  bool   `json:"primary"`
+		Verified bool   `json:"verified"`
+	}
+	if _, err := getJSON(ctx, g.client, g.cfg.APIURL+"/user/emails?per_page=100", h, &emails); err != nil {
+		return nil, fmt.Errorf("github: read emails: %w", err)
+	}
+	for _, e := range emails {
+		switch {
+		case !e.Verified || e.Email == "":
+		case e.Primary:
+			id.Email, id.EmailVerified = e.Email, true
+			id.VerifiedEmails = append([]string{e.Email}, id.VerifiedEmails...)
+		default:
+			id.VerifiedEmails = append(id.VerifiedEmails, e.Email)
+		}
+	}
+	if id.Email == "" && user.Email != "" {
+		// No verified primary: fall back on the public email, verified only
+		// if /user/emails says so.
+		id.Email, id.EmailVerified = user.Email, slices.Contains(id.VerifiedEmails, user.Email)
+	}
+
+	if req.WantOrgs {
+		if id.Orgs, err = g.orgs(ctx, h); err != nil {
+			return nil, fmt.Errorf("github: read orgs: %w", err)
+		}
+	}
+	return id, nil
+}
+
+// orgs lists the user's organisation logins, following Link rel="next"
+// (GitHub REST pagination). Private memberships need scope read:org.
+func (g *GitHub) orgs(ctx context.Context, h http.Header) ([]string, error) {
+	api, err := url.Parse(g.cfg.APIURL)
+	if err != nil {
+		return nil, err
+	}
+	orgs := []string{}
+	next := g.cfg.APIURL + "/user/orgs?per_page=100"
+	for page := 0; next != "" && page < githubMaxOrgPages; page++ {
+		var batch []struct {
+			Login string `json:"login"`
+		}
+		header, err := getJSON(ctx, g.client, next, h, &batch)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range batch {
+			orgs = append(orgs, o.Login)
+		}
+		next = nextLink(header, api)
+	}
+	return orgs, nil
+}
+
+// nextLink returns the RFC 8288 Link rel="next" target, or "" when there is
+// none or when it points outside the API origin: the bearer token goes with
+// every page, so it must never follow a link to another host.
+func nextLink(h http.Header, api *url.URL) string {
+	for _, v := range h.Values("Link") {
+		for link := range strings.SplitSeq(v, ",") {
+			target, params, _ := strings.Cut(link, ";")
+			target = strings.TrimSpace(target)
+			if !strings.HasPrefix(target, "<") || !strings.HasSuffix(target, ">") {
+				continue
+			}
+			isNext := false
+			for p := range strings.SplitSeq(params, ";") {
+				k, val, _ := strings.Cut(strings.TrimSpace(p), "=")
+				if strings.EqualFold(k, "rel") && slices.Contains(strings.Fields(strings.Trim(val, `"`)), "next") {
+					isNext = true
+				}
+			}
+			if !isNext {
+				continue
+			}
+			u, err := api.Parse(target[1 : len(target)-1])
+			if err != nil || u.Scheme != api.Scheme || u.Host != api.Host {
+				return ""
+			}
+			return u.String()
+		}
+	}
+	return ""
+}
+
+func (g *GitHub) oauth2Config(redirectURL string, wantOrgs bool) *oauth2.Config {
+	scopes := []string{"read:user", "user:email"}
+	if wantOrgs {
+		scopes = append(scopes, "read:org")
+	}
+	return &oauth2.Config{
+		ClientID:     g.cfg.ClientID,
+		ClientSecret: g.cfg.ClientSecret,
+		Endpoint: oauth2.Endpoint{
+			AuthURL:   g.cfg.BaseURL + "/login/oauth/authorize",
+			TokenURL:  g.cfg.BaseURL + "/login/oauth/access_token",
+			AuthStyle: oauth2.AuthStyleInParams, // as GitHub documents
+		},
+		RedirectURL: redirectURL,
+		Scopes:      scopes,
+	}
+}

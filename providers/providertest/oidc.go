@@ -1,0 +1,293 @@
+package providertest
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
+	"maps"
+	"math/big"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// OIDCOptions configures a fake OpenID Connect provider.
+type OIDCOptions struct {
+	// Title names the imitated service on the chooser page ("Google").
+	// Default "OpenID Connect".
+	Title string
+	// ClientID and ClientSecret are the one registered client. ClientID
+	// defaults to "fake-client"; an empty secret makes it a public client.
+	ClientID, ClientSecret string
+	// RedirectURIs, when set, are the only redirect_uri values accepted
+	// (exact match); otherwise any absolute URL is.
+	RedirectURIs []string
+	Users        []User
+	// MinimalIDToken puts only iss, sub, aud, azp, exp, iat, nonce (and
+	// Google's hd) in the ID token, as many providers do, so that a client
+	// must read email and profile from the userinfo endpoint.
+	MinimalIDToken bool
+	// Now is the fake's clock for iat, exp and code expiry; default time.Now.
+	Now func() time.Time
+}
+
+// OIDC is a fake OpenID Connect provider: discovery, authorization, token,
+// userinfo and JWKS endpoints. Its issuer is URL().
+type OIDC struct {
+	core *core
+	opts OIDCOptions
+	key  *rsa.PrivateKey // published in the JWKS
+	kid  string
+
+	mu          sync.Mutex
+	mutate      func(claims map[string]any)
+	unpublished bool
+	algNone     bool
+	rogue       *rsa.PrivateKey // the unpublished key, made on first use
+}
+
+// NewOIDC starts a fake OpenID Connect provider on 127.0.0.1.
+func NewOIDC(opts OIDCOptions) *OIDC {
+	if opts.Title == "" {
+		opts.Title = "OpenID Connect"
+	}
+	if opts.ClientID == "" {
+		opts.ClientID = "fake-client"
+	}
+	f := &OIDC{
+		core: newCore(opts.Title, opts.ClientID, opts.ClientSecret, opts.RedirectURIs, opts.Users, opts.Now),
+		opts: opts,
+		key:  newRSAKey(),
+		kid:  rand.Text()[:8],
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /.well-known/openid-configuration", f.discovery)
+	mux.HandleFunc("GET /authorize", f.authorize)
+	mux.HandleFunc("/token", f.token)
+	mux.HandleFunc("/userinfo", f.userinfo)
+	mux.HandleFunc("GET /jwks", f.jwks)
+	f.core.start(mux)
+	return f
+}
+
+// URL is the issuer: the server's base URL, without trailing slash.
+func (f *OIDC) URL() string { return f.core.srv.URL }
+
+// Close shuts the server down.
+func (f *OIDC) Close() { f.core.srv.Close() }
+
+// SetNextUser makes the next authorization request approve at once as u
+// instead of showing the chooser page. It applies to one request.
+func (f *OIDC) SetNextUser(u User) { f.core.setNextUser(u) }
+
+// SetDelay makes every endpoint wait d before answering (or until the
+// client gives up): a slow upstream.
+func (f *OIDC) SetDelay(d time.Duration) { f.core.setDelay(d) }
+
+// SetDown makes every endpoint drop the connection without answering.
+func (f *OIDC) SetDown(down bool) { f.core.setDown(down) }
+
+// SetTokenError makes the token endpoint refuse every request with this
+// RFC 6749 §5.2 error code (HTTP 400); "" turns it off.
+func (f *OIDC) SetTokenError(code string) { f.core.setTokenError(code) }
+
+// SetIDTokenMutator lets fn edit the claims of every ID token before it is
+// signed (set a wrong aud, an old exp, remove email_verified...); nil turns
+// it off.
+func (f *OIDC) SetIDTokenMutator(fn func(claims map[string]any)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.mutate = fn
+}
+
+// SetSignWithUnpublishedKey makes ID tokens carry a valid RS256 signature,
+// with the published key's kid, by a key absent from the JWKS: a forgery.
+func (f *OIDC) SetSignWithUnpublishedKey(on bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.unpublished = on
+}
+
+// SetAlgNone makes ID tokens unsigned (alg "none", RFC 7519 §6).
+func (f *OIDC) SetAlgNone(on bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.algNone = on
+}
+
+// Reset turns every fault knob off and forgets the next user. Issued codes
+// and tokens stay valid.
+func (f *OIDC) Reset() {
+	f.core.reset()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.mutate, f.unpublished, f.algNone = nil, false, false
+}
+
+// discovery serves the OpenID Provider Metadata (OIDC Discovery §3).
+func (f *OIDC) discovery(w http.ResponseWriter, _ *http.Request) {
+	iss := f.URL()
+	writeJSON(w, http.StatusOK, map[string]any{
+		"issuer":                                iss,
+		"authorization_endpoint":                iss + "/authorize",
+		"token_endpoint":                        iss + "/token",
+		"userinfo_endpoint":                     iss + "/userinfo",
+		"jwks_uri":                              iss + "/jwks",
+		"response_types_supported":              []string{"code"},
+		"subject_types_supported":               []string{"public"},
+		"id_token_signing_alg_values_supported": []string{"RS256"},
+		"scopes_supported":                      []string{"openid", "email", "profile"},
+		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
+		"code_challenge_methods_supported":      []string{"S256"},
+		"grant_types_supported":                 []string{"authorization_code"},
+		"claims_supported": []string{"iss", "sub", "aud", "exp", "iat", "nonce", "azp",
+			"email", "email_verified", "name", "picture", "preferred_username", "hd"},
+	})
+}
+
+func (f *OIDC) authorize(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	redirectURI, ok := f.core.clientRedirect(w, q, false)
+	if !ok {
+		return
+	}
+	scopes := strings.Fields(q.Get("scope"))
+	fail := func(code, desc string) {
+		redirectBack(w, r, redirectURI, map[string][]string{
+			"error": {code}, "error_description": {desc}, "state": {q.Get("state")}})
+	}
+	switch {
+	case q.Get("response_type") != "code":
+		fail("unsupported_response_type", "only response_type=code")
+	case !slices.Contains(scopes, "openid"):
+		fail("invalid_scope", "scope must include openid")
+	default:
+		// The hd parameter only steers the real Google's account picker;
+		// the hd claim reflects the account. So it is ignored here.
+		f.core.approve(w, r, redirectURI, &grant{scopes: scopes, nonce: q.Get("nonce")})
+	}
+}
+
+// token redeems a code for an access token and an ID token (OIDC Core
+// §3.1.3.3).
+func (f *OIDC) token(w http.ResponseWriter, r *http.Request) {
+	if code := f.core.tokenError(); code != "" {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": code, "error_description": "fault injected"})
+		return
+	}
+	g, errCode, desc := f.core.redeem(r)
+	if errCode != "" {
+		status := http.StatusBadRequest
+		if errCode == "invalid_client" {
+			status = http.StatusUnauthorized // RFC 6749 §5.2
+			w.Header().Set("WWW-Authenticate", `Basic realm="fake"`)
+		}
+		writeJSON(w, status, map[string]string{"error": errCode, "error_description": desc})
+		return
+	}
+	idToken, err := f.idToken(g)
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "server_error"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"access_token": f.core.issue("", r.PostForm.Get("code"), g),
+		"token_type":   "Bearer",
+		"expires_in":   int(tokenTTL.Seconds()),
+		"scope":        strings.Join(g.scopes, " "),
+		"id_token":     idToken,
+	})
+}
+
+// userinfo answers the claims the access token's scopes release (OIDC Core
+// §5.3), with RFC 6750 §3 errors.
+func (f *OIDC) userinfo(w http.ResponseWriter, r *http.Request) {
+	g, ok := f.core.bearer(r)
+	if !ok || !slices.Contains(g.scopes, "openid") {
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_token"})
+		return
+	}
+	c := map[string]any{"sub": g.user.Subject}
+	maps.Copy(c, profileClaims(g.user, g.scopes))
+	writeJSON(w, http.StatusOK, c)
+}
+
+func (f *OIDC) jwks(w http.ResponseWriter, _ *http.Request) {
+	pub := f.key.PublicKey
+	writeJSON(w, http.StatusOK, map[string]any{"keys": []map[string]string{{
+		"kty": "RSA", "use": "sig", "alg": "RS256", "kid": f.kid,
+		"n": base64.RawURLEncoding.EncodeToString(pub.N.Bytes()),
+		"e": base64.RawURLEncoding.EncodeToString(big.NewInt(int64(pub.E)).Bytes()),
+	}}})
+}
+
+// idToken builds and signs the ID token (OIDC Core §2), applying the knobs.
+func (f *OIDC) idToken(g *grant) (string, error) {
+	now := f.core.now()
+	c := map[string]any{
+		"iss": f.URL(), "sub": g.user.Subject, "aud": f.opts.ClientID, "azp": f.opts.ClientID,
+		"iat": now.Unix(), "exp": now.Add(tokenTTL).Unix(),
+	}
+	if g.nonce != "" {
+		c["nonce"] = g.nonce
+	}
+	if g.user.HostedDomain != "" {
+		c["hd"] = g.user.HostedDomain
+	}
+	if !f.opts.MinimalIDToken {
+		maps.Copy(c, profileClaims(g.user, g.scopes))
+	}
+
+	f.mu.Lock()
+	mutate, unpublished, algNone := f.mutate, f.unpublished, f.algNone
+	if unpublished && f.rogue == nil {
+		f.rogue = newRSAKey()
+	}
+	key := f.key
+	if unpublished {
+		key = f.rogue
+	}
+	f.mu.Unlock()
+
+	if mutate != nil {
+		mutate(c)
+	}
+	if algNone {
+		return jwt.NewWithClaims(jwt.SigningMethodNone, jwt.MapClaims(c)).SignedString(jwt.UnsafeAllowNoneSignatureType)
+	}
+	t := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims(c))
+	t.Header["kid"] = f.kid
+	return t.SignedString(key)
+}
+
+// profileClaims are the claims each scope releases (OIDC Core §5.4).
+func profileClaims(u User, scopes []string) map[string]any {
+	c := map[string]any{}
+	if u.HostedDomain != "" {
+		c["hd"] = u.HostedDomain
+	}
+	if slices.Contains(scopes, "email") && u.Email != "" {
+		c["email"], c["email_verified"] = u.Email, u.EmailVerified
+	}
+	if slices.Contains(scopes, "profile") {
+		for k, v := range map[string]string{"name": u.Name, "picture": u.Picture, "preferred_username": u.Login} {
+			if v != "" {
+				c[k] = v
+			}
+		}
+	}
+	return c
+}
+
+func newRSAKey() *rsa.PrivateKey {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic("providertest: generate RSA key: " + err.Error())
+	}
+	return k
+}

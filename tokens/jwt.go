@@ -1,0 +1,178 @@
+package tokens
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Verification outcomes callers branch on.
+var (
+	// ErrTokenExpired: a genuine token of ours whose exp has passed. Apps
+	// react by refreshing, so it is told apart from every other fault.
+	ErrTokenExpired = errors.New("token expired")
+	// ErrInvalidToken: anything else: malformed, forged, wrong type,
+	// issuer or audience, revoked session.
+	ErrInvalidToken = errors.New("invalid token")
+)
+
+// MaxTokenBytes bounds what is parsed at all: larger input is refused
+// before any base64 decoding or signature check (RFC 8725 §3.x: cheap
+// rejection first). A broker access token is well under 2 KiB.
+const MaxTokenBytes = 8 << 10
+
+// Media types for the typ header: RFC 9068 §2.1 for access tokens; ID
+// tokens use plain "JWT" so no ID token can pass as an access token (RFC 8725 §3.11).
+const (
+	typAccess = "at+jwt"
+	typID     = "JWT"
+)
+
+// AccessClaims are the claims of a broker access token (RFC 9068 §2.2).
+type AccessClaims struct {
+	jwt.RegisteredClaims
+	ClientID string   `json:"client_id"`
+	Scope    string   `json:"scope"`
+	SID      string   `json:"sid"`
+	TID      string   `json:"tid"`
+	Roles    []string `json:"roles"`
+	Email    string   `json:"email,omitempty"`
+}
+
+// IDClaims are the claims of an OIDC ID token (OIDC Core §2).
+type IDClaims struct {
+	jwt.RegisteredClaims
+	AuthTime      int64  `json:"auth_time"`
+	Nonce         string `json:"nonce,omitempty"`
+	SID           string `json:"sid"`
+	Email         string `json:"email,omitempty"`
+	EmailVerified bool   `json:"email_verified"`
+	Name          string `json:"name,omitempty"`
+	Picture       string `json:"picture,omitempty"`
+}
+
+// SignAccessToken signs c as an RFC 9068 access token.
+func (ks *KeySet) SignAccessToken(c *AccessClaims) (string, error) {
+	return ks.sign(typAccess, c)
+}
+
+// SignIDToken signs c as an OIDC ID token.
+func (ks *KeySet) SignIDToken(c *IDClaims) (string, error) {
+	return ks.sign(typID, c)
+}
+
+// ParseAccessToken verifies raw as an access token this issuer signed and
+// returns its claims. It checks, in this order: size, shape, the typ
+// header, a kid naming one of our keys whose algorithm equals the header's
+// alg (so neither "none" nor an HMAC keyed with a public key can pass,
+// RFC 8725 §2.1 and §3.1), the signature, then iss, exp, iat and nbf.
+// Headers such as jku, x5u and jwk are never looked at. Session revocation
+// is the caller's concern.
+func (ks *KeySet) ParseAccessToken(raw, issuer string) (*AccessClaims, error) {
+	if len(raw) > MaxTokenBytes || strings.Count(raw, ".") != 2 {
+		return nil, fmt.Errorf("%w: malformed token", ErrInvalidToken)
+	}
+	p := jwt.NewParser(
+		jwt.WithValidMethods(ks.algorithms()),
+		jwt.WithIssuer(issuer),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithTimeFunc(ks.cfg.Now),
+		jwt.WithStrictDecoding(),
+	)
+	claims := &AccessClaims{}
+	_, err := p.ParseWithClaims(raw, claims, ks.keyFunc(typAccess))
+	switch {
+	case err == nil:
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return nil, ErrTokenExpired
+	default:
+		return nil, fmt.Errorf("%w: %s", ErrInvalidToken, describe(err))
+	}
+	if claims.Subject == "" || claims.SID == "" || claims.TID == "" || claims.ClientID == "" {
+		return nil, fmt.Errorf("%w: required claims missing", ErrInvalidToken)
+	}
+	if len(claims.Audience) != 1 || claims.Audience[0] != claims.ClientID {
+		return nil, fmt.Errorf("%w: audience does not match client", ErrInvalidToken)
+	}
+	return claims, nil
+}
+
+// ParseIDTokenHint verifies an ID token this issuer signed, given back as
+// id_token_hint at logout. Expiry is not checked: OIDC RP-Initiated Logout
+// §2 lets the hint be an expired token; it only names who logs out.
+func (ks *KeySet) ParseIDTokenHint(raw, issuer string) (*IDClaims, error) {
+	if len(raw) > MaxTokenBytes || strings.Count(raw, ".") != 2 {
+		return nil, fmt.Errorf("%w: malformed token", ErrInvalidToken)
+	}
+	p := jwt.NewParser(
+		jwt.WithValidMethods(ks.algorithms()),
+		jwt.WithoutClaimsValidation(), // expiry deliberately ignored; iss checked below
+		jwt.WithStrictDecoding(),
+	)
+	claims := &IDClaims{}
+	if _, err := p.ParseWithClaims(raw, claims, ks.keyFunc(typID)); err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrInvalidToken, describe(err))
+	}
+	if claims.Issuer != issuer {
+		return nil, fmt.Errorf("%w: wrong issuer", ErrInvalidToken)
+	}
+	if claims.Subject == "" || claims.SID == "" || len(claims.Audience) != 1 {
+		return nil, fmt.Errorf("%w: required claims missing", ErrInvalidToken)
+	}
+	return claims, nil
+}
+
+// keyFunc resolves the verification key from kid and refuses tokens whose
+// typ or alg do not fit it.
+func (ks *KeySet) keyFunc(typ string) jwt.Keyfunc {
+	return func(t *jwt.Token) (any, error) {
+		if got, _ := t.Header["typ"].(string); !typMatches(got, typ) {
+			return nil, errors.New("wrong token type")
+		}
+		if _, ok := t.Header["crit"]; ok {
+			// RFC 7515 §4.1.11: we understand no extension, so none may be critical.
+			return nil, errors.New("unsupported critical header")
+		}
+		kid, _ := t.Header["kid"].(string)
+		k := ks.lookup(kid)
+		if k == nil {
+			return nil, errors.New("unknown key")
+		}
+		if t.Method.Alg() != k.alg {
+			return nil, errors.New("algorithm does not match key")
+		}
+		return k.private.Public(), nil
+	}
+}
+
+// typMatches compares a typ header with the wanted media type; RFC 9068 §4
+// allows the "application/" prefix, and media types are case-insensitive.
+func typMatches(got, want string) bool {
+	got = strings.TrimPrefix(strings.ToLower(got), "application/")
+	return got == strings.ToLower(want)
+}
+
+// describe turns a jwt error into a short reason fit for a client.
+func describe(err error) string {
+	switch {
+	case errors.Is(err, jwt.ErrTokenMalformed):
+		return "malformed token"
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
+		return "signature is invalid"
+	case errors.Is(err, jwt.ErrTokenUnverifiable):
+		return "token cannot be verified"
+	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
+		return "wrong issuer"
+	case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
+		return "token is not valid yet"
+	default:
+		return "token is invalid"
+	}
+}
+
+// numericDate converts t for a claim.
+func numericDate(t time.Time) *jwt.NumericDate { return jwt.NewNumericDate(t) }

@@ -1,0 +1,373 @@
+package tokens
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/socialbroker/broker/internal/oautherr"
+	"github.com/socialbroker/broker/storage"
+)
+
+// Store is what the token service keeps.
+type Store interface {
+	storage.Codes
+	storage.Sessions
+	storage.RefreshTokens
+	GetUser(ctx context.Context, id string) (storage.User, error)
+}
+
+// Config configures a Service.
+type Config struct {
+	Issuer         string
+	AccessTTL      time.Duration
+	IDTokenTTL     time.Duration
+	RefreshIdleTTL time.Duration
+	RefreshMaxTTL  time.Duration
+	ReuseGrace     time.Duration
+	CodeTTL        time.Duration
+	Now            func() time.Time
+	Logger         *slog.Logger
+}
+
+// Service issues, rotates, verifies and revokes the broker's tokens.
+type Service struct {
+	store Store
+	keys  *KeySet
+	cfg   Config
+	log   *slog.Logger
+}
+
+// NewService returns a Service signing with keys.
+func NewService(store Store, keys *KeySet, cfg Config) (*Service, error) {
+	if cfg.Issuer == "" {
+		return nil, errors.New("tokens: issuer is required")
+	}
+	for _, d := range []time.Duration{cfg.AccessTTL, cfg.IDTokenTTL, cfg.RefreshIdleTTL, cfg.RefreshMaxTTL, cfg.CodeTTL} {
+		if d <= 0 {
+			return nil, errors.New("tokens: lifetimes must be positive")
+		}
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Service{store: store, keys: keys, cfg: cfg, log: cfg.Logger}, nil
+}
+
+// Keys is the key set the service signs with.
+func (s *Service) Keys() *KeySet { return s.keys }
+
+// Session is what a sign-in grants; StartSession records it.
+type Session struct {
+	UserID   string
+	TenantID string
+	Provider string
+	Scope    string
+	Roles    []string
+	Nonce    string
+}
+
+// StartSession records a new session for a completed sign-in and returns
+// its id. It lives at most RefreshMaxTTL.
+func (s *Service) StartSession(ctx context.Context, in Session) (string, error) {
+	now := s.cfg.Now()
+	sess := storage.Session{
+		ID: NewID(), UserID: in.UserID, TenantID: in.TenantID, Provider: in.Provider,
+		Scope: in.Scope, Roles: in.Roles, Nonce: in.Nonce,
+		AuthTime: now, CreatedAt: now, ExpiresAt: now.Add(s.cfg.RefreshMaxTTL),
+	}
+	if err := s.store.CreateSession(ctx, sess); err != nil {
+		return "", fmt.Errorf("tokens: create session: %w", err)
+	}
+	return sess.ID, nil
+}
+
+// CodeGrant binds a one-time code to the client, redirect URI and PKCE
+// challenge of the authorization request, and to the session it grants.
+type CodeGrant struct {
+	TenantID      string
+	RedirectURI   string
+	CodeChallenge string
+	SessionID     string
+	UserID        string
+	Scope         string
+	Nonce         string
+}
+
+// IssueCode returns a one-time authorization code for g.
+func (s *Service) IssueCode(ctx context.Context, g CodeGrant) (string, error) {
+	code := NewOpaque()
+	err := s.store.CreateCode(ctx, storage.AuthCode{
+		Hash: Hash(code), TenantID: g.TenantID, RedirectURI: g.RedirectURI,
+		CodeChallenge: g.CodeChallenge, SessionID: g.SessionID, UserID: g.UserID,
+		Scope: g.Scope, Nonce: g.Nonce, ExpiresAt: s.cfg.Now().Add(s.cfg.CodeTTL),
+	})
+	if err != nil {
+		return "", fmt.Errorf("tokens: create code: %w", err)
+	}
+	return code, nil
+}
+
+// Grant is a token endpoint success response (RFC 6749 §5.1).
+type Grant struct {
+	AccessToken  string
+	RefreshToken string
+	IDToken      string
+	Scope        string
+	ExpiresIn    time.Duration
+	Session      storage.Session
+}
+
+// CodeExchange is an authorization_code grant request from an
+// authenticated (or public) client.
+type CodeExchange struct {
+	Code        string
+	ClientID    string
+	RedirectURI string
+	Verifier    string
+}
+
+func invalidGrant(desc string) error { return oautherr.New(oautherr.InvalidGrant, desc) }
+
+// ExchangeCode redeems an authorization code (RFC 6749 §4.1.3).
+func (s *Service) ExchangeCode(ctx context.Context, in CodeExchange) (*Grant, error) {
+	if in.Code == "" || len(in.Code) > 128 {
+		return nil, oautherr.New(oautherr.InvalidRequest, "code is required")
+	}
+	now := s.cfg.Now()
+	code, err := s.store.RedeemCode(ctx, Hash(in.Code), now)
+	switch {
+	case errors.Is(err, storage.ErrAlreadyUsed):
+		// RFC 6749 §4.1.2 and RFC 9700 §4.5: a replayed code means it leaked;
+		// revoke everything the first redemption issued.
+		if rerr := s.store.RevokeSession(ctx, code.SessionID, now); rerr != nil && !errors.Is(rerr, storage.ErrNotFound) {
+			return nil, fmt.Errorf("tokens: revoke after code replay: %w", rerr)
+		}
+		s.log.Warn("authorization code replayed; session revoked", "tenant", code.TenantID, "sid", code.SessionID)
+		return nil, invalidGrant("authorization code was already used")
+	case errors.Is(err, storage.ErrNotFound):
+		return nil, invalidGrant("authorization code is invalid or expired")
+	case err != nil:
+		return nil, fmt.Errorf("tokens: redeem code: %w", err)
+	}
+	if code.TenantID != in.ClientID {
+		return nil, invalidGrant("authorization code was issued to another client")
+	}
+	if code.RedirectURI != in.RedirectURI {
+		return nil, invalidGrant("redirect_uri does not match the authorization request")
+	}
+	switch {
+	case code.CodeChallenge != "":
+		if !verifierMatches(in.Verifier, code.CodeChallenge) {
+			return nil, invalidGrant("code_verifier does not match the code_challenge")
+		}
+	case in.Verifier != "":
+		// RFC 9700 §2.1.1: a verifier without a challenge is a PKCE downgrade attempt.
+		return nil, invalidGrant("code_verifier sent but the authorization request had no code_challenge")
+	}
+	sess, err := s.liveSession(ctx, code.SessionID, now)
+	if err != nil {
+		return nil, err
+	}
+	refresh := newRefreshToken(sess.ID)
+	err = s.store.CreateRefreshToken(ctx, storage.RefreshToken{
+		Hash: Hash(refresh), SessionID: sess.ID, CreatedAt: now, ExpiresAt: s.idleEnd(sess, now),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("tokens: create refresh token: %w", err)
+	}
+	return s.grant(ctx, sess, refresh, true, now)
+}
+
+// Refresh rotates a refresh token (RFC 6749 §6, RFC 9700 §4.14.2).
+// authorize is handed the tenant the token belongs to before anything
+// changes, and refuses the refresh by returning an error: it is how the
+// caller binds the token to the authenticated client.
+func (s *Service) Refresh(ctx context.Context, presented string, authorize func(tenantID string) error) (*Grant, error) {
+	sid, ok := refreshSession(presented)
+	if !ok {
+		return nil, invalidGrant("refresh token is invalid")
+	}
+	now := s.cfg.Now()
+	sess, err := s.liveSession(ctx, sid, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := authorize(sess.TenantID); err != nil {
+		return nil, err
+	}
+	next := newRefreshToken(sid)
+	old, err := s.store.RotateRefreshToken(ctx, Hash(presented), storage.RefreshToken{
+		Hash: Hash(next), SessionID: sid, CreatedAt: now, ExpiresAt: s.idleEnd(sess, now),
+	}, seal(presented, next), now)
+	switch {
+	case errors.Is(err, storage.ErrAlreadyUsed):
+		if now.Sub(old.UsedAt) > s.cfg.ReuseGrace {
+			// An old link of the chain came back after the grace: either the
+			// client or a thief holds a stale copy. Kill the family.
+			if err := s.revoke(ctx, sid, now); err != nil {
+				return nil, err
+			}
+			s.log.Warn("refresh token reused after rotation; session revoked", "tenant", sess.TenantID, "sid", sid)
+			return nil, invalidGrant("refresh token was already used; the session is revoked")
+		}
+		if next, err = open(presented, old.SuccessorSealed); err != nil {
+			return nil, invalidGrant("refresh token is invalid")
+		}
+	case errors.Is(err, storage.ErrNotFound):
+		return nil, invalidGrant("refresh token is invalid")
+	case err != nil:
+		return nil, fmt.Errorf("tokens: rotate refresh token: %w", err)
+	case !old.ExpiresAt.After(now):
+		// The live link went unused past the idle lifetime: the session is over.
+		if err := s.revoke(ctx, sid, now); err != nil {
+			return nil, err
+		}
+		return nil, invalidGrant("refresh token expired")
+	}
+	if old.SessionID != sid {
+		return nil, invalidGrant("refresh token is invalid")
+	}
+	return s.grant(ctx, sess, next, false, now)
+}
+
+// idleEnd is when a refresh token issued now dies unused: the idle
+// lifetime, capped by the session's absolute end.
+func (s *Service) idleEnd(sess storage.Session, now time.Time) time.Time {
+	end := now.Add(s.cfg.RefreshIdleTTL)
+	if sess.ExpiresAt.Before(end) {
+		return sess.ExpiresAt
+	}
+	return end
+}
+
+// liveSession loads a session that is not revoked and has not reached its
+// absolute end.
+func (s *Service) liveSession(ctx context.Context, sid string, now time.Time) (storage.Session, error) {
+	sess, err := s.store.GetSession(ctx, sid)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return sess, invalidGrant("session not found")
+	case err != nil:
+		return sess, fmt.Errorf("tokens: get session: %w", err)
+	case !sess.RevokedAt.IsZero():
+		return sess, invalidGrant("session was revoked")
+	case !sess.ExpiresAt.After(now):
+		return sess, invalidGrant("session expired")
+	}
+	return sess, nil
+}
+
+func (s *Service) grant(ctx context.Context, sess storage.Session, refresh string, withID bool, now time.Time) (*Grant, error) {
+	user, err := s.store.GetUser(ctx, sess.UserID)
+	if err != nil {
+		return nil, fmt.Errorf("tokens: get user: %w", err)
+	}
+	scopes := strings.Fields(sess.Scope)
+	at := &AccessClaims{
+		ClientID: sess.TenantID, Scope: sess.Scope, SID: sess.ID, TID: sess.TenantID,
+		Roles: nonNil(sess.Roles),
+	}
+	at.Issuer, at.Subject, at.ID = s.cfg.Issuer, sess.UserID, NewID()
+	at.Audience = []string{sess.TenantID}
+	at.IssuedAt, at.ExpiresAt = numericDate(now), numericDate(now.Add(s.cfg.AccessTTL))
+	if slices.Contains(scopes, "email") {
+		at.Email = user.Email
+	}
+	access, err := s.keys.SignAccessToken(at)
+	if err != nil {
+		return nil, err
+	}
+	g := &Grant{AccessToken: access, RefreshToken: refresh, Scope: sess.Scope, ExpiresIn: s.cfg.AccessTTL, Session: sess}
+	if withID && slices.Contains(scopes, "openid") {
+		id := &IDClaims{AuthTime: sess.AuthTime.Unix(), Nonce: sess.Nonce, SID: sess.ID}
+		id.Issuer, id.Subject, id.Audience = s.cfg.Issuer, sess.UserID, []string{sess.TenantID}
+		id.IssuedAt, id.ExpiresAt = numericDate(now), numericDate(now.Add(s.cfg.IDTokenTTL))
+		if slices.Contains(scopes, "email") {
+			id.Email, id.EmailVerified = user.Email, user.EmailVerified
+		}
+		if slices.Contains(scopes, "profile") {
+			id.Name, id.Picture = user.Name, user.Picture
+		}
+		if g.IDToken, err = s.keys.SignIDToken(id); err != nil {
+			return nil, err
+		}
+	}
+	return g, nil
+}
+
+// Verify checks an access token and that its session is still alive. It
+// returns ErrTokenExpired or an error wrapping ErrInvalidToken.
+func (s *Service) Verify(ctx context.Context, raw string) (*AccessClaims, error) {
+	c, err := s.keys.ParseAccessToken(raw, s.cfg.Issuer)
+	if err != nil {
+		return nil, err
+	}
+	sess, err := s.store.GetSession(ctx, c.SID)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return nil, fmt.Errorf("%w: unknown session", ErrInvalidToken)
+	case err != nil:
+		return nil, fmt.Errorf("tokens: get session: %w", err)
+	case !sess.RevokedAt.IsZero() || !sess.ExpiresAt.After(s.cfg.Now()):
+		return nil, fmt.Errorf("%w: session is no longer active", ErrInvalidToken)
+	case sess.UserID != c.Subject || sess.TenantID != c.TID:
+		return nil, fmt.Errorf("%w: session does not match token", ErrInvalidToken)
+	}
+	return c, nil
+}
+
+// RevokeRefreshToken ends the session a refresh token belongs to (RFC 7009
+// §2.1: revoking a refresh token revokes the grant). Unknown tokens, and
+// tokens whose tenant authorize refuses, are ignored, as §2.2 asks for
+// invalid tokens. It reports whether a session was revoked.
+func (s *Service) RevokeRefreshToken(ctx context.Context, token string, authorize func(tenantID string) error) (bool, error) {
+	sid, ok := refreshSession(token)
+	if !ok {
+		return false, nil
+	}
+	sess, err := s.store.GetSession(ctx, sid)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("tokens: get session: %w", err)
+	case authorize(sess.TenantID) != nil:
+		return false, nil
+	}
+	// The session id alone is no proof of holding the token: require the
+	// token itself to be a link of the chain.
+	if _, err := s.store.GetRefreshToken(ctx, Hash(token)); err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return false, nil
+		}
+		return false, fmt.Errorf("tokens: get refresh token: %w", err)
+	}
+	return true, s.revoke(ctx, sid, s.cfg.Now())
+}
+
+// RevokeSession ends a session and with it every token it issued.
+func (s *Service) RevokeSession(ctx context.Context, sid string) error {
+	return s.revoke(ctx, sid, s.cfg.Now())
+}
+
+func (s *Service) revoke(ctx context.Context, sid string, now time.Time) error {
+	if err := s.store.RevokeSession(ctx, sid, now); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("tokens: revoke session: %w", err)
+	}
+	return nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
