@@ -1,0 +1,173 @@
+package server_test
+
+import (
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func TestDiscovery(t *testing.T) {
+	h := newHarness(t, "")
+	for _, path := range []string{"/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"} {
+		var doc map[string]any
+		if status := h.do(mustRequest(t, http.MethodGet, h.issuer+path), &doc); status != http.StatusOK {
+			t.Fatalf("%s: status %d", path, status)
+		}
+		if doc["issuer"] != h.issuer || doc["token_endpoint"] != h.issuer+"/token" || doc["jwks_uri"] != h.issuer+"/.well-known/jwks.json" {
+			t.Errorf("%s: %v", path, doc)
+		}
+		if m, _ := doc["code_challenge_methods_supported"].([]any); len(m) != 1 || m[0] != "S256" {
+			t.Errorf("%s: code_challenge_methods_supported = %v, want [S256]", path, m)
+		}
+		if doc["authorization_response_iss_parameter_supported"] != true {
+			t.Errorf("%s: RFC 9207 support not advertised", path)
+		}
+	}
+}
+
+func TestRevokeAndIntrospect(t *testing.T) {
+	h := newHarness(t, "")
+	basic := http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte("server:"+confidentialSecret))}}
+	introspect := func(tok string, hdr http.Header) (map[string]any, int) {
+		var out map[string]any
+		status := h.postForm("/introspect", url.Values{"token": {tok}}, hdr, &out)
+		return out, status
+	}
+	spa := h.signIn("google", "spa", alice)
+
+	t.Run("introspection needs a confidential client", func(t *testing.T) {
+		var out map[string]any
+		if status := h.postForm("/introspect", url.Values{"token": {spa.AccessToken}, "client_id": {"spa"}}, nil, &out); status != http.StatusBadRequest || out["error"] != "unauthorized_client" {
+			t.Errorf("public client: %d %v", status, out)
+		}
+		if _, status := introspect(spa.AccessToken, http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte("server:wrong"))}}); status != http.StatusUnauthorized {
+			t.Errorf("wrong secret: %d, want 401", status)
+		}
+	})
+	t.Run("another tenant's token is inactive", func(t *testing.T) {
+		if out, status := introspect(spa.AccessToken, basic); status != http.StatusOK || out["active"] != false {
+			t.Errorf("%d %v, want active=false", status, out)
+		}
+	})
+	t.Run("revoke ends the session", func(t *testing.T) {
+		var none map[string]any
+		if status := h.postForm("/revoke", url.Values{"token": {spa.RefreshToken}, "client_id": {"spa"}}, nil, &none); status != http.StatusOK {
+			t.Fatalf("revoke: %d", status)
+		}
+		if status, _ := h.getBearer("/auth/check", spa.AccessToken, nil); status != http.StatusUnauthorized {
+			t.Errorf("check after revoke: %d, want 401", status)
+		}
+		if status := h.postForm("/revoke", url.Values{"token": {"unknown"}, "client_id": {"spa"}}, nil, &none); status != http.StatusOK {
+			t.Errorf("revoke of an unknown token: %d, want 200 (RFC 7009 §2.2)", status)
+		}
+	})
+}
+
+func TestIntrospectActive(t *testing.T) {
+	h := newHarness(t, "")
+	p := newPKCE()
+	q := h.login(h.newBrowser(), "google", "server", alice, p)
+	var tr tokenResponse
+	basic := http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte("server:"+confidentialSecret))}}
+	if status := h.postForm("/token", url.Values{"grant_type": {"authorization_code"}, "code": {q.Get("code")}, "redirect_uri": {appRedirect}, "code_verifier": {p.verifier}}, basic, &tr); status != http.StatusOK {
+		t.Fatalf("token: %d %+v", status, tr)
+	}
+	var out map[string]any
+	if status := h.postForm("/introspect", url.Values{"token": {tr.AccessToken}}, basic, &out); status != http.StatusOK || out["active"] != true || out["client_id"] != "server" || out["sub"] == "" {
+		t.Fatalf("introspect: %d %v", status, out)
+	}
+	// A confidential tenant may not refresh through the unauthenticated app endpoint.
+	var fail map[string]any
+	if status := h.postJSON("/auth/refresh", map[string]string{"refreshToken": tr.RefreshToken}, nil, &fail); status != http.StatusUnauthorized || fail["error"] != "invalid_grant" {
+		t.Errorf("/auth/refresh for a confidential tenant: %d %v", status, fail)
+	}
+}
+
+func TestEndSession(t *testing.T) {
+	h := newHarness(t, "")
+	tr := h.signIn("google", "spa", alice)
+	b := h.newBrowser()
+
+	evil := b.get(h.issuer + "/logout?" + url.Values{"id_token_hint": {tr.IDToken}, "post_logout_redirect_uri": {"https://evil.test/"}}.Encode())
+	pageRefusal(t, evil, http.StatusBadRequest)
+	noHint := b.get(h.issuer + "/logout?" + url.Values{"post_logout_redirect_uri": {"http://127.0.0.1:5173/"}}.Encode())
+	pageRefusal(t, noHint, http.StatusBadRequest)
+
+	resp := b.get(h.issuer + "/logout?" + url.Values{"id_token_hint": {tr.IDToken}, "post_logout_redirect_uri": {"http://127.0.0.1:5173/"}, "state": {"xyz"}}.Encode())
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "http://127.0.0.1:5173/?state=xyz" {
+		t.Fatalf("logout: %d Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if status, _ := h.getBearer("/auth/check", tr.AccessToken, nil); status != http.StatusUnauthorized {
+		t.Errorf("check after RP-initiated logout: %d, want 401", status)
+	}
+}
+
+func TestCORS(t *testing.T) {
+	h := newHarness(t, "")
+	preflight := func(origin string) *http.Response {
+		req := mustRequest(t, http.MethodOptions, h.issuer+"/auth/refresh")
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	ok := preflight("http://127.0.0.1:5173")
+	if ok.Header.Get("Access-Control-Allow-Origin") != "http://127.0.0.1:5173" || !strings.Contains(ok.Header.Get("Vary"), "Origin") {
+		t.Errorf("allowed origin: ACAO %q Vary %q", ok.Header.Get("Access-Control-Allow-Origin"), ok.Header.Get("Vary"))
+	}
+	for _, origin := range []string{"https://evil.test", "null"} {
+		if got := preflight(origin).Header.Get("Access-Control-Allow-Origin"); got != "" {
+			t.Errorf("origin %s: ACAO %q, want none", origin, got)
+		}
+	}
+	// The browser flow is navigation, never CORS.
+	req := mustRequest(t, http.MethodGet, h.authorizeURL("/authorize", "spa", newPKCE(), nil))
+	req.Header.Set("Origin", "http://127.0.0.1:5173")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Get("Access-Control-Allow-Origin"); got != "" {
+		t.Errorf("/authorize sent ACAO %q", got)
+	}
+}
+
+func TestHealth(t *testing.T) {
+	h := newHarness(t, "")
+	for _, path := range []string{"/healthz", "/readyz"} {
+		if status := h.do(mustRequest(t, http.MethodGet, h.issuer+path), nil); status != http.StatusOK {
+			t.Errorf("%s: %d", path, status)
+		}
+	}
+}
+
+// TestNoSecretsInLogs runs sign-ins, refreshes and failures, then scans the
+// broker's logs for every secret that passed through it.
+func TestNoSecretsInLogs(t *testing.T) {
+	h := newHarness(t, "")
+	tr := h.signIn("google", "spa", alice)
+	rr, _ := h.refreshGrant("spa", tr.RefreshToken)
+	h.refreshGrant("spa", "garbage."+tr.RefreshToken)
+	h.getBearer("/auth/me", tr.AccessToken+"x", nil)
+	logs := h.logs.String()
+	if !strings.Contains(logs, "sign-in") {
+		t.Fatal("expected the sign-in to be logged; is the logger wired?")
+	}
+	for name, secret := range map[string]string{
+		"access token": tr.AccessToken, "refresh token": tr.RefreshToken, "id token": tr.IDToken,
+		"rotated refresh token": rr.RefreshToken, "client secret": confidentialSecret,
+		"upstream secret": "g-secret",
+	} {
+		if secret != "" && strings.Contains(logs, secret) {
+			t.Errorf("the logs contain the %s", name)
+		}
+	}
+}
