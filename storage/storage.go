@@ -128,6 +128,17 @@ type Sessions interface {
 	GetSession(ctx context.Context, id string) (Session, error)
 	// RevokeSession sets RevokedAt (if not yet set). ErrNotFound if unknown.
 	RevokeSession(ctx context.Context, id string, now time.Time) error
+	// ListRevokedSessions returns the sessions revoked at or after since
+	// that are still unexpired at now, oldest revocation first. Replicas
+	// poll it to learn of revocations without a read per request.
+	ListRevokedSessions(ctx context.Context, since, now time.Time) ([]RevokedSession, error)
+}
+
+// RevokedSession is a revoked session as ListRevokedSessions reports it.
+type RevokedSession struct {
+	ID        string
+	RevokedAt time.Time
+	ExpiresAt time.Time
 }
 
 // RefreshToken is one link of a session's rotation chain, stored by hash.

@@ -89,6 +89,9 @@ func assemble(ctx context.Context, cfg *config.Config, opts Options, store stora
 	if err != nil {
 		return nil, err
 	}
+	if err := svc.SyncRevocations(ctx); err != nil {
+		return nil, err
+	}
 	upstreams, err := buildUpstreams(cfg, opts)
 	if err != nil {
 		return nil, err
@@ -243,17 +246,36 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	return nil
 }
 
-// maintain refreshes keys every minute (so keys created by another
-// replica are published here too) and deletes expired rows every ten.
+// revocationPoll bounds how long a logout on another replica takes to
+// reach this one. A short poll of an indexed column, rather than a push
+// channel: it works the same on every store, costs one small query per
+// replica per tick whatever the traffic, and cannot miss a revocation
+// across a reconnect.
+const revocationPoll = 250 * time.Millisecond
+
+// maintain syncs revocations several times a second, refreshes keys every
+// minute (so keys created by another replica are published here too) and
+// deletes expired rows every ten.
 func (s *Server) maintain(ctx context.Context) {
+	revTick := time.NewTicker(revocationPoll)
 	keyTick := time.NewTicker(time.Minute)
 	gcTick := time.NewTicker(10 * time.Minute)
+	defer revTick.Stop()
 	defer keyTick.Stop()
 	defer gcTick.Stop()
+	failing := false
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-revTick.C:
+			err := s.tokens.SyncRevocations(ctx)
+			if err != nil && !failing {
+				s.log.Warn("revocation sync failing; token checks answer 503 until it recovers", "err", err)
+			} else if err == nil && failing {
+				s.log.Info("revocation sync recovered")
+			}
+			failing = err != nil
 		case <-keyTick.C:
 			if err := s.keys.Refresh(ctx); err != nil {
 				s.log.Warn("key refresh failed", "err", err)

@@ -41,3 +41,23 @@ func (s *Store) RevokeSession(ctx context.Context, id string, now time.Time) err
 		`UPDATE sessions SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`, millis(now), id))
 	return wrap("revoke session", err)
 }
+
+// ListRevokedSessions is served by the sessions_by_revocation index.
+func (s *Store) ListRevokedSessions(ctx context.Context, since, now time.Time) ([]storage.RevokedSession, error) {
+	rows, err := s.read.QueryContext(ctx,
+		`SELECT id, revoked_at, expires_at FROM sessions WHERE revoked_at >= ? AND expires_at > ? ORDER BY revoked_at`,
+		millis(since), millis(now))
+	if err != nil {
+		return nil, wrap("list revoked sessions", err)
+	}
+	defer rows.Close()
+	var out []storage.RevokedSession
+	for rows.Next() {
+		var r storage.RevokedSession
+		if err := rows.Scan(&r.ID, (*millis)(&r.RevokedAt), (*millis)(&r.ExpiresAt)); err != nil {
+			return nil, wrap("list revoked sessions", err)
+		}
+		out = append(out, r)
+	}
+	return out, wrap("list revoked sessions", rows.Err())
+}

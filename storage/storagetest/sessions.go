@@ -42,3 +42,31 @@ func testRevokeSession(t *testing.T, s storage.Store) {
 	err = s.RevokeSession(t.Context(), "unknown", t0)
 	wantErr(t, "RevokeSession(unknown)", err, storage.ErrNotFound)
 }
+
+func testListRevokedSessions(t *testing.T, s storage.Store) {
+	newSession(t, s, "alive", t0.Add(time.Hour))
+	newSession(t, s, "early", t0.Add(time.Hour))
+	newSession(t, s, "late", t0.Add(time.Hour))
+	newSession(t, s, "ending", t0.Add(2*time.Minute))
+	for id, at := range map[string]time.Duration{"early": time.Second, "late": 3 * time.Second, "ending": 2 * time.Second} {
+		wantErr(t, "RevokeSession("+id+")", s.RevokeSession(t.Context(), id, t0.Add(at)), nil)
+	}
+	got, err := s.ListRevokedSessions(t.Context(), t0, t0)
+	wantErr(t, "ListRevokedSessions", err, nil)
+	mustEqual(t, "ListRevokedSessions(all)", got, []storage.RevokedSession{
+		{ID: "early", RevokedAt: t0.Add(time.Second), ExpiresAt: t0.Add(time.Hour)},
+		{ID: "ending", RevokedAt: t0.Add(2 * time.Second), ExpiresAt: t0.Add(2 * time.Minute)},
+		{ID: "late", RevokedAt: t0.Add(3 * time.Second), ExpiresAt: t0.Add(time.Hour)},
+	})
+	// since is inclusive; sessions expired at now are left out.
+	got, err = s.ListRevokedSessions(t.Context(), t0.Add(2*time.Second), t0.Add(2*time.Minute))
+	wantErr(t, "ListRevokedSessions", err, nil)
+	mustEqual(t, "ListRevokedSessions(since, now)", got, []storage.RevokedSession{
+		{ID: "late", RevokedAt: t0.Add(3 * time.Second), ExpiresAt: t0.Add(time.Hour)},
+	})
+	got, err = s.ListRevokedSessions(t.Context(), t0.Add(time.Minute), t0)
+	wantErr(t, "ListRevokedSessions", err, nil)
+	if len(got) != 0 {
+		t.Errorf("ListRevokedSessions(after every revocation) = %v, want none", got)
+	}
+}

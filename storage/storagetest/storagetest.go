@@ -31,6 +31,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"RedeemCodeConcurrently", testRedeemCodeConcurrently},
 		{"Session", testSession},
 		{"RevokeSession", testRevokeSession},
+		{"ListRevokedSessions", testListRevokedSessions},
 		{"RotateRefreshToken", testRotateRefreshToken},
 		{"RotateRefreshTokenSuccessorExists", testRotateRefreshTokenSuccessorExists},
 		{"RotateRefreshTokenConcurrently", testRotateRefreshTokenConcurrently},
