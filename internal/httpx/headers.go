@@ -7,8 +7,9 @@ import (
 )
 
 // pageCSP allows the broker's own pages nothing but their own inline-free
-// styles and scripts, and no framing (clickjacking on a sign-in page).
-const pageCSP = "default-src 'none'; style-src 'self'; img-src 'self' https: data:; script-src 'self'; " +
+// styles and scripts, fetches to their own origin (the demo app calls the
+// broker's JSON endpoints), and no framing (clickjacking on a sign-in page).
+const pageCSP = "default-src 'none'; style-src 'self'; img-src 'self' https: data:; script-src 'self'; connect-src 'self'; " +
 	"form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 
 // SetPageHeaders sets the headers every HTML page of the broker carries.

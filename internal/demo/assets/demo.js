@@ -46,6 +46,10 @@ async function handleCallback() {
   log("signed in", { scope: body.scope, expires_in: body.expires_in });
 }
 
+function initials(name) {
+  return name.split(/[\s@.]+/).filter(Boolean).slice(0, 2).map((w) => w[0].toUpperCase()).join("");
+}
+
 function decode(jwt) {
   if (!jwt) return null;
   const part = (s) => JSON.parse(atob(s.replace(/-/g, "+").replace(/_/g, "/")));
@@ -92,7 +96,13 @@ async function render() {
   $("roles").textContent = me.body.roles.join(", ") || "none";
   $("perms").textContent = (perms.body.permissions || []).join(", ") || "none";
   $("identities").textContent = me.body.identities.map((i) => `${i.provider}:${i.username || i.subject}`).join(", ");
-  if (me.body.avatar) { $("avatar").src = me.body.avatar; $("avatar").hidden = false; }
+  $("tenant").textContent = me.body.tenant;
+  // Show the picture when the provider gave one, the initials otherwise; never
+  // a previous user's picture.
+  $("avatar").hidden = !me.body.avatar;
+  if (me.body.avatar) $("avatar").src = me.body.avatar; else $("avatar").removeAttribute("src");
+  $("initials").hidden = !!me.body.avatar;
+  $("initials").textContent = initials(me.body.name || me.body.email || "?");
   const at = decode(tokens.access);
   $("access").textContent = JSON.stringify(at, null, 2);
   $("idtoken").textContent = tokens.id ? JSON.stringify(decode(tokens.id), null, 2) : "(none)";
