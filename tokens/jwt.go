@@ -87,7 +87,7 @@ func (ks *KeySet) ParseAccessToken(raw, issuer string) (*AccessClaims, error) {
 	_, err := p.ParseWithClaims(raw, claims, ks.keyFunc(typAccess))
 	switch {
 	case err == nil:
-	case errors.Is(err, jwt.ErrTokenExpired):
+	case errors.Is(err, jwt.ErrTokenExpired) && onlyExpired(err):
 		return nil, ErrTokenExpired
 	default:
 		return nil, fmt.Errorf("%w: %s", ErrInvalidToken, describe(err))
@@ -124,6 +124,18 @@ func (ks *KeySet) ParseIDTokenHint(raw, issuer string) (*IDClaims, error) {
 		return nil, fmt.Errorf("%w: required claims missing", ErrInvalidToken)
 	}
 	return claims, nil
+}
+
+// onlyExpired reports whether expiry is the token's only fault: the
+// validator joins every claim error, and a token that is also wrong in
+// another way must be refused as invalid, not sent to refresh.
+func onlyExpired(err error) bool {
+	for _, other := range []error{jwt.ErrTokenInvalidIssuer, jwt.ErrTokenNotValidYet, jwt.ErrTokenUsedBeforeIssued, jwt.ErrTokenRequiredClaimMissing, jwt.ErrTokenInvalidAudience} {
+		if errors.Is(err, other) {
+			return false
+		}
+	}
+	return true
 }
 
 // keyFunc resolves the verification key from kid and refuses tokens whose

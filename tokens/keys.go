@@ -136,17 +136,15 @@ func (ks *KeySet) Refresh(ctx context.Context) error {
 }
 
 // pickSigning chooses the newest key of the configured algorithm that has
-// been published for the prepublish period; if none has, the newest one
-// (the very first key of a new deployment signs at once).
+// been published for the prepublish period; if none has, the oldest one,
+// which is already signing (the very first key of a new deployment signs at once).
 func (ks *KeySet) pickSigning(keys []*key, now time.Time) *key {
 	var fallback *key
 	for _, k := range keys { // newest first
 		if k.alg != ks.cfg.Alg || !k.retired.IsZero() {
 			continue
 		}
-		if fallback == nil {
-			fallback = k
-		}
+		fallback = k // ends as the oldest: the key that signs already
 		if now.Sub(k.created) >= ks.prepublish() {
 			return k
 		}
@@ -313,7 +311,7 @@ func parseKeys(stored []storage.SigningKey) ([]*key, error) {
 
 func newestOfAlg(keys []*key, alg string) *key {
 	for _, k := range keys {
-		if k.alg == alg {
+		if k.alg == alg && k.retired.IsZero() { // a retired key never signs again
 			return k
 		}
 	}

@@ -28,9 +28,9 @@ type revocations struct {
 	store storage.Sessions
 	now   func() time.Time
 
-	mu       sync.RWMutex
-	revoked  map[string]time.Time // session id -> session expiry (when the entry can go)
-	newest   time.Time            // latest RevokedAt seen
+	mu      sync.RWMutex
+	revoked map[string]time.Time // session id -> session expiry (when the entry can go)
+	newest  time.Time            // latest RevokedAt seen
 	// lastSync is wall-clock time (not the injected clock): staleness is
 	// about this process's link to the database, not token semantics.
 	lastSync time.Time // zero before the first successful sync

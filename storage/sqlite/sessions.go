@@ -46,7 +46,7 @@ func (s *Store) RevokeSession(ctx context.Context, id string, now time.Time) err
 func (s *Store) ListRevokedSessions(ctx context.Context, since, now time.Time) ([]storage.RevokedSession, error) {
 	rows, err := s.read.QueryContext(ctx,
 		`SELECT id, revoked_at, expires_at FROM sessions WHERE revoked_at >= ? AND expires_at > ? ORDER BY revoked_at`,
-		millis(since), millis(now))
+		since.UnixMilli(), now.UnixMilli()) // not millis: a zero since (the first sync) must mean "all", not NULL
 	if err != nil {
 		return nil, wrap("list revoked sessions", err)
 	}

@@ -64,6 +64,12 @@ func testListRevokedSessions(t *testing.T, s storage.Store) {
 	mustEqual(t, "ListRevokedSessions(since, now)", got, []storage.RevokedSession{
 		{ID: "late", RevokedAt: t0.Add(3 * time.Second), ExpiresAt: t0.Add(time.Hour)},
 	})
+	// A zero since means every revocation: a replica's first sync.
+	got, err = s.ListRevokedSessions(t.Context(), time.Time{}, t0)
+	wantErr(t, "ListRevokedSessions(zero since)", err, nil)
+	if len(got) != 3 {
+		t.Errorf("ListRevokedSessions(zero since) = %v, want all three", got)
+	}
 	got, err = s.ListRevokedSessions(t.Context(), t0.Add(time.Minute), t0)
 	wantErr(t, "ListRevokedSessions", err, nil)
 	if len(got) != 0 {

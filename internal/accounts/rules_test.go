@@ -1,0 +1,177 @@
+package accounts
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/socialbroker/broker/internal/config"
+	"github.com/socialbroker/broker/providers"
+)
+
+func TestFactsOf(t *testing.T) {
+	tests := []struct {
+		name         string
+		id           providers.Identity
+		providerType string
+		want         Facts
+	}{
+		{
+			name:         "verified emails lower-cased, primary not repeated",
+			id:           providers.Identity{Email: "Alice@Acme.com", EmailVerified: true, VerifiedEmails: []string{"ALICE@acme.com", "a@Other.example"}},
+			providerType: "google",
+			want:         Facts{VerifiedEmails: []string{"alice@acme.com", "a@other.example"}},
+		},
+		{
+			name:         "verified primary missing from the list is added",
+			id:           providers.Identity{Email: "alice@acme.com", EmailVerified: true},
+			providerType: "oidc",
+			want:         Facts{VerifiedEmails: []string{"alice@acme.com"}},
+		},
+		{
+			name:         "unverified primary ignored",
+			id:           providers.Identity{Email: "alice@acme.com", EmailVerified: false},
+			providerType: "google",
+			want:         Facts{},
+		},
+		{
+			name:         "organisations of a GitHub identity, lower-cased",
+			id:           providers.Identity{Orgs: []string{"Acme", "other"}},
+			providerType: GitHubType,
+			want:         Facts{GitHub: true, Orgs: []string{"acme", "other"}},
+		},
+		{
+			name:         "organisations claimed by another provider dropped",
+			id:           providers.Identity{Orgs: []string{"acme"}},
+			providerType: "oidc",
+			want:         Facts{},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := FactsOf(&tt.id, tt.providerType)
+			if !slices.Equal(got.VerifiedEmails, tt.want.VerifiedEmails) || got.GitHub != tt.want.GitHub || !slices.Equal(got.Orgs, tt.want.Orgs) {
+				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func verifiedAt(email string) providers.Identity {
+	return providers.Identity{Email: email, EmailVerified: true}
+}
+
+func TestAllowed(t *testing.T) {
+	acme := config.Access{EmailDomains: []string{"acme.com"}}
+	orgs := config.Access{GitHubOrgs: []string{"acme"}}
+	both := config.Access{EmailDomains: []string{"acme.com"}, GitHubOrgs: []string{"acme"}}
+	tests := []struct {
+		name         string
+		access       config.Access
+		id           providers.Identity
+		providerType string
+		want         bool
+	}{
+		{"no rules admit anyone", config.Access{}, providers.Identity{}, "google", true},
+
+		{"email in domain", acme, verifiedAt("bob@acme.com"), "google", true},
+		{"email domain in another case", acme, verifiedAt("Bob@ACME.com"), "google", true},
+		{"configured domain in another case", config.Access{EmailDomains: []string{"Acme.COM"}}, verifiedAt("bob@acme.com"), "google", true},
+		{"second configured domain", config.Access{EmailDomains: []string{"other.example", "acme.com"}}, verifiedAt("bob@acme.com"), "google", true},
+		{"any verified email counts", acme, providers.Identity{Email: "bob@gmail.com", EmailVerified: true, VerifiedEmails: []string{"bob@gmail.com", "bob@acme.com"}}, "github", true},
+		{"unverified email in domain", acme, providers.Identity{Email: "bob@acme.com"}, "google", false},
+		{"no email", acme, providers.Identity{}, "google", false},
+		{"other domain", acme, verifiedAt("bob@other.example"), "google", false},
+		{"two @, domain after the last", acme, verifiedAt("a@b@acme.com"), "google", false},
+		{"subdomain", acme, verifiedAt("bob@eu.acme.com"), "google", false},
+		{"suffix without dot", acme, verifiedAt("bob@notacme.com"), "google", false},
+		{"domain as local part", acme, verifiedAt("acme.com@evil.example"), "google", false},
+		{"no @ at all", acme, verifiedAt("acme.com"), "google", false},
+
+		{"GitHub member", orgs, providers.Identity{Orgs: []string{"acme"}}, GitHubType, true},
+		{"GitHub member, org in another case", orgs, providers.Identity{Orgs: []string{"ACME"}}, GitHubType, true},
+		{"GitHub non-member", orgs, providers.Identity{Orgs: []string{"other"}}, GitHubType, false},
+		{"GitHub without orgs", orgs, providers.Identity{}, GitHubType, false},
+		// github_orgs restricts GitHub users only (config: "GitHub users must
+		// belong to one of these organisations").
+		{"non-GitHub identity under an org rule", orgs, verifiedAt("bob@gmail.com"), "google", true},
+
+		{"both rules, GitHub member with domain email", both, providers.Identity{Email: "bob@acme.com", EmailVerified: true, Orgs: []string{"acme"}}, GitHubType, true},
+		{"both rules, GitHub member without domain email", both, providers.Identity{Email: "bob@gmail.com", EmailVerified: true, Orgs: []string{"acme"}}, GitHubType, false},
+		{"both rules, GitHub non-member with domain email", both, providers.Identity{Email: "bob@acme.com", EmailVerified: true, Orgs: []string{"other"}}, GitHubType, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, reason := Allowed(tt.access, FactsOf(&tt.id, tt.providerType))
+			if got != tt.want {
+				t.Fatalf("Allowed: got %v (%q), want %v", got, reason, tt.want)
+			}
+			if got != (reason == "") {
+				t.Errorf("reason: got %q with allowed=%v; want a reason exactly when refused", reason, got)
+			}
+		})
+	}
+}
+
+func TestRoles(t *testing.T) {
+	rules := []config.Role{
+		{Role: "admin", Emails: []string{"Alice@acme.com"}},
+		{Role: "staff", EmailDomains: []string{"acme.com"}},
+		{Role: "dev", GitHubOrgs: []string{"Acme"}},
+		{Role: "admin", GitHubOrgs: []string{"acme-admins"}}, // a second way to the same role
+		{Role: "viewer", Everyone: true},
+	}
+	tests := []struct {
+		name         string
+		rules        []config.Role
+		id           providers.Identity
+		providerType string
+		want         []string
+	}{
+		{"everyone only", rules, providers.Identity{}, "google", []string{"viewer"}},
+		{"email match, case-insensitive", rules, verifiedAt("alice@ACME.com"), "google", []string{"admin", "staff", "viewer"}},
+		{"unverified email earns nothing", rules, providers.Identity{Email: "alice@acme.com"}, "google", []string{"viewer"}},
+		{"domain", rules, verifiedAt("bob@acme.com"), "google", []string{"staff", "viewer"}},
+		{"two @ is not in the domain", rules, verifiedAt("bob@x@acme.com"), "google", []string{"viewer"}},
+		{"GitHub org", rules, providers.Identity{Orgs: []string{"acme"}}, GitHubType, []string{"dev", "viewer"}},
+		{"orgs claimed by a non-GitHub provider", rules, providers.Identity{Orgs: []string{"acme", "acme-admins"}}, "oidc", []string{"viewer"}},
+		{"role earned twice is listed once, in configuration order", rules,
+			providers.Identity{Email: "alice@acme.com", EmailVerified: true, Orgs: []string{"acme", "acme-admins"}}, GitHubType,
+			[]string{"admin", "staff", "dev", "viewer"}},
+		{"second rule for a role still grants it", rules, providers.Identity{Orgs: []string{"acme-admins"}}, GitHubType, []string{"admin", "viewer"}},
+		{"configuration order, not match order", []config.Role{
+			{Role: "z", Everyone: true}, {Role: "a", Everyone: true}, {Role: "m", Everyone: true},
+		}, providers.Identity{}, "google", []string{"z", "a", "m"}},
+		{"no rules", nil, verifiedAt("alice@acme.com"), "google", []string{}},
+		{"no match", []config.Role{{Role: "admin", Emails: []string{"alice@acme.com"}}}, verifiedAt("bob@acme.com"), "google", []string{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Roles(tt.rules, FactsOf(&tt.id, tt.providerType))
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+			if got == nil {
+				t.Error("got nil, want an empty list: the roles claim is a JSON array")
+			}
+		})
+	}
+}
+
+func TestNeedsOrgs(t *testing.T) {
+	tests := []struct {
+		name   string
+		tenant config.Tenant
+		want   bool
+	}{
+		{"no rules", config.Tenant{}, false},
+		{"email domains only", config.Tenant{Access: config.Access{EmailDomains: []string{"acme.com"}}, Roles: []config.Role{{Role: "staff", EmailDomains: []string{"acme.com"}}}}, false},
+		{"everyone role", config.Tenant{Roles: []config.Role{{Role: "viewer", Everyone: true}}}, false},
+		{"access by org", config.Tenant{Access: config.Access{GitHubOrgs: []string{"acme"}}}, true},
+		{"a role by org", config.Tenant{Roles: []config.Role{{Role: "viewer", Everyone: true}, {Role: "dev", GitHubOrgs: []string{"acme"}}}}, true},
+	}
+	for _, tt := range tests {
+		if got := NeedsOrgs(&tt.tenant); got != tt.want {
+			t.Errorf("%s: got %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
