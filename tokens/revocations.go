@@ -9,11 +9,13 @@ import (
 	"github.com/socialbroker/broker/storage"
 )
 
-// revocationOverlap is how far back each poll looks before the newest
-// revocation already seen. Revocation times come from the revoking
-// replica's clock and commit in any order, so a strict "after the last
-// one" would miss some; re-reading a few seconds costs a handful of rows.
-const revocationOverlap = 5 * time.Second
+// revocationOverlap is how far before the previous sync each poll looks.
+// Revocation times come from the revoking replica's clock and commit in
+// any order, so "since the last poll" must reach back past clock skew
+// between replicas and slow commits; a revocation stamped more than this
+// behind the poller's clock would be missed. Re-reading is cheap: only
+// revocations of the window come back, a handful of rows.
+const revocationOverlap = 30 * time.Second
 
 // revocationStaleness is how old the last successful sync may be before
 // verification fails closed: past it, this replica could be accepting a
@@ -30,7 +32,7 @@ type revocations struct {
 
 	mu      sync.RWMutex
 	revoked map[string]time.Time // session id -> session expiry (when the entry can go)
-	newest  time.Time            // latest RevokedAt seen
+	cursor  time.Time            // this clock's time when the last successful sync began
 	// lastSync is wall-clock time (not the injected clock): staleness is
 	// about this process's link to the database, not token semantics.
 	lastSync time.Time // zero before the first successful sync
@@ -40,16 +42,19 @@ func newRevocations(store storage.Sessions, now func() time.Time) *revocations {
 	return &revocations{store: store, now: now, revoked: map[string]time.Time{}}
 }
 
-// sync reads revocations since the newest one seen (all unexpired ones on
-// the first call) and drops entries whose session has expired anyway.
+// sync reads revocations since shortly before the previous sync (all
+// unexpired ones on the first call) and drops entries whose session has
+// expired anyway. The cursor is this process's own clock, never a time
+// another replica wrote: one replica with a fast clock must not push
+// everyone's window past revocations stamped by the others.
 func (r *revocations) sync(ctx context.Context) error {
+	now := r.now()
 	r.mu.RLock()
-	since := r.newest
+	since := r.cursor
 	if !since.IsZero() {
 		since = since.Add(-revocationOverlap)
 	}
 	r.mu.RUnlock()
-	now := r.now()
 	list, err := r.store.ListRevokedSessions(ctx, since, now)
 	if err != nil {
 		return fmt.Errorf("tokens: sync revocations: %w", err)
@@ -58,10 +63,8 @@ func (r *revocations) sync(ctx context.Context) error {
 	defer r.mu.Unlock()
 	for _, s := range list {
 		r.revoked[s.ID] = s.ExpiresAt
-		if s.RevokedAt.After(r.newest) {
-			r.newest = s.RevokedAt
-		}
 	}
+	r.cursor = now
 	for id, exp := range r.revoked {
 		if !exp.After(now) {
 			delete(r.revoked, id)

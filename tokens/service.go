@@ -2,6 +2,7 @@ package tokens
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -41,6 +42,7 @@ type Service struct {
 	cfg     Config
 	log     *slog.Logger
 	revoked *revocations
+	checked *verifiedCache
 }
 
 // NewService returns a Service signing with keys.
@@ -59,7 +61,7 @@ func NewService(store Store, keys *KeySet, cfg Config) (*Service, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: store, keys: keys, cfg: cfg, log: cfg.Logger, revoked: newRevocations(store, cfg.Now)}, nil
+	return &Service{store: store, keys: keys, cfg: cfg, log: cfg.Logger, revoked: newRevocations(store, cfg.Now), checked: newVerifiedCache()}, nil
 }
 
 // SyncRevocations refreshes the in-memory list of revoked sessions from
@@ -321,10 +323,26 @@ func (s *Service) grant(ctx context.Context, sess storage.Session, refresh strin
 // memory. It returns ErrTokenExpired, an error wrapping ErrInvalidToken,
 // or one wrapping storage.ErrUnavailable when revocations cannot be
 // vouched for.
+//
+// A token verified once is remembered (by hash) until its exp, so that
+// repeated checks of one token skip the signature verification.
 func (s *Service) Verify(ctx context.Context, raw string) (*AccessClaims, error) {
-	c, err := s.keys.ParseAccessToken(raw, s.cfg.Issuer)
-	if err != nil {
-		return nil, err
+	if len(raw) > MaxTokenBytes {
+		return nil, fmt.Errorf("%w: malformed token", ErrInvalidToken)
+	}
+	key := sha256.Sum256([]byte(raw))
+	c := s.checked.get(key)
+	now := s.cfg.Now()
+	switch {
+	case c == nil:
+		var err error
+		if c, err = s.keys.ParseAccessToken(raw, s.cfg.Issuer); err != nil {
+			return nil, err
+		}
+		s.checked.put(key, c, now)
+	case !c.ExpiresAt.After(now):
+		s.checked.remove(key)
+		return nil, ErrTokenExpired
 	}
 	revoked, err := s.revoked.check(c.SID)
 	switch {

@@ -617,21 +617,30 @@ func TestVerify(t *testing.T) {
 		}, ErrTokenExpired},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			f := newServiceFixture(t)
-			g := f.login(t, "openid")
-			svc := tt.act(t, f, g)
-			c, err := verify(t, svc, g.AccessToken)
-			if tt.want == nil {
-				if err != nil || c.SID != g.Session.ID {
-					t.Errorf("Verify: got %+v, %v; want claims of session %s", c, err, g.Session.ID)
+		// warm: the token was verified (and cached) before the change; the
+		// cache must not outlive the token's exp or hide a revocation.
+		for _, warm := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/warm=%v", tt.name, warm), func(t *testing.T) {
+				f := newServiceFixture(t)
+				g := f.login(t, "openid")
+				if warm {
+					if _, err := verify(t, f.svc, g.AccessToken); err != nil {
+						t.Fatalf("first Verify: %v", err)
+					}
 				}
-				return
-			}
-			if !errors.Is(err, tt.want) {
-				t.Errorf("Verify: got %v, want %v", err, tt.want)
-			}
-		})
+				svc := tt.act(t, f, g)
+				c, err := verify(t, svc, g.AccessToken)
+				if tt.want == nil {
+					if err != nil || c.SID != g.Session.ID {
+						t.Errorf("Verify: got %+v, %v; want claims of session %s", c, err, g.Session.ID)
+					}
+					return
+				}
+				if !errors.Is(err, tt.want) {
+					t.Errorf("Verify: got %v, want %v", err, tt.want)
+				}
+			})
+		}
 	}
 }
 

@@ -3,6 +3,7 @@
 //	broker serve --config config.toml   serve
 //	broker demo [--listen 127.0.0.1:8080] a self-contained demo with fake upstreams
 //	broker check --config config.toml   validate a configuration and exit
+//	broker migrate --config config.toml apply database migrations and exit
 package main
 
 import (
@@ -16,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/socialbroker/broker/internal/config"
 	"github.com/socialbroker/broker/internal/demo"
@@ -27,7 +29,9 @@ const usage = `usage: broker <command> [flags]
 commands:
   serve --config config.toml    run the broker
   demo [--listen host:port]     run a self-contained demo (fake Google and GitHub, no credentials)
+       [--access-ttl 2m] [--example-origin http://127.0.0.1:5173]   for clients/js/example
   check --config config.toml    validate a configuration and exit
+  migrate --config config.toml  apply database migrations and exit (serve applies them too)
 `
 
 func main() {
@@ -50,7 +54,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("broker "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	switch cmd {
-	case "serve", "check":
+	case "serve", "check", "migrate":
 		path := fs.String("config", "config.toml", "path to config.toml")
 		if err := fs.Parse(args); err != nil {
 			return err
@@ -59,17 +63,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if cmd == "check" {
+		switch cmd {
+		case "check":
 			fmt.Fprintln(stdout, "configuration is valid")
+			return nil
+		case "migrate":
+			if err := server.Migrate(ctx, cfg); err != nil {
+				return err
+			}
+			fmt.Fprintln(stdout, "database schema is up to date")
 			return nil
 		}
 		return serve(ctx, cfg, stderr)
 	case "demo":
 		listen := fs.String("listen", "127.0.0.1:8080", "address to listen on (port 0 picks a free one)")
+		var opts demo.Options
+		fs.DurationVar(&opts.AccessTTL, "access-ttl", 2*time.Minute, "access token lifetime (a few seconds shows refreshes)")
+		fs.StringVar(&opts.ExampleOrigin, "example-origin", "", "origin of clients/js/example (default: port 5173 on the demo's host)")
 		if err := fs.Parse(args); err != nil {
 			return err
 		}
-		return runDemo(ctx, *listen, stdout, stderr)
+		return runDemo(ctx, *listen, opts, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -100,14 +114,15 @@ func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) error {
 	return srv.Serve(ctx, l)
 }
 
-func runDemo(ctx context.Context, listen string, stdout, stderr io.Writer) error {
+func runDemo(ctx context.Context, listen string, opts demo.Options, stdout, stderr io.Writer) error {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	d, err := demo.Start(ctx, listen, log)
+	d, err := demo.Start(ctx, listen, log, opts)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
 	fmt.Fprintf(stdout, "\nBroker demo running. Open %s\n\n", d.URL)
-	fmt.Fprintf(stdout, "  fake Google: %s\n  fake GitHub: %s\n  (fakes: anyone can sign in as a demo user; nothing here is real)\n\nPress Ctrl+C to stop.\n", d.Google.URL(), d.GitHub.BaseURL())
+	fmt.Fprintf(stdout, "  fake Google: %s\n  fake GitHub: %s\n  (fakes: anyone can sign in as a demo user; nothing here is real)\n", d.Google.URL(), d.GitHub.BaseURL())
+	fmt.Fprintf(stdout, "  clients/js/example at %s: tenants %q and %q (cookie mode)\n\nPress Ctrl+C to stop.\n", d.ExampleOrigin, demo.ExampleTenantID, demo.ExampleCookieTenantID)
 	return d.Serve(ctx)
 }

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"os/exec"
@@ -77,9 +75,8 @@ func TestDemo(t *testing.T) {
 	demoURL := waitForLine(t, stdout, regexp.MustCompile(`Open (http://\S+)`))
 	base := strings.TrimSuffix(demoURL, "/demo/")
 
-	jar, _ := cookiejar.New(nil)
-	client := &http.Client{Jar: jar, Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := client.Get(demoURL)
+	browser := newBrowser()
+	resp, err := browser.Get(demoURL)
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET %s: %v %v", demoURL, resp, err)
 	}
@@ -89,26 +86,16 @@ func TestDemo(t *testing.T) {
 		"response_type": {"code"}, "client_id": {"demo"}, "redirect_uri": {base + "/demo/callback"},
 		"state": {"st"}, "code_challenge": {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"}, "code_challenge_method": {"S256"},
 	}
-	loc := base + "/auth/github/login?" + q.Encode()
 	// Broker -> fake GitHub chooser; pick alice (login_as) -> broker callback -> demo page.
-	for hop := 0; hop < 5 && !strings.HasPrefix(loc, base+"/demo/callback"); hop++ {
+	pickAlice := func(loc string) string {
 		if strings.Contains(loc, "/login/oauth/authorize") && !strings.Contains(loc, "login_as=") {
-			loc += "&login_as=1001"
+			return loc + "&login_as=1001"
 		}
-		resp, err := client.Get(loc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		next, err := resp.Request.URL.Parse(resp.Header.Get("Location"))
-		if err != nil || resp.StatusCode != http.StatusFound {
-			t.Fatalf("GET %s: status %d", loc, resp.StatusCode)
-		}
-		loc = next.String()
+		return loc
 	}
-	cb, _ := url.Parse(loc)
-	if cb.Query().Get("code") == "" || cb.Query().Get("state") != "st" {
-		t.Fatalf("demo sign-in ended at %s, want the demo callback with a code", loc)
+	cb := followToApp(t, browser, base+"/auth/github/login?"+q.Encode(), base+"/demo/callback", pickAlice)
+	if cb.Get("code") == "" || cb.Get("state") != "st" {
+		t.Fatalf("demo sign-in ended with %v, want a code and the state", cb)
 	}
 
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -123,27 +110,5 @@ func TestDemo(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("demo did not stop after SIGTERM")
-	}
-}
-
-func waitForLine(t *testing.T, r io.Reader, re *regexp.Regexp) string {
-	t.Helper()
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(r)
-		for sc.Scan() {
-			if m := re.FindStringSubmatch(sc.Text()); m != nil {
-				found <- m[1]
-				io.Copy(io.Discard, r)
-				return
-			}
-		}
-	}()
-	select {
-	case s := <-found:
-		return s
-	case <-time.After(30 * time.Second):
-		t.Fatal("the demo never printed its URL")
-		return ""
 	}
 }

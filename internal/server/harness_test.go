@@ -62,6 +62,7 @@ type harness struct {
 	issuer string
 	clock  *clock
 	srv    *server.Server
+	cfg    *config.Config
 	logs   *syncBuffer
 }
 
@@ -86,6 +87,12 @@ func (s *syncBuffer) String() string {
 const confidentialSecret = "s3cret-of-the-server-app"
 
 func newHarness(t *testing.T, extraTOML string) *harness {
+	t.Helper()
+	return newHarnessDB(t, "sqlite:"+filepath.Join(t.TempDir(), "broker.db"), extraTOML)
+}
+
+// newHarnessDB is newHarness on the database dbURL.
+func newHarnessDB(t *testing.T, dbURL, extraTOML string) *harness {
 	t.Helper()
 	h := &harness{t: t, clock: &clock{}, logs: &syncBuffer{}}
 	users := []providertest.User{alice, bob, eve}
@@ -149,27 +156,49 @@ id = "server"
 redirect_uris = [%q]
 providers = ["google"]
 client_secret = %q
-%s`, h.issuer, "sqlite:"+filepath.Join(t.TempDir(), "broker.db"), h.google.URL(), h.github.BaseURL(), h.github.APIURL(),
+%s`, h.issuer, dbURL, h.google.URL(), h.github.BaseURL(), h.github.APIURL(),
 		h.corp.URL(), appRedirect, appRedirect, appRedirect, confidentialSecret, extraTOML)
 	cfg, err := config.Parse([]byte(toml), func(string) string { return "" })
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	h.srv, err = server.New(t.Context(), cfg, server.Options{Logger: newTestLogger(h.logs), Now: h.clock.Now})
+	h.cfg = cfg
+	h.srv = h.serve(l)
+	return h
+}
+
+// serve starts a broker on l with the harness's config and clock.
+func (h *harness) serve(l net.Listener) *server.Server {
+	h.t.Helper()
+	srv, err := server.New(h.t.Context(), h.cfg, server.Options{Logger: newTestLogger(h.logs), Now: h.clock.Now})
 	if err != nil {
-		t.Fatalf("server.New: %v", err)
+		h.t.Fatalf("server.New: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- h.srv.Serve(ctx, l) }()
-	t.Cleanup(func() {
+	go func() { done <- srv.Serve(ctx, l) }()
+	h.t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
+			h.t.Errorf("Serve: %v", err)
 		}
-		h.srv.Close()
+		srv.Close()
 	})
-	return h
+	return srv
+}
+
+// addReplica starts another broker sharing the config and database, as a
+// second instance behind the same load balancer, and returns its base URL.
+// Both answer for the same issuer; tests route a request to a replica by
+// swapping h.issuer for that base URL.
+func (h *harness) addReplica() string {
+	h.t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.serve(l)
+	return "http://" + l.Addr().String()
 }
 
 // browser is a user agent with its own cookie jar that does not follow

@@ -1,0 +1,126 @@
+package server_test
+
+import (
+	"net/http"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/socialbroker/broker/storage/postgres/pgtest"
+)
+
+// via returns a copy of h whose requests go to the replica at base.
+func (h *harness) via(base string) *harness {
+	c := *h
+	c.issuer = base
+	return &c
+}
+
+// onReplica rewrites a URL of the public issuer to the replica at base.
+func onReplica(u *url.URL, base string) string {
+	b, _ := url.Parse(base)
+	c := *u
+	c.Host = b.Host
+	return c.String()
+}
+
+// TestReplicas runs two brokers on one PostgreSQL, as behind a load balancer.
+func TestReplicas(t *testing.T) {
+	h := newHarnessDB(t, pgtest.DSN(t), "")
+	a := h.issuer
+	b := h.addReplica()
+
+	t.Run("login started on A finishes on B", func(t *testing.T) {
+		br := h.newBrowser()
+		p := newPKCE()
+		h.google.SetNextUser(alice)
+		cb := br.upstreamCallback(h, h.authorizeURL("/auth/google/login", "spa", p, nil))
+		resp := br.get(onReplica(cb, b))
+		resp.Body.Close()
+		loc, _ := url.Parse(resp.Header.Get("Location"))
+		if resp.StatusCode != http.StatusFound || loc == nil || loc.Query().Get("code") == "" {
+			t.Fatalf("callback on B: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		// Redeemed on A, checked on B: keys and sessions are shared.
+		tr, status := h.via(a).redeem("spa", loc.Query().Get("code"), p.verifier)
+		if status != http.StatusOK {
+			t.Fatalf("redeem on A: %d %+v", status, tr)
+		}
+		if status, _ := h.via(b).getBearer("/auth/check", tr.AccessToken, nil); status != http.StatusOK {
+			t.Fatalf("A's token on B: %d", status)
+		}
+	})
+
+	t.Run("reuse detected across replicas", func(t *testing.T) {
+		tr := h.signIn("google", "spa", alice)
+		next, status := h.via(a).refreshGrant("spa", tr.RefreshToken)
+		if status != http.StatusOK {
+			t.Fatalf("refresh on A: %d", status)
+		}
+		h.clock.Advance(11 * time.Second)
+		defer h.clock.Advance(-11 * time.Second)
+		if got, status := h.via(b).refreshGrant("spa", tr.RefreshToken); status != http.StatusBadRequest || got.Error != "invalid_grant" {
+			t.Fatalf("stale token on B: %d %+v, want invalid_grant", status, got)
+		}
+		if _, status := h.via(a).refreshGrant("spa", next.RefreshToken); status != http.StatusBadRequest {
+			t.Errorf("the family survived theft detection on the other replica: %d", status)
+		}
+	})
+
+	t.Run("50 concurrent refreshes across replicas share one successor", func(t *testing.T) {
+		tr := h.signIn("google", "spa", alice)
+		var wg sync.WaitGroup
+		got := make([]tokenResponse, 50)
+		status := make([]int, 50)
+		for i := range got {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				target := a
+				if i%2 == 1 {
+					target = b
+				}
+				got[i], status[i] = h.via(target).refreshGrant("spa", tr.RefreshToken)
+			}()
+		}
+		wg.Wait()
+		for i := range got {
+			if status[i] != http.StatusOK || got[i].RefreshToken != got[0].RefreshToken {
+				t.Fatalf("refresh %d: %d, successor %.12q..., want 200 and %.12q...", i, status[i], got[i].RefreshToken, got[0].RefreshToken)
+			}
+		}
+	})
+
+	t.Run("logout on B is refused by A within a second", func(t *testing.T) {
+		tr := h.signIn("google", "spa", alice)
+		if status, _ := h.via(a).getBearer("/auth/check", tr.AccessToken, nil); status != http.StatusOK {
+			t.Fatalf("check on A before logout: %d", status)
+		}
+		req := mustRequest(t, http.MethodPost, b+"/auth/logout")
+		req.Header.Set("Authorization", "Bearer "+tr.AccessToken)
+		if status := h.do(req, nil); status != http.StatusOK {
+			t.Fatalf("logout on B: %d", status)
+		}
+		deadline := time.Now().Add(time.Second)
+		for {
+			status, _ := h.via(a).getBearer("/auth/check", tr.AccessToken, nil)
+			if status == http.StatusUnauthorized {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("A still accepts the session a second after logout on B (status %d)", status)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+
+	t.Run("one JWKS", func(t *testing.T) {
+		var ja, jb struct{ Keys []map[string]any }
+		h.do(mustRequest(t, http.MethodGet, a+"/.well-known/jwks.json"), &ja)
+		h.do(mustRequest(t, http.MethodGet, b+"/.well-known/jwks.json"), &jb)
+		if len(ja.Keys) != 1 || len(jb.Keys) != 1 || ja.Keys[0]["kid"] != jb.Keys[0]["kid"] {
+			t.Errorf("JWKS A %v, B %v: want the same single key", ja.Keys, jb.Keys)
+		}
+	})
+}

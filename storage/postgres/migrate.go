@@ -1,0 +1,133 @@
+package postgres
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"path"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// migrationFiles holds this backend's schema history, one file per
+// version, named NNNN_description.sql and numbered from 1 without gaps. It
+// is its own history, not the SQLite backend's: versions of the two need
+// not match. A released file is never edited: a change is a new file.
+//
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// loadMigrations returns the embedded migrations in version order.
+func loadMigrations() ([]migration, error) {
+	names, err := fs.Glob(migrationFiles, "migrations/*.sql") // sorted
+	if err != nil {
+		return nil, err
+	}
+	ms := make([]migration, 0, len(names))
+	for i, name := range names {
+		base := path.Base(name)
+		prefix, _, _ := strings.Cut(base, "_")
+		v, err := strconv.Atoi(prefix)
+		if err != nil || v != i+1 {
+			return nil, fmt.Errorf("migration %s: want version %d first in its name", base, i+1)
+		}
+		b, err := migrationFiles.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: base, sql: string(b)})
+	}
+	return ms, nil
+}
+
+// migrationLockKey is the advisory lock every broker takes before looking
+// at the schema version: "brokermg" in ASCII, read as a big-endian int64.
+// Advisory locks are per database, so brokers on different schemas of one
+// database wait for each other's migrations too; those are short.
+const migrationLockKey int64 = 0x62726f6b65726d67
+
+const createMigrationsTable = `
+CREATE TABLE IF NOT EXISTS schema_migrations (
+	version    integer     NOT NULL PRIMARY KEY,
+	applied_at timestamptz NOT NULL
+)`
+
+// Migrate brings the schema of the database at url up to date, as Open
+// does, and disconnects: for an operator who wants to migrate before
+// rolling out brokers.
+func Migrate(ctx context.Context, url string) error {
+	cfg, err := parseConfig(url)
+	if err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	ctx, cancel := bound(ctx, migrateTimeout)
+	defer cancel()
+	conn, err := pgx.ConnectConfig(ctx, cfg.ConnConfig)
+	if err != nil {
+		return wrap("migrate", err)
+	}
+	defer conn.Close(ctx)
+	return migrate(ctx, conn)
+}
+
+// beginner is what *pgxpool.Pool and *pgx.Conn share.
+type beginner interface {
+	BeginTx(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, error)
+}
+
+// migrate applies, in one transaction, every migration newer than the
+// database's version. The transaction first takes the advisory lock
+// migrationLockKey, held until it ends, so that of several brokers starting
+// at once one migrates and the others wait, then find the schema current:
+// each statement after the lock sees what the previous holder committed
+// (READ COMMITTED). DDL is transactional in PostgreSQL, so a failed
+// migration leaves no half-built schema behind.
+func migrate(ctx context.Context, db beginner) error {
+	ms, err := loadMigrations()
+	if err != nil {
+		return fmt.Errorf("postgres: migrate: %w", err)
+	}
+	ctx, cancel := bound(ctx, migrateTimeout)
+	defer cancel()
+	tx, err := db.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	if err != nil {
+		return wrap("migrate", err)
+	}
+	defer tx.Rollback(ctx) // after Commit: a no-op
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLockKey); err != nil {
+		return wrap("migrate: lock", err)
+	}
+	if _, err := tx.Exec(ctx, createMigrationsTable); err != nil {
+		return wrap("migrate", err)
+	}
+	var current int
+	if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		return wrap("migrate", err)
+	}
+	if current > len(ms) {
+		// Running old code on a newer schema could silently misread or
+		// corrupt it; the operator must upgrade the broker.
+		return fmt.Errorf("postgres: migrate: database schema version %d is newer than this broker (%d)", current, len(ms))
+	}
+	for _, m := range ms[current:] {
+		if _, err := tx.Exec(ctx, m.sql); err != nil {
+			return wrap("migrate: apply "+m.name, err)
+		}
+		// applied_at is for the operator's eyes only; the server's clock
+		// is as good as any.
+		_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, now())`, m.version)
+		if err != nil {
+			return wrap("migrate", err)
+		}
+	}
+	return wrap("migrate", tx.Commit(ctx))
+}

@@ -1,0 +1,76 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/socialbroker/broker/storage"
+)
+
+const sessionColumns = `id, user_id, tenant_id, provider, scope, roles, nonce, auth_time, created_at, expires_at, revoked_at`
+
+func scanSession(row scanner) (storage.Session, error) {
+	var s storage.Session
+	err := row.Scan(&s.ID, &s.UserID, &s.TenantID, &s.Provider, &s.Scope, &s.Roles, &s.Nonce,
+		(*tstz)(&s.AuthTime), (*tstz)(&s.CreatedAt), (*tstz)(&s.ExpiresAt), (*tstz)(&s.RevokedAt))
+	if len(s.Roles) == 0 {
+		s.Roles = nil
+	}
+	return s, err
+}
+
+// CreateSession returns storage.ErrNotFound if s.UserID names no user.
+func (s *Store) CreateSession(ctx context.Context, sess storage.Session) error {
+	err := s.do(ctx, opTimeout, func(ctx context.Context) error {
+		_, err := s.pool.Exec(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			sess.ID, sess.UserID, sess.TenantID, sess.Provider, sess.Scope, roleList(sess.Roles), sess.Nonce,
+			tstz(sess.AuthTime), tstz(sess.CreatedAt), tstz(sess.ExpiresAt), tstz(sess.RevokedAt))
+		return err
+	})
+	return wrap("create session", err)
+}
+
+// GetSession returns the session whether revoked or expired; judging that
+// is the caller's.
+func (s *Store) GetSession(ctx context.Context, id string) (storage.Session, error) {
+	var sess storage.Session
+	err := s.do(ctx, opTimeout, func(ctx context.Context) error {
+		var err error
+		sess, err = scanSession(s.pool.QueryRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = $1`, id))
+		return err
+	})
+	return sess, wrap("get session", err)
+}
+
+// RevokeSession keeps the first revocation time: later ones (a replayed
+// code, then a logout) must not make the session look revoked later.
+func (s *Store) RevokeSession(ctx context.Context, id string, now time.Time) error {
+	if now.IsZero() {
+		return wrap("revoke session", errZeroNow)
+	}
+	err := s.do(ctx, opTimeout, func(ctx context.Context) error {
+		return oneRow(s.pool.Exec(ctx,
+			`UPDATE sessions SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2`, tstz(now), id))
+	})
+	return wrap("revoke session", err)
+}
+
+// ListRevokedSessions is served by the sessions_by_revocation index.
+func (s *Store) ListRevokedSessions(ctx context.Context, since, now time.Time) ([]storage.RevokedSession, error) {
+	var out []storage.RevokedSession
+	err := s.do(ctx, opTimeout, func(ctx context.Context) error {
+		rows, err := s.pool.Query(ctx,
+			`SELECT id, revoked_at, expires_at FROM sessions WHERE revoked_at >= $1 AND expires_at > $2 ORDER BY revoked_at, id`,
+			instant(since), instant(now)) // not tstz: a zero since (the first sync) must mean "all", not NULL
+		if err != nil {
+			return err
+		}
+		out, err = collect(rows, func(row scanner) (storage.RevokedSession, error) {
+			var r storage.RevokedSession
+			err := row.Scan(&r.ID, (*tstz)(&r.RevokedAt), (*tstz)(&r.ExpiresAt))
+			return r, err
+		})
+		return err
+	})
+	return out, wrap("list revoked sessions", err)
+}
