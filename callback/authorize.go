@@ -215,8 +215,7 @@ func (h *Handler) redirectToApp(c echo.Context, redirectURI, state string, param
 	}
 	q.Set("iss", h.cfg.Issuer)
 	u.RawQuery = q.Encode()
-	c.Response().Header().Set("Cache-Control", "no-store")
-	return c.Redirect(http.StatusFound, u.String())
+	return httpx.Redirect(c, u.String())
 }
 
 func tenantName(t *config.Tenant) string {

@@ -84,10 +84,11 @@ func New(cfg Config) (*Handler, error) {
 }
 
 // Register mounts the flow's routes. They carry no CORS headers: they are
-// navigations, not API calls.
-func (h *Handler) Register(e *echo.Echo) {
-	e.GET("/authorize", h.authorize)
-	e.GET("/auth/:provider/login", h.login)
+// navigations, not API calls. start wraps the two routes that start a
+// sign-in (and store a login state): where rate limits go.
+func (h *Handler) Register(e *echo.Echo, start ...echo.MiddlewareFunc) {
+	e.GET("/authorize", h.authorize, start...)
+	e.GET("/auth/:provider/login", h.login, start...)
 	e.GET("/auth/:provider/callback", h.callback)
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/socialbroker/broker/internal/accounts"
+	"github.com/socialbroker/broker/internal/httpx"
 	"github.com/socialbroker/broker/internal/oautherr"
 	"github.com/socialbroker/broker/providers"
 	"github.com/socialbroker/broker/storage"
@@ -105,8 +106,7 @@ func (h *Handler) start(c echo.Context, r *authRequest) error {
 			err: oautherr.New(oautherr.TemporarilyUnavailable, "the sign-in provider cannot be reached; try again shortly")})
 	}
 	h.setBindingCookie(c, binding)
-	c.Response().Header().Set("Cache-Control", "no-store")
-	return c.Redirect(http.StatusFound, target)
+	return httpx.Redirect(c, target)
 }
 
 // takeFlow consumes the flow named by state and checks it belongs to this

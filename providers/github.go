@@ -80,7 +80,7 @@ func NewGitHub(cfg GitHubConfig) (*GitHub, error) {
 		cfg: cfg,
 		// GitHub's token endpoint answers form-encoded unless asked for JSON,
 		// and its API refuses requests without a User-Agent.
-		client: withHeaders(cfg.HTTPClient, http.Header{
+		client: withHeaders(bounded(cfg.HTTPClient), http.Header{
 			"Accept":     {"application/json"},
 			"User-Agent": {"socialbroker"},
 		}),

@@ -82,6 +82,7 @@ func NewOIDC(cfg OIDCConfig) (*OIDC, error) {
 		return nil, fmt.Errorf("oidc: %s: scopes must include %q", cfg.Name, oidc.ScopeOpenID)
 	}
 	cfg.Scopes = slices.Clone(cfg.Scopes)
+	cfg.HTTPClient = bounded(cfg.HTTPClient)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}

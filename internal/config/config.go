@@ -23,6 +23,8 @@ type Config struct {
 	Tokens    Tokens              `toml:"tokens"`
 	Providers map[string]Provider `toml:"providers"`
 	Tenants   []Tenant            `toml:"tenants"`
+
+	RateLimits RateLimits `toml:"rate_limits"`
 }
 
 // Database selects the store.
@@ -67,8 +69,13 @@ type Tenant struct {
 	AllowedOrigins         []string `toml:"allowed_origins"`
 	Providers              []string `toml:"providers"`
 	ClientSecret           string   `toml:"client_secret"`
-	Access                 Access   `toml:"access"`
-	Roles                  []Role   `toml:"roles"`
+	// RefreshTokenDelivery is how refresh tokens reach the app: "body" (in
+	// the token response JSON, the default) or "cookie" (only in an
+	// HttpOnly cookie scoped to /auth/refresh and /auth/logout, so the
+	// app's script never holds one).
+	RefreshTokenDelivery string `toml:"refresh_token_delivery"`
+	Access               Access `toml:"access"`
+	Roles                []Role `toml:"roles"`
 }
 
 // Access restricts who may sign in to a tenant; empty means anyone.
@@ -147,6 +154,17 @@ func parseProxy(s string) (netip.Prefix, bool) {
 	}
 	return netip.PrefixFrom(a, a.BitLen()), true
 }
+
+// Refresh token deliveries (Tenant.RefreshTokenDelivery).
+const (
+	DeliveryBody   = "body"
+	DeliveryCookie = "cookie"
+)
+
+// CookieDelivery reports whether the tenant's refresh tokens travel only
+// in an HttpOnly cookie (the "token-mediating backend" pattern of the IETF
+// OAuth 2.0 for Browser-Based Applications BCP).
+func (t *Tenant) CookieDelivery() bool { return t.RefreshTokenDelivery == DeliveryCookie }
 
 // Confidential reports whether the tenant authenticates with a client
 // secret; public tenants (SPAs, native apps) must use PKCE instead.

@@ -92,6 +92,7 @@ func defaults() *Config {
 			CodeTTL:           Duration{DefaultCodeTTL},
 			KeyRotation:       Duration{DefaultKeyRotation},
 		},
+		RateLimits: defaultRateLimits(),
 	}
 }
 

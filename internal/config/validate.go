@@ -23,6 +23,7 @@ func validate(c *Config, ps *problems) {
 	validateTokens(&c.Tokens, ps)
 	validateProviders(c, ps)
 	validateTenants(c, ps)
+	validateRateLimits(&c.RateLimits, ps)
 }
 
 func validateServer(c *Config, ps *problems) {
@@ -263,7 +264,64 @@ func validateTenants(c *Config, ps *problems) {
 			checkDomains(rk+".email_domains", r.EmailDomains, ps)
 			checkNonEmpty(rk+".github_orgs", r.GitHubOrgs, ps)
 		}
+		validateDelivery(c.Issuer, t, key, ps)
 	}
+}
+
+// validateDelivery checks refresh_token_delivery; empty means "body".
+func validateDelivery(issuer string, t *Tenant, tenantKey string, ps *problems) {
+	key := tenantKey + ".refresh_token_delivery"
+	switch t.RefreshTokenDelivery {
+	case "":
+		t.RefreshTokenDelivery = DeliveryBody
+		return
+	case DeliveryBody:
+		return
+	case DeliveryCookie:
+	default:
+		ps.add(key, `want "body" or "cookie", got %q`, t.RefreshTokenDelivery)
+		return
+	}
+	if t.Confidential() {
+		ps.add(key, `"cookie" is for browser apps (public tenants): a confidential tenant keeps its refresh token on its server`)
+	}
+	if len(t.AllowedOrigins) == 0 {
+		ps.add(key, `"cookie" needs allowed_origins: refresh and logout are accepted only from those origins`)
+	}
+	// The cookie is SameSite=Strict: a browser sends it only on requests
+	// from a page of the broker's own site (same scheme and registrable
+	// domain), so an app on another site could never refresh.
+	iu, err := url.Parse(issuer)
+	if err != nil {
+		return
+	}
+	for j, o := range t.AllowedOrigins {
+		if ou, err := url.Parse(o); err == nil && ou.Host != "" && !maybeSameSite(iu, ou) {
+			ps.add(index(tenantKey+".allowed_origins", j),
+				"%q is not on the issuer's site (scheme and registrable domain): the browser would never send the refresh cookie (SameSite) from it", o)
+		}
+	}
+}
+
+// maybeSameSite is false only when a and b are certainly different sites
+// (RFC 6265bis "same-site", schemeful): different schemes, different IP
+// addresses or single-label hosts, or different last two labels (a
+// registrable domain has at least two, so those differing proves a
+// different site). Without a public suffix list it may answer true for
+// two sites under one suffix, like a.co.uk and b.co.uk.
+func maybeSameSite(a, b *url.URL) bool {
+	if a.Scheme != b.Scheme {
+		return false
+	}
+	ha, hb := strings.ToLower(a.Hostname()), strings.ToLower(b.Hostname())
+	if ha == hb {
+		return true
+	}
+	la, lb := strings.Split(ha, "."), strings.Split(hb, ".")
+	if net.ParseIP(ha) != nil || net.ParseIP(hb) != nil || len(la) < 2 || len(lb) < 2 {
+		return false
+	}
+	return strings.Join(la[len(la)-2:], ".") == strings.Join(lb[len(lb)-2:], ".")
 }
 
 func checkNonEmpty(key string, list []string, ps *problems) {

@@ -1,5 +1,7 @@
 // Package httpx holds the broker's HTTP plumbing shared by every handler:
 // the one Echo error handler that maps errors to status codes and RFC 6749
 // error bodies (or an HTML page for browsers) and logs once, security
-// headers, and CORS per tenant.
+// headers, CORS per tenant, redirects (302 after GET, 303 after POST), the
+// client address (X-Forwarded-For only through trusted proxies) and the
+// per-address and per-tenant rate limits.
 package httpx

@@ -98,7 +98,8 @@ func writeHTTPError(c echo.Context, he *echo.HTTPError) {
 	case code == http.StatusRequestEntityTooLarge:
 		desc = "request body too large"
 	case code == http.StatusTooManyRequests:
-		errCode = "rate_limited"
+		// Not an RFC 6749 code: an extension code (§8.5) saying what to do.
+		errCode, desc = "rate_limited", "too many requests; retry after the delay in Retry-After"
 	case code >= 500:
 		errCode, desc = oautherr.ServerError, "internal error"
 	}

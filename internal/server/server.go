@@ -19,6 +19,7 @@ import (
 	"github.com/socialbroker/broker/internal/web"
 	"github.com/socialbroker/broker/providers"
 	"github.com/socialbroker/broker/storage"
+	"github.com/socialbroker/broker/storage/postgres"
 	"github.com/socialbroker/broker/storage/sqlite"
 	"github.com/socialbroker/broker/tokens"
 )
@@ -118,14 +119,26 @@ func assemble(ctx context.Context, cfg *config.Config, opts Options, store stora
 	return s, nil
 }
 
-// openStore opens the store a database URL names.
+// openStore opens the store a database URL names, applying its migrations.
 func openStore(ctx context.Context, url string) (storage.Store, error) {
 	switch {
 	case strings.HasPrefix(url, "sqlite:"):
 		return sqlite.Open(ctx, strings.TrimPrefix(url, "sqlite:"))
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		return postgres.Open(ctx, url)
 	default:
 		return nil, fmt.Errorf("database.url: unsupported database %q", strings.SplitN(url, ":", 2)[0])
 	}
+}
+
+// Migrate brings the database cfg names up to this broker's schema and
+// returns; `broker serve` does the same at start.
+func Migrate(ctx context.Context, cfg *config.Config) error {
+	store, err := openStore(ctx, cfg.Database.URL)
+	if err != nil {
+		return err
+	}
+	return store.Close()
 }
 
 // buildUpstreams turns [providers.*] into providers sharing one HTTP
@@ -169,20 +182,24 @@ func (s *Server) routes(flow *callback.Handler, mount func(*echo.Echo)) *echo.Ec
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = httpx.ErrorHandler(s.log)
-	e.IPExtractor = echo.ExtractIPDirect()
+	// X-Forwarded-For is believed only from trusted_proxies; the issuer,
+	// never Host or X-Forwarded-Host, names the broker in URLs and tokens.
+	e.IPExtractor = httpx.ClientIP(s.cfg.TrustedProxyPrefixes())
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisablePrintStack: true, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 		s.log.Error("panic", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err, "stack", string(stack))
 		return err
 	}}))
 	e.Use(httpx.SecureHeaders, middleware.BodyLimit("64K"))
+	limits := s.rateLimits()
 
-	flow.Register(e)
+	flow.Register(e, limits.login)
 	e.StaticFS("/assets", web.Assets())
 
 	e.GET("/.well-known/openid-configuration", s.discovery)
 	e.GET("/.well-known/oauth-authorization-server", s.discovery)
 	e.GET("/.well-known/jwks.json", s.jwks)
 	e.GET("/logout", s.endSession)
+	e.POST("/logout", s.endSession)
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 
@@ -191,7 +208,7 @@ func (s *Server) routes(flow *callback.Handler, mount func(*echo.Echo)) *echo.Ec
 	for _, path := range []string{"/token", "/revoke", "/introspect", "/userinfo", "/auth/check", "/auth/me", "/auth/permissions", "/auth/refresh", "/auth/logout"} {
 		api.OPTIONS(path, func(c echo.Context) error { return c.NoContent(http.StatusNoContent) })
 	}
-	api.POST("/token", s.token, httpx.NoStore)
+	api.POST("/token", s.token, httpx.NoStore, limits.token)
 	api.POST("/revoke", s.revoke, httpx.NoStore)
 	api.POST("/introspect", s.introspect, httpx.NoStore)
 	api.GET("/userinfo", s.userinfo, httpx.NoStore)
@@ -199,7 +216,7 @@ func (s *Server) routes(flow *callback.Handler, mount func(*echo.Echo)) *echo.Ec
 	api.GET("/auth/check", s.check, httpx.NoStore)
 	api.GET("/auth/me", s.me, httpx.NoStore)
 	api.GET("/auth/permissions", s.permissions, httpx.NoStore)
-	api.POST("/auth/refresh", s.refresh, httpx.NoStore)
+	api.POST("/auth/refresh", s.refresh, httpx.NoStore, limits.refresh)
 	api.POST("/auth/logout", s.logout, httpx.NoStore)
 	if mount != nil {
 		mount(e)

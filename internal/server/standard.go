@@ -145,12 +145,19 @@ func (s *Server) introspect(c echo.Context) error {
 	})
 }
 
-// endSession is OIDC RP-Initiated Logout 1.0: GET /logout with
-// id_token_hint, post_logout_redirect_uri and state. It redirects only to
-// a post-logout URI registered, byte for byte, for the tenant the hint was
-// issued to; otherwise it shows a page.
+// endSession is OIDC RP-Initiated Logout 1.0: GET or POST /logout with
+// id_token_hint, post_logout_redirect_uri and state (§2: the OP supports
+// both; POST sends them as a form). It redirects only to a post-logout URI
+// registered, byte for byte, for the tenant the hint was issued to;
+// otherwise it shows a page. A POST is answered with 303 (httpx.Redirect).
 func (s *Server) endSession(c echo.Context) error {
 	q := c.QueryParams()
+	if c.Request().Method == http.MethodPost {
+		if err := c.Request().ParseForm(); err != nil {
+			return httpx.Page(http.StatusBadRequest, "Invalid sign-out request", "The sign-out form could not be read.")
+		}
+		q = c.Request().PostForm
+	}
 	for _, p := range []string{"id_token_hint", "post_logout_redirect_uri", "state", "client_id"} {
 		if len(q[p]) > 1 {
 			return httpx.Page(http.StatusBadRequest, "Invalid sign-out request", "The request repeats "+p+".")
@@ -190,7 +197,7 @@ func (s *Server) endSession(c echo.Context) error {
 		v.Set("state", st)
 		u.RawQuery = v.Encode()
 	}
-	return c.Redirect(http.StatusFound, u.String())
+	return httpx.Redirect(c, u.String())
 }
 
 func signedOutPage(c echo.Context) error {

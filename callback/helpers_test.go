@@ -1,0 +1,157 @@
+package callback
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/socialbroker/broker/internal/config"
+	"github.com/socialbroker/broker/internal/httpx"
+	"github.com/socialbroker/broker/providers"
+	"github.com/socialbroker/broker/storage"
+	"github.com/socialbroker/broker/tokens"
+)
+
+// The fakes below stand in for the provider, the store and the token
+// service, so the flow's own decisions can be driven in process (and
+// fuzzed) without any server.
+
+const upstreamAuthorize = "https://idp.test/authorize"
+
+// fakeProvider sends browsers to upstreamAuthorize and accepts the code
+// "good"; "bad" is an identity that does not verify; anything else is an
+// upstream fault.
+type fakeProvider struct{ name string }
+
+func (p *fakeProvider) Name() string { return p.name }
+
+func (p *fakeProvider) AuthCodeURL(_ context.Context, r providers.AuthRequest) (string, error) {
+	return upstreamAuthorize + "?" + url.Values{"state": {r.State}, "redirect_uri": {r.RedirectURL}}.Encode(), nil
+}
+
+func (p *fakeProvider) Exchange(_ context.Context, r providers.ExchangeRequest) (*providers.Identity, error) {
+	switch r.Code {
+	case "good":
+		return &providers.Identity{Subject: "42", Email: "a@example.test", EmailVerified: true}, nil
+	case "bad":
+		return nil, providers.ErrInvalidIdentity
+	}
+	return nil, providers.ErrUpstream
+}
+
+// memStates is an in-memory storage.LoginStates.
+type memStates struct {
+	mu sync.Mutex
+	m  map[string]storage.LoginState
+}
+
+func (s *memStates) CreateLoginState(_ context.Context, ls storage.LoginState) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m == nil || len(s.m) > 10_000 { // bounded: fuzzing starts many flows
+		s.m = map[string]storage.LoginState{}
+	}
+	s.m[ls.ID] = ls
+	return nil
+}
+
+func (s *memStates) TakeLoginState(_ context.Context, id string, now time.Time) (storage.LoginState, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ls, ok := s.m[id]
+	delete(s.m, id)
+	if !ok || !ls.ExpiresAt.After(now) {
+		return storage.LoginState{}, storage.ErrNotFound
+	}
+	return ls, nil
+}
+
+type fakeUsers struct{}
+
+func (fakeUsers) Resolve(context.Context, *providers.Identity) (storage.User, error) {
+	return storage.User{ID: "user-1"}, nil
+}
+
+type fakeGrants struct{}
+
+func (fakeGrants) StartSession(context.Context, tokens.Session) (string, error) { return "sid-1", nil }
+func (fakeGrants) IssueCode(context.Context, tokens.CodeGrant) (string, error) {
+	return "broker-code", nil
+}
+
+// registered are the test app's redirect URIs.
+var registered = []string{"https://app.example.com/cb", "http://127.0.0.1:5173/callback", "com.example.app:/oauth2redirect"}
+
+// testFlow is a Handler mounted on an Echo with the broker's error handler.
+type testFlow struct {
+	e *echo.Echo
+}
+
+func newTestFlow(t testing.TB, issuer string) *testFlow {
+	t.Helper()
+	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	h, err := New(Config{
+		Issuer: issuer, LoginTTL: 10 * time.Minute,
+		Tenants: []config.Tenant{{ID: "app", Name: "App", RedirectURIs: registered, Providers: []string{"fake", "other"}}},
+		Upstreams: []Upstream{
+			{Provider: &fakeProvider{"fake"}, Name: "fake", Type: "oidc", Label: "Fake", Issuer: "https://idp.test"},
+			{Provider: &fakeProvider{"other"}, Name: "other", Type: "oidc", Label: "Other", Issuer: "https://other.test"},
+		},
+		States: &memStates{}, Users: fakeUsers{}, Grants: fakeGrants{},
+		Now: func() time.Time { return now }, Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := echo.New()
+	e.HTTPErrorHandler = httpx.ErrorHandler(slog.New(slog.DiscardHandler))
+	h.Register(e)
+	return &testFlow{e: e}
+}
+
+// serve answers GET path?rawQuery with the given cookies.
+func (f *testFlow) serve(path, rawQuery string, cookies ...*http.Cookie) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	req.URL.RawQuery = rawQuery
+	for _, c := range cookies {
+		req.AddCookie(c)
+	}
+	w := httptest.NewRecorder()
+	f.e.ServeHTTP(w, req)
+	return w
+}
+
+// appQuery is a valid authorization request of the test app.
+func appQuery() url.Values {
+	return url.Values{
+		"response_type": {"code"}, "client_id": {"app"}, "redirect_uri": {registered[0]},
+		"state": {"app-state"}, "code_challenge": {tokens.S256Challenge(strings.Repeat("v", 43))},
+		"code_challenge_method": {"S256"},
+	}
+}
+
+// start begins a sign-in with the fake provider and returns the broker's
+// upstream state and the browser-binding cookie.
+func (f *testFlow) start(t testing.TB) (state string, cookie *http.Cookie) {
+	t.Helper()
+	w := f.serve("/auth/fake/login", appQuery().Encode())
+	if w.Code != http.StatusFound {
+		t.Fatalf("login start: %d %s", w.Code, w.Body)
+	}
+	loc, err := url.Parse(w.Header().Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cookies := w.Result().Cookies()
+	if len(cookies) != 1 {
+		t.Fatalf("login start set %d cookies, want 1", len(cookies))
+	}
+	return loc.Query().Get("state"), cookies[0]
+}

@@ -1,0 +1,828 @@
+package server_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"io"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/socialbroker/broker/providers/providertest"
+	"github.com/socialbroker/broker/storage/sqlite"
+)
+
+// The attacker's view of the broker: every input an attacker controls,
+// at every endpoint that takes it. Each case names the defence it proves.
+
+// The app's registered URIs in the harness, and look-alikes of them.
+const appLogout = "http://127.0.0.1:5173/"
+
+// hostileURIs are near misses of base: none may ever be redirected to
+// (RFC 9700 §4.1.3: exact string matching).
+func hostileURIs(base string) map[string]string {
+	u, _ := url.Parse(base)
+	host, path := u.Host, u.Path
+	uris := map[string]string{
+		"trailing slash":          base + "/",
+		"no trailing slash":       strings.TrimSuffix(base, "/"),
+		"case of path":            "http://" + host + strings.ToUpper(path),
+		"case of scheme":          "HTTP://" + host + path,
+		"case of host":            "http://LOCALHOST:5173" + path,
+		"extra query":             base + "?next=https://evil.test/",
+		"empty query":             base + "?",
+		"fragment":                base + "#https://evil.test/",
+		"empty fragment":          base + "#",
+		"userinfo before host":    "http://evil.test@" + host + path,
+		"host as userinfo":        "http://" + host + "@evil.test" + path,
+		"other scheme":            "https://" + host + path,
+		"other port":              "http://127.0.0.1:5174" + path,
+		"default port":            "http://127.0.0.1" + path,
+		"other host":              "https://evil.test" + path,
+		"localhost for 127.0.0.1": "http://localhost:5173" + path,
+		"backslash host":          "http://" + host + "\\@evil.test" + path,
+		"backslashes":             "http:\\\\evil.test\\" + strings.TrimPrefix(path, "/"),
+		"scheme-relative":         "//evil.test" + path,
+		"encoded dots":            "http://" + host + path + "/%2e%2e/%2e%2e/evil",
+		"dot segments":            "http://" + host + path + "/../evil",
+		"encoded character":       "http://" + host + strings.Replace(path, "/", "/%2F", 1),
+		"encoded host":            "http://127.0.0.1%3A5173" + path,
+		"unicode look-alike path": "http://" + host + strings.Replace(path, "a", "а", 1) + "x", // Cyrillic а
+		"fullwidth digits host":   "http://１２７.0.0.1:5173" + path,
+		"zero-width space":        base + "\u200b",
+		"trailing space":          base + " ",
+		"leading space":           " " + base,
+		"null byte":               base + "\x00",
+		"newline":                 base + "\r\nLocation: https://evil.test/",
+		"javascript":              "javascript:alert(document.domain)//" + base,
+		"data":                    "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+		"empty":                   "",
+	}
+	for name, u := range uris {
+		if u == base {
+			delete(uris, name) // not a near miss of this base
+		}
+	}
+	return uris
+}
+
+// noLimits turns the rate limits off for tests that make many requests.
+const noLimits = `
+[rate_limits]
+login_per_ip = "0"
+login_per_tenant = "0"
+token_per_ip = "0"
+token_per_tenant = "0"
+refresh_per_ip = "0"
+refresh_per_tenant = "0"
+`
+
+// signInConfidential runs a login for the confidential tenant "server"
+// and redeems its code with client_secret_basic.
+func (h *harness) signInConfidential(user providertest.User) tokenResponse {
+	h.t.Helper()
+	p := newPKCE()
+	q := h.login(h.newBrowser(), "google", "server", user, p)
+	var tr tokenResponse
+	status := h.postForm("/token", url.Values{
+		"grant_type": {"authorization_code"}, "code": {q.Get("code")}, "redirect_uri": {appRedirect}, "code_verifier": {p.verifier},
+	}, http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte("server:"+confidentialSecret))}}, &tr)
+	if status != http.StatusOK {
+		h.t.Fatalf("redeem for server: %d %+v", status, tr)
+	}
+	return tr
+}
+
+// linkAttr finds the link targets a page carries.
+var linkAttr = regexp.MustCompile(`(?i)(?:href|src|action|formaction)\s*=\s*["']?([^"'\s>]*)`)
+
+// noForeignLinks asserts a broker page links nowhere but to itself and
+// does not echo an attacker-chosen address.
+func noForeignLinks(t *testing.T, body string) {
+	t.Helper()
+	for _, m := range linkAttr.FindAllStringSubmatch(body, -1) {
+		if target := m[1]; !strings.HasPrefix(target, "/") || strings.HasPrefix(target, "//") || strings.HasPrefix(target, "/\\") {
+			t.Errorf("page links to %q, outside the broker", target)
+		}
+	}
+	lower := strings.ToLower(body)
+	for _, bad := range []string{"evil.test", "http-equiv", "javascript:", "<script>alert"} {
+		if strings.Contains(lower, bad) {
+			t.Errorf("page contains %q", bad)
+		}
+	}
+}
+
+// refusedPage asserts an HTML 400 page, no redirect, no foreign link.
+func refusedPage(t *testing.T, resp *http.Response) {
+	t.Helper()
+	body := readAll(t, resp)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Location") != "" || resp.Header.Get("Refresh") != "" {
+		t.Fatalf("status %d Location %q Refresh %q; want 400 and no redirect", resp.StatusCode, resp.Header.Get("Location"), resp.Header.Get("Refresh"))
+	}
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
+		t.Errorf("content type %q, want an HTML page", ct)
+	}
+	noForeignLinks(t, body)
+}
+
+// TestRedirectURIHostile: /authorize and /auth/{provider}/login with a
+// redirect_uri that is not byte for byte registered show a page and never
+// redirect (RFC 6749 §4.1.2.1, RFC 9700 §4.1.3).
+func TestRedirectURIHostile(t *testing.T) {
+	h := newHarness(t, noLimits)
+	p := newPKCE()
+	for name, uri := range hostileURIs(appRedirect) {
+		for _, path := range []string{"/authorize", "/auth/google/login"} {
+			t.Run(name+" "+path, func(t *testing.T) {
+				refusedPage(t, h.newBrowser().get(h.authorizeURL(path, "spa", p, url.Values{"redirect_uri": {uri}})))
+			})
+		}
+	}
+	t.Run("repeated redirect_uri", func(t *testing.T) {
+		u := h.authorizeURL("/authorize", "spa", p, nil) + "&redirect_uri=" + url.QueryEscape("https://evil.test/")
+		refusedPage(t, h.newBrowser().get(u))
+	})
+	t.Run("repeated client_id", func(t *testing.T) {
+		refusedPage(t, h.newBrowser().get(h.authorizeURL("/authorize", "spa", p, nil)+"&client_id=orgs"))
+	})
+	t.Run("another tenant's redirect_uri", func(t *testing.T) {
+		// Both tenants register appRedirect in the harness; a URI registered
+		// only for another tenant is just as foreign.
+		refusedPage(t, h.newBrowser().get(h.authorizeURL("/authorize", "spa", p, url.Values{"redirect_uri": {appLogout}})))
+	})
+}
+
+// TestPostLogoutRedirectHostile: RP-initiated logout redirects only to a
+// post_logout_redirect_uri registered byte for byte for the tenant the
+// hint names, over GET and POST alike.
+func TestPostLogoutRedirectHostile(t *testing.T) {
+	h := newHarness(t, noLimits)
+	tr := h.signIn("google", "spa", alice)
+	for name, uri := range hostileURIs(appLogout) {
+		if uri == "" {
+			continue // no post_logout_redirect_uri: the signed-out page (TestPostLogout)
+		}
+		t.Run(name, func(t *testing.T) {
+			q := url.Values{"id_token_hint": {tr.IDToken}, "post_logout_redirect_uri": {uri}, "state": {"s"}}
+			refusedPage(t, h.newBrowser().get(h.issuer+"/logout?"+q.Encode()))
+			refusedPage(t, postBrowserForm(t, h.issuer+"/logout", q))
+			q.Del("id_token_hint")
+			q.Set("client_id", "spa")
+			refusedPage(t, h.newBrowser().get(h.issuer+"/logout?"+q.Encode()))
+		})
+	}
+	t.Run("repeated post_logout_redirect_uri", func(t *testing.T) {
+		u := h.issuer + "/logout?" + url.Values{"client_id": {"spa"}, "post_logout_redirect_uri": {appLogout, "https://evil.test/"}}.Encode()
+		refusedPage(t, h.newBrowser().get(u))
+	})
+	t.Run("hint forged by the attacker", func(t *testing.T) {
+		attacker, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		claims := payloadOf(t, tr.IDToken)
+		forged := signES256(attacker, map[string]any{"alg": "ES256", "typ": "JWT", "kid": "attacker"}, claims)
+		q := url.Values{"id_token_hint": {forged}, "post_logout_redirect_uri": {appLogout}}
+		refusedPage(t, h.newBrowser().get(h.issuer+"/logout?"+q.Encode()))
+	})
+	t.Run("registered URI of another tenant", func(t *testing.T) {
+		other := h.signInConfidential(alice)
+		q := url.Values{"id_token_hint": {other.IDToken}, "post_logout_redirect_uri": {appLogout}}
+		refusedPage(t, h.newBrowser().get(h.issuer+"/logout?"+q.Encode()))
+	})
+}
+
+// postBrowserForm posts a form as a browser's form submission would,
+// without following the answer.
+func postBrowserForm(t *testing.T, u string, form url.Values) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "text/html")
+	client := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+// TestPagesNoOpenRedirect: no parameter makes a broker page link or
+// redirect to an address it names: the hosted chooser carries hostile
+// values only as escaped query parameters of its own links, and error
+// pages never echo them.
+func TestPagesNoOpenRedirect(t *testing.T) {
+	h := newHarness(t, noLimits)
+	hostile := url.Values{
+		"state":      {`"><a href="https://evil.test/">x</a>`},
+		"login_hint": {"https://evil.test/"},
+		"nonce":      {"javascript:alert(1)"},
+		"scope":      {`openid "><script>alert(1)</script>`},
+		"prompt":     {"login"},
+	}
+	t.Run("chooser", func(t *testing.T) {
+		resp := h.newBrowser().get(h.authorizeURL("/authorize", "spa", newPKCE(), hostile))
+		body := readAll(t, resp)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Location") != "" {
+			t.Fatalf("chooser: %d Location %q", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		for _, m := range linkAttr.FindAllStringSubmatch(body, -1) {
+			if target := m[1]; !strings.HasPrefix(target, "/auth/") && !strings.HasPrefix(target, "/assets/") {
+				t.Errorf("chooser links to %q", target)
+			}
+		}
+		if strings.Contains(body, `<a href="https://evil.test/">`) || strings.Contains(body, "<script>alert") {
+			t.Error("chooser echoes markup unescaped")
+		}
+		if got := len(linkAttr.FindAllString(body, -1)); got < 3 {
+			t.Errorf("chooser has %d links, want the buttons", got)
+		}
+	})
+	t.Run("provider path segment", func(t *testing.T) {
+		for _, seg := range []string{"https:%2F%2Fevil.test", "..%2F..%2Fevil", "%2F%2Fevil.test", "google%23", "GOOGLE"} {
+			resp := h.newBrowser().get(h.authorizeURL("/auth/"+seg+"/login", "spa", newPKCE(), nil))
+			body := readAll(t, resp)
+			resp.Body.Close()
+			loc := resp.Header.Get("Location")
+			if resp.StatusCode < 300 || (loc != "" && !strings.HasPrefix(loc, appRedirect+"?")) {
+				t.Errorf("provider %q: %d Location %q", seg, resp.StatusCode, loc)
+			}
+			noForeignLinks(t, body)
+		}
+	})
+	t.Run("callback error page", func(t *testing.T) {
+		q := url.Values{"state": {"forged"}, "error": {"access_denied"},
+			"error_description": {`<a href="https://evil.test/">Continue</a>`}, "error_uri": {"https://evil.test/"}}
+		refusedPage(t, h.newBrowser().get(h.issuer+"/auth/google/callback?"+q.Encode()))
+	})
+	t.Run("upstream error description is not relayed", func(t *testing.T) {
+		b := h.newBrowser()
+		h.google.SetNextUser(alice)
+		cb := b.upstreamCallback(h, h.authorizeURL("/auth/google/login", "spa", newPKCE(), nil))
+		q := cb.Query()
+		q.Del("code")
+		q.Set("error", "access_denied")
+		q.Set("error_description", "go to https://evil.test/")
+		q.Set("error_uri", "https://evil.test/")
+		cb.RawQuery = q.Encode()
+		resp := b.get(cb.String())
+		resp.Body.Close()
+		loc := resp.Header.Get("Location")
+		if !strings.HasPrefix(loc, appRedirect+"?") || strings.Contains(loc, "evil") {
+			t.Fatalf("Location %q, want the app with the broker's own description", loc)
+		}
+	})
+}
+
+// TestFlowParameterAttacks: repeated parameters, and response types that
+// would put tokens in URLs.
+func TestFlowParameterAttacks(t *testing.T) {
+	h := newHarness(t, noLimits)
+	for _, rt := range []string{"token", "id_token", "id_token token", "code token", "code id_token", "code id_token token", "none", "CODE", "code code"} {
+		t.Run("response_type="+rt, func(t *testing.T) {
+			p := newPKCE()
+			resp := h.newBrowser().get(h.authorizeURL("/authorize", "spa", p, url.Values{"response_type": {rt}, "response_mode": {"fragment"}}))
+			resp.Body.Close()
+			loc, err := url.Parse(resp.Header.Get("Location"))
+			if resp.StatusCode != http.StatusFound || err != nil || !strings.HasPrefix(loc.String(), appRedirect+"?") {
+				t.Fatalf("%d Location %q, want an error redirect to the app", resp.StatusCode, resp.Header.Get("Location"))
+			}
+			q := loc.Query()
+			if q.Get("error") != "unsupported_response_type" || loc.Fragment != "" || q.Has("code") || q.Has("access_token") || q.Has("id_token") || q.Has("token_type") {
+				t.Errorf("redirect %q: want error=unsupported_response_type, no code, no token, no fragment", loc)
+			}
+		})
+	}
+	t.Run("repeated state at /authorize", func(t *testing.T) {
+		resp := h.newBrowser().get(h.authorizeURL("/authorize", "spa", newPKCE(), nil) + "&state=second")
+		resp.Body.Close()
+		loc, _ := url.Parse(resp.Header.Get("Location"))
+		if loc == nil || loc.Query().Get("error") != "invalid_request" || loc.Query().Has("code") {
+			t.Fatalf("Location %q, want error=invalid_request", resp.Header.Get("Location"))
+		}
+	})
+	for _, param := range []string{"state", "iss", "code"} {
+		t.Run("repeated "+param+" at the callback", func(t *testing.T) {
+			b := h.newBrowser()
+			h.google.SetNextUser(alice)
+			cb := b.upstreamCallback(h, h.authorizeURL("/auth/google/login", "spa", newPKCE(), nil))
+			q := cb.Query()
+			if param == "iss" {
+				q.Set("iss", h.google.URL())
+			}
+			cb.RawQuery = q.Encode() + "&" + param + "=" + url.QueryEscape(q.Get(param))
+			pageRefusal(t, b.get(cb.String()), http.StatusBadRequest)
+		})
+	}
+	t.Run("repeated parameter at /token", func(t *testing.T) {
+		p := newPKCE()
+		q := h.login(h.newBrowser(), "google", "spa", alice, p)
+		body := url.Values{"grant_type": {"authorization_code"}, "code": {q.Get("code"), "other"}, "redirect_uri": {appRedirect},
+			"client_id": {"spa"}, "code_verifier": {p.verifier}}
+		var tr tokenResponse
+		if status := h.postForm("/token", body, nil, &tr); status != http.StatusBadRequest || tr.Error != "invalid_request" {
+			t.Fatalf("%d %+v, want 400 invalid_request", status, tr)
+		}
+	})
+	t.Run("expired state", func(t *testing.T) {
+		b := h.newBrowser()
+		h.google.SetNextUser(alice)
+		cb := b.upstreamCallback(h, h.authorizeURL("/auth/google/login", "spa", newPKCE(), nil))
+		h.clock.Advance(11 * time.Minute) // login_ttl is 10m
+		defer h.clock.Advance(-11 * time.Minute)
+		pageRefusal(t, b.get(cb.String()), http.StatusBadRequest)
+	})
+	t.Run("state of another tenant's flow at another provider", func(t *testing.T) {
+		// A flow of tenant "orgs" (GitHub only) finished at Google's callback.
+		b := h.newBrowser()
+		h.github.SetNextUser(alice)
+		cb := b.upstreamCallback(h, h.authorizeURL("/auth/github/login", "orgs", newPKCE(), nil))
+		cb.Path = "/auth/google/callback"
+		pageRefusal(t, b.get(cb.String()), http.StatusBadRequest)
+	})
+}
+
+// TestSpoofedHostChangesNothing: the broker names itself by its configured
+// issuer only; Host and X-Forwarded-* from the request never reach a URL,
+// a redirect or a token.
+func TestSpoofedHostChangesNothing(t *testing.T) {
+	h := newHarness(t, noLimits)
+	spoof := func(req *http.Request) {
+		req.Host = "evil.test"
+		req.Header.Set("X-Forwarded-Host", "evil.test")
+		req.Header.Set("X-Forwarded-Proto", "https")
+		req.Header.Set("X-Forwarded-Prefix", "/evil")
+		req.Header.Set("Forwarded", "host=evil.test;proto=https")
+		req.Header.Set("X-Original-URL", "/evil")
+	}
+	b := h.newBrowser()
+	get := func(u string) *http.Response {
+		t.Helper()
+		req := mustRequest(t, http.MethodGet, u)
+		spoof(req)
+		resp, err := b.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	p := newPKCE()
+	h.google.SetNextUser(alice)
+	up, _ := url.Parse(get(h.authorizeURL("/auth/google/login", "spa", p, nil)).Header.Get("Location"))
+	if got, want := up.Query().Get("redirect_uri"), h.issuer+"/auth/google/callback"; got != want {
+		t.Fatalf("upstream redirect_uri = %q, want %q", got, want)
+	}
+	cb, _ := url.Parse(get(up.String()).Header.Get("Location"))
+	loc, _ := url.Parse(get(cb.String()).Header.Get("Location"))
+	if loc == nil || loc.Query().Get("iss") != h.issuer || loc.Query().Get("code") == "" {
+		t.Fatalf("app redirect %v, want iss=%s and a code", loc, h.issuer)
+	}
+	req, _ := http.NewRequest(http.MethodPost, h.issuer+"/token", strings.NewReader(url.Values{
+		"grant_type": {"authorization_code"}, "code": {loc.Query().Get("code")}, "redirect_uri": {appRedirect},
+		"client_id": {"spa"}, "code_verifier": {p.verifier},
+	}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	spoof(req)
+	var tr tokenResponse
+	if status := h.do(req, &tr); status != http.StatusOK {
+		t.Fatalf("redeem: %d %+v", status, tr)
+	}
+	for _, tok := range []string{tr.AccessToken, tr.IDToken} {
+		if iss := payloadOf(t, tok)["iss"]; iss != h.issuer {
+			t.Errorf("token iss = %v, want %s", iss, h.issuer)
+		}
+	}
+	req = mustRequest(t, http.MethodGet, h.issuer+"/.well-known/openid-configuration")
+	spoof(req)
+	var disc map[string]any
+	h.do(req, &disc)
+	for k, v := range disc {
+		if s, ok := v.(string); ok && strings.Contains(s, "evil") {
+			t.Errorf("discovery %s = %q", k, s)
+		}
+	}
+}
+
+// --- Broker tokens under attack --------------------------------------------
+
+// b64 is base64url without padding (RFC 7515 §2).
+func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+func jsonSeg(v any) string {
+	b, _ := json.Marshal(v)
+	return b64(b)
+}
+
+// signES256 builds a JWS by hand.
+func signES256(key *ecdsa.PrivateKey, header, claims map[string]any) string {
+	input := jsonSeg(header) + "." + jsonSeg(claims)
+	sum := sha256.Sum256([]byte(input))
+	r, s, err := ecdsa.Sign(rand.Reader, key, sum[:])
+	if err != nil {
+		panic(err)
+	}
+	sig := make([]byte, 64)
+	r.FillBytes(sig[:32])
+	s.FillBytes(sig[32:])
+	return input + "." + b64(sig)
+}
+
+func signHS256(secret []byte, header, claims map[string]any) string {
+	input := jsonSeg(header) + "." + jsonSeg(claims)
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(input))
+	return input + "." + b64(m.Sum(nil))
+}
+
+func payloadOf(t *testing.T, tok string) map[string]any {
+	t.Helper()
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWS: %.40q", tok)
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func headerOf(t *testing.T, tok string) map[string]any {
+	t.Helper()
+	b, err := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	return m
+}
+
+// brokerKey reads the broker's own signing key from its database: an
+// insider's capability, used to build tokens that are correctly signed
+// but wrong in exactly one other way, so each refusal is proven to come
+// from the check it names rather than from the signature.
+func brokerKey(t *testing.T, h *harness, kid string) *ecdsa.PrivateKey {
+	t.Helper()
+	path, ok := strings.CutPrefix(h.cfg.Database.URL, "sqlite:")
+	if !ok {
+		t.Skip("the insider signer reads SQLite databases only")
+	}
+	store, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	keys, err := store.ListKeys(context.Background(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if k.ID != kid {
+			continue
+		}
+		p, err := x509.ParsePKCS8PrivateKey(k.PrivateKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.(*ecdsa.PrivateKey)
+	}
+	t.Fatalf("key %s not in the database", kid)
+	return nil
+}
+
+// tokenEndpoint is one endpoint that takes a broker access token.
+type tokenEndpoint struct {
+	name string
+	// call presents tok and reports whether the broker accepted it.
+	call func(t *testing.T, tok string, hdr http.Header) (accepted bool, status int, body string)
+}
+
+// tokenEndpoints lists every endpoint that accepts a broker access token.
+func tokenEndpoints(h *harness) []tokenEndpoint {
+	bearer := func(method, path string) func(*testing.T, string, http.Header) (bool, int, string) {
+		return func(t *testing.T, tok string, hdr http.Header) (bool, int, string) {
+			req := mustRequest(t, method, h.issuer+path)
+			req.Header.Set("Authorization", "Bearer "+tok)
+			for k, v := range hdr {
+				req.Header[k] = v
+			}
+			status, _, body := send(t, req)
+			if status != http.StatusUnauthorized && status != http.StatusOK {
+				t.Errorf("%s %s: status %d, want 401 (or 200): %.200s", method, path, status, body)
+			}
+			return status == http.StatusOK, status, body
+		}
+	}
+	return []tokenEndpoint{
+		{"GET /auth/check", bearer(http.MethodGet, "/auth/check")},
+		{"GET /auth/me", bearer(http.MethodGet, "/auth/me")},
+		{"GET /auth/permissions", bearer(http.MethodGet, "/auth/permissions")},
+		{"GET /userinfo", bearer(http.MethodGet, "/userinfo")},
+		{"POST /userinfo", bearer(http.MethodPost, "/userinfo")},
+		{"POST /auth/logout", bearer(http.MethodPost, "/auth/logout")},
+		{"POST /introspect", func(t *testing.T, tok string, hdr http.Header) (bool, int, string) {
+			req, _ := http.NewRequest(http.MethodPost, h.issuer+"/introspect", strings.NewReader(url.Values{"token": {tok}}.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.SetBasicAuth(hdr.Get("X-Introspect-As"), confidentialSecret)
+			status, _, body := send(t, req)
+			var out struct {
+				Active bool `json:"active"`
+			}
+			json.Unmarshal([]byte(body), &out)
+			if status != http.StatusOK && status != http.StatusBadRequest {
+				t.Errorf("introspect: status %d: %.200s", status, body)
+			}
+			return out.Active, status, body
+		}},
+	}
+}
+
+// send does req and returns its status, header and body.
+func send(t *testing.T, req *http.Request) (int, http.Header, string) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+// TestBrokerTokenAttacks presents forged, confused and malformed tokens to
+// every endpoint that takes a broker access token (RFC 8725 §2, §3.1,
+// §3.11; RFC 9068 §4).
+func TestBrokerTokenAttacks(t *testing.T) {
+	h := newHarness(t, noLimits)
+	spa := h.signIn("google", "spa", alice)
+	server := h.signInConfidential(alice)
+
+	hdr := headerOf(t, spa.AccessToken)
+	kid, _ := hdr["kid"].(string)
+	claims := payloadOf(t, spa.AccessToken)
+	insider := brokerKey(t, h, kid)
+	attacker, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+
+	// The attacker's key server: jku and x5u must never be fetched.
+	var fetched atomic.Int32
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fetched.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		x, y := attacker.X.FillBytes(make([]byte, 32)), attacker.Y.FillBytes(make([]byte, 32))
+		json.NewEncoder(w).Encode(map[string]any{"keys": []any{map[string]string{"kty": "EC", "crv": "P-256", "kid": "attacker", "x": b64(x), "y": b64(y)}}})
+	}))
+	defer evil.Close()
+	attackerJWK := map[string]string{"kty": "EC", "crv": "P-256",
+		"x": b64(attacker.X.FillBytes(make([]byte, 32))), "y": b64(attacker.Y.FillBytes(make([]byte, 32)))}
+
+	// HS256 keyed with every encoding of the public key an attacker might
+	// guess the verifier feeds to HMAC.
+	var jwks struct {
+		Keys []map[string]string `json:"keys"`
+	}
+	h.do(mustRequest(t, http.MethodGet, h.issuer+"/.well-known/jwks.json"), &jwks)
+	jwkJSON, _ := json.Marshal(jwks.Keys[0])
+	der, _ := x509.MarshalPKIXPublicKey(&insider.PublicKey)
+	pemKey := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+	point, _ := insider.PublicKey.ECDH()
+
+	with := func(changes map[string]any) map[string]any {
+		c := map[string]any{}
+		for k, v := range claims {
+			c[k] = v
+		}
+		for k, v := range changes {
+			if v == nil {
+				delete(c, k)
+			} else {
+				c[k] = v
+			}
+		}
+		return c
+	}
+	head := func(changes map[string]any) map[string]any {
+		c := map[string]any{"alg": "ES256", "typ": "at+jwt", "kid": kid}
+		for k, v := range changes {
+			if v == nil {
+				delete(c, k)
+			} else {
+				c[k] = v
+			}
+		}
+		return c
+	}
+	now := time.Now().Unix()
+	parts := strings.Split(spa.AccessToken, ".")
+	unsigned := func(alg string, withKid bool) string {
+		hd := map[string]any{"alg": alg, "typ": "at+jwt"}
+		if withKid {
+			hd["kid"] = kid
+		}
+		return jsonSeg(hd) + "." + parts[1] + "."
+	}
+
+	// The control: the insider signer makes tokens the broker accepts, so
+	// every refusal below is about the one thing each case changes.
+	control := signES256(insider, head(nil), claims)
+	for _, ep := range tokenEndpoints(h) {
+		if ep.name == "POST /auth/logout" || ep.name == "POST /introspect" {
+			continue // logout would end the session; introspect is for confidential tenants
+		}
+		if ok, status, body := ep.call(t, control, nil); !ok {
+			t.Fatalf("control token refused at %s: %d %s", ep.name, status, body)
+		}
+	}
+
+	cases := map[string]string{
+		// RFC 8725 §2.1, §3.1: algorithm confusion.
+		"alg none":                      unsigned("none", false),
+		"alg None with kid":             unsigned("None", true),
+		"alg NONE with kid":             unsigned("NONE", true),
+		"alg none with a signature":     unsigned("none", true) + parts[2],
+		"alg empty":                     unsigned("", true),
+		"HS256 keyed with the JWK":      signHS256(jwkJSON, head(map[string]any{"alg": "HS256"}), claims),
+		"HS256 keyed with the PEM":      signHS256(pemKey, head(map[string]any{"alg": "HS256"}), claims),
+		"HS256 keyed with the point":    signHS256(point.Bytes(), head(map[string]any{"alg": "HS256"}), claims),
+		"HS256 keyed with the kid":      signHS256([]byte(kid), head(map[string]any{"alg": "HS256"}), claims),
+		"RS256 header on our signature": jsonSeg(head(map[string]any{"alg": "RS256"})) + "." + parts[1] + "." + parts[2],
+		"ES384 header on our signature": jsonSeg(head(map[string]any{"alg": "ES384"})) + "." + parts[1] + "." + parts[2],
+		// Keys the attacker controls.
+		"attacker key, our kid":     signES256(attacker, head(nil), claims),
+		"attacker key, unknown kid": signES256(attacker, head(map[string]any{"kid": "attacker"}), claims),
+		"attacker key, no kid":      signES256(attacker, head(map[string]any{"kid": nil}), claims),
+		"kid path traversal":        signHS256(nil, head(map[string]any{"alg": "HS256", "kid": "../../../../../../dev/null"}), claims),
+		"kid absolute path":         signES256(attacker, head(map[string]any{"kid": "/etc/passwd"}), claims),
+		"kid SQL injection":         signHS256([]byte("key"), head(map[string]any{"alg": "HS256", "kid": "x' UNION SELECT 'key' --"}), claims),
+		"kid SQL tautology":         signES256(attacker, head(map[string]any{"kid": "' OR '1'='1"}), claims),
+		"kid not a string":          signES256(attacker, head(map[string]any{"kid": map[string]any{"$ne": ""}}), claims),
+		"jku to the attacker":       signES256(attacker, head(map[string]any{"kid": "attacker", "jku": evil.URL + "/jwks.json"}), claims),
+		"jku with our kid":          signES256(attacker, head(map[string]any{"jku": evil.URL + "/jwks.json"}), claims),
+		"x5u to the attacker":       signES256(attacker, head(map[string]any{"kid": "attacker", "x5u": evil.URL + "/cert.pem"}), claims),
+		"embedded jwk":              signES256(attacker, head(map[string]any{"kid": nil, "jwk": attackerJWK}), claims),
+		"embedded jwk with our kid": signES256(attacker, head(map[string]any{"jwk": attackerJWK}), claims),
+		// Our key, wrong type (RFC 9068 §4, RFC 8725 §3.11).
+		"typ JWT":              signES256(insider, head(map[string]any{"typ": "JWT"}), claims),
+		"typ absent":           signES256(insider, head(map[string]any{"typ": nil}), claims),
+		"typ application/jwt":  signES256(insider, head(map[string]any{"typ": "application/jwt"}), claims),
+		"typ not a string":     signES256(insider, head(map[string]any{"typ": []string{"at+jwt"}}), claims),
+		"ID token":             spa.IDToken,
+		"ID token claims":      signES256(insider, head(nil), payloadOf(t, spa.IDToken)),
+		"refresh token":        spa.RefreshToken,
+		"critical extension":   signES256(insider, head(map[string]any{"crit": []string{"exp"}}), claims),
+		"nbf in the future":    signES256(insider, head(nil), with(map[string]any{"nbf": now + 3600})),
+		"iat in the future":    signES256(insider, head(nil), with(map[string]any{"iat": now + 3600})),
+		"no exp":               signES256(insider, head(nil), with(map[string]any{"exp": nil})),
+		"other issuer":         signES256(insider, head(nil), with(map[string]any{"iss": "https://evil.test"})),
+		"issuer with slash":    signES256(insider, head(nil), with(map[string]any{"iss": h.issuer + "/"})),
+		"audience of another":  signES256(insider, head(nil), with(map[string]any{"aud": "server"})),
+		"two audiences":        signES256(insider, head(nil), with(map[string]any{"aud": []string{"spa", "server"}})),
+		"no session":           signES256(insider, head(nil), with(map[string]any{"sid": nil})),
+		"tampered payload":     parts[0] + "." + jsonSeg(with(map[string]any{"roles": []string{"admin", "root"}})) + "." + parts[2],
+		"signature of another": parts[0] + "." + parts[1] + "." + strings.Split(server.AccessToken, ".")[2],
+		// Malformed.
+		"oversize":                   signES256(insider, head(nil), with(map[string]any{"pad": strings.Repeat("A", 9<<10)})),
+		"standard base64 alphabet":   strings.NewReplacer("-", "+", "_", "/").Replace(spa.AccessToken) + "+/",
+		"padded segments":            parts[0] + "==." + parts[1] + "." + parts[2],
+		"whitespace in a segment":    parts[0] + " ." + parts[1] + "." + parts[2],
+		"invalid base64":             "!!!." + parts[1] + "." + parts[2],
+		"payload not JSON":           parts[0] + "." + b64([]byte("not json")) + "." + parts[2],
+		"trailing dot":               spa.AccessToken + ".",
+		"extra segment":              spa.AccessToken + "." + parts[2],
+		"JWE-shaped (5 segments)":    parts[0] + ".." + parts[1] + ".." + parts[2],
+		"two segments":               parts[0] + "." + parts[1],
+		"empty segments":             "..",
+		"signature truncated":        parts[0] + "." + parts[1] + "." + parts[2][:40],
+		"signature of zeros":         parts[0] + "." + parts[1] + "." + b64(make([]byte, 64)),
+		"signature DER not raw":      parts[0] + "." + parts[1] + "." + b64(derSignature(t, insider, parts[0]+"."+parts[1])),
+		"header duplicates alg":      b64([]byte(`{"alg":"ES256","typ":"at+jwt","kid":"`+kid+`","alg":"none"}`)) + "." + parts[1] + ".",
+		"header with unknown fields": signES256(attacker, head(map[string]any{"x5c": []string{"MIIB"}, "kid": "attacker"}), claims),
+	}
+	for name, tok := range cases {
+		for _, ep := range tokenEndpoints(h) {
+			t.Run(name+"/"+ep.name, func(t *testing.T) {
+				accepted, status, body := ep.call(t, tok, http.Header{"X-Introspect-As": {"server"}})
+				if accepted {
+					t.Fatalf("accepted (%d): %.300s", status, body)
+				}
+				if len(tok) > 20 && strings.Contains(body, tok) {
+					t.Error("the error body echoes the presented token")
+				}
+			})
+		}
+	}
+	if n := fetched.Load(); n != 0 {
+		t.Errorf("the broker fetched the attacker's jku/x5u %d times", n)
+	}
+
+	t.Run("another tenant's token", func(t *testing.T) {
+		for _, ep := range tokenEndpoints(h) {
+			hdr := http.Header{"X-Tenant-ID": {"spa"}, "X-Introspect-As": {"server"}}
+			tok := server.AccessToken
+			if ep.name == "POST /introspect" {
+				tok = spa.AccessToken // the confidential tenant asks about the SPA's token
+			}
+			if accepted, status, body := ep.call(t, tok, hdr); accepted {
+				t.Errorf("%s: accepted another tenant's token (%d): %.200s", ep.name, status, body)
+			}
+		}
+	})
+	t.Run("token in the query string", func(t *testing.T) {
+		// RFC 6750 §2.3 allows it; the broker does not: URLs end up in logs.
+		status, _, _ := send(t, mustRequest(t, http.MethodGet, h.issuer+"/auth/check?access_token="+url.QueryEscape(spa.AccessToken)))
+		if status != http.StatusUnauthorized {
+			t.Errorf("status %d, want 401", status)
+		}
+	})
+	t.Run("refusals spent nothing", func(t *testing.T) {
+		// A refused /auth/logout must not have ended the session.
+		if status, _ := h.getBearer("/auth/check", spa.AccessToken, nil); status != http.StatusOK {
+			t.Errorf("genuine token after the attacks: %d, want 200", status)
+		}
+	})
+}
+
+// derSignature signs input with an ASN.1 DER signature, the encoding JWS
+// does not use (RFC 7518 §3.4).
+func derSignature(t *testing.T, key *ecdsa.PrivateKey, input string) []byte {
+	t.Helper()
+	sum := sha256.Sum256([]byte(input))
+	sig, err := ecdsa.SignASN1(rand.Reader, key, sum[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sig
+}
+
+// TestOversizeRequests: oversize input is refused cheaply with a 4xx,
+// never a 500 and never after work: a 1 MB Authorization header stops at
+// the server's header limit, a 9 KB token at the token size check, a
+// 1 MB body at the body limit.
+func TestOversizeRequests(t *testing.T) {
+	h := newHarness(t, noLimits)
+	huge := strings.Repeat("A", 1<<20)
+	for _, path := range []string{"/auth/check", "/auth/me", "/userinfo"} {
+		req := mustRequest(t, http.MethodGet, h.issuer+path)
+		req.Header.Set("Authorization", "Bearer "+huge)
+		if status := statusOf(t, req); status != http.StatusRequestHeaderFieldsTooLarge {
+			t.Errorf("%s with a 1 MB Authorization header: status %d, want 431", path, status)
+		}
+	}
+	req := mustRequest(t, http.MethodGet, h.issuer+"/auth/check")
+	req.Header.Set("Authorization", "Bearer "+strings.Repeat("A", 9<<10)+"."+strings.Repeat("A", 100)+".AAAA")
+	if status := statusOf(t, req); status != http.StatusUnauthorized {
+		t.Errorf("9 KB token: status %d, want 401", status)
+	}
+	for _, path := range []string{"/token", "/introspect", "/revoke", "/auth/refresh", "/auth/logout"} {
+		body := url.Values{"token": {huge}, "refreshToken": {huge}, "code": {huge}, "client_id": {"spa"}, "grant_type": {"authorization_code"}}.Encode()
+		for _, ct := range []string{"application/x-www-form-urlencoded", "application/json"} {
+			req, _ := http.NewRequest(http.MethodPost, h.issuer+path, strings.NewReader(body))
+			req.Header.Set("Content-Type", ct)
+			if status := statusOf(t, req); status < 400 || status >= 500 {
+				t.Errorf("%s with a 1 MB %s body: status %d, want 4xx", path, ct, status)
+			}
+		}
+	}
+	// Many small parameters, each under every per-value bound.
+	many := url.Values{}
+	for i := range 5000 {
+		many.Set("p"+big.NewInt(int64(i)).String(), "x")
+	}
+	req, _ = http.NewRequest(http.MethodPost, h.issuer+"/token", strings.NewReader(many.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if status := statusOf(t, req); status < 400 || status >= 500 {
+		t.Errorf("/token with 5000 parameters: status %d, want 4xx", status)
+	}
+}
+
+// statusOf does req and returns its status; a server that answers and
+// closes before reading everything still counts as answering.
+func statusOf(t *testing.T, req *http.Request) int {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}

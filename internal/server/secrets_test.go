@@ -1,0 +1,256 @@
+package server_test
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// secretFields are the parameters and JSON members that carry secrets.
+var secretFields = []string{
+	"code", "code_verifier", "client_secret", "refresh_token", "refreshToken", "access_token",
+	"accessToken", "id_token", "token", "id_token_hint", "state",
+}
+
+// wiretap sits in http.DefaultTransport, which both the test's clients and
+// the broker's upstream client use, and learns every secret that crosses
+// the wire in either direction: presented codes, verifiers, client secrets
+// and tokens, upstream codes and tokens, cookies. It also keeps every
+// error answer of the broker.
+type wiretap struct {
+	next   http.RoundTripper
+	broker string // the broker's host
+
+	mu      sync.Mutex
+	secrets map[string]string // secret -> where it was seen
+	errors  []string          // the broker's 4xx/5xx answers: status line, headers, body
+}
+
+func (w *wiretap) learn(v, where string) {
+	if len(v) < 8 {
+		return // "x", "spa": not secrets, and they would match anywhere
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if _, ok := w.secrets[v]; !ok {
+		w.secrets[v] = where
+	}
+}
+
+// learnBody records the secret fields of a form or flat JSON body.
+func (w *wiretap) learnBody(b []byte, where string) {
+	var m map[string]any
+	if json.Unmarshal(b, &m) == nil {
+		for _, f := range secretFields {
+			if s, ok := m[f].(string); ok {
+				w.learn(s, where+" "+f)
+			}
+		}
+		return
+	}
+	if q, err := url.ParseQuery(string(b)); err == nil {
+		for _, f := range secretFields {
+			for _, v := range q[f] {
+				w.learn(v, where+" "+f)
+			}
+		}
+	}
+}
+
+func (w *wiretap) learnHeader(h http.Header, where string) {
+	if scheme, cred, ok := strings.Cut(h.Get("Authorization"), " "); ok {
+		w.learn(cred, where+" Authorization")
+		if strings.EqualFold(scheme, "Basic") {
+			if raw, err := base64.StdEncoding.DecodeString(cred); err == nil {
+				_, pw, _ := strings.Cut(string(raw), ":")
+				w.learn(pw, where+" Basic password")
+			}
+		}
+	}
+	for _, c := range (&http.Request{Header: http.Header{"Cookie": h.Values("Cookie")}}).Cookies() {
+		w.learn(c.Value, where+" cookie "+c.Name)
+	}
+	for _, c := range (&http.Response{Header: http.Header{"Set-Cookie": h.Values("Set-Cookie")}}).Cookies() {
+		w.learn(c.Value, where+" set-cookie "+c.Name)
+	}
+	if loc, err := url.Parse(h.Get("Location")); err == nil {
+		w.learnBody([]byte(loc.RawQuery), where+" Location")
+	}
+}
+
+func (w *wiretap) RoundTrip(req *http.Request) (*http.Response, error) {
+	where := req.Method + " " + req.URL.Host + req.URL.Path
+	w.learnBody([]byte(req.URL.RawQuery), where+" query")
+	w.learnHeader(req.Header, where)
+	if req.Body != nil {
+		b, err := io.ReadAll(req.Body)
+		req.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		w.learnBody(b, where+" body")
+		req = req.Clone(req.Context())
+		req.Body = io.NopCloser(bytes.NewReader(b))
+	}
+	resp, err := w.next.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	w.learnBody(b, where+" answer")
+	w.learnHeader(resp.Header, where+" answer")
+	if req.URL.Host == w.broker && resp.StatusCode >= 400 {
+		var hdr bytes.Buffer
+		resp.Header.Write(&hdr)
+		w.mu.Lock()
+		w.errors = append(w.errors, where+" "+resp.Status+"\n"+hdr.String()+"\n"+string(b))
+		w.mu.Unlock()
+	}
+	return resp, nil
+}
+
+// leaks returns what of the secrets text contains.
+func (w *wiretap) leaks(text string) []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var found []string
+	for s, where := range w.secrets {
+		if strings.Contains(text, s) {
+			found = append(found, where)
+		}
+	}
+	sort.Strings(found)
+	return found
+}
+
+// TestNoSecretsInLogsOrErrors runs sign-ins through all three upstreams,
+// redemptions, refreshes, logouts and a long list of failures (replayed and
+// guessed codes, wrong verifiers and client secrets, forged and stale
+// tokens, failing and lying upstreams), learning every secret on the wire.
+// Then no log line may contain any of them, and no error answer may echo
+// one (RFC 6749 §10.3, §10.5, §10.6; RFC 6819 §5.1.6).
+func TestNoSecretsInLogsOrErrors(t *testing.T) {
+	tap := &wiretap{next: http.DefaultTransport, secrets: map[string]string{}}
+	http.DefaultTransport = tap
+	t.Cleanup(func() { http.DefaultTransport = tap.next }) // after the harness has stopped
+	h := newHarness(t, "[rate_limits]\ntoken_per_tenant = \"40/m\"\n")
+	tap.broker = strings.TrimPrefix(h.issuer, "http://")
+	for _, s := range []string{confidentialSecret, "g-secret", "gh-secret", "corp-secret"} {
+		tap.learn(s, "configured client secret")
+	}
+	basic := func(id, secret string) http.Header {
+		return http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte(id+":"+secret))}}
+	}
+
+	// Sign-ins through every upstream, and what apps do next.
+	var grants []tokenResponse
+	for _, provider := range []string{"google", "github", "corp"} {
+		grants = append(grants, h.signIn(provider, "spa", alice))
+	}
+	tr := grants[0]
+	h.getBearer("/auth/me", tr.AccessToken, nil)
+	rr, _ := h.refreshGrant("spa", tr.RefreshToken)
+	h.postJSON("/auth/refresh", map[string]string{"refreshToken": rr.RefreshToken}, nil, nil)
+	conf := h.signInConfidential(alice)
+	h.postForm("/introspect", url.Values{"token": {conf.AccessToken}}, basic("server", confidentialSecret), nil)
+
+	// Failures.
+	p := newPKCE()
+	q := h.login(h.newBrowser(), "google", "spa", alice, p)
+	h.redeem("spa", q.Get("code"), newPKCE().verifier)                                           // wrong verifier
+	h.redeem("spa", q.Get("code"), p.verifier)                                                   // replayed (spent by the failure)
+	h.redeem("spa", "guessed-code-"+strings.Repeat("x", 30), p.verifier)                         // guessed
+	h.redeem("orgs", h.login(h.newBrowser(), "google", "spa", alice, p).Get("code"), p.verifier) // another client
+	guess := "guessed-secret-" + strings.Repeat("y", 20)
+	tap.learn(guess, "guessed client secret")
+	h.postForm("/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {conf.RefreshToken}}, basic("server", guess), nil)
+	h.postForm("/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {conf.RefreshToken}, "client_id": {"server"}, "client_secret": {guess}}, nil, nil)
+	h.postForm("/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {conf.RefreshToken}, "client_id": {"server"}, "client_secret": {guess}}, basic("server", confidentialSecret), nil)
+	h.postForm("/introspect", url.Values{"token": {tr.AccessToken}}, basic("server", guess), nil)
+	h.postForm("/revoke", url.Values{"token": {grants[1].RefreshToken}}, basic("server", guess), nil)
+	h.refreshGrant("orgs", grants[1].RefreshToken)                                              // another client's refresh token
+	h.postJSON("/auth/refresh", map[string]string{"refreshToken": conf.RefreshToken}, nil, nil) // confidential via the browser endpoint
+	h.postJSON("/auth/refresh", map[string]string{"refreshToken": grants[2].RefreshToken}, http.Header{"X-Tenant-ID": {"orgs"}}, nil)
+	h.postJSON("/auth/refresh", map[string]string{"refreshToken": "garbage." + grants[2].RefreshToken}, nil, nil)
+	for _, path := range []string{"/auth/check", "/auth/me", "/auth/permissions", "/userinfo"} {
+		h.getBearer(path, tr.AccessToken+"x", nil)
+		h.getBearer(path, tr.IDToken, nil)
+		h.getBearer(path, tr.RefreshToken, nil)
+		h.getBearer(path, strings.Repeat("a", 9000), nil)
+	}
+	h.postJSON("/auth/logout", map[string]string{"refreshToken": "nope." + tr.RefreshToken}, nil, nil)
+	b := h.newBrowser()
+	resp := b.get(h.issuer + "/logout?" + url.Values{"id_token_hint": {tr.IDToken + "x"}, "post_logout_redirect_uri": {appLogout}}.Encode())
+	resp.Body.Close()
+	// Theft detection: a stale refresh token after the grace revokes the session.
+	h.clock.Advance(11 * time.Second)
+	h.refreshGrant("spa", tr.RefreshToken)
+	h.clock.Advance(-11 * time.Second)
+
+	// Upstreams that fail or lie, and replayed or forged callbacks.
+	faults := []struct {
+		provider string
+		fault    func()
+	}{
+		{"google", func() { h.google.SetTokenError("invalid_grant") }},
+		{"corp", func() { h.corp.SetSignWithUnpublishedKey(true) }},
+		{"corp", func() { h.corp.SetAlgNone(true) }},
+		{"google", func() { h.google.SetIDTokenMutator(func(c map[string]any) { c["nonce"] = "other" }) }},
+		{"github", func() { h.github.SetDown(true) }},
+	}
+	for _, f := range faults {
+		b := h.newBrowser()
+		h.setNextUser(f.provider, alice)
+		cb := b.upstreamCallback(h, h.authorizeURL("/auth/"+f.provider+"/login", "spa", newPKCE(), nil))
+		f.fault()
+		resp := b.get(cb.String())
+		resp.Body.Close()
+		resp = b.get(cb.String()) // replayed state
+		resp.Body.Close()
+		h.google.Reset()
+		h.github.Reset()
+		h.corp.Reset()
+	}
+	resp = h.newBrowser().get(h.issuer + "/auth/google/callback?" + url.Values{"state": {"forged-state-" + strings.Repeat("z", 30)}, "code": {"forged-code-" + strings.Repeat("z", 30)}}.Encode())
+	resp.Body.Close()
+	// Beyond the per-tenant limit on /token.
+	for range 40 {
+		h.redeem("spa", "guessed-code-"+strings.Repeat("w", 30), p.verifier)
+	}
+
+	logs := h.logs.String()
+	if !strings.Contains(logs, "sign-in") || !strings.Contains(logs, "upstream") || !strings.Contains(logs, "rate limit exceeded") {
+		t.Fatalf("the run should log sign-ins, upstream failures and rate limiting; is the logger wired?\n%s", logs)
+	}
+	tap.mu.Lock()
+	learned, errs := len(tap.secrets), len(tap.errors)
+	tap.mu.Unlock()
+	t.Logf("learned %d secrets, %d error answers", learned, errs)
+	if learned < 50 || errs < 30 {
+		t.Fatalf("learned %d secrets and %d error answers; the wiretap is not seeing the traffic", learned, errs)
+	}
+	if found := tap.leaks(logs); len(found) > 0 {
+		t.Errorf("the logs contain secrets seen at:\n  %s", strings.Join(found, "\n  "))
+	}
+	tap.mu.Lock()
+	answers := append([]string(nil), tap.errors...)
+	tap.mu.Unlock()
+	for _, a := range answers {
+		if found := tap.leaks(a); len(found) > 0 {
+			t.Errorf("an error answer echoes secrets seen at %v:\n%.600s", found, a)
+		}
+	}
+}

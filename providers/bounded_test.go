@@ -1,0 +1,133 @@
+package providers
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// hugeUpstream is an OpenID provider whose discovery document or JWKS is
+// valid JSON padded to 10 MB: everything checks out except the size.
+type hugeUpstream struct {
+	srv             *httptest.Server
+	key             *rsa.PrivateKey
+	hugeDiscovery   bool
+	hugeJWKS        bool
+	withoutLength   bool // chunked: the size shows only while reading
+	nonce, clientID string
+}
+
+func newHugeUpstream(t *testing.T) *hugeUpstream {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &hugeUpstream{key: key, clientID: "client"}
+	u.srv = httptest.NewServer(http.HandlerFunc(u.serve))
+	t.Cleanup(u.srv.Close)
+	return u
+}
+
+const tenMB = 10 << 20
+
+func (u *hugeUpstream) write(w http.ResponseWriter, v map[string]any, huge bool) {
+	if huge {
+		v["padding"] = strings.Repeat("A", tenMB)
+	}
+	b, _ := json.Marshal(v)
+	w.Header().Set("Content-Type", "application/json")
+	if !u.withoutLength {
+		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+		w.Write(b)
+		return
+	}
+	for len(b) > 0 { // flushed pieces: no Content-Length
+		n := min(len(b), 64<<10)
+		w.Write(b[:n])
+		w.(http.Flusher).Flush()
+		b = b[n:]
+	}
+}
+
+func (u *hugeUpstream) serve(w http.ResponseWriter, r *http.Request) {
+	iss := u.srv.URL
+	switch r.URL.Path {
+	case "/.well-known/openid-configuration":
+		u.write(w, map[string]any{
+			"issuer": iss, "authorization_endpoint": iss + "/authorize", "token_endpoint": iss + "/token",
+			"jwks_uri": iss + "/jwks", "id_token_signing_alg_values_supported": []string{"RS256"},
+		}, u.hugeDiscovery)
+	case "/jwks":
+		b64 := base64.RawURLEncoding.EncodeToString
+		u.write(w, map[string]any{"keys": []any{map[string]string{
+			"kty": "RSA", "kid": "k", "alg": "RS256", "use": "sig",
+			"n": b64(u.key.N.Bytes()), "e": b64(big.NewInt(int64(u.key.E)).Bytes()),
+		}}}, u.hugeJWKS)
+	case "/token":
+		now := time.Now()
+		tok := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{
+			"iss": iss, "sub": "42", "aud": u.clientID, "exp": now.Add(time.Hour).Unix(), "iat": now.Unix(),
+			"nonce": u.nonce, "email": "a@example.test", "email_verified": true, "name": "A",
+		})
+		tok.Header["kid"] = "k"
+		idt, _ := tok.SignedString(u.key)
+		u.write(w, map[string]any{"access_token": "at", "token_type": "Bearer", "expires_in": 3600, "id_token": idt}, false)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// TestUpstreamAnswerBounded: a 10 MB discovery document or JWKS from an
+// upstream is refused once it passes maxBody, announced or not, and the
+// same upstream answering normally works.
+func TestUpstreamAnswerBounded(t *testing.T) {
+	for _, chunked := range []bool{false, true} {
+		t.Run("chunked="+strconv.FormatBool(chunked), func(t *testing.T) {
+			u := newHugeUpstream(t)
+			u.withoutLength = chunked
+			provider := func() *OIDC {
+				p, err := NewOIDC(OIDCConfig{Name: "corp", Issuer: u.srv.URL, ClientID: "client", ClientSecret: "s",
+					HTTPClient: &http.Client{Timeout: 5 * time.Second}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return p
+			}
+			req := AuthRequest{State: "s", Nonce: "n", Verifier: strings.Repeat("v", 43), RedirectURL: "https://broker.test/cb"}
+
+			u.hugeDiscovery = true
+			if _, err := provider().AuthCodeURL(t.Context(), req); !errors.Is(err, ErrUpstream) || !strings.Contains(err.Error(), errAnswerTooLarge.Error()) {
+				t.Errorf("10 MB discovery document: error %v, want ErrUpstream and answer too large", err)
+			}
+			u.hugeDiscovery = false
+
+			exchange := func() error {
+				p := provider()
+				if _, err := p.AuthCodeURL(t.Context(), req); err != nil {
+					t.Fatal(err)
+				}
+				u.nonce = req.Nonce
+				_, err := p.Exchange(t.Context(), ExchangeRequest{Code: "c", Verifier: req.Verifier, Nonce: req.Nonce, RedirectURL: req.RedirectURL})
+				return err
+			}
+			if err := exchange(); err != nil {
+				t.Fatalf("the same upstream at a normal size: %v", err)
+			}
+			u.hugeJWKS = true
+			if err := exchange(); !errors.Is(err, ErrUpstream) || !strings.Contains(err.Error(), errAnswerTooLarge.Error()) {
+				t.Errorf("10 MB JWKS: error %v, want ErrUpstream and answer too large", err)
+			}
+		})
+	}
+}
