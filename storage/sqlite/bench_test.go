@@ -28,8 +28,9 @@ func BenchmarkRotateRefreshToken(b *testing.B) {
 	}
 }
 
-// BenchmarkRotateRefreshTokenParallel rotates independent chains at once:
-// the single writer connection serialises them.
+// BenchmarkRotateRefreshTokenParallel rotates 64 independent chains at
+// once, as many clients refreshing do: the single writer connection
+// serialises them, and group commit shares each fsync among them.
 func BenchmarkRotateRefreshTokenParallel(b *testing.B) {
 	s := openTemp(b, filepath.Join(b.TempDir(), "broker.db"))
 	seed(b, s)
@@ -39,6 +40,7 @@ func BenchmarkRotateRefreshTokenParallel(b *testing.B) {
 	newToken := func() storage.RefreshToken {
 		return storage.RefreshToken{Hash: "rt-" + strconv.FormatInt(ids.Add(1), 10), SessionID: "s1", CreatedAt: at, ExpiresAt: at.Add(time.Hour)}
 	}
+	b.SetParallelism(32) // 32 × GOMAXPROCS goroutines
 	b.RunParallel(func(pb *testing.PB) {
 		current := newToken()
 		if err := s.CreateRefreshToken(b.Context(), current); err != nil {

@@ -19,7 +19,7 @@ func scanCode(row scanner) (storage.AuthCode, error) {
 }
 
 func (s *Store) CreateCode(ctx context.Context, c storage.AuthCode) error {
-	_, err := s.write.ExecContext(ctx, `INSERT INTO codes (`+codeColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	err := s.exec(ctx, `INSERT INTO codes (`+codeColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.Hash, c.TenantID, c.RedirectURI, c.CodeChallenge, c.SessionID, c.UserID,
 		c.Scope, c.Nonce, millis(c.ExpiresAt), millis(c.UsedAt))
 	return wrap("create code", err)

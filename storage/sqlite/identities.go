@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	"github.com/socialbroker/broker/storage"
@@ -32,16 +33,16 @@ func (s *Store) GetIdentity(ctx context.Context, provider, subject string) (stor
 
 // AddIdentity returns storage.ErrNotFound if id.UserID names no user.
 func (s *Store) AddIdentity(ctx context.Context, id storage.Identity) error {
-	return wrap("add identity", insertIdentity(ctx, s.write, id))
+	return wrap("add identity", s.inTx(ctx, func(tx *sql.Tx) error { return insertIdentity(ctx, tx, id) }))
 }
 
 // UpdateIdentity never moves an identity to another user: UserID and
 // CreatedAt are left as stored.
 func (s *Store) UpdateIdentity(ctx context.Context, id storage.Identity) error {
-	err := oneRow(s.write.ExecContext(ctx,
+	err := s.execOne(ctx,
 		`UPDATE identities SET username = ?, email = ?, email_verified = ?, email_trusted = ?, updated_at = ?
 		 WHERE provider = ? AND subject = ?`,
-		id.Username, id.Email, id.EmailVerified, id.EmailTrusted, millis(id.UpdatedAt), id.Provider, id.Subject))
+		id.Username, id.Email, id.EmailVerified, id.EmailTrusted, millis(id.UpdatedAt), id.Provider, id.Subject)
 	return wrap("update identity", err)
 }
 

@@ -16,7 +16,7 @@ func scanKey(row scanner) (storage.SigningKey, error) {
 }
 
 func (s *Store) CreateKey(ctx context.Context, k storage.SigningKey) error {
-	_, err := s.write.ExecContext(ctx, `INSERT INTO signing_keys (`+keyColumns+`) VALUES (?, ?, ?, ?, ?, ?)`,
+	err := s.exec(ctx, `INSERT INTO signing_keys (`+keyColumns+`) VALUES (?, ?, ?, ?, ?, ?)`,
 		k.ID, k.Alg, k.PrivateKey, millis(k.CreatedAt), millis(k.RetiredAt), millis(k.ExpiresAt))
 	return wrap("create key", err)
 }
@@ -46,7 +46,7 @@ func (s *Store) listKeys(ctx context.Context, now time.Time) ([]storage.SigningK
 }
 
 func (s *Store) RetireKey(ctx context.Context, id string, retiredAt, expiresAt time.Time) error {
-	err := oneRow(s.write.ExecContext(ctx, `UPDATE signing_keys SET retired_at = ?, expires_at = ? WHERE id = ?`,
-		millis(retiredAt), millis(expiresAt), id))
+	err := s.execOne(ctx, `UPDATE signing_keys SET retired_at = ?, expires_at = ? WHERE id = ?`,
+		millis(retiredAt), millis(expiresAt), id)
 	return wrap("retire key", err)
 }

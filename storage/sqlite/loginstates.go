@@ -2,13 +2,14 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"time"
 
 	"github.com/socialbroker/broker/storage"
 )
 
 func (s *Store) CreateLoginState(ctx context.Context, ls storage.LoginState) error {
-	_, err := s.write.ExecContext(ctx, `INSERT INTO login_states (id, data, expires_at) VALUES (?, ?, ?)`,
+	err := s.exec(ctx, `INSERT INTO login_states (id, data, expires_at) VALUES (?, ?, ?)`,
 		ls.ID, ls.Data, millis(ls.ExpiresAt))
 	return wrap("create login state", err)
 }
@@ -21,8 +22,10 @@ func (s *Store) TakeLoginState(ctx context.Context, id string, now time.Time) (s
 		return storage.LoginState{}, wrap("take login state", errZeroNow)
 	}
 	ls := storage.LoginState{ID: id}
-	err := s.write.QueryRowContext(ctx, `DELETE FROM login_states WHERE id = ? RETURNING data, expires_at`, id).
-		Scan(&ls.Data, (*millis)(&ls.ExpiresAt))
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, `DELETE FROM login_states WHERE id = ? RETURNING data, expires_at`, id).
+			Scan(&ls.Data, (*millis)(&ls.ExpiresAt))
+	})
 	if err == nil && expired(ls.ExpiresAt, now) {
 		err = storage.ErrNotFound
 	}

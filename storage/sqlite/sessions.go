@@ -18,7 +18,7 @@ func scanSession(row scanner) (storage.Session, error) {
 
 // CreateSession returns storage.ErrNotFound if s.UserID names no user.
 func (s *Store) CreateSession(ctx context.Context, sess storage.Session) error {
-	_, err := s.write.ExecContext(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	err := s.exec(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		sess.ID, sess.UserID, sess.TenantID, sess.Provider, sess.Scope, roles(sess.Roles), sess.Nonce,
 		millis(sess.AuthTime), millis(sess.CreatedAt), millis(sess.ExpiresAt), millis(sess.RevokedAt))
 	return wrap("create session", err)
@@ -37,8 +37,8 @@ func (s *Store) RevokeSession(ctx context.Context, id string, now time.Time) err
 	if now.IsZero() {
 		return wrap("revoke session", errZeroNow)
 	}
-	err := oneRow(s.write.ExecContext(ctx,
-		`UPDATE sessions SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`, millis(now), id))
+	err := s.execOne(ctx,
+		`UPDATE sessions SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`, millis(now), id)
 	return wrap("revoke session", err)
 }
 

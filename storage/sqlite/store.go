@@ -27,8 +27,9 @@ var _ storage.Store = (*Store)(nil)
 // none can fail with SQLITE_BUSY when upgrading a read lock to a write lock.
 // Pure reads go through a separate pool that WAL lets run beside the writer.
 type Store struct {
-	write *sql.DB
-	read  *sql.DB
+	write  *sql.DB
+	writer *writer // the only user of write once open: see writer.go
+	read   *sql.DB
 }
 
 // busyTimeoutMillis bounds how long a statement waits for a lock held by
@@ -54,15 +55,18 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	s.write.SetMaxOpenConns(1)
 	s.write.SetMaxIdleConns(1)
 	s.write.SetConnMaxIdleTime(0)
+	s.writer = newWriter(s.write)
 
 	// Migrating first also creates the file and switches it to WAL before
 	// any reader connects.
 	if err := s.migrate(ctx); err != nil {
+		s.writer.close()
 		s.write.Close()
 		return nil, err
 	}
 
 	if s.read, err = sql.Open("sqlite", readDSN(path)); err != nil {
+		s.writer.close()
 		s.write.Close()
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
@@ -141,24 +145,31 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes both pools. The writer goes last so that SQLite, on its last
 // connection, checkpoints the WAL into the database file.
 func (s *Store) Close() error {
+	s.writer.close()
 	return errors.Join(s.read.Close(), s.write.Close())
 }
 
-// inTx runs fn in a writer transaction (BEGIN IMMEDIATE) and commits it if
-// fn returns nil. fn must use only tx: the writer pool has one connection,
-// which tx holds.
+// inTx runs fn in a write transaction (BEGIN IMMEDIATE, possibly shared
+// with others in one group commit) and returns once it is durable; if fn
+// fails, its changes are undone. fn must use only tx.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
+	return s.writer.do(ctx, fn)
+}
+
+// exec runs one writing statement.
+func (s *Store) exec(ctx context.Context, query string, args ...any) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, query, args...)
 		return err
-	}
-	if err := fn(tx); err != nil {
-		if rbErr := rollback(tx); rbErr != nil {
-			return errors.Join(err, rbErr)
-		}
-		return err
-	}
-	return tx.Commit()
+	})
+}
+
+// execOne runs one writing statement that must touch a row, else
+// storage.ErrNotFound.
+func (s *Store) execOne(ctx context.Context, query string, args ...any) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		return oneRow(tx.ExecContext(ctx, query, args...))
+	})
 }
 
 // rollback ignores sql.ErrTxDone: the transaction may already have been

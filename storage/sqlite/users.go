@@ -40,8 +40,8 @@ func (s *Store) GetUser(ctx context.Context, id string) (storage.User, error) {
 // UpdateUser also overwrites EmailVerified: keeping the old flag beside a
 // new address would vouch for an address nobody verified.
 func (s *Store) UpdateUser(ctx context.Context, u storage.User) error {
-	err := oneRow(s.write.ExecContext(ctx,
+	err := s.execOne(ctx,
 		`UPDATE users SET name = ?, email = ?, email_verified = ?, picture = ?, updated_at = ? WHERE id = ?`,
-		u.Name, u.Email, u.EmailVerified, u.Picture, millis(u.UpdatedAt), u.ID))
+		u.Name, u.Email, u.EmailVerified, u.Picture, millis(u.UpdatedAt), u.ID)
 	return wrap("update user", err)
 }

@@ -1,0 +1,169 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"sync"
+)
+
+// maxBatch bounds how many write transactions share one commit.
+const maxBatch = 256
+
+// errClosed answers writes sent after Close.
+var errClosed = errors.New("sqlite: store is closed")
+
+// writer owns the single write connection and commits in groups.
+//
+// With synchronous=FULL every commit waits for an fsync of the WAL, which
+// costs far more than the statements it makes durable. So the writer takes
+// every transaction waiting for it, runs each inside its own SAVEPOINT
+// (one that fails is rolled back alone, as if it had been a transaction of
+// its own), and commits them together: one fsync for the whole group.
+// Under light load a group is one transaction; under heavy load groups grow
+// and the fsync is shared. A caller hears back only once its work is
+// durable, so nothing acknowledged can be lost.
+type writer struct {
+	db     *sql.DB
+	jobs   chan *job
+	closed chan struct{}
+	once   sync.Once
+	wg     sync.WaitGroup
+}
+
+type job struct {
+	ctx  context.Context
+	fn   func(tx *sql.Tx) error
+	done chan error
+}
+
+func newWriter(db *sql.DB) *writer {
+	w := &writer{db: db, jobs: make(chan *job, maxBatch), closed: make(chan struct{})}
+	w.wg.Go(w.run)
+	return w
+}
+
+// do runs fn in a write transaction and returns once it is committed (or
+// has failed). fn must use only tx and must not keep it.
+func (w *writer) do(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	j := &job{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case w.jobs <- j:
+	case <-w.closed:
+		return errClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Wait for the outcome even if ctx ends meanwhile: once queued, the
+	// work may commit, and the caller must not report a failure that did
+	// not happen. A job whose ctx has ended before it runs is skipped.
+	return <-j.done
+}
+
+func (w *writer) run() {
+	batch := make([]*job, 0, maxBatch)
+	for {
+		select {
+		case <-w.closed:
+			w.drain()
+			return
+		case j := <-w.jobs:
+			batch = append(batch[:0], j)
+		}
+	more:
+		for len(batch) < maxBatch {
+			select {
+			case j := <-w.jobs:
+				batch = append(batch, j)
+			default:
+				break more
+			}
+		}
+		w.commit(batch)
+	}
+}
+
+// drain fails what is still queued at Close.
+func (w *writer) drain() {
+	for {
+		select {
+		case j := <-w.jobs:
+			j.done <- errClosed
+		default:
+			return
+		}
+	}
+}
+
+func (w *writer) commit(batch []*job) {
+	results := make([]error, len(batch))
+	finish := func() {
+		for i, j := range batch {
+			j.done <- results[i]
+		}
+	}
+	defer finish()
+	tx, err := w.db.BeginTx(context.Background(), nil)
+	if err != nil {
+		for i := range results {
+			results[i] = err
+		}
+		return
+	}
+	if len(batch) == 1 { // the common case under light load: no savepoint needed
+		if results[0] = batch[0].ctx.Err(); results[0] == nil {
+			results[0] = batch[0].fn(tx)
+		}
+		if results[0] != nil {
+			_ = rollback(tx)
+		} else {
+			results[0] = tx.Commit()
+		}
+		return
+	}
+	ran := 0
+	for i, j := range batch {
+		if err := j.ctx.Err(); err != nil {
+			results[i] = err
+			continue
+		}
+		results[i] = runSavepoint(tx, j)
+		if results[i] == nil {
+			ran++
+		}
+	}
+	if ran == 0 {
+		_ = rollback(tx)
+		return
+	}
+	if err := tx.Commit(); err != nil {
+		for i := range results {
+			if results[i] == nil {
+				results[i] = err
+			}
+		}
+	}
+}
+
+// runSavepoint runs one job inside a savepoint, undoing only its own
+// changes if it fails.
+func runSavepoint(tx *sql.Tx, j *job) error {
+	if _, err := tx.ExecContext(j.ctx, "SAVEPOINT job"); err != nil {
+		return err
+	}
+	if err := j.fn(tx); err != nil {
+		// Undo this job only. If even that fails the transaction is
+		// unusable, and the commit will fail for everyone.
+		_, _ = tx.Exec("ROLLBACK TO job")
+		_, _ = tx.Exec("RELEASE job")
+		return err
+	}
+	_, err := tx.Exec("RELEASE job")
+	return err
+}
+
+// close stops the writer after the group in progress.
+func (w *writer) close() {
+	w.once.Do(func() { close(w.closed) })
+	w.wg.Wait()
+}
