@@ -24,11 +24,15 @@ var errClosed = errors.New("sqlite: store is closed")
 // and the fsync is shared. A caller hears back only once its work is
 // durable, so nothing acknowledged can be lost.
 type writer struct {
-	db     *sql.DB
-	jobs   chan *job
-	closed chan struct{}
-	once   sync.Once
-	wg     sync.WaitGroup
+	db   *sql.DB
+	jobs chan *job
+	wg   sync.WaitGroup
+
+	// mu orders sends against close: a job is queued only while the
+	// writer is still open, so none is left behind unanswered.
+	mu       sync.RWMutex
+	isClosed bool
+	closed   chan struct{}
 }
 
 type job struct {
@@ -47,13 +51,18 @@ func newWriter(db *sql.DB) *writer {
 // has failed). fn must use only tx and must not keep it.
 func (w *writer) do(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	j := &job{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	w.mu.RLock()
+	if w.isClosed {
+		w.mu.RUnlock()
+		return errClosed
+	}
 	select {
 	case w.jobs <- j:
-	case <-w.closed:
-		return errClosed
 	case <-ctx.Done():
+		w.mu.RUnlock()
 		return ctx.Err()
 	}
+	w.mu.RUnlock()
 	// Wait for the outcome even if ctx ends meanwhile: once queued, the
 	// work may commit, and the caller must not report a failure that did
 	// not happen. A job whose ctx has ended before it runs is skipped.
@@ -162,8 +171,14 @@ func runSavepoint(tx *sql.Tx, j *job) error {
 	return err
 }
 
-// close stops the writer after the group in progress.
+// close stops the writer after the group in progress; what is still
+// queued fails with errClosed.
 func (w *writer) close() {
-	w.once.Do(func() { close(w.closed) })
+	w.mu.Lock()
+	if !w.isClosed {
+		w.isClosed = true
+		close(w.closed)
+	}
+	w.mu.Unlock()
 	w.wg.Wait()
 }
