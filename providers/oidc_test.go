@@ -363,3 +363,25 @@ func TestNewOIDCValidates(t *testing.T) {
 		})
 	}
 }
+
+// TestOIDCES256Upstream: an issuer that signs ID tokens with ES256 (it says
+// so in discovery) verifies, and a forgery by another ES256 key does not.
+func TestOIDCES256Upstream(t *testing.T) {
+	fake := providertest.NewOIDC(providertest.OIDCOptions{ClientID: "client", ClientSecret: "secret", SigningAlg: "ES256"})
+	t.Cleanup(fake.Close)
+	p, err := providers.NewOIDC(providers.OIDCConfig{Name: "corp", Issuer: fake.URL(), ClientID: "client",
+		ClientSecret: "secret", HTTPClient: upstreamClient()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake.SetNextUser(alice)
+	id, err := login(t, p, flow{})
+	if err != nil || id.Subject != alice.Subject {
+		t.Fatalf("ES256 login: %+v, %v", id, err)
+	}
+	fake.SetSignWithUnpublishedKey(true)
+	fake.SetNextUser(alice)
+	if _, err := login(t, p, flow{}); !errors.Is(err, providers.ErrInvalidIdentity) {
+		t.Errorf("ES256 forgery: %v, want %v", err, providers.ErrInvalidIdentity)
+	}
+}

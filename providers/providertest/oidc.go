@@ -1,6 +1,9 @@
 package providertest
 
 import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
@@ -33,6 +36,10 @@ type OIDCOptions struct {
 	MinimalIDToken bool
 	// Now is the fake's clock for iat, exp and code expiry; default time.Now.
 	Now func() time.Time
+	// SigningAlg signs ID tokens: "RS256" (default, as Google does) or
+	// "ES256", two orders of magnitude cheaper to sign, for load tests in
+	// which the fake must not be the bottleneck.
+	SigningAlg string
 }
 
 // OIDC is a fake OpenID Connect provider: discovery, authorization, token,
@@ -40,14 +47,15 @@ type OIDCOptions struct {
 type OIDC struct {
 	core *core
 	opts OIDCOptions
-	key  *rsa.PrivateKey // published in the JWKS
+	key  crypto.Signer // published in the JWKS
+	alg  jwt.SigningMethod
 	kid  string
 
 	mu          sync.Mutex
 	mutate      func(claims map[string]any)
 	unpublished bool
 	algNone     bool
-	rogue       *rsa.PrivateKey // the unpublished key, made on first use
+	rogue       crypto.Signer // the unpublished key, made on first use
 }
 
 // NewOIDC starts a fake OpenID Connect provider on 127.0.0.1.
@@ -61,9 +69,17 @@ func NewOIDC(opts OIDCOptions) *OIDC {
 	f := &OIDC{
 		core: newCore(opts.Title, opts.ClientID, opts.ClientSecret, opts.RedirectURIs, opts.Users, opts.Now),
 		opts: opts,
-		key:  newRSAKey(),
 		kid:  rand.Text()[:8],
 	}
+	switch opts.SigningAlg {
+	case "", "RS256":
+		f.alg = jwt.SigningMethodRS256
+	case "ES256":
+		f.alg = jwt.SigningMethodES256
+	default:
+		panic("providertest: unsupported SigningAlg " + opts.SigningAlg)
+	}
+	f.key = f.newKey()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/openid-configuration", f.discovery)
 	mux.HandleFunc("GET /authorize", f.authorize)
@@ -104,7 +120,7 @@ func (f *OIDC) SetIDTokenMutator(fn func(claims map[string]any)) {
 	f.mutate = fn
 }
 
-// SetSignWithUnpublishedKey makes ID tokens carry a valid RS256 signature,
+// SetSignWithUnpublishedKey makes ID tokens carry a valid signature,
 // with the published key's kid, by a key absent from the JWKS: a forgery.
 func (f *OIDC) SetSignWithUnpublishedKey(on bool) {
 	f.mu.Lock()
@@ -139,7 +155,7 @@ func (f *OIDC) discovery(w http.ResponseWriter, _ *http.Request) {
 		"jwks_uri":                              iss + "/jwks",
 		"response_types_supported":              []string{"code"},
 		"subject_types_supported":               []string{"public"},
-		"id_token_signing_alg_values_supported": []string{"RS256"},
+		"id_token_signing_alg_values_supported": []string{f.alg.Alg()},
 		"scopes_supported":                      []string{"openid", "email", "profile"},
 		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
 		"code_challenge_methods_supported":      []string{"S256"},
@@ -218,12 +234,16 @@ func (f *OIDC) userinfo(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *OIDC) jwks(w http.ResponseWriter, _ *http.Request) {
-	pub := f.key.PublicKey
-	writeJSON(w, http.StatusOK, map[string]any{"keys": []map[string]string{{
-		"kty": "RSA", "use": "sig", "alg": "RS256", "kid": f.kid,
-		"n": base64.RawURLEncoding.EncodeToString(pub.N.Bytes()),
-		"e": base64.RawURLEncoding.EncodeToString(big.NewInt(int64(pub.E)).Bytes()),
-	}}})
+	b64 := base64.RawURLEncoding.EncodeToString
+	jwk := map[string]string{"use": "sig", "alg": f.alg.Alg(), "kid": f.kid}
+	switch pub := f.key.Public().(type) {
+	case *rsa.PublicKey:
+		jwk["kty"], jwk["n"], jwk["e"] = "RSA", b64(pub.N.Bytes()), b64(big.NewInt(int64(pub.E)).Bytes())
+	case *ecdsa.PublicKey:
+		raw, _ := pub.Bytes() // 0x04 || X || Y
+		jwk["kty"], jwk["crv"], jwk["x"], jwk["y"] = "EC", "P-256", b64(raw[1:33]), b64(raw[33:])
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"keys": []map[string]string{jwk}})
 }
 
 // idToken builds and signs the ID token (OIDC Core §2), applying the knobs.
@@ -246,7 +266,7 @@ func (f *OIDC) idToken(g *grant) (string, error) {
 	f.mu.Lock()
 	mutate, unpublished, algNone := f.mutate, f.unpublished, f.algNone
 	if unpublished && f.rogue == nil {
-		f.rogue = newRSAKey()
+		f.rogue = f.newKey()
 	}
 	key := f.key
 	if unpublished {
@@ -260,7 +280,7 @@ func (f *OIDC) idToken(g *grant) (string, error) {
 	if algNone {
 		return jwt.NewWithClaims(jwt.SigningMethodNone, jwt.MapClaims(c)).SignedString(jwt.UnsafeAllowNoneSignatureType)
 	}
-	t := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims(c))
+	t := jwt.NewWithClaims(f.alg, jwt.MapClaims(c))
 	t.Header["kid"] = f.kid
 	return t.SignedString(key)
 }
@@ -284,10 +304,19 @@ func profileClaims(u User, scopes []string) map[string]any {
 	return c
 }
 
-func newRSAKey() *rsa.PrivateKey {
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
+// newKey makes a key for the configured algorithm.
+func (f *OIDC) newKey() crypto.Signer {
+	var (
+		k   crypto.Signer
+		err error
+	)
+	if f.alg == jwt.SigningMethodES256 {
+		k, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	} else {
+		k, err = rsa.GenerateKey(rand.Reader, 2048)
+	}
 	if err != nil {
-		panic("providertest: generate RSA key: " + err.Error())
+		panic("providertest: generate key: " + err.Error())
 	}
 	return k
 }
