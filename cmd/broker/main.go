@@ -27,7 +27,7 @@ import (
 const usage = `usage: broker <command> [flags]
 
 commands:
-  serve --config config.toml    run the broker
+  serve --config config.toml    run the broker ([--pprof 127.0.0.1:6060] profiler on loopback)
   demo [--listen host:port]     run a self-contained demo (fake Google and GitHub, no credentials)
        [--access-ttl 2m] [--example-origin http://127.0.0.1:5173]   for clients/js/example
   check --config config.toml    validate a configuration and exit
@@ -56,6 +56,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch cmd {
 	case "serve", "check", "migrate":
 		path := fs.String("config", "config.toml", "path to config.toml")
+		pprofAddr := fs.String("pprof", "", "serve: also serve Go's profiler on this loopback address (e.g. 127.0.0.1:6060)")
 		if err := fs.Parse(args); err != nil {
 			return err
 		}
@@ -74,7 +75,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintln(stdout, "database schema is up to date")
 			return nil
 		}
-		return serve(ctx, cfg, stderr)
+		return serve(ctx, cfg, *pprofAddr, stderr)
 	case "demo":
 		listen := fs.String("listen", "127.0.0.1:8080", "address to listen on (port 0 picks a free one)")
 		var opts demo.Options
@@ -99,8 +100,13 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
 }
 
-func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) error {
+func serve(ctx context.Context, cfg *config.Config, pprofAddr string, stderr io.Writer) error {
 	log := newLogger(stderr, cfg.LogLevel)
+	if pprofAddr != "" {
+		if err := servePprof(ctx, pprofAddr, log); err != nil {
+			return err
+		}
+	}
 	srv, err := server.New(ctx, cfg, server.Options{Logger: log})
 	if err != nil {
 		return err
