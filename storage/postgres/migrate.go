@@ -4,12 +4,9 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
-	"path"
-	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/socialbroker/broker/storage"
 )
 
 // migrationFiles holds this backend's schema history, one file per
@@ -20,33 +17,9 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
 // loadMigrations returns the embedded migrations in version order.
-func loadMigrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql") // sorted
-	if err != nil {
-		return nil, err
-	}
-	ms := make([]migration, 0, len(names))
-	for i, name := range names {
-		base := path.Base(name)
-		prefix, _, _ := strings.Cut(base, "_")
-		v, err := strconv.Atoi(prefix)
-		if err != nil || v != i+1 {
-			return nil, fmt.Errorf("migration %s: want version %d first in its name", base, i+1)
-		}
-		b, err := migrationFiles.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: base, sql: string(b)})
-	}
-	return ms, nil
+func loadMigrations() ([]storage.Migration, error) {
+	return storage.LoadMigrations(migrationFiles, "migrations")
 }
 
 // migrationLockKey is the advisory lock every broker takes before looking
@@ -116,15 +89,15 @@ func migrate(ctx context.Context, db beginner) error {
 	if current > len(ms) {
 		// Running old code on a newer schema could silently misread or
 		// corrupt it; the operator must upgrade the broker.
-		return fmt.Errorf("postgres: migrate: database schema version %d is newer than this broker (%d)", current, len(ms))
+		return fmt.Errorf("postgres: migrate: %w", storage.SchemaTooNew(current, len(ms)))
 	}
 	for _, m := range ms[current:] {
-		if _, err := tx.Exec(ctx, m.sql); err != nil {
-			return wrap("migrate: apply "+m.name, err)
+		if _, err := tx.Exec(ctx, m.SQL); err != nil {
+			return wrap("migrate: apply "+m.Name, err)
 		}
 		// applied_at is for the operator's eyes only; the server's clock
 		// is as good as any.
-		_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, now())`, m.version)
+		_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, now())`, m.Version)
 		if err != nil {
 			return wrap("migrate", err)
 		}

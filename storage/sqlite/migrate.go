@@ -5,11 +5,9 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
-	"io/fs"
-	"path"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/socialbroker/broker/storage"
 )
 
 // migrationFiles holds the schema history, one file per version, named
@@ -19,33 +17,9 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
 // loadMigrations returns the embedded migrations in version order.
-func loadMigrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFiles, "migrations/*.sql") // sorted
-	if err != nil {
-		return nil, err
-	}
-	ms := make([]migration, 0, len(names))
-	for i, name := range names {
-		base := path.Base(name)
-		prefix, _, _ := strings.Cut(base, "_")
-		v, err := strconv.Atoi(prefix)
-		if err != nil || v != i+1 {
-			return nil, fmt.Errorf("migration %s: want version %d first in its name", base, i+1)
-		}
-		b, err := migrationFiles.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: base, sql: string(b)})
-	}
-	return ms, nil
+func loadMigrations() ([]storage.Migration, error) {
+	return storage.LoadMigrations(migrationFiles, "migrations")
 }
 
 const createMigrationsTable = `
@@ -74,7 +48,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		if current > len(ms) {
 			// Running old code on a newer schema could silently misread
 			// or corrupt it; the operator must upgrade the broker.
-			return fmt.Errorf("database schema version %d is newer than this broker (%d)", current, len(ms))
+			return storage.SchemaTooNew(current, len(ms))
 		}
 		for _, m := range ms[current:] {
 			if err := apply(ctx, tx, m); err != nil {
@@ -86,13 +60,13 @@ func (s *Store) migrate(ctx context.Context) error {
 	return wrap("migrate", err)
 }
 
-func apply(ctx context.Context, tx *sql.Tx, m migration) error {
-	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-		return fmt.Errorf("apply %s: %w", m.name, err)
+func apply(ctx context.Context, tx *sql.Tx, m storage.Migration) error {
+	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+		return fmt.Errorf("apply %s: %w", m.Name, err)
 	}
 	// applied_at is for the operator's eyes only, never compared, so the
 	// wall clock is good enough here.
 	_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
-		m.version, time.Now().UnixMilli())
+		m.Version, time.Now().UnixMilli())
 	return err
 }
