@@ -42,7 +42,7 @@ func (c *CORS) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		h.Set("Access-Control-Allow-Credentials", "true")
 		if isPreflight(ctx.Request()) {
 			h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
-			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Tenant-ID, X-Requested-With")
+			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Tenant-ID, X-Requested-With, X-Broker-CSRF")
 			h.Set("Access-Control-Max-Age", "600")
 			return ctx.NoContent(http.StatusNoContent)
 		}

@@ -111,16 +111,24 @@ func (s *Server) refresh(c echo.Context) error {
 	}
 	rt := p.Get("refreshToken")
 	if rt == "" {
+		if rt, err = s.refreshCookie(c); err != nil { // cookie mode
+			return s.cookieFailure(c, err)
+		}
+	}
+	if rt == "" {
 		return grantFailure(c, oautherr.New(oautherr.InvalidRequest, "refreshToken is required"))
 	}
 	g, err := s.tokens.Refresh(c.Request().Context(), rt, s.browserClient(c))
 	if err != nil {
-		return grantFailure(c, err)
+		return s.cookieFailure(c, err)
 	}
-	return c.JSON(http.StatusOK, map[string]any{
-		"accessToken": g.AccessToken, "refreshToken": g.RefreshToken,
-		"expiresIn": int64(g.ExpiresIn.Seconds()), "tokenType": "Bearer",
-	})
+	body := map[string]any{
+		"accessToken": g.AccessToken, "expiresIn": int64(g.ExpiresIn.Seconds()), "tokenType": "Bearer",
+	}
+	if !s.sendRefreshCookie(c, g) {
+		body["refreshToken"] = g.RefreshToken
+	}
+	return c.JSON(http.StatusOK, body)
 }
 
 // grantFailure renders a refused refresh as the app endpoints' 401 shape;
@@ -136,6 +144,9 @@ func grantFailure(c echo.Context, err error) error {
 // logout is POST /auth/logout: revokes the session of the bearer token, or
 // of the refresh token in the body. Every token of that session then fails.
 func (s *Server) logout(c echo.Context) error {
+	if t := s.cookieTenant(c); t != nil {
+		return s.cookieLogout(c, t)
+	}
 	ctx := c.Request().Context()
 	if _, ok := bearerToken(c.Request()); ok {
 		claims, err := s.authenticate(c)

@@ -13,7 +13,7 @@ type tokenResponse struct {
 	AccessToken  string `json:"access_token"`
 	TokenType    string `json:"token_type"`
 	ExpiresIn    int64  `json:"expires_in"`
-	RefreshToken string `json:"refresh_token"`
+	RefreshToken string `json:"refresh_token,omitempty"` // absent in cookie mode
 	Scope        string `json:"scope"`
 	IDToken      string `json:"id_token,omitempty"`
 }
@@ -27,6 +27,9 @@ func (s *Server) token(c echo.Context) error {
 	client, err := s.authenticateClient(c, p)
 	if err != nil {
 		return err
+	}
+	if err := checkCookieClient(c, client); err != nil {
+		return csrfRefused(c, err)
 	}
 	ctx := c.Request().Context()
 	var g *tokens.Grant
@@ -46,9 +49,13 @@ func (s *Server) token(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	refresh := g.RefreshToken
+	if s.sendRefreshCookie(c, g) {
+		refresh = ""
+	}
 	return c.JSON(http.StatusOK, tokenResponse{
 		AccessToken: g.AccessToken, TokenType: "Bearer", ExpiresIn: int64(g.ExpiresIn.Seconds()),
-		RefreshToken: g.RefreshToken, Scope: g.Scope, IDToken: g.IDToken,
+		RefreshToken: refresh, Scope: g.Scope, IDToken: g.IDToken,
 	})
 }
 

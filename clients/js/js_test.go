@@ -1,0 +1,131 @@
+//go:build unix
+
+// Package js holds the JavaScript client (@socialbroker/client), its
+// example app and their tests. This Go test runs them from `go test
+// ./...`: npm ci when node_modules is missing or older than
+// package-lock.json, the build, the unit tests (node --test), and the
+// browser tests (Debian's Chromium driven by playwright-core against a real
+// `broker demo` and the example app).
+//
+// With CI=true a missing Node, npm or Chromium fails the test; elsewhere it
+// skips with a message. -short skips the browser tests.
+package js
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestJSClient(t *testing.T) {
+	ci := os.Getenv("CI") == "true"
+	missing := func(what string) {
+		t.Helper()
+		if ci {
+			t.Fatalf("%s is required for the JavaScript client's tests (CI=true): .ci/run installs it", what)
+		}
+		t.Skipf("%s not found: skipping the JavaScript client's tests (they run in CI)", what)
+	}
+	for _, tool := range []string{"node", "npm"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			missing(tool)
+		}
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 8*time.Minute)
+	defer cancel()
+
+	if stale, why := nodeModulesStale(); stale {
+		t.Logf("npm ci (%s)", why)
+		npm(ctx, t, nil, "ci", "--no-audit", "--no-fund")
+	}
+	t.Run("build", func(t *testing.T) {
+		npm(ctx, t, nil, "run", "build")
+		for _, f := range []string{"index.js", "index.d.ts", "refine.d.ts", "axios.d.ts"} {
+			if _, err := os.Stat(filepath.Join("dist", f)); err != nil {
+				t.Errorf("build did not produce dist/%s", f)
+			}
+		}
+	})
+	t.Run("unit", func(t *testing.T) {
+		summary(t, npm(ctx, t, nil, "test"))
+	})
+	t.Run("browser", func(t *testing.T) {
+		if testing.Short() {
+			t.Skip("-short: browser tests skipped")
+		}
+		chromium := os.Getenv("CHROMIUM_PATH")
+		if chromium == "" {
+			chromium = "/usr/bin/chromium"
+		}
+		if _, err := os.Stat(chromium); err != nil {
+			if ci {
+				t.Fatalf("Chromium not found at %s (CI=true): .ci/run installs Debian's chromium", chromium)
+			}
+			t.Skipf("Chromium not found at %s: apt-get install -y chromium (never a downloaded browser)", chromium)
+		}
+		bin := filepath.Join(t.TempDir(), "broker")
+		goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+		build := exec.CommandContext(ctx, goBin, "build", "-o", bin, "github.com/socialbroker/broker/cmd/broker")
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("go build ./cmd/broker: %v\n%s", err, out)
+		}
+		summary(t, npm(ctx, t, []string{"BROKER_BIN=" + bin, "CHROMIUM_PATH=" + chromium}, "run", "test:browser"))
+	})
+}
+
+// nodeModulesStale reports whether npm ci is needed: no node_modules, or a
+// package-lock.json newer than the install (npm writes
+// node_modules/.package-lock.json on every install).
+func nodeModulesStale() (bool, string) {
+	lock, err := os.Stat("package-lock.json")
+	if err != nil {
+		return true, "no package-lock.json"
+	}
+	installed, err := os.Stat(filepath.Join("node_modules", ".package-lock.json"))
+	switch {
+	case err != nil:
+		return true, "node_modules is missing"
+	case installed.ModTime().Before(lock.ModTime()):
+		return true, "package-lock.json changed since the last install"
+	}
+	return false, ""
+}
+
+// npm runs npm in this directory and returns its output; it fails the
+// test with the whole output if npm fails. The command runs in its own
+// process group so that a timeout also stops what it started (the broker,
+// Chromium).
+func npm(ctx context.Context, t *testing.T, env []string, args ...string) string {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, "npm", args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 10 * time.Second
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	err := cmd.Run()
+	if err != nil {
+		t.Fatalf("npm %s: %v after %s\n%s", strings.Join(args, " "), err, time.Since(start).Round(time.Millisecond), out.String())
+	}
+	t.Logf("npm %s: %s", strings.Join(args, " "), time.Since(start).Round(time.Millisecond))
+	return out.String()
+}
+
+// summary logs node's test runner totals ("# pass 62").
+func summary(t *testing.T, out string) {
+	t.Helper()
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "# tests ") || strings.HasPrefix(line, "# pass ") || strings.HasPrefix(line, "# fail ") {
+			t.Log(strings.TrimPrefix(line, "# "))
+		}
+	}
+}
