@@ -10,6 +10,17 @@ import (
 	"github.com/socialbroker/broker/internal/oautherr"
 )
 
+// clientRequest reads a client's POST (form or JSON) and authenticates the
+// client: the start of the token, revocation and introspection endpoints.
+func (s *Server) clientRequest(c echo.Context) (url.Values, *config.Tenant, error) {
+	p, err := params(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	client, err := s.authenticateClient(c, p)
+	return p, client, err
+}
+
 // authenticateClient identifies the client of a token, revocation or
 // introspection request (RFC 6749 §2.3): client_secret_basic or
 // client_secret_post for confidential tenants, client_id alone for public

@@ -76,11 +76,7 @@ func (s *Server) userinfo(c echo.Context) error {
 // revoke is RFC 7009 token revocation. Revoking either kind of token ends
 // its session. Unknown tokens get 200 too (§2.2).
 func (s *Server) revoke(c echo.Context) error {
-	p, err := params(c)
-	if err != nil {
-		return err
-	}
-	client, err := s.authenticateClient(c, p)
+	p, client, err := s.clientRequest(c)
 	if err != nil {
 		return err
 	}
@@ -116,11 +112,7 @@ func errOr(err, otherwise error) error {
 // (resource servers with credentials). A tenant learns only about its own
 // tokens; anything else is simply inactive (§2.2).
 func (s *Server) introspect(c echo.Context) error {
-	p, err := params(c)
-	if err != nil {
-		return err
-	}
-	client, err := s.authenticateClient(c, p)
+	p, client, err := s.clientRequest(c)
 	if err != nil {
 		return err
 	}

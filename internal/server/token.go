@@ -20,11 +20,7 @@ type tokenResponse struct {
 
 // token is POST /token.
 func (s *Server) token(c echo.Context) error {
-	p, err := params(c)
-	if err != nil {
-		return err
-	}
-	client, err := s.authenticateClient(c, p)
+	p, client, err := s.clientRequest(c)
 	if err != nil {
 		return err
 	}
