@@ -1,0 +1,213 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// newClient is the load client: keep-alive connections, one idle
+// connection kept per worker and host, no proxy from the environment
+// (traffic stays on loopback), no compression, and redirects returned
+// rather than followed, since the tool reads each one.
+func newClient(workers int, timeout time.Duration) *http.Client {
+	tr := &http.Transport{
+		Proxy:               nil,
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		MaxIdleConns:        0, // no overall limit
+		MaxIdleConnsPerHost: workers,
+		IdleConnTimeout:     90 * time.Second,
+		DisableCompression:  true,
+	}
+	return &http.Client{
+		Transport:     tr,
+		Timeout:       timeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// tokenResponse is the part of the broker's token response the tool uses.
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+}
+
+// agent plays the tenant app and its users' browsers against one broker.
+type agent struct {
+	hc     *http.Client
+	broker string // the broker's base URL (its issuer)
+	users  int
+	next   atomic.Uint64 // the next user to sign in, round robin
+}
+
+// nextUser picks the next of the fake upstreams' users.
+func (a *agent) nextUser() int { return int(a.next.Add(1) % uint64(a.users)) }
+
+// signIn runs one complete login as the app's user number user, through
+// provider ("google": the fake OIDC upstream, or "github"), and returns
+// the tokens the app receives. Each hop is one request; the browser's
+// only cookie is the broker's login binding, carried from step 1 to 3.
+func (a *agent) signIn(ctx context.Context, provider string, user int) (tokenResponse, error) {
+	verifier := oauth2.GenerateVerifier()
+	state := rand.Text()
+	q := url.Values{
+		"response_type": {"code"}, "client_id": {tenantID}, "redirect_uri": {appRedirect},
+		"scope": {"openid email profile"}, "state": {state},
+		"code_challenge": {oauth2.S256ChallengeFromVerifier(verifier)}, "code_challenge_method": {"S256"},
+	}
+
+	// 1. The app sends the browser to the broker, which stores the login
+	// state and sends the browser upstream.
+	resp, _, err := a.send(ctx, http.MethodGet, a.broker+"/auth/"+provider+"/login?"+q.Encode(), nil, nil, nil, 0)
+	if err != nil {
+		return tokenResponse{}, err
+	}
+	upstream, err := location(resp)
+	if err != nil {
+		return tokenResponse{}, err
+	}
+	cookies := resp.Cookies()
+
+	// 2. The fake upstream's sign-in page, the user chosen in the URL: it
+	// redirects back to the broker's callback with its code.
+	uq := upstream.Query()
+	uq.Set("login_as", subject(user))
+	upstream.RawQuery = uq.Encode()
+	resp, _, err = a.send(ctx, http.MethodGet, upstream.String(), nil, nil, nil, 0)
+	if err != nil {
+		return tokenResponse{}, fmt.Errorf("upstream: %w", err)
+	}
+	callback, err := location(resp)
+	if err != nil {
+		return tokenResponse{}, err
+	}
+	if cb := a.broker + "/auth/" + provider + "/callback"; !strings.HasPrefix(callback.String(), cb+"?") {
+		return tokenResponse{}, fmt.Errorf("upstream redirected to %s%s, not the broker's callback (error=%q)",
+			callback.Host, callback.Path, callback.Query().Get("error"))
+	}
+
+	// 3. The broker's callback redeems the upstream code, finds or creates
+	// the user and sends the browser to the app with a code of its own.
+	resp, _, err = a.send(ctx, http.MethodGet, callback.String(), nil, cookies, nil, 0)
+	if err != nil {
+		return tokenResponse{}, err
+	}
+	back, err := location(resp)
+	if err != nil {
+		return tokenResponse{}, err
+	}
+	bq := back.Query()
+	switch {
+	case back.Scheme+"://"+back.Host+back.Path != appRedirect:
+		return tokenResponse{}, fmt.Errorf("callback redirected to %s%s, not the app", back.Host, back.Path)
+	case bq.Get("error") != "":
+		return tokenResponse{}, fmt.Errorf("callback: error=%s: %s", bq.Get("error"), bq.Get("error_description"))
+	case bq.Get("state") != state:
+		return tokenResponse{}, errors.New("callback: the app's state came back altered")
+	case bq.Get("code") == "":
+		return tokenResponse{}, errors.New("callback: no code")
+	}
+
+	// 4. The app redeems the code with its PKCE verifier.
+	form := url.Values{
+		"grant_type": {"authorization_code"}, "code": {bq.Get("code")}, "redirect_uri": {appRedirect},
+		"client_id": {tenantID}, "code_verifier": {verifier},
+	}
+	return a.token(ctx, form)
+}
+
+// refresh rotates a refresh token at POST /token.
+func (a *agent) refresh(ctx context.Context, refreshToken string) (tokenResponse, error) {
+	return a.token(ctx, url.Values{
+		"grant_type": {"refresh_token"}, "refresh_token": {refreshToken}, "client_id": {tenantID},
+	})
+}
+
+func (a *agent) token(ctx context.Context, form url.Values) (tokenResponse, error) {
+	hdr := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
+	_, body, err := a.send(ctx, http.MethodPost, a.broker+"/token", hdr, nil, strings.NewReader(form.Encode()), http.StatusOK)
+	if err != nil {
+		return tokenResponse{}, err
+	}
+	var tr tokenResponse
+	if err := json.Unmarshal(body, &tr); err != nil {
+		return tokenResponse{}, fmt.Errorf("POST /token: %w", err)
+	}
+	if tr.AccessToken == "" || tr.RefreshToken == "" {
+		return tokenResponse{}, errors.New("POST /token: no access_token or refresh_token")
+	}
+	return tr, nil
+}
+
+// bearerGet is an app's call with an access token: it must answer 200.
+func (a *agent) bearerGet(ctx context.Context, u, accessToken string) error {
+	hdr := http.Header{"Authorization": {"Bearer " + accessToken}, "X-Tenant-ID": {tenantID}}
+	_, _, err := a.send(ctx, http.MethodGet, u, hdr, nil, nil, http.StatusOK)
+	return err
+}
+
+// send makes one request and reads the whole answer, which must have
+// status want, or be a redirect when want is 0. Errors name the method and
+// path, never the query, which holds codes and state.
+func (a *agent) send(ctx context.Context, method, u string, hdr http.Header, cookies []*http.Cookie, body io.Reader, want int) (*http.Response, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	if err != nil {
+		return nil, nil, err
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
+	for _, c := range cookies {
+		req.AddCookie(c)
+	}
+	resp, err := a.hc.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, nil, fmt.Errorf("%s %s: %w", method, req.URL.Path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s %s: read: %w", method, req.URL.Path, err)
+	}
+	ok := resp.StatusCode == want
+	if want == 0 {
+		ok = resp.StatusCode >= 300 && resp.StatusCode < 400 && resp.Header.Get("Location") != ""
+	}
+	if !ok {
+		return nil, nil, fmt.Errorf("%s %s: status %d: %s", method, req.URL.Path, resp.StatusCode, snippet(b))
+	}
+	return resp, b, nil
+}
+
+// location is a redirect's target, resolved against the request.
+func location(resp *http.Response) (*url.URL, error) {
+	u, err := resp.Request.URL.Parse(resp.Header.Get("Location"))
+	if err != nil {
+		return nil, fmt.Errorf("%s: bad Location: %w", resp.Request.URL.Path, err)
+	}
+	return u, nil
+}
+
+// snippet is the start of a body, on one line, for error messages.
+func snippet(b []byte) string {
+	s := strings.Join(strings.Fields(string(b)), " ")
+	if len(s) > 160 {
+		s = s[:160] + "..."
+	}
+	return s
+}

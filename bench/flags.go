@@ -1,0 +1,172 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The scenarios, in the order they run.
+const (
+	scenarioCheck       = "check"        // GET /auth/check with valid tokens
+	scenarioMe          = "me"           // GET /auth/me
+	scenarioRefresh     = "refresh"      // POST /token grant_type=refresh_token, one chain per worker
+	scenarioLogin       = "login"        // complete logins through the fake OIDC upstream ("google")
+	scenarioLoginGitHub = "login-github" // complete logins through the fake GitHub
+)
+
+var allScenarios = []string{scenarioCheck, scenarioMe, scenarioRefresh, scenarioLogin, scenarioLoginGitHub}
+
+// defaultConcurrency is per scenario: enough workers to keep two cores
+// busy without queueing so much that p99 measures only the queue.
+var defaultConcurrency = map[string]int{
+	scenarioCheck: 32, scenarioMe: 32, scenarioRefresh: 16, scenarioLogin: 16, scenarioLoginGitHub: 16,
+}
+
+const usage = `usage: go run ./bench [flags]
+
+Builds ./cmd/broker, starts it (SQLite and/or PostgreSQL) with a fake
+upstream and a bare Echo ceiling in processes of their own, runs each
+scenario for a fixed time and prints a Markdown table. Run it from the
+repository root.
+
+scenarios: check, me, refresh, login (fake OIDC "google"), login-github
+
+flags:
+`
+
+// options are the command line.
+type options struct {
+	duration    time.Duration
+	warmup      time.Duration
+	concurrency map[string]int
+	stores      []string // "sqlite", "postgres"
+	scenarios   []string
+	sessions    int // signed-in sessions check and me cycle through
+	users       int // distinct upstream users logins pick from
+	postgres    string
+	brokerBin   string // prebuilt broker binary; "" builds ./cmd/broker
+	cpuProfile  string // path prefix for CPU profiles; "" profiles nothing
+	fakeAlg     string // the fake OIDC upstream's ID token algorithm
+	timeout     time.Duration
+	logLevel    string
+	waitIdle    time.Duration
+	args        []string // as given, for the report
+}
+
+func parseFlags(args []string, stderr io.Writer) (*options, error) {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
+	}
+	o := &options{args: args}
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured time per scenario")
+	fs.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured time before each scenario: opens connections and warms caches")
+	conc := fs.String("concurrency", "", `workers per scenario: "N" for all, or "check=64,refresh=8" (defaults `+formatConcurrency(defaultConcurrency)+`; the bare ceiling uses check's)`)
+	store := fs.String("store", "both", "sqlite | postgres | both")
+	scenarios := fs.String("scenarios", strings.Join(allScenarios, ","), "comma-separated scenarios to run")
+	fs.IntVar(&o.sessions, "sessions", 200, "signed-in sessions (distinct access tokens) that check and me cycle through")
+	fs.IntVar(&o.users, "users", 1000, "distinct users the fake upstreams offer; logins cycle through them (first logins create users)")
+	defaultPG := os.Getenv("BROKER_TEST_POSTGRES")
+	if defaultPG == "" {
+		defaultPG = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	}
+	fs.StringVar(&o.postgres, "postgres", defaultPG, "PostgreSQL server `URL` (default $BROKER_TEST_POSTGRES, else the test server); a schema bench_<random> is created there and dropped after")
+	fs.StringVar(&o.brokerBin, "broker", "", "use this broker binary instead of building ./cmd/broker")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "profile the broker (broker serve --pprof) during each scenario's measured phase, into `PREFIX`-<store>-<scenario>.pprof")
+	fs.StringVar(&o.fakeAlg, "fake-alg", "ES256", `the fake OIDC upstream's ID token signature: ES256, or RS256 as Google's (~1.5 ms of the fake's CPU per login)`)
+	fs.DurationVar(&o.waitIdle, "wait-idle", 30*time.Second, "before each scenario, wait at most this long for other processes to leave the CPU idle (0: do not wait)")
+	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "per-request timeout")
+	fs.StringVar(&o.logLevel, "log-level", "info", "the broker's log_level (its logs go to a file in the temporary directory)")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+
+	var err error
+	if o.concurrency, err = parseConcurrency(*conc); err != nil {
+		return nil, err
+	}
+	switch *store {
+	case "sqlite", "postgres":
+		o.stores = []string{*store}
+	case "both":
+		o.stores = []string{"sqlite", "postgres"}
+	default:
+		return nil, fmt.Errorf("-store: want sqlite, postgres or both, got %q", *store)
+	}
+	for s := range strings.SplitSeq(*scenarios, ",") {
+		s = strings.TrimSpace(s)
+		if !slices.Contains(allScenarios, s) {
+			return nil, fmt.Errorf("-scenarios: unknown scenario %q (known: %s)", s, strings.Join(allScenarios, ", "))
+		}
+		if !slices.Contains(o.scenarios, s) {
+			o.scenarios = append(o.scenarios, s)
+		}
+	}
+	// Run them in the canonical order whatever the flag's.
+	slices.SortFunc(o.scenarios, func(a, b string) int {
+		return slices.Index(allScenarios, a) - slices.Index(allScenarios, b)
+	})
+	switch {
+	case o.duration <= 0:
+		return nil, fmt.Errorf("-duration must be positive")
+	case o.warmup < 0:
+		return nil, fmt.Errorf("-warmup must not be negative")
+	case o.sessions <= 0 || o.users <= 0:
+		return nil, fmt.Errorf("-sessions and -users must be positive")
+	case o.timeout <= 0:
+		return nil, fmt.Errorf("-timeout must be positive")
+	case o.fakeAlg != "ES256" && o.fakeAlg != "RS256":
+		return nil, fmt.Errorf("-fake-alg: want ES256 or RS256, got %q", o.fakeAlg)
+	case o.cpuProfile != "" && o.duration < time.Second:
+		return nil, fmt.Errorf("-cpuprofile needs a -duration of at least 1s")
+	}
+	return o, nil
+}
+
+// parseConcurrency reads "N" or "name=N,name=N" over the defaults.
+func parseConcurrency(s string) (map[string]int, error) {
+	m := map[string]int{}
+	for k, v := range defaultConcurrency {
+		m[k] = v
+	}
+	if s == "" {
+		return m, nil
+	}
+	if n, err := strconv.Atoi(s); err == nil {
+		if n <= 0 {
+			return nil, fmt.Errorf("-concurrency must be positive")
+		}
+		for k := range m {
+			m[k] = n
+		}
+		return m, nil
+	}
+	for part := range strings.SplitSeq(s, ",") {
+		name, num, ok := strings.Cut(strings.TrimSpace(part), "=")
+		n, err := strconv.Atoi(num)
+		if !ok || err != nil || n <= 0 || !slices.Contains(allScenarios, name) {
+			return nil, fmt.Errorf(`-concurrency: want "N" or "scenario=N,...", got %q`, part)
+		}
+		m[name] = n
+	}
+	return m, nil
+}
+
+func formatConcurrency(m map[string]int) string {
+	var parts []string
+	for _, s := range allScenarios {
+		parts = append(parts, fmt.Sprintf("%s=%d", s, m[s]))
+	}
+	return strings.Join(parts, ",")
+}

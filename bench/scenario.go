@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+)
+
+// runScenario prepares what the scenario needs (signed-in sessions,
+// refresh chains), measures it and adds its row.
+func (b *bench) runScenario(ctx context.Context, store, name string, br *brokerProc, a *agent, sessions *[]string) error {
+	workers := b.opts.concurrency[name]
+	a.hc = newClient(workers, b.opts.timeout)
+	defer a.hc.CloseIdleConnections()
+	br.rss.mark() // the scenario's RSS window opens here, preparation included
+
+	var do op
+	switch name {
+	case scenarioCheck, scenarioMe:
+		if *sessions == nil {
+			tokens := make([]string, b.opts.sessions)
+			err := parallel(ctx, len(tokens), workers, func(ctx context.Context, i int) error {
+				tr, err := a.signIn(ctx, "github", a.nextUser())
+				tokens[i] = tr.AccessToken
+				return err
+			})
+			if err != nil {
+				return fmt.Errorf("%s: sign in %d sessions: %w", name, len(tokens), err)
+			}
+			*sessions = tokens
+		}
+		tokens := *sessions
+		u := br.url + "/auth/check"
+		if name == scenarioMe {
+			u = br.url + "/auth/me"
+		}
+		var next atomic.Uint64 // round robin over the sessions
+		do = func(ctx context.Context, _ int) error {
+			return a.bearerGet(ctx, u, tokens[next.Add(1)%uint64(len(tokens))])
+		}
+
+	case scenarioRefresh:
+		// Every worker rotates a chain of its own, so no two requests
+		// race for one token.
+		chains := make([]string, workers)
+		err := parallel(ctx, workers, workers, func(ctx context.Context, i int) error {
+			tr, err := a.signIn(ctx, "github", a.nextUser())
+			chains[i] = tr.RefreshToken
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("refresh: sign in %d chains: %w", workers, err)
+		}
+		do = func(ctx context.Context, w int) error {
+			tr, err := a.refresh(ctx, chains[w])
+			if err != nil {
+				// The error counts; the chain starts over from a new
+				// sign-in (not timed: failed ops have no latency).
+				if fresh, err := a.signIn(ctx, "github", a.nextUser()); err == nil {
+					chains[w] = fresh.RefreshToken
+				}
+				return err
+			}
+			chains[w] = tr.RefreshToken
+			return nil
+		}
+
+	case scenarioLogin, scenarioLoginGitHub:
+		provider := "google"
+		if name == scenarioLoginGitHub {
+			provider = "github"
+		}
+		do = func(ctx context.Context, _ int) error {
+			_, err := a.signIn(ctx, provider, a.nextUser())
+			return err
+		}
+	default:
+		return fmt.Errorf("unknown scenario %q", name)
+	}
+
+	loads := []load{{do: do, server: br.pid()}}
+	if name == scenarioCheck {
+		// The ceiling: the same client, workers and request against the
+		// bare Echo process, in rounds alternating with check's so that
+		// anything else on the machine weighs on both alike.
+		bare := func(ctx context.Context, _ int) error { return a.bearerGet(ctx, b.bareURL, "bare") }
+		loads = append([]load{{do: bare, server: b.bare.pid()}}, loads...)
+	}
+	var prof *profile
+	if br.pprofURL != "" {
+		prof = &profile{url: br.pprofURL, path: b.opts.cpuProfile + "-" + store + "-" + name + ".pprof"}
+	}
+	res, err := b.measure(ctx, workers, loads, prof)
+	if err != nil {
+		return err
+	}
+	if prof != nil {
+		if err := prof.wait(); err != nil {
+			return err
+		}
+		defer fmt.Fprintf(b.out, "  CPU profile of the broker: %s (go tool pprof -top %s)\n", prof.path, prof.path)
+	}
+	if br.exited() {
+		return errors.New(br.name + " exited during " + name + br.logTail())
+	}
+	r := row{scenario: name, store: store, workers: workers, rss: br.rss.mark()}
+	if name == scenarioCheck {
+		if b.bare.exited() {
+			return fmt.Errorf("bare echo exited during the run%s", b.bare.logTail())
+		}
+		ceiling := row{scenario: "bare echo (ceiling)", store: "-", workers: workers, st: res[0].st, cpu: res[0].cpu}
+		b.add(ceiling)
+		r.ceiling = &ceiling
+		res = res[1:]
+	}
+	r.st, r.cpu = res[0].st, res[0].cpu
+	b.add(r)
+	return nil
+}
