@@ -15,6 +15,8 @@ var (
 	// token) was presented again. The record is returned beside it so the
 	// caller can apply its reuse policy.
 	ErrAlreadyUsed = errors.New("storage: already used")
+	// ErrRevoked: the record belongs to a revoked session.
+	ErrRevoked = errors.New("storage: session revoked")
 	// ErrUnavailable: the database cannot be reached right now.
 	ErrUnavailable = errors.New("storage: unavailable")
 )
@@ -166,7 +168,9 @@ type RefreshTokens interface {
 	// records next as its successor (next.Hash, sealed) and inserts next.
 	// It returns the old token as it was before the call. If the token was
 	// used already, nothing changes and the stored token (with its
-	// successor) is returned with ErrAlreadyUsed. ErrNotFound if unknown.
+	// successor) is returned with ErrAlreadyUsed. ErrNotFound if unknown;
+	// ErrRevoked, changing nothing, if its session is revoked (checked in
+	// the same transaction, so no rotation can follow a revocation).
 	// Concurrent calls for the same hash: exactly one rotates.
 	RotateRefreshToken(ctx context.Context, hash string, next RefreshToken, sealed []byte, now time.Time) (RefreshToken, error)
 }

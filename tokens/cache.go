@@ -1,61 +1,62 @@
 package tokens
 
 import (
-	"crypto/sha256"
 	"sync"
 	"time"
 )
 
-// verifiedCacheSize bounds the verified-token cache: about 300 bytes an
-// entry, so a few megabytes at most.
-const verifiedCacheSize = 16384
-
-// verifiedCache remembers access tokens whose signature and claims have
-// been checked, so that an app calling /auth/check with the same token
-// again costs a hash and a map lookup instead of a signature
-// verification. Entries are keyed by SHA-256 of the token (the cache
-// holds no token) and are only used until the token's exp; revocation is
-// checked on every use, outside the cache.
-type verifiedCache struct {
+// cache is a bounded map whose entries expire. When full, it drops the
+// expired entries, then an arbitrary eighth of the rest (map order is
+// random), so a flood of distinct keys costs bounded memory and work.
+type cache[K comparable, V any] struct {
+	max     int
 	mu      sync.RWMutex
-	entries map[[sha256.Size]byte]*AccessClaims
+	entries map[K]cacheEntry[V]
 }
 
-func newVerifiedCache() *verifiedCache {
-	return &verifiedCache{entries: make(map[[sha256.Size]byte]*AccessClaims)}
+type cacheEntry[V any] struct {
+	value   V
+	expires time.Time
 }
 
-func (c *verifiedCache) get(key [sha256.Size]byte) *AccessClaims {
+func newCache[K comparable, V any](max int) *cache[K, V] {
+	return &cache[K, V]{max: max, entries: make(map[K]cacheEntry[V])}
+}
+
+// get returns the value for k unless it is missing or expired at now.
+func (c *cache[K, V]) get(k K, now time.Time) (V, bool) {
 	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.entries[key]
+	e, ok := c.entries[k]
+	c.mu.RUnlock()
+	if !ok || !e.expires.After(now) {
+		var zero V
+		return zero, false
+	}
+	return e.value, true
 }
 
-func (c *verifiedCache) put(key [sha256.Size]byte, claims *AccessClaims, now time.Time) {
+func (c *cache[K, V]) put(k K, v V, expires, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.entries) >= verifiedCacheSize {
+	if len(c.entries) >= c.max {
 		c.evict(now)
 	}
-	c.entries[key] = claims
+	c.entries[k] = cacheEntry[V]{value: v, expires: expires}
 }
 
-func (c *verifiedCache) remove(key [sha256.Size]byte) {
+func (c *cache[K, V]) remove(k K) {
 	c.mu.Lock()
-	delete(c.entries, key)
+	delete(c.entries, k)
 	c.mu.Unlock()
 }
 
-// evict drops expired entries, then, if that freed too little, an
-// arbitrary eighth of the rest (map order is random), so a flood of
-// distinct tokens costs a bounded amount of memory and work.
-func (c *verifiedCache) evict(now time.Time) {
-	for k, v := range c.entries {
-		if !v.ExpiresAt.After(now) {
+func (c *cache[K, V]) evict(now time.Time) {
+	for k, e := range c.entries {
+		if !e.expires.After(now) {
 			delete(c.entries, k)
 		}
 	}
-	drop := len(c.entries) - verifiedCacheSize*7/8
+	drop := len(c.entries) - c.max*7/8
 	for k := range c.entries {
 		if drop <= 0 {
 			break

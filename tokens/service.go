@@ -42,8 +42,26 @@ type Service struct {
 	cfg     Config
 	log     *slog.Logger
 	revoked *revocations
-	checked *verifiedCache
+	// checked remembers verified access tokens by hash until their exp,
+	// so repeated checks of one token skip the signature verification.
+	checked *cache[[sha256.Size]byte, *AccessClaims]
+	// sessions and users spare the refresh grant its reads: a session row
+	// never changes but for its revocation, which the revocation list
+	// tells; a user's profile is taken as of at most userCacheTTL ago.
+	sessions *cache[string, storage.Session]
+	users    *cache[string, storage.User]
 }
+
+// Cache bounds. An access-token entry is about 300 bytes, a session or
+// user a little more: a few megabytes in all.
+const (
+	verifiedCacheSize = 16384
+	sessionCacheSize  = 16384
+	userCacheSize     = 16384
+	// userCacheTTL bounds how stale the profile claims (email, name) of a
+	// refreshed token can be after the user signs in with a new email.
+	userCacheTTL = 30 * time.Second
+)
 
 // NewService returns a Service signing with keys.
 func NewService(store Store, keys *KeySet, cfg Config) (*Service, error) {
@@ -61,7 +79,11 @@ func NewService(store Store, keys *KeySet, cfg Config) (*Service, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: store, keys: keys, cfg: cfg, log: cfg.Logger, revoked: newRevocations(store, cfg.Now), checked: newVerifiedCache()}, nil
+	return &Service{store: store, keys: keys, cfg: cfg, log: cfg.Logger, revoked: newRevocations(store, cfg.Now),
+		checked:  newCache[[sha256.Size]byte, *AccessClaims](verifiedCacheSize),
+		sessions: newCache[string, storage.Session](sessionCacheSize),
+		users:    newCache[string, storage.User](userCacheSize),
+	}, nil
 }
 
 // SyncRevocations refreshes the in-memory list of revoked sessions from
@@ -231,6 +253,11 @@ func (s *Service) Refresh(ctx context.Context, presented string, authorize func(
 		}
 	case errors.Is(err, storage.ErrNotFound):
 		return nil, invalidGrant("refresh token is invalid")
+	case errors.Is(err, storage.ErrRevoked):
+		// Checked inside the rotation: a revocation on another replica a
+		// moment ago wins, whatever this replica's caches say.
+		s.sessions.remove(sid)
+		return nil, invalidGrant("session was revoked")
 	case err != nil:
 		return nil, fmt.Errorf("tokens: rotate refresh token: %w", err)
 	case !old.ExpiresAt.After(now):
@@ -259,6 +286,16 @@ func (s *Service) idleEnd(sess storage.Session, now time.Time) time.Time {
 // liveSession loads a session that is not revoked and has not reached its
 // absolute end.
 func (s *Service) liveSession(ctx context.Context, sid string, now time.Time) (storage.Session, error) {
+	if sess, ok := s.sessions.get(sid, now); ok {
+		revoked, err := s.revoked.check(sid)
+		switch {
+		case err == nil && revoked:
+			return sess, invalidGrant("session was revoked")
+		case err == nil:
+			return sess, nil
+		}
+		// The revocation list is stale: ask the database itself.
+	}
 	sess, err := s.store.GetSession(ctx, sid)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
@@ -270,13 +307,27 @@ func (s *Service) liveSession(ctx context.Context, sid string, now time.Time) (s
 	case !sess.ExpiresAt.After(now):
 		return sess, invalidGrant("session expired")
 	}
+	s.sessions.put(sid, sess, sess.ExpiresAt, now)
 	return sess, nil
 }
 
-func (s *Service) grant(ctx context.Context, sess storage.Session, refresh string, withID bool, now time.Time) (*Grant, error) {
-	user, err := s.store.GetUser(ctx, sess.UserID)
+// user returns a user's profile, at most userCacheTTL old.
+func (s *Service) user(ctx context.Context, id string, now time.Time) (storage.User, error) {
+	if u, ok := s.users.get(id, now); ok {
+		return u, nil
+	}
+	u, err := s.store.GetUser(ctx, id)
 	if err != nil {
-		return nil, fmt.Errorf("tokens: get user: %w", err)
+		return u, fmt.Errorf("tokens: get user: %w", err)
+	}
+	s.users.put(id, u, now.Add(userCacheTTL), now)
+	return u, nil
+}
+
+func (s *Service) grant(ctx context.Context, sess storage.Session, refresh string, withID bool, now time.Time) (*Grant, error) {
+	user, err := s.user(ctx, sess.UserID, now)
+	if err != nil {
+		return nil, err
 	}
 	scopes := strings.Fields(sess.Scope)
 	at := &AccessClaims{
@@ -331,18 +382,14 @@ func (s *Service) Verify(ctx context.Context, raw string) (*AccessClaims, error)
 		return nil, fmt.Errorf("%w: malformed token", ErrInvalidToken)
 	}
 	key := sha256.Sum256([]byte(raw))
-	c := s.checked.get(key)
 	now := s.cfg.Now()
-	switch {
-	case c == nil:
+	c, ok := s.checked.get(key, now)
+	if !ok { // never seen, or expired: a full verification says which
 		var err error
 		if c, err = s.keys.ParseAccessToken(raw, s.cfg.Issuer); err != nil {
 			return nil, err
 		}
-		s.checked.put(key, c, now)
-	case !c.ExpiresAt.After(now):
-		s.checked.remove(key)
-		return nil, ErrTokenExpired
+		s.checked.put(key, c, c.ExpiresAt.Time, now)
 	}
 	revoked, err := s.revoked.check(c.SID)
 	switch {

@@ -232,8 +232,9 @@ func TestRecoversFromTerminatedBackends(t *testing.T) {
 			if _, err := s.GetSession(t.Context(), "s1"); err != nil {
 				t.Fatalf("round %d: GetSession %d after terminating %d backends: %v", round, i, killed, err)
 			}
-			if err := s.RevokeSession(t.Context(), "s1", time.UnixMilli(2000)); err != nil {
-				t.Fatalf("round %d: RevokeSession %d after terminating %d backends: %v", round, i, killed, err)
+			ls := storage.LoginState{ID: fmt.Sprintf("ls-%d-%d", round, i), ExpiresAt: time.UnixMilli(9000)}
+			if err := s.CreateLoginState(t.Context(), ls); err != nil {
+				t.Fatalf("round %d: CreateLoginState %d after terminating %d backends: %v", round, i, killed, err)
 			}
 			next := storage.RefreshToken{Hash: fmt.Sprintf("rt-%d-%d", round, i), SessionID: "s1"}
 			if _, err := s.RotateRefreshToken(t.Context(), current, next, nil, time.UnixMilli(2000)); err != nil {

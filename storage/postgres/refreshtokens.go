@@ -12,12 +12,16 @@ import (
 
 const refreshTokenColumns = `hash, session_id, created_at, expires_at, used_at, successor_hash, successor_sealed`
 
-func scanRefreshToken(row scanner) (storage.RefreshToken, error) {
+// scanRefreshToken reads refreshTokenColumns, then any extra columns into extra.
+func scanRefreshToken(row scanner, extra ...any) (storage.RefreshToken, error) {
 	var t storage.RefreshToken
-	err := row.Scan(&t.Hash, &t.SessionID, (*tstz)(&t.CreatedAt), (*tstz)(&t.ExpiresAt),
-		(*tstz)(&t.UsedAt), &t.SuccessorHash, &t.SuccessorSealed)
-	return t, err
+	dest := append([]any{&t.Hash, &t.SessionID, (*tstz)(&t.CreatedAt), (*tstz)(&t.ExpiresAt),
+		(*tstz)(&t.UsedAt), &t.SuccessorHash, &t.SuccessorSealed}, extra...)
+	return t, row.Scan(dest...)
 }
+
+// sessionRevoked is a column telling whether the token's session is revoked.
+const sessionRevoked = `(SELECT revoked_at IS NOT NULL FROM sessions WHERE id = refresh_tokens.session_id)`
 
 func insertRefreshToken(ctx context.Context, db execer, t storage.RefreshToken) error {
 	_, err := db.Exec(ctx, `INSERT INTO refresh_tokens (`+refreshTokenColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
@@ -59,11 +63,14 @@ func (s *Store) RotateRefreshToken(ctx context.Context, hash string, next storag
 	err := s.do(ctx, opTimeout, func(ctx context.Context) error {
 		return s.inTx(ctx, func(tx pgx.Tx) error {
 			var err error
+			var revoked bool
 			old, err = scanRefreshToken(tx.QueryRow(ctx,
-				`SELECT `+refreshTokenColumns+` FROM refresh_tokens WHERE hash = $1 FOR UPDATE`, hash))
+				`SELECT `+refreshTokenColumns+`, `+sessionRevoked+` FROM refresh_tokens WHERE hash = $1 FOR UPDATE`, hash), &revoked)
 			switch {
 			case err != nil:
 				return err
+			case revoked:
+				return storage.ErrRevoked
 			case !old.UsedAt.IsZero():
 				return storage.ErrAlreadyUsed
 			}

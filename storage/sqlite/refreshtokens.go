@@ -11,12 +11,16 @@ import (
 
 const refreshTokenColumns = `hash, session_id, created_at, expires_at, used_at, successor_hash, successor_sealed`
 
-func scanRefreshToken(row scanner) (storage.RefreshToken, error) {
+// scanRefreshToken reads refreshTokenColumns, then any extra columns into extra.
+func scanRefreshToken(row scanner, extra ...any) (storage.RefreshToken, error) {
 	var t storage.RefreshToken
-	err := row.Scan(&t.Hash, &t.SessionID, (*millis)(&t.CreatedAt), (*millis)(&t.ExpiresAt),
-		(*millis)(&t.UsedAt), &t.SuccessorHash, &t.SuccessorSealed)
-	return t, err
+	dest := append([]any{&t.Hash, &t.SessionID, (*millis)(&t.CreatedAt), (*millis)(&t.ExpiresAt),
+		(*millis)(&t.UsedAt), &t.SuccessorHash, &t.SuccessorSealed}, extra...)
+	return t, row.Scan(dest...)
 }
+
+// sessionRevoked is a column telling whether the token's session is revoked.
+const sessionRevoked = `(SELECT revoked_at IS NOT NULL FROM sessions WHERE id = refresh_tokens.session_id)`
 
 func insertRefreshToken(ctx context.Context, db execer, t storage.RefreshToken) error {
 	_, err := db.ExecContext(ctx, `INSERT INTO refresh_tokens (`+refreshTokenColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -48,11 +52,14 @@ func (s *Store) RotateRefreshToken(ctx context.Context, hash string, next storag
 	var old storage.RefreshToken
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
+		var revoked bool
 		old, err = scanRefreshToken(tx.QueryRowContext(ctx,
-			`SELECT `+refreshTokenColumns+` FROM refresh_tokens WHERE hash = ?`, hash))
+			`SELECT `+refreshTokenColumns+`, `+sessionRevoked+` FROM refresh_tokens WHERE hash = ?`, hash), &revoked)
 		switch {
 		case err != nil:
 			return err
+		case revoked:
+			return storage.ErrRevoked
 		case !old.UsedAt.IsZero():
 			return storage.ErrAlreadyUsed
 		}

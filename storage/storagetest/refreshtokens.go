@@ -55,6 +55,21 @@ func testRotateRefreshToken(t *testing.T, s storage.Store) {
 	wantErr(t, "GetRefreshToken(unknown)", err, storage.ErrNotFound)
 }
 
+// A token of a revoked session never rotates, used or not, and nothing
+// changes: the check is part of the rotation, not a read before it.
+func testRotateRefreshTokenOfRevokedSession(t *testing.T, s storage.Store) {
+	newSession(t, s, "s1", t0.Add(time.Hour))
+	live := newRefreshToken(t, s, "rt1", "s1")
+	wantErr(t, "RevokeSession", s.RevokeSession(t.Context(), "s1", t0), nil)
+	_, err := s.RotateRefreshToken(t.Context(), "rt1", refreshToken("rt2", "s1"), nil, t0.Add(time.Second))
+	wantErr(t, "RotateRefreshToken(revoked session)", err, storage.ErrRevoked)
+	got, err := s.GetRefreshToken(t.Context(), "rt1")
+	wantErr(t, "GetRefreshToken", err, nil)
+	mustEqual(t, "token of a revoked session after a refused rotation", got, live)
+	_, err = s.GetRefreshToken(t.Context(), "rt2")
+	wantErr(t, "GetRefreshToken(successor of a refused rotation)", err, storage.ErrNotFound)
+}
+
 // A rotation whose successor cannot be inserted must leave the token live.
 func testRotateRefreshTokenSuccessorExists(t *testing.T, s storage.Store) {
 	newSession(t, s, "s1", t0.Add(time.Hour))

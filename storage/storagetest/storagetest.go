@@ -34,6 +34,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"ListRevokedSessions", testListRevokedSessions},
 		{"RotateRefreshToken", testRotateRefreshToken},
 		{"RotateRefreshTokenSuccessorExists", testRotateRefreshTokenSuccessorExists},
+		{"RotateRefreshTokenOfRevokedSession", testRotateRefreshTokenOfRevokedSession},
 		{"RotateRefreshTokenConcurrently", testRotateRefreshTokenConcurrently},
 		{"Keys", testKeys},
 		{"DeleteExpired", testDeleteExpired},
