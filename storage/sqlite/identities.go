@@ -25,7 +25,7 @@ func insertIdentity(ctx context.Context, db execer, id storage.Identity) error {
 }
 
 func (s *Store) GetIdentity(ctx context.Context, provider, subject string) (storage.Identity, error) {
-	row := s.read.QueryRowContext(ctx,
+	row := s.reads.QueryRowContext(ctx,
 		`SELECT `+identityColumns+` FROM identities WHERE provider = ? AND subject = ?`, provider, subject)
 	id, err := scanIdentity(row)
 	return id, wrap("get identity", err)
@@ -53,7 +53,7 @@ func (s *Store) ListIdentities(ctx context.Context, userID string) ([]storage.Id
 }
 
 func (s *Store) listIdentities(ctx context.Context, userID string) ([]storage.Identity, error) {
-	rows, err := s.read.QueryContext(ctx,
+	rows, err := s.reads.QueryContext(ctx,
 		`SELECT `+identityColumns+` FROM identities WHERE user_id = ? ORDER BY created_at, rowid`, userID)
 	if err != nil {
 		return nil, err
@@ -78,7 +78,7 @@ func (s *Store) FindUserByTrustedEmail(ctx context.Context, email string) (strin
 		return "", fmt.Errorf("sqlite: find user by trusted email: %w", storage.ErrNotFound)
 	}
 	var userID string
-	err := s.read.QueryRowContext(ctx,
+	err := s.reads.QueryRowContext(ctx,
 		`SELECT u.id FROM identities AS i JOIN users AS u ON u.id = i.user_id
 		 WHERE i.email = ? AND i.email_verified = 1 AND i.email_trusted = 1
 		 ORDER BY u.created_at, u.rowid LIMIT 1`, email).Scan(&userID)

@@ -28,7 +28,7 @@ func (s *Store) ListKeys(ctx context.Context, now time.Time) ([]storage.SigningK
 }
 
 func (s *Store) listKeys(ctx context.Context, now time.Time) ([]storage.SigningKey, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+keyColumns+` FROM signing_keys
+	rows, err := s.reads.QueryContext(ctx, `SELECT `+keyColumns+` FROM signing_keys
 		WHERE expires_at IS NULL OR expires_at > ? ORDER BY created_at DESC, rowid DESC`, now.UnixMilli())
 	if err != nil {
 		return nil, err

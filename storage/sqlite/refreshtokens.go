@@ -36,7 +36,7 @@ func (s *Store) CreateRefreshToken(ctx context.Context, t storage.RefreshToken) 
 
 // GetRefreshToken reads from the read pool.
 func (s *Store) GetRefreshToken(ctx context.Context, hash string) (storage.RefreshToken, error) {
-	t, err := scanRefreshToken(s.read.QueryRowContext(ctx,
+	t, err := scanRefreshToken(s.reads.QueryRowContext(ctx,
 		`SELECT `+refreshTokenColumns+` FROM refresh_tokens WHERE hash = ?`, hash))
 	return t, wrap("get refresh token", err)
 }

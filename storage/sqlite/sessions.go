@@ -27,7 +27,7 @@ func (s *Store) CreateSession(ctx context.Context, sess storage.Session) error {
 // GetSession returns the session whether revoked or expired; judging that
 // is the caller's.
 func (s *Store) GetSession(ctx context.Context, id string) (storage.Session, error) {
-	sess, err := scanSession(s.read.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = ?`, id))
+	sess, err := scanSession(s.reads.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = ?`, id))
 	return sess, wrap("get session", err)
 }
 
@@ -44,7 +44,7 @@ func (s *Store) RevokeSession(ctx context.Context, id string, now time.Time) err
 
 // ListRevokedSessions is served by the sessions_by_revocation index.
 func (s *Store) ListRevokedSessions(ctx context.Context, since, now time.Time) ([]storage.RevokedSession, error) {
-	rows, err := s.read.QueryContext(ctx,
+	rows, err := s.reads.QueryContext(ctx,
 		`SELECT id, revoked_at, expires_at FROM sessions WHERE revoked_at >= ? AND expires_at > ? ORDER BY revoked_at`,
 		since.UnixMilli(), now.UnixMilli()) // not millis: a zero since (the first sync) must mean "all", not NULL
 	if err != nil {

@@ -30,6 +30,7 @@ type Store struct {
 	write  *sql.DB
 	writer *writer // the only user of write once open: see writer.go
 	read   *sql.DB
+	reads  *reader // read through prepared statements
 }
 
 // busyTimeoutMillis bounds how long a statement waits for a lock held by
@@ -76,6 +77,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	n := max(4, runtime.GOMAXPROCS(0))
 	s.read.SetMaxOpenConns(n)
 	s.read.SetMaxIdleConns(n)
+	s.reads = &reader{stmts{db: s.read}}
 	return s, nil
 }
 
@@ -146,6 +148,7 @@ func (s *Store) Ping(ctx context.Context) error {
 // connection, checkpoints the WAL into the database file.
 func (s *Store) Close() error {
 	s.writer.close()
+	s.reads.close()
 	return errors.Join(s.read.Close(), s.write.Close())
 }
 

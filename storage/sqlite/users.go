@@ -33,7 +33,7 @@ func (s *Store) CreateUser(ctx context.Context, u storage.User, first storage.Id
 }
 
 func (s *Store) GetUser(ctx context.Context, id string) (storage.User, error) {
-	u, err := scanUser(s.read.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
+	u, err := scanUser(s.reads.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
 	return u, wrap("get user", err)
 }
 
