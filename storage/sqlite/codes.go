@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"time"
 
@@ -33,7 +32,7 @@ func (s *Store) RedeemCode(ctx context.Context, hash string, now time.Time) (sto
 		return storage.AuthCode{}, wrap("redeem code", errZeroNow)
 	}
 	var c storage.AuthCode
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *wtx) error {
 		var err error
 		c, err = scanCode(tx.QueryRowContext(ctx, `SELECT `+codeColumns+` FROM codes WHERE hash = ?`, hash))
 		switch {

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"time"
 
 	"github.com/socialbroker/broker/storage"
@@ -27,7 +26,7 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 		{`DELETE FROM signing_keys WHERE expires_at <= ?`, at}, // NULL: never
 	}
 	var total int64
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *wtx) error {
 		total = 0
 		for _, d := range deletes {
 			res, err := tx.ExecContext(ctx, d.query, d.before)

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 
 	"github.com/socialbroker/broker/storage"
@@ -33,7 +32,7 @@ func (s *Store) GetIdentity(ctx context.Context, provider, subject string) (stor
 
 // AddIdentity returns storage.ErrNotFound if id.UserID names no user.
 func (s *Store) AddIdentity(ctx context.Context, id storage.Identity) error {
-	return wrap("add identity", s.inTx(ctx, func(tx *sql.Tx) error { return insertIdentity(ctx, tx, id) }))
+	return wrap("add identity", s.inTx(ctx, func(tx *wtx) error { return insertIdentity(ctx, tx, id) }))
 }
 
 // UpdateIdentity never moves an identity to another user: UserID and

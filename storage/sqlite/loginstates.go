@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"time"
 
 	"github.com/socialbroker/broker/storage"
@@ -22,7 +21,7 @@ func (s *Store) TakeLoginState(ctx context.Context, id string, now time.Time) (s
 		return storage.LoginState{}, wrap("take login state", errZeroNow)
 	}
 	ls := storage.LoginState{ID: id}
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *wtx) error {
 		return tx.QueryRowContext(ctx, `DELETE FROM login_states WHERE id = ? RETURNING data, expires_at`, id).
 			Scan(&ls.Data, (*millis)(&ls.ExpiresAt))
 	})

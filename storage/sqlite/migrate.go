@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"embed"
 	"fmt"
 	"time"
@@ -36,7 +35,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: migrate: %w", err)
 	}
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
+	err = s.inTx(ctx, func(tx *wtx) error {
 		if _, err := tx.ExecContext(ctx, createMigrationsTable); err != nil {
 			return err
 		}
@@ -60,7 +59,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	return wrap("migrate", err)
 }
 
-func apply(ctx context.Context, tx *sql.Tx, m storage.Migration) error {
+func apply(ctx context.Context, tx *wtx, m storage.Migration) error {
 	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 		return fmt.Errorf("apply %s: %w", m.Name, err)
 	}

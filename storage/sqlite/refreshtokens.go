@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"time"
 
@@ -50,7 +49,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, hash string, next storag
 		return storage.RefreshToken{}, wrap("rotate refresh token", errZeroNow)
 	}
 	var old storage.RefreshToken
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *wtx) error {
 		var err error
 		var revoked bool
 		old, err = scanRefreshToken(tx.QueryRowContext(ctx,

@@ -155,13 +155,13 @@ func (s *Store) Close() error {
 // inTx runs fn in a write transaction (BEGIN IMMEDIATE, possibly shared
 // with others in one group commit) and returns once it is durable; if fn
 // fails, its changes are undone. fn must use only tx.
-func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (s *Store) inTx(ctx context.Context, fn func(tx *wtx) error) error {
 	return s.writer.do(ctx, fn)
 }
 
 // exec runs one writing statement.
 func (s *Store) exec(ctx context.Context, query string, args ...any) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(tx *wtx) error {
 		_, err := tx.ExecContext(ctx, query, args...)
 		return err
 	})
@@ -170,7 +170,7 @@ func (s *Store) exec(ctx context.Context, query string, args ...any) error {
 // execOne runs one writing statement that must touch a row, else
 // storage.ErrNotFound.
 func (s *Store) execOne(ctx context.Context, query string, args ...any) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inTx(ctx, func(tx *wtx) error {
 		return oneRow(tx.ExecContext(ctx, query, args...))
 	})
 }

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 
 	"github.com/socialbroker/broker/storage"
 )
@@ -21,7 +20,7 @@ func scanUser(row scanner) (storage.User, error) {
 // whatever its UserID says.
 func (s *Store) CreateUser(ctx context.Context, u storage.User, first storage.Identity) error {
 	first.UserID = u.ID
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.inTx(ctx, func(tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			u.ID, u.Name, u.Email, u.EmailVerified, u.Picture, millis(u.CreatedAt), millis(u.UpdatedAt))
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"sync"
 )
 
@@ -28,6 +29,12 @@ type writer struct {
 	jobs chan *job
 	wg   sync.WaitGroup
 
+	// stmts are the statements prepared on the writer connection, and
+	// wanted those seen unprepared in the last group. Only the writer
+	// goroutine touches either.
+	stmts  map[string]*sql.Stmt
+	wanted map[string]bool
+
 	// mu orders sends against close: a job is queued only while the
 	// writer is still open, so none is left behind unanswered.
 	mu       sync.RWMutex
@@ -37,19 +44,20 @@ type writer struct {
 
 type job struct {
 	ctx  context.Context
-	fn   func(tx *sql.Tx) error
+	fn   func(tx *wtx) error
 	done chan error
 }
 
 func newWriter(db *sql.DB) *writer {
-	w := &writer{db: db, jobs: make(chan *job, maxBatch), closed: make(chan struct{})}
+	w := &writer{db: db, jobs: make(chan *job, maxBatch), closed: make(chan struct{}),
+		stmts: map[string]*sql.Stmt{}, wanted: map[string]bool{}}
 	w.wg.Go(w.run)
 	return w
 }
 
 // do runs fn in a write transaction and returns once it is committed (or
 // has failed). fn must use only tx and must not keep it.
-func (w *writer) do(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (w *writer) do(ctx context.Context, fn func(tx *wtx) error) error {
 	j := &job{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	w.mu.RLock()
 	if w.isClosed {
@@ -75,6 +83,9 @@ func (w *writer) run() {
 		select {
 		case <-w.closed:
 			w.drain()
+			for _, st := range w.stmts {
+				st.Close()
+			}
 			return
 		case j := <-w.jobs:
 			batch = append(batch[:0], j)
@@ -89,7 +100,56 @@ func (w *writer) run() {
 			}
 		}
 		w.commit(batch)
+		w.prepareWanted()
 	}
+}
+
+// prepareWanted prepares the statements the last group ran unprepared.
+// It runs between groups: the writer's single connection is free only
+// then, and preparing while a transaction holds it would wait forever.
+func (w *writer) prepareWanted() {
+	for q := range w.wanted {
+		if st, err := w.db.Prepare(q); err == nil {
+			w.stmts[q] = st
+		}
+		delete(w.wanted, q)
+	}
+}
+
+// wtx is a write transaction whose statements run prepared once the
+// writer has prepared them: the driver otherwise compiles the SQL on every
+// call. database/sql keeps a statement prepared on the writer connection
+// and reuses it in every later transaction on it.
+type wtx struct {
+	tx *sql.Tx
+	w  *writer
+}
+
+// stmt returns the prepared form of query inside this transaction, or nil
+// (and asks for it to be prepared) if there is none yet. Multi-statement
+// SQL (migrations) is never prepared: a prepared statement is one statement.
+func (t *wtx) stmt(ctx context.Context, query string) *sql.Stmt {
+	if st, ok := t.w.stmts[query]; ok {
+		return t.tx.StmtContext(ctx, st)
+	}
+	if !strings.Contains(query, ";") {
+		t.w.wanted[query] = true
+	}
+	return nil
+}
+
+func (t *wtx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return t.tx.ExecContext(ctx, query, args...)
+}
+
+func (t *wtx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return t.tx.QueryRowContext(ctx, query, args...)
 }
 
 // drain fails what is still queued at Close.
@@ -121,7 +181,7 @@ func (w *writer) commit(batch []*job) {
 	}
 	if len(batch) == 1 { // the common case under light load: no savepoint needed
 		if results[0] = batch[0].ctx.Err(); results[0] == nil {
-			results[0] = batch[0].fn(tx)
+			results[0] = batch[0].fn(&wtx{tx: tx, w: w})
 		}
 		if results[0] != nil {
 			_ = rollback(tx)
@@ -136,7 +196,7 @@ func (w *writer) commit(batch []*job) {
 			results[i] = err
 			continue
 		}
-		results[i] = runSavepoint(tx, j)
+		results[i] = w.runSavepoint(tx, j)
 		if results[i] == nil {
 			ran++
 		}
@@ -156,11 +216,11 @@ func (w *writer) commit(batch []*job) {
 
 // runSavepoint runs one job inside a savepoint, undoing only its own
 // changes if it fails.
-func runSavepoint(tx *sql.Tx, j *job) error {
+func (w *writer) runSavepoint(tx *sql.Tx, j *job) error {
 	if _, err := tx.ExecContext(j.ctx, "SAVEPOINT job"); err != nil {
 		return err
 	}
-	if err := j.fn(tx); err != nil {
+	if err := j.fn(&wtx{tx: tx, w: w}); err != nil {
 		// Undo this job only. If even that fails the transaction is
 		// unusable, and the commit will fail for everyone.
 		_, _ = tx.Exec("ROLLBACK TO job")

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -27,8 +26,8 @@ func TestGroupCommit(t *testing.T) {
 	results := make([]error, n)
 	for i := range n {
 		wg.Go(func() {
-			results[i] = s.inTx(t.Context(), func(tx *sql.Tx) error {
-				if _, err := tx.Exec(`INSERT INTO t (k) VALUES (?)`, fmt.Sprint(i)); err != nil {
+			results[i] = s.inTx(t.Context(), func(tx *wtx) error {
+				if _, err := tx.ExecContext(t.Context(), `INSERT INTO t (k) VALUES (?)`, fmt.Sprint(i)); err != nil {
 					return err
 				}
 				if i%2 == 1 {
@@ -61,7 +60,7 @@ func TestWriterSkipsCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	ran := false
-	err = s.inTx(ctx, func(*sql.Tx) error { ran = true; return nil })
+	err = s.inTx(ctx, func(*wtx) error { ran = true; return nil })
 	if !errors.Is(err, context.Canceled) || ran {
 		t.Fatalf("cancelled job: err %v, ran %v", err, ran)
 	}
