@@ -5,8 +5,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/socialbroker/broker/storage"
 )
 
@@ -19,6 +17,28 @@ func scanRefreshToken(row scanner, extra ...any) (storage.RefreshToken, error) {
 		(*tstz)(&t.UsedAt), &t.SuccessorHash, &t.SuccessorSealed}, extra...)
 	return t, row.Scan(dest...)
 }
+
+// rotateSQL is the whole rotation in one statement, so one round trip
+// and no explicit transaction: old locks the token (FOR UPDATE waits for a
+// concurrent rotation, then sees its result), upd marks it used only if it
+// was unused and its session is not revoked, and ins inserts the successor
+// only if upd did. A unique violation on the successor undoes all of it.
+// It returns the token as it was, whether its session is revoked, and how
+// many successors were inserted (1 when this call rotated).
+const rotateSQL = `WITH old AS (
+	SELECT ` + refreshTokenColumns + `, ` + sessionRevoked + ` AS revoked
+	FROM refresh_tokens WHERE hash = $1 FOR UPDATE
+), upd AS (
+	UPDATE refresh_tokens SET used_at = $2, successor_hash = $3, successor_sealed = $4
+	WHERE hash = $1 AND used_at IS NULL AND NOT (SELECT revoked FROM old)
+	RETURNING 1
+), ins AS (
+	INSERT INTO refresh_tokens (` + refreshTokenColumns + `)
+	SELECT $3, $5, $6::timestamptz, $7::timestamptz, $8::timestamptz, $9, $10::bytea
+	WHERE EXISTS (SELECT 1 FROM upd)
+	RETURNING 1
+)
+SELECT old.*, (SELECT count(*) FROM ins) FROM old`
 
 // sessionRevoked is a column telling whether the token's session is revoked.
 const sessionRevoked = `(SELECT revoked_at IS NOT NULL FROM sessions WHERE id = refresh_tokens.session_id)`
@@ -61,27 +81,23 @@ func (s *Store) RotateRefreshToken(ctx context.Context, hash string, next storag
 	}
 	var old storage.RefreshToken
 	err := s.do(ctx, opTimeout, func(ctx context.Context) error {
-		return s.inTx(ctx, func(tx pgx.Tx) error {
-			var err error
-			var revoked bool
-			old, err = scanRefreshToken(tx.QueryRow(ctx,
-				`SELECT `+refreshTokenColumns+`, `+sessionRevoked+` FROM refresh_tokens WHERE hash = $1 FOR UPDATE`, hash), &revoked)
-			switch {
-			case err != nil:
-				return err
-			case revoked:
-				return storage.ErrRevoked
-			case !old.UsedAt.IsZero():
-				return storage.ErrAlreadyUsed
-			}
-			if err := insertRefreshToken(ctx, tx, next); err != nil {
-				return err
-			}
-			_, err = tx.Exec(ctx,
-				`UPDATE refresh_tokens SET used_at = $1, successor_hash = $2, successor_sealed = $3 WHERE hash = $4`,
-				tstz(now), next.Hash, sealed, hash)
+		var (
+			revoked  bool
+			inserted int64
+		)
+		var err error
+		old, err = scanRefreshToken(s.pool.QueryRow(ctx, rotateSQL, hash, tstz(now), next.Hash, sealed,
+			next.SessionID, tstz(next.CreatedAt), tstz(next.ExpiresAt), tstz(next.UsedAt),
+			next.SuccessorHash, next.SuccessorSealed), &revoked, &inserted)
+		switch {
+		case err != nil:
 			return err
-		})
+		case revoked:
+			return storage.ErrRevoked
+		case !old.UsedAt.IsZero() || inserted != 1:
+			return storage.ErrAlreadyUsed
+		}
+		return nil
 	})
 	switch {
 	case errors.Is(err, storage.ErrAlreadyUsed):
