@@ -16,6 +16,7 @@ import (
 	"github.com/socialbroker/broker/internal/accounts"
 	"github.com/socialbroker/broker/internal/config"
 	"github.com/socialbroker/broker/internal/httpx"
+	"github.com/socialbroker/broker/internal/metrics"
 	"github.com/socialbroker/broker/internal/web"
 	"github.com/socialbroker/broker/providers"
 	"github.com/socialbroker/broker/storage"
@@ -45,6 +46,7 @@ type Server struct {
 	tokens  *tokens.Service
 	tenants map[string]*config.Tenant
 	cors    *httpx.CORS
+	metrics *metrics.Metrics
 	echo    *echo.Echo
 }
 
@@ -107,7 +109,7 @@ func assemble(ctx context.Context, cfg *config.Config, opts Options, store stora
 	}
 	s := &Server{
 		cfg: cfg, log: opts.Logger, now: opts.Now, store: store, keys: keys, tokens: svc,
-		tenants: map[string]*config.Tenant{},
+		tenants: map[string]*config.Tenant{}, metrics: metrics.New(),
 	}
 	var origins []string
 	for i := range cfg.Tenants {
@@ -185,6 +187,7 @@ func (s *Server) routes(flow *callback.Handler, mount func(*echo.Echo)) *echo.Ec
 	// X-Forwarded-For is believed only from trusted_proxies; the issuer,
 	// never Host or X-Forwarded-Host, names the broker in URLs and tokens.
 	e.IPExtractor = httpx.ClientIP(s.cfg.TrustedProxyPrefixes())
+	e.Use(s.metrics.Middleware) // outermost: it sees the status actually sent
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisablePrintStack: true, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 		s.log.Error("panic", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err, "stack", string(stack))
 		return err
@@ -202,6 +205,7 @@ func (s *Server) routes(flow *callback.Handler, mount func(*echo.Echo)) *echo.Ec
 	e.POST("/logout", s.endSession)
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", echo.WrapHandler(s.metrics.Handler()))
 
 	// Endpoints apps call from scripts carry CORS for allow-listed origins.
 	api := e.Group("", s.cors.Middleware)

@@ -171,3 +171,33 @@ func TestNoSecretsInLogs(t *testing.T) {
 		}
 	}
 }
+
+// TestMetrics: /metrics is a Prometheus exposition counting requests by
+// route template and status, never by raw path.
+func TestMetrics(t *testing.T) {
+	h := newHarness(t, "")
+	tr := h.signIn("github", "spa", alice)
+	h.getBearer("/auth/check", tr.AccessToken, nil)
+	h.getBearer("/auth/check", "forged", nil)
+	h.do(mustRequest(t, http.MethodGet, h.issuer+"/no/such/path/secret-looking-value"), nil)
+	resp, err := http.Get(h.issuer + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := readAll(t, resp)
+	resp.Body.Close()
+	for _, want := range []string{
+		`broker_http_requests_total{code="200",method="GET",route="/auth/check"} 1`,
+		`broker_http_requests_total{code="401",method="GET",route="/auth/check"} 1`,
+		`broker_http_requests_total{code="302",method="GET",route="/auth/:provider/callback"} 1`,
+		`broker_http_request_duration_seconds_bucket{route="/token"`,
+		`go_goroutines`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if strings.Contains(body, "secret-looking-value") || strings.Contains(body, tr.AccessToken) {
+		t.Error("/metrics shows a raw path or a token")
+	}
+}
