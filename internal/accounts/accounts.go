@@ -48,8 +48,12 @@ func (a *Accounts) resolve(ctx context.Context, id *providers.Identity) (storage
 	switch {
 	case err == nil:
 		rec.UserID, rec.CreatedAt = existing.UserID, existing.CreatedAt
-		if err := a.store.UpdateIdentity(ctx, rec); err != nil {
-			return storage.User{}, fmt.Errorf("accounts: update identity: %w", err)
+		// A returning user usually comes back unchanged: write only when
+		// the upstream says something new.
+		if !sameIdentity(existing, rec) {
+			if err := a.store.UpdateIdentity(ctx, rec); err != nil {
+				return storage.User{}, fmt.Errorf("accounts: update identity: %w", err)
+			}
 		}
 		return a.refreshProfile(ctx, existing.UserID, id, now)
 	case !errors.Is(err, storage.ErrNotFound):
@@ -109,6 +113,12 @@ func (a *Accounts) refreshProfile(ctx context.Context, userID string, id *provid
 		return u, fmt.Errorf("accounts: update user: %w", err)
 	}
 	return u, nil
+}
+
+// sameIdentity reports whether b says nothing a does not already store.
+func sameIdentity(a, b storage.Identity) bool {
+	return a.Username == b.Username && a.Email == b.Email &&
+		a.EmailVerified == b.EmailVerified && a.EmailTrusted == b.EmailTrusted
 }
 
 func identityRecord(id *providers.Identity, now time.Time) storage.Identity {

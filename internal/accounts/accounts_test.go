@@ -337,3 +337,28 @@ func TestResolveConcurrentFirstSignIns(t *testing.T) {
 		})
 	}
 }
+
+// TestResolveWritesIdentityOnlyWhenChanged: a returning identity that
+// brings nothing new is not rewritten; one that does is.
+func TestResolveWritesIdentityOnlyWhenChanged(t *testing.T) {
+	f := newFixture(t)
+	f.resolve(t, google("g-1", "alice@acme.com", true))
+	f.now = t0.Add(time.Hour)
+	f.resolve(t, google("g-1", "alice@acme.com", true))
+	stored, err := f.store.GetIdentity(t.Context(), "google", "g-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !stored.UpdatedAt.Equal(t0) {
+		t.Errorf("unchanged identity rewritten: UpdatedAt %v, want %v", stored.UpdatedAt, t0)
+	}
+	f.now = t0.Add(2 * time.Hour)
+	f.resolve(t, google("g-1", "alice@new.example", true))
+	stored, err = f.store.GetIdentity(t.Context(), "google", "g-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored.Email != "alice@new.example" || !stored.UpdatedAt.Equal(f.now) {
+		t.Errorf("changed identity: got %+v, want the new email at %v", stored, f.now)
+	}
+}
