@@ -1,89 +1,17 @@
 package postgres
 
 import (
-	"strconv"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/socialbroker/broker/storage"
 	"github.com/socialbroker/broker/storage/postgres/pgtest"
+	"github.com/socialbroker/broker/storage/storagetest"
 )
 
-// The benchmarks measure store round trips against the test server
-// (BROKER_TEST_POSTGRES), commit included, since that is what bounds a
-// token endpoint's writes. They compare with the SQLite backend's
-// benchmarks of the same names.
-
-func BenchmarkRotateRefreshToken(b *testing.B) {
-	s := openTest(b, pgtest.DSN(b))
-	seed(b, s)
-	at := time.UnixMilli(1000)
-	sealed := make([]byte, 64)
-	current := "rt"
-	for i := 0; b.Loop(); i++ {
-		next := storage.RefreshToken{Hash: "rt-" + strconv.Itoa(i), SessionID: "s1", CreatedAt: at, ExpiresAt: at.Add(time.Hour)}
-		if _, err := s.RotateRefreshToken(b.Context(), current, next, sealed, at); err != nil {
-			b.Fatal(err)
-		}
-		current = next.Hash
-	}
-}
-
-// BenchmarkRotateRefreshTokenParallel rotates independent chains at once:
-// unlike SQLite's single writer, PostgreSQL runs them side by side, each
-// locking only its own row.
-func BenchmarkRotateRefreshTokenParallel(b *testing.B) {
-	s := openTest(b, pgtest.DSN(b))
-	seed(b, s)
-	at := time.UnixMilli(1000)
-	sealed := make([]byte, 64)
-	var ids atomic.Int64
-	newToken := func() storage.RefreshToken {
-		return storage.RefreshToken{Hash: "rt-" + strconv.FormatInt(ids.Add(1), 10), SessionID: "s1", CreatedAt: at, ExpiresAt: at.Add(time.Hour)}
-	}
-	b.RunParallel(func(pb *testing.PB) {
-		current := newToken()
-		if err := s.CreateRefreshToken(b.Context(), current); err != nil {
-			b.Error(err)
-			return
-		}
-		for pb.Next() {
-			next := newToken()
-			if _, err := s.RotateRefreshToken(b.Context(), current.Hash, next, sealed, at); err != nil {
-				b.Error(err)
-				return
-			}
-			current = next
-		}
-	})
-}
-
-// BenchmarkCreateAndRedeemCode is one authorization code's life: issued at
-// the callback, redeemed at the token endpoint.
-func BenchmarkCreateAndRedeemCode(b *testing.B) {
-	s := openTest(b, pgtest.DSN(b))
-	at := time.UnixMilli(1000)
-	for i := 0; b.Loop(); i++ {
-		c := storage.AuthCode{Hash: "code-" + strconv.Itoa(i), TenantID: "t", SessionID: "s1", UserID: "u1", ExpiresAt: at.Add(time.Minute)}
-		if err := s.CreateCode(b.Context(), c); err != nil {
-			b.Fatal(err)
-		}
-		if _, err := s.RedeemCode(b.Context(), c.Hash, at); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func BenchmarkGetSessionParallel(b *testing.B) {
-	s := openTest(b, pgtest.DSN(b))
-	seed(b, s)
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if _, err := s.GetSession(b.Context(), "s1"); err != nil {
-				b.Error(err)
-				return
-			}
-		}
+// BenchmarkStore runs the shared store benchmarks against the test server
+// (BROKER_TEST_POSTGRES), commit included.
+func BenchmarkStore(b *testing.B) {
+	storagetest.Bench(b, func(tb testing.TB) storage.Store {
+		return openTest(tb, pgtest.DSN(tb))
 	})
 }

@@ -206,7 +206,7 @@ func TestRecoversFromTerminatedBackends(t *testing.T) {
 	app := "bt_terminate_" + strings.ReplaceAll(t.Name(), "/", "_")
 	dsn := pgtest.DSN(t) + "&application_name=" + url.QueryEscape(app)
 	s := openTest(t, dsn)
-	seed(t, s)
+	storagetest.Seed(t, s)
 	warm(t, s)
 
 	admin, err := pgx.Connect(t.Context(), dsn)
@@ -296,7 +296,7 @@ func TestServerGone(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	p := pgtest.NewProxy(t, dsn)
 	s := openTest(t, p.DSN())
-	seed(t, s)
+	storagetest.Seed(t, s)
 	p.Close()
 
 	ctx := context.Background()
@@ -350,7 +350,7 @@ func TestServerUnresponsive(t *testing.T) {
 	// Cut the frozen connections before the store closes them: pgx gives
 	// a connection that does not answer 15s to say goodbye.
 	t.Cleanup(p.Close)
-	seed(t, s)
+	storagetest.Seed(t, s)
 	p.Freeze()
 
 	ctx := context.Background()
@@ -395,22 +395,4 @@ func closedPort(t testing.TB) string {
 	addr := ln.Addr().String()
 	ln.Close()
 	return addr
-}
-
-// seed creates user u1, its session s1 and the session's live refresh
-// token "rt".
-func seed(t testing.TB, s *Store) {
-	t.Helper()
-	ctx := t.Context()
-	at := time.UnixMilli(1000)
-	err := s.CreateUser(ctx, storage.User{ID: "u1", CreatedAt: at}, storage.Identity{Provider: "p", Subject: "1"})
-	if err == nil {
-		err = s.CreateSession(ctx, storage.Session{ID: "s1", UserID: "u1", CreatedAt: at, ExpiresAt: at.Add(time.Hour)})
-	}
-	if err == nil {
-		err = s.CreateRefreshToken(ctx, storage.RefreshToken{Hash: "rt", SessionID: "s1", CreatedAt: at, ExpiresAt: at.Add(time.Hour)})
-	}
-	if err != nil {
-		t.Fatalf("seed: %v", err)
-	}
 }

@@ -114,7 +114,7 @@ func TestClosedStoreUnavailable(t *testing.T) {
 func TestRotateAcrossStores(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "broker.db")
 	a, b := openTemp(t, path), openTemp(t, path)
-	seed(t, a)
+	storagetest.Seed(t, a)
 
 	const n = 20
 	errs := make([]error, n)
@@ -145,24 +145,6 @@ func TestRotateAcrossStores(t *testing.T) {
 	}
 	if wins != 1 {
 		t.Fatalf("got %d successful rotations, want 1", wins)
-	}
-}
-
-// seed creates user u1, its session s1 and the session's live refresh
-// token "rt".
-func seed(t testing.TB, s *Store) {
-	t.Helper()
-	ctx := t.Context()
-	at := time.UnixMilli(1000)
-	err := s.CreateUser(ctx, storage.User{ID: "u1", CreatedAt: at}, storage.Identity{Provider: "p", Subject: "1"})
-	if err == nil {
-		err = s.CreateSession(ctx, storage.Session{ID: "s1", UserID: "u1", CreatedAt: at, ExpiresAt: at.Add(time.Hour)})
-	}
-	if err == nil {
-		err = s.CreateRefreshToken(ctx, storage.RefreshToken{Hash: "rt", SessionID: "s1", CreatedAt: at, ExpiresAt: at.Add(time.Hour)})
-	}
-	if err != nil {
-		t.Fatalf("seed: %v", err)
 	}
 }
 
