@@ -1,7 +1,6 @@
 package storagetest
 
 import (
-	"sync"
 	"testing"
 	"time"
 
@@ -63,44 +62,19 @@ func testRedeemCodeConcurrently(t *testing.T, s storage.Store) {
 	const n = 50
 	newCode(t, s, "code", t0.Add(time.Minute))
 
-	type result struct {
-		code storage.AuthCode
-		err  error
-	}
-	results := make([]result, n)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			// Distinct times tell which call won.
-			c, err := s.RedeemCode(t.Context(), "code", t0.Add(time.Duration(i+1)*time.Millisecond))
-			results[i] = result{c, err}
-		})
-	}
-	close(start)
-	wg.Wait()
-
-	winner := -1
-	for i, r := range results {
-		if r.err == nil {
-			if winner >= 0 {
-				t.Fatalf("RedeemCode succeeded twice (calls %d and %d)", winner, i)
-			}
-			winner = i
-		}
-	}
-	if winner < 0 {
-		t.Fatalf("RedeemCode: no call succeeded; first error: %v", results[0].err)
-	}
-	usedAt := results[winner].code.UsedAt
+	results := race(n, func(i int) (storage.AuthCode, error) {
+		// Distinct times tell which call won.
+		return s.RedeemCode(t.Context(), "code", t0.Add(time.Duration(i+1)*time.Millisecond))
+	})
+	winner := soleWinner(t, "RedeemCode", results)
+	usedAt := results[winner].value.UsedAt
 	for i, r := range results {
 		if i == winner {
 			continue
 		}
 		wantErr(t, "concurrent RedeemCode", r.err, storage.ErrAlreadyUsed)
-		if !r.code.UsedAt.Equal(usedAt) {
-			t.Fatalf("concurrent RedeemCode %d: got UsedAt %v, want the winner's %v", i, r.code.UsedAt, usedAt)
+		if !r.value.UsedAt.Equal(usedAt) {
+			t.Fatalf("concurrent RedeemCode %d: got UsedAt %v, want the winner's %v", i, r.value.UsedAt, usedAt)
 		}
 	}
 }

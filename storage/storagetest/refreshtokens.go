@@ -3,7 +3,6 @@ package storagetest
 import (
 	"bytes"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -90,38 +89,13 @@ func testRotateRefreshTokenConcurrently(t *testing.T, s storage.Store) {
 	newSession(t, s, "s1", t0.Add(time.Hour))
 	newRefreshToken(t, s, "rt", "s1")
 
-	type result struct {
-		old storage.RefreshToken
-		err error
-	}
-	results := make([]result, n)
-	start := make(chan struct{})
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			next := refreshToken(fmt.Sprintf("next-%d", i), "s1")
-			old, err := s.RotateRefreshToken(t.Context(), "rt", next, []byte(next.Hash+" sealed"), t0)
-			results[i] = result{old, err}
-		})
-	}
-	close(start)
-	wg.Wait()
-
-	winner := -1
-	for i, r := range results {
-		if r.err == nil {
-			if winner >= 0 {
-				t.Fatalf("RotateRefreshToken succeeded twice (calls %d and %d)", winner, i)
-			}
-			winner = i
-		}
-	}
-	if winner < 0 {
-		t.Fatalf("RotateRefreshToken: no call succeeded; first error: %v", results[0].err)
-	}
-	if !results[winner].old.UsedAt.IsZero() {
-		t.Fatalf("winner got UsedAt %v, want the token as it was (unused)", results[winner].old.UsedAt)
+	results := race(n, func(i int) (storage.RefreshToken, error) {
+		next := refreshToken(fmt.Sprintf("next-%d", i), "s1")
+		return s.RotateRefreshToken(t.Context(), "rt", next, []byte(next.Hash+" sealed"), t0)
+	})
+	winner := soleWinner(t, "RotateRefreshToken", results)
+	if !results[winner].value.UsedAt.IsZero() {
+		t.Fatalf("winner got UsedAt %v, want the token as it was (unused)", results[winner].value.UsedAt)
 	}
 	wantHash := fmt.Sprintf("next-%d", winner)
 	for i, r := range results {
@@ -129,8 +103,8 @@ func testRotateRefreshTokenConcurrently(t *testing.T, s storage.Store) {
 			continue
 		}
 		wantErr(t, "concurrent RotateRefreshToken", r.err, storage.ErrAlreadyUsed)
-		if r.old.SuccessorHash != wantHash || !bytes.Equal(r.old.SuccessorSealed, []byte(wantHash+" sealed")) {
-			t.Fatalf("call %d: got successor %q %q, want the winner's %q", i, r.old.SuccessorHash, r.old.SuccessorSealed, wantHash)
+		if r.value.SuccessorHash != wantHash || !bytes.Equal(r.value.SuccessorSealed, []byte(wantHash+" sealed")) {
+			t.Fatalf("call %d: got successor %q %q, want the winner's %q", i, r.value.SuccessorHash, r.value.SuccessorSealed, wantHash)
 		}
 		// A loser's successor must not have been inserted.
 		_, err := s.RotateRefreshToken(t.Context(), fmt.Sprintf("next-%d", i), refreshToken("x", "s1"), nil, t0)

@@ -3,6 +3,7 @@ package storagetest
 import (
 	"errors"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -182,4 +183,46 @@ func newCode(t *testing.T, s storage.Store, hash string, expires time.Time) stor
 		t.Fatalf("CreateCode(%s): %v", hash, err)
 	}
 	return c
+}
+
+// raced is one call's outcome in a race.
+type raced[T any] struct {
+	value T
+	err   error
+}
+
+// race runs call(0..n-1) at once, released together, and returns each
+// outcome by index.
+func race[T any](n int, call func(i int) (T, error)) []raced[T] {
+	results := make([]raced[T], n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			v, err := call(i)
+			results[i] = raced[T]{v, err}
+		})
+	}
+	close(start)
+	wg.Wait()
+	return results
+}
+
+// soleWinner fails t unless exactly one call succeeded, and returns it.
+func soleWinner[T any](t *testing.T, what string, results []raced[T]) int {
+	t.Helper()
+	winner := -1
+	for i, r := range results {
+		if r.err == nil {
+			if winner >= 0 {
+				t.Fatalf("%s succeeded twice (calls %d and %d)", what, winner, i)
+			}
+			winner = i
+		}
+	}
+	if winner < 0 {
+		t.Fatalf("%s: no call succeeded; first error: %v", what, results[0].err)
+	}
+	return winner
 }
