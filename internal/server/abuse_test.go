@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"net"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/socialbroker/broker/internal/config"
-	"github.com/socialbroker/broker/internal/server"
 )
 
 // variant starts a second broker on the harness's database and clock,
@@ -27,23 +25,8 @@ func (h *harness) variant(edit func(*config.Config)) *harness {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	srv, err := server.New(h.t.Context(), &cfg, server.Options{Logger: newTestLogger(h.logs), Now: h.clock.Now})
-	if err != nil {
-		h.t.Fatalf("server.New: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, l) }()
-	h.t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			h.t.Errorf("Serve: %v", err)
-		}
-		srv.Close()
-	})
-	v := *h
-	v.issuer = "http://" + l.Addr().String()
-	return &v
+	h.serve(&cfg, l)
+	return h.via("http://" + l.Addr().String())
 }
 
 // from is an HTTP client whose connections leave from the loopback

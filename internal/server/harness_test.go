@@ -163,14 +163,14 @@ client_secret = %q
 		t.Fatalf("config: %v", err)
 	}
 	h.cfg = cfg
-	h.srv = h.serve(l)
+	h.srv = h.serve(cfg, l)
 	return h
 }
 
-// serve starts a broker on l with the harness's config and clock.
-func (h *harness) serve(l net.Listener) *server.Server {
+// serve starts a broker on l with cfg and the harness's clock and logs.
+func (h *harness) serve(cfg *config.Config, l net.Listener) *server.Server {
 	h.t.Helper()
-	srv, err := server.New(h.t.Context(), h.cfg, server.Options{Logger: newTestLogger(h.logs), Now: h.clock.Now})
+	srv, err := server.New(h.t.Context(), cfg, server.Options{Logger: newTestLogger(h.logs), Now: h.clock.Now})
 	if err != nil {
 		h.t.Fatalf("server.New: %v", err)
 	}
@@ -197,7 +197,7 @@ func (h *harness) addReplica() string {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	h.serve(l)
+	h.serve(h.cfg, l)
 	return "http://" + l.Addr().String()
 }
 
