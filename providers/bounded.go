@@ -16,13 +16,9 @@ var errAnswerTooLarge = errors.New("answer too large")
 // endless answer) must not make the broker buffer without limit. The
 // client's Timeout still bounds an upstream that never answers.
 func bounded(c *http.Client) *http.Client {
-	cp := *c
-	next := c.Transport
-	if next == nil {
-		next = http.DefaultTransport
-	}
-	cp.Transport = boundedTransport{next: next, max: maxBody}
-	return &cp
+	return withTransport(c, func(next http.RoundTripper) http.RoundTripper {
+		return boundedTransport{next: next, max: maxBody}
+	})
 }
 
 type boundedTransport struct {

@@ -89,12 +89,20 @@ func tokenError(err error) error {
 // those headers themselves. x/oauth2 offers no hook for token request
 // headers, and GitHub answers form-encoded unless asked for JSON.
 func withHeaders(client *http.Client, h http.Header) *http.Client {
+	return withTransport(client, func(base http.RoundTripper) http.RoundTripper {
+		return headerTransport{base: base, h: h}
+	})
+}
+
+// withTransport returns a copy of client whose transport is wrap of its own
+// (http.DefaultTransport when it has none).
+func withTransport(client *http.Client, wrap func(http.RoundTripper) http.RoundTripper) *http.Client {
 	c := *client
 	base := c.Transport
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	c.Transport = headerTransport{base: base, h: h}
+	c.Transport = wrap(base)
 	return &c
 }
 
