@@ -1,16 +1,11 @@
 package server
 
 import (
-	"bytes"
-	"encoding/json"
-	"io"
-	"mime"
 	"net/url"
 
 	"github.com/labstack/echo/v4"
 	"github.com/socialbroker/broker/internal/config"
 	"github.com/socialbroker/broker/internal/httpx"
-	"github.com/socialbroker/broker/internal/oautherr"
 )
 
 // rateLimits are the middlewares of [rate_limits].
@@ -52,33 +47,18 @@ func (s *Server) knownTenant(id string) string {
 
 // tokenClient is the client a /token request names: the Basic user or the
 // body's client_id. It is only a budget key, not authentication. The body
-// stays readable for the handler.
+// is parsed once: params keeps it for the handler.
 func (s *Server) tokenClient(c echo.Context) (string, error) {
 	req := c.Request()
 	if id, _, ok := req.BasicAuth(); ok {
 		id, _ = url.QueryUnescape(id)
 		return s.knownTenant(id), nil
 	}
-	mt, _, _ := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
-	switch mt {
-	case echo.MIMEApplicationJSON:
-		body, err := io.ReadAll(req.Body) // bounded by the body limit
-		req.Body = io.NopCloser(bytes.NewReader(body))
-		if err != nil {
-			return "", err
-		}
-		var m map[string]any
-		_ = json.Unmarshal(body, &m) // a bad body is the handler's to report
-		id, _ := m["client_id"].(string)
-		return s.knownTenant(id), nil
-	case echo.MIMEApplicationForm, "":
-		if err := req.ParseForm(); err != nil {
-			// As params would answer; parsing again there would see an empty form.
-			return "", oautherr.New(oautherr.InvalidRequest, "the body is not a valid form")
-		}
-		return s.knownTenant(req.PostForm.Get("client_id")), nil
+	p, err := params(c)
+	if err != nil {
+		return "", err // the handler would refuse the same body
 	}
-	return "", nil
+	return s.knownTenant(p.Get("client_id")), nil
 }
 
 // browserTenant is the app an /auth/refresh call comes from: X-Tenant-ID,

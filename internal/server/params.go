@@ -10,11 +10,26 @@ import (
 	"github.com/socialbroker/broker/internal/oautherr"
 )
 
+// paramsKey caches a request's parsed body on its echo.Context: the rate
+// limiter reads client_id before the handler reads the rest.
+const paramsKey = "broker.params"
+
 // params reads a POST body as form (RFC 6749 §3.2) or as a flat JSON
-// object of strings, the two encodings the contract accepts. A parameter
-// repeated in a form is refused (RFC 6749 §3.2), since two readers could
-// see two different values.
+// object of strings, the two encodings the contract accepts, once per
+// request. A parameter repeated in a form is refused (RFC 6749 §3.2),
+// since two readers could see two different values.
 func params(c echo.Context) (url.Values, error) {
+	if v, ok := c.Get(paramsKey).(url.Values); ok {
+		return v, nil
+	}
+	v, err := parseParams(c)
+	if err == nil {
+		c.Set(paramsKey, v)
+	}
+	return v, err
+}
+
+func parseParams(c echo.Context) (url.Values, error) {
 	req := c.Request()
 	mt, _, _ := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
 	switch mt {
