@@ -30,7 +30,8 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
-	// Transport carries upstream calls; http.DefaultTransport when nil.
+	// Transport carries upstream calls; when nil, a clone of
+	// http.DefaultTransport with a deeper idle pool (upstreamTransport).
 	Transport http.RoundTripper
 	// Mount, when set, can add routes (the demo page) before serving.
 	Mount func(e *echo.Echo)
@@ -143,11 +144,32 @@ func Migrate(ctx context.Context, cfg *config.Config) error {
 	return store.Close()
 }
 
+// upstreamTransport is http.DefaultTransport keeping more idle
+// connections per host. A broker talks to a handful of upstream hosts,
+// many sign-ins at once; with the default two idle connections per host,
+// most sign-ins under load would dial anew (and, against a real upstream,
+// pay a TLS handshake) for their code exchange. A program that replaced
+// http.DefaultTransport (a proxy, a test's wiretap) keeps its own.
+func upstreamTransport() http.RoundTripper {
+	def, ok := http.DefaultTransport.(*http.Transport)
+	if !ok {
+		return http.DefaultTransport
+	}
+	t := def.Clone()
+	t.MaxIdleConns = 256
+	t.MaxIdleConnsPerHost = 64
+	return t
+}
+
 // buildUpstreams turns [providers.*] into providers sharing one HTTP
 // client whose timeout bounds every upstream call, so a slow or dead
 // upstream produces a clear error instead of a hung sign-in.
 func buildUpstreams(cfg *config.Config, opts Options) ([]callback.Upstream, error) {
-	client := &http.Client{Timeout: cfg.UpstreamTimeout.Duration, Transport: opts.Transport}
+	transport := opts.Transport
+	if transport == nil {
+		transport = upstreamTransport()
+	}
+	client := &http.Client{Timeout: cfg.UpstreamTimeout.Duration, Transport: transport}
 	var ups []callback.Upstream
 	for name, p := range cfg.Providers {
 		up := callback.Upstream{Name: name, Type: p.Type, Label: p.DisplayName}

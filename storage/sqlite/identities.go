@@ -16,7 +16,7 @@ func scanIdentity(row scanner) (storage.Identity, error) {
 	return id, err
 }
 
-func insertIdentity(ctx context.Context, db execer, id storage.Identity) error {
+func insertIdentity(ctx context.Context, db *wtx, id storage.Identity) error {
 	_, err := db.ExecContext(ctx, `INSERT INTO identities (`+identityColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		id.UserID, id.Provider, id.Subject, id.Username, id.Email,
 		id.EmailVerified, id.EmailTrusted, millis(id.CreatedAt), millis(id.UpdatedAt))

@@ -21,7 +21,7 @@ func scanRefreshToken(row scanner, extra ...any) (storage.RefreshToken, error) {
 // sessionRevoked is a column telling whether the token's session is revoked.
 const sessionRevoked = `(SELECT revoked_at IS NOT NULL FROM sessions WHERE id = refresh_tokens.session_id)`
 
-func insertRefreshToken(ctx context.Context, db execer, t storage.RefreshToken) error {
+func insertRefreshToken(ctx context.Context, db *wtx, t storage.RefreshToken) error {
 	_, err := db.ExecContext(ctx, `INSERT INTO refresh_tokens (`+refreshTokenColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		t.Hash, t.SessionID, millis(t.CreatedAt), millis(t.ExpiresAt), millis(t.UsedAt), t.SuccessorHash, t.SuccessorSealed)
 	return err
@@ -30,7 +30,7 @@ func insertRefreshToken(ctx context.Context, db execer, t storage.RefreshToken) 
 // CreateRefreshToken returns storage.ErrNotFound if t.SessionID names no
 // session.
 func (s *Store) CreateRefreshToken(ctx context.Context, t storage.RefreshToken) error {
-	return wrap("create refresh token", insertRefreshToken(ctx, s.write, t))
+	return wrap("create refresh token", s.inTx(ctx, func(tx *wtx) error { return insertRefreshToken(ctx, tx, t) }))
 }
 
 // GetRefreshToken reads from the read pool.

@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"context"
 	"database/sql"
 
 	"github.com/socialbroker/broker/storage"
@@ -11,12 +10,6 @@ import (
 // record serves single and multi-row reads.
 type scanner interface {
 	Scan(dest ...any) error
-}
-
-// execer is what *sql.DB and *sql.Tx share, so an insert can run alone or
-// inside a larger transaction.
-type execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
 // oneRow turns an UPDATE that matched nothing into storage.ErrNotFound.

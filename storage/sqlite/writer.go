@@ -215,19 +215,21 @@ func (w *writer) commit(batch []*job) {
 }
 
 // runSavepoint runs one job inside a savepoint, undoing only its own
-// changes if it fails.
+// changes if it fails. The savepoint statements run prepared, like the
+// jobs' own: they are two of every job's statements in a busy group.
 func (w *writer) runSavepoint(tx *sql.Tx, j *job) error {
-	if _, err := tx.ExecContext(j.ctx, "SAVEPOINT job"); err != nil {
+	t := &wtx{tx: tx, w: w}
+	if _, err := t.ExecContext(j.ctx, "SAVEPOINT job"); err != nil {
 		return err
 	}
-	if err := j.fn(&wtx{tx: tx, w: w}); err != nil {
+	if err := j.fn(t); err != nil {
 		// Undo this job only. If even that fails the transaction is
 		// unusable, and the commit will fail for everyone.
 		_, _ = tx.Exec("ROLLBACK TO job")
 		_, _ = tx.Exec("RELEASE job")
 		return err
 	}
-	_, err := tx.Exec("RELEASE job")
+	_, err := t.ExecContext(context.Background(), "RELEASE job")
 	return err
 }
 
