@@ -91,16 +91,10 @@ func (h *Handler) callback(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	sid, err := h.cfg.Grants.StartSession(ctx, tokens.Session{
+	brokerCode, sid, err := h.cfg.Grants.IssueCode(ctx, tokens.CodeGrant{
 		UserID: user.ID, TenantID: tenant.ID, Provider: f.Provider, Scope: f.Scope,
 		Roles: accounts.Roles(tenant.Roles, facts), Nonce: f.Nonce,
-	})
-	if err != nil {
-		return err
-	}
-	brokerCode, err := h.cfg.Grants.IssueCode(ctx, tokens.CodeGrant{
-		TenantID: tenant.ID, RedirectURI: f.RedirectURI, CodeChallenge: f.Challenge,
-		SessionID: sid, UserID: user.ID, Scope: f.Scope, Nonce: f.Nonce,
+		RedirectURI: f.RedirectURI, CodeChallenge: f.Challenge,
 	})
 	if err != nil {
 		return err

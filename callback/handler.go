@@ -32,8 +32,7 @@ type Users interface {
 
 // Grants starts sessions and issues one-time codes.
 type Grants interface {
-	StartSession(ctx context.Context, s tokens.Session) (string, error)
-	IssueCode(ctx context.Context, g tokens.CodeGrant) (string, error)
+	IssueCode(ctx context.Context, g tokens.CodeGrant) (code, sid string, err error)
 }
 
 // Config configures a Handler.

@@ -81,9 +81,8 @@ func (fakeUsers) Resolve(context.Context, *providers.Identity) (storage.User, er
 
 type fakeGrants struct{}
 
-func (fakeGrants) StartSession(context.Context, tokens.Session) (string, error) { return "sid-1", nil }
-func (fakeGrants) IssueCode(context.Context, tokens.CodeGrant) (string, error) {
-	return "broker-code", nil
+func (fakeGrants) IssueCode(context.Context, tokens.CodeGrant) (string, string, error) {
+	return "broker-code", "sid-1", nil
 }
 
 // registered are the test app's redirect URIs.

@@ -99,13 +99,19 @@ type AuthCode struct {
 	UsedAt        time.Time // zero while unused
 }
 
-// Codes stores authorization codes.
+// Codes stores authorization codes. A code is stored with the session it
+// grants, by Sessions.CreateSession.
 type Codes interface {
-	CreateCode(ctx context.Context, c AuthCode) error
-	// RedeemCode marks the code used at now and returns it. If it was used
-	// already it returns the stored code and ErrAlreadyUsed. ErrNotFound if
-	// unknown or expired before now.
-	RedeemCode(ctx context.Context, hash string, now time.Time) (AuthCode, error)
+	// GetCode returns the code stored under hash, used or expired alike.
+	// ErrNotFound if unknown.
+	GetCode(ctx context.Context, hash string) (AuthCode, error)
+	// RedeemCode marks the code used at now and, in the same transaction,
+	// inserts first, the first refresh token of the code's session
+	// (first.SessionID must be the code's SessionID), and returns the code
+	// as redeemed. If it was used already, nothing changes and it returns
+	// the stored code with ErrAlreadyUsed. ErrNotFound if unknown or expired
+	// before now. Concurrent calls for the same hash: exactly one redeems.
+	RedeemCode(ctx context.Context, hash string, now time.Time, first RefreshToken) (AuthCode, error)
 }
 
 // Session is one sign-in of one user into one tenant; the family every
@@ -126,7 +132,11 @@ type Session struct {
 
 // Sessions stores sessions.
 type Sessions interface {
-	CreateSession(ctx context.Context, s Session) error
+	// CreateSession inserts s and, in the same transaction, codes: the
+	// one-time codes that hand it to an app (a sign-in has one). Nothing
+	// is stored if any insert fails: ErrNotFound if s.UserID names no
+	// user, ErrAlreadyExists if the session or a code exists.
+	CreateSession(ctx context.Context, s Session, codes ...AuthCode) error
 	GetSession(ctx context.Context, id string) (Session, error)
 	// RevokeSession sets RevokedAt (if not yet set). ErrNotFound if unknown.
 	RevokeSession(ctx context.Context, id string, now time.Time) error
@@ -158,9 +168,9 @@ type RefreshToken struct {
 	SuccessorSealed []byte
 }
 
-// RefreshTokens stores refresh token chains.
+// RefreshTokens stores refresh token chains. A chain starts with the
+// redemption of its session's code (Codes.RedeemCode).
 type RefreshTokens interface {
-	CreateRefreshToken(ctx context.Context, t RefreshToken) error
 	// GetRefreshToken returns the token stored under hash, used or not.
 	// ErrNotFound if unknown.
 	GetRefreshToken(ctx context.Context, hash string) (RefreshToken, error)

@@ -94,55 +94,44 @@ func (s *Service) SyncRevocations(ctx context.Context) error { return s.revoked.
 // Keys is the key set the service signs with.
 func (s *Service) Keys() *KeySet { return s.keys }
 
-// Session is what a sign-in grants; StartSession records it.
-type Session struct {
-	UserID   string
-	TenantID string
-	Provider string
-	Scope    string
-	Roles    []string
-	Nonce    string
-}
-
-// StartSession records a new session for a completed sign-in and returns
-// its id. It lives at most RefreshMaxTTL.
-func (s *Service) StartSession(ctx context.Context, in Session) (string, error) {
-	now := s.cfg.Now()
-	sess := storage.Session{
-		ID: NewID(), UserID: in.UserID, TenantID: in.TenantID, Provider: in.Provider,
-		Scope: in.Scope, Roles: in.Roles, Nonce: in.Nonce,
-		AuthTime: now, CreatedAt: now, ExpiresAt: now.Add(s.cfg.RefreshMaxTTL),
-	}
-	if err := s.store.CreateSession(ctx, sess); err != nil {
-		return "", fmt.Errorf("tokens: create session: %w", err)
-	}
-	return sess.ID, nil
-}
-
-// CodeGrant binds a one-time code to the client, redirect URI and PKCE
-// challenge of the authorization request, and to the session it grants.
+// CodeGrant is a completed sign-in waiting for its app: the session it
+// starts, and the authorization request (redirect URI, PKCE challenge)
+// the one-time code answers.
 type CodeGrant struct {
+	UserID        string
 	TenantID      string
+	Provider      string
+	Scope         string
+	Roles         []string
+	Nonce         string
 	RedirectURI   string
 	CodeChallenge string
-	SessionID     string
-	UserID        string
-	Scope         string
-	Nonce         string
 }
 
-// IssueCode returns a one-time authorization code for g.
-func (s *Service) IssueCode(ctx context.Context, g CodeGrant) (string, error) {
-	code := NewOpaque()
-	err := s.store.CreateCode(ctx, storage.AuthCode{
+// IssueCode records the session of a completed sign-in together with the
+// one-time authorization code that hands it to the app, in one write, and
+// returns the code and the session's id. The session lives at most
+// RefreshMaxTTL.
+func (s *Service) IssueCode(ctx context.Context, g CodeGrant) (code, sid string, err error) {
+	now := s.cfg.Now()
+	sess := storage.Session{
+		ID: NewID(), UserID: g.UserID, TenantID: g.TenantID, Provider: g.Provider,
+		Scope: g.Scope, Roles: g.Roles, Nonce: g.Nonce,
+		AuthTime: now, CreatedAt: now, ExpiresAt: now.Add(s.cfg.RefreshMaxTTL),
+	}
+	code = NewOpaque()
+	err = s.store.CreateSession(ctx, sess, storage.AuthCode{
 		Hash: Hash(code), TenantID: g.TenantID, RedirectURI: g.RedirectURI,
-		CodeChallenge: g.CodeChallenge, SessionID: g.SessionID, UserID: g.UserID,
-		Scope: g.Scope, Nonce: g.Nonce, ExpiresAt: s.cfg.Now().Add(s.cfg.CodeTTL),
+		CodeChallenge: g.CodeChallenge, SessionID: sess.ID, UserID: g.UserID,
+		Scope: g.Scope, Nonce: g.Nonce, ExpiresAt: now.Add(s.cfg.CodeTTL),
 	})
 	if err != nil {
-		return "", fmt.Errorf("tokens: create code: %w", err)
+		return "", "", fmt.Errorf("tokens: create session: %w", err)
 	}
-	return code, nil
+	// The code's redemption needs the session: on this replica it is
+	// served from memory.
+	s.sessions.put(sess.ID, sess, sess.ExpiresAt, now)
+	return code, sess.ID, nil
 }
 
 // Grant is a token endpoint success response (RFC 6749 §5.1).
@@ -167,25 +156,27 @@ type CodeExchange struct {
 func invalidGrant(desc string) error { return oautherr.New(oautherr.InvalidGrant, desc) }
 
 // ExchangeCode redeems an authorization code (RFC 6749 §4.1.3).
+//
+// The code is read and checked first; only a request that passes every
+// check redeems it, in one write that also starts the session's refresh
+// chain. A request with the wrong client, redirect URI or verifier leaves
+// the code to its rightful client: the verifier is what proves that
+// client (RFC 7636 §1), and one guess at it is as hopeless as the next.
 func (s *Service) ExchangeCode(ctx context.Context, in CodeExchange) (*Grant, error) {
 	if in.Code == "" || len(in.Code) > 128 {
 		return nil, oautherr.New(oautherr.InvalidRequest, "code is required")
 	}
 	now := s.cfg.Now()
-	code, err := s.store.RedeemCode(ctx, Hash(in.Code), now)
+	code, err := s.store.GetCode(ctx, Hash(in.Code))
 	switch {
-	case errors.Is(err, storage.ErrAlreadyUsed):
-		// RFC 6749 §4.1.2 and RFC 9700 §4.5: a replayed code means it leaked;
-		// revoke everything the first redemption issued.
-		if err := s.revoke(ctx, code.SessionID, now); err != nil {
-			return nil, err
-		}
-		s.log.Warn("authorization code replayed; session revoked", "tenant", code.TenantID, "sid", code.SessionID)
-		return nil, invalidGrant("authorization code was already used")
 	case errors.Is(err, storage.ErrNotFound):
 		return nil, invalidGrant("authorization code is invalid or expired")
 	case err != nil:
-		return nil, fmt.Errorf("tokens: redeem code: %w", err)
+		return nil, fmt.Errorf("tokens: get code: %w", err)
+	case !code.UsedAt.IsZero():
+		return nil, s.codeReplayed(ctx, code, now)
+	case !now.Before(code.ExpiresAt):
+		return nil, invalidGrant("authorization code is invalid or expired")
 	}
 	if code.TenantID != in.ClientID {
 		return nil, invalidGrant("authorization code was issued to another client")
@@ -207,13 +198,30 @@ func (s *Service) ExchangeCode(ctx context.Context, in CodeExchange) (*Grant, er
 		return nil, err
 	}
 	refresh := newRefreshToken(sess.ID)
-	err = s.store.CreateRefreshToken(ctx, storage.RefreshToken{
+	code, err = s.store.RedeemCode(ctx, code.Hash, now, storage.RefreshToken{
 		Hash: Hash(refresh), SessionID: sess.ID, CreatedAt: now, ExpiresAt: s.idleEnd(sess, now),
 	})
-	if err != nil {
-		return nil, fmt.Errorf("tokens: create refresh token: %w", err)
+	switch {
+	case errors.Is(err, storage.ErrAlreadyUsed):
+		// Redeemed since it was read: two redemptions raced.
+		return nil, s.codeReplayed(ctx, code, now)
+	case errors.Is(err, storage.ErrNotFound):
+		return nil, invalidGrant("authorization code is invalid or expired")
+	case err != nil:
+		return nil, fmt.Errorf("tokens: redeem code: %w", err)
 	}
 	return s.grant(ctx, sess, refresh, true, now)
+}
+
+// codeReplayed answers a code presented again after its redemption.
+// RFC 6749 §4.1.2 and RFC 9700 §4.5: a replayed code means it leaked;
+// everything the first redemption issued is revoked.
+func (s *Service) codeReplayed(ctx context.Context, code storage.AuthCode, now time.Time) error {
+	if err := s.revoke(ctx, code.SessionID, now); err != nil {
+		return err
+	}
+	s.log.Warn("authorization code replayed; session revoked", "tenant", code.TenantID, "sid", code.SessionID)
+	return invalidGrant("authorization code was already used")
 }
 
 // Refresh rotates a refresh token (RFC 6749 §6, RFC 9700 §4.14.2).

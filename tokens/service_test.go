@@ -2,6 +2,7 @@ package tokens
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -78,19 +79,13 @@ func (f *serviceFixture) replica(tb testing.TB) *Service {
 // challengeFrom is the PKCE verifier the app chose; "" sends no challenge.
 func (f *serviceFixture) signIn(tb testing.TB, scope, challengeFrom string) (code, sid string) {
 	tb.Helper()
-	sid, err := f.svc.StartSession(tb.Context(), Session{
-		UserID: f.user.ID, TenantID: testClient, Provider: "google", Scope: scope, Roles: []string{"admin"}, Nonce: "n-1",
-	})
-	if err != nil {
-		tb.Fatalf("StartSession: %v", err)
-	}
 	challenge := ""
 	if challengeFrom != "" {
 		challenge = S256Challenge(challengeFrom)
 	}
-	code, err = f.svc.IssueCode(tb.Context(), CodeGrant{
-		TenantID: testClient, RedirectURI: testRedirect, CodeChallenge: challenge,
-		SessionID: sid, UserID: f.user.ID, Scope: scope, Nonce: "n-1",
+	code, sid, err := f.svc.IssueCode(tb.Context(), CodeGrant{
+		UserID: f.user.ID, TenantID: testClient, Provider: "google", Scope: scope, Roles: []string{"admin"}, Nonce: "n-1",
+		RedirectURI: testRedirect, CodeChallenge: challenge,
 	})
 	if err != nil {
 		tb.Fatalf("IssueCode: %v", err)
@@ -217,6 +212,73 @@ func TestExchangeCode(t *testing.T) {
 	}
 }
 
+// TestExchangeCodeRefusalLeavesCode: a request the code does not belong
+// to (another client, another redirect URI, a wrong or missing verifier)
+// is refused without redeeming the code, which its rightful client can
+// still redeem: the session is not revoked.
+func TestExchangeCodeRefusalLeavesCode(t *testing.T) {
+	f := newServiceFixture(t)
+	code, _ := f.signIn(t, "openid", testVerifier)
+	right := CodeExchange{Code: code, ClientID: testClient, RedirectURI: testRedirect, Verifier: testVerifier}
+	for name, in := range map[string]CodeExchange{
+		"another client":       {Code: code, ClientID: "other", RedirectURI: testRedirect, Verifier: testVerifier},
+		"another redirect URI": {Code: code, ClientID: testClient, RedirectURI: testRedirect + "/x", Verifier: testVerifier},
+		"a wrong verifier":     {Code: code, ClientID: testClient, RedirectURI: testRedirect, Verifier: strings.Repeat("x", 43)},
+		"no verifier":          {Code: code, ClientID: testClient, RedirectURI: testRedirect},
+	} {
+		_, err := f.svc.ExchangeCode(t.Context(), in)
+		wantOAuthErr(t, "ExchangeCode with "+name, err, oautherr.InvalidGrant)
+	}
+	g, err := f.svc.ExchangeCode(t.Context(), right)
+	if err != nil {
+		t.Fatalf("ExchangeCode by the rightful client after refusals: %v", err)
+	}
+	if _, err := verify(t, f.svc, g.AccessToken); err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+}
+
+// redeemRace is a store on which another redemption of the code happens
+// between ExchangeCode's read of the code and its own redemption.
+type redeemRace struct {
+	Store
+	meanwhile func()
+}
+
+func (r *redeemRace) GetCode(ctx context.Context, hash string) (storage.AuthCode, error) {
+	c, err := r.Store.GetCode(ctx, hash)
+	r.meanwhile()
+	return c, err
+}
+
+// TestExchangeCodeRedeemedMeanwhile: of two redemptions racing, the one
+// that finds the code redeemed when it writes is a replay like any other:
+// it gets nothing and the session is revoked.
+func TestExchangeCodeRedeemedMeanwhile(t *testing.T) {
+	f := newServiceFixture(t)
+	code, _ := f.signIn(t, "openid", testVerifier)
+	in := CodeExchange{Code: code, ClientID: testClient, RedirectURI: testRedirect, Verifier: testVerifier}
+	var first *Grant
+	racing, err := NewService(&redeemRace{Store: f.store, meanwhile: func() {
+		var err error
+		if first, err = f.svc.ExchangeCode(t.Context(), in); err != nil {
+			t.Errorf("the other redemption: %v", err)
+		}
+	}}, f.keys, testConfig(f.clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := racing.ExchangeCode(t.Context(), in)
+	wantOAuthErr(t, "ExchangeCode redeemed meanwhile", err, oautherr.InvalidGrant)
+	if g != nil || first == nil {
+		t.Fatalf("grants: got %v for the late one and %v for the first, want only the first", g, first)
+	}
+	f.clock.Advance(time.Second)
+	if _, err := verify(t, f.svc, first.AccessToken); !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("Verify(first access token) after the race: got %v, want %v", err, ErrInvalidToken)
+	}
+}
+
 func TestExchangeCodeReplayRevokesSession(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -265,12 +327,10 @@ func TestExchangeCodeRefusesEndedSession(t *testing.T) {
 		ID: NewID(), UserID: f.user.ID, TenantID: testClient, Provider: "google", Scope: "openid",
 		AuthTime: now, CreatedAt: now, ExpiresAt: now.Add(30 * time.Second),
 	}
-	if err := f.store.CreateSession(t.Context(), sess); err != nil {
-		t.Fatal(err)
-	}
-	code, err := f.svc.IssueCode(t.Context(), CodeGrant{
-		TenantID: testClient, RedirectURI: testRedirect, CodeChallenge: S256Challenge(testVerifier),
-		SessionID: sess.ID, UserID: f.user.ID, Scope: "openid",
+	code := NewOpaque()
+	err := f.store.CreateSession(t.Context(), sess, storage.AuthCode{
+		Hash: Hash(code), TenantID: testClient, RedirectURI: testRedirect, CodeChallenge: S256Challenge(testVerifier),
+		SessionID: sess.ID, UserID: f.user.ID, Scope: "openid", ExpiresAt: now.Add(time.Minute),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -19,15 +19,29 @@ func scanCode(row scanner) (storage.AuthCode, error) {
 	return c, err
 }
 
-func (s *Store) CreateCode(ctx context.Context, c storage.AuthCode) error {
+// GetCode returns the code whether used or expired.
+func (s *Store) GetCode(ctx context.Context, hash string) (storage.AuthCode, error) {
+	var c storage.AuthCode
 	err := s.do(ctx, opTimeout, func(ctx context.Context) error {
-		_, err := s.pool.Exec(ctx, `INSERT INTO codes (`+codeColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-			c.Hash, c.TenantID, c.RedirectURI, c.CodeChallenge, c.SessionID, c.UserID,
-			c.Scope, c.Nonce, tstz(c.ExpiresAt), tstz(c.UsedAt))
+		var err error
+		c, err = scanCode(s.pool.QueryRow(ctx, `SELECT `+codeColumns+` FROM codes WHERE hash = $1`, hash))
 		return err
 	})
-	return wrap("create code", err)
+	return c, wrap("get code", err)
 }
+
+// redeemSQL redeems a code and starts its session's chain in one
+// statement: code marks it used only if unused, unexpired and of first's
+// session, and ins inserts first only if it did. A failed insert undoes
+// both.
+const redeemSQL = `WITH code AS (
+	UPDATE codes SET used_at = $2 WHERE hash = $1 AND used_at IS NULL AND expires_at > $2 AND session_id = $4
+	RETURNING ` + codeColumns + `
+), ins AS (
+	INSERT INTO refresh_tokens (` + refreshTokenColumns + `)
+	SELECT $3, $4, $5::timestamptz, $6::timestamptz, $7::timestamptz, $8, $9::bytea FROM code
+)
+SELECT * FROM code`
 
 // RedeemCode marks the code used with one conditional UPDATE. Of several
 // concurrent redemptions the first takes the row lock; the others wait for
@@ -37,16 +51,16 @@ func (s *Store) CreateCode(ctx context.Context, c storage.AuthCode) error {
 // such (RFC 6749 section 4.1.2: revoke what the code issued) even once the
 // code has expired, for as long as DeleteExpired keeps it. A used code
 // never becomes unused, so that read cannot contradict the UPDATE.
-func (s *Store) RedeemCode(ctx context.Context, hash string, now time.Time) (storage.AuthCode, error) {
+func (s *Store) RedeemCode(ctx context.Context, hash string, now time.Time, first storage.RefreshToken) (storage.AuthCode, error) {
 	if now.IsZero() {
 		return storage.AuthCode{}, wrap("redeem code", errZeroNow)
 	}
 	var c storage.AuthCode
 	err := s.do(ctx, opTimeout, func(ctx context.Context) error {
 		var err error
-		c, err = scanCode(s.pool.QueryRow(ctx,
-			`UPDATE codes SET used_at = $2 WHERE hash = $1 AND used_at IS NULL AND expires_at > $2 RETURNING `+codeColumns,
-			hash, tstz(now)))
+		c, err = scanCode(s.pool.QueryRow(ctx, redeemSQL, hash, tstz(now),
+			first.Hash, first.SessionID, tstz(first.CreatedAt), tstz(first.ExpiresAt), tstz(first.UsedAt),
+			first.SuccessorHash, first.SuccessorSealed))
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
@@ -56,6 +70,8 @@ func (s *Store) RedeemCode(ctx context.Context, hash string, now time.Time) (sto
 			return err
 		case !c.UsedAt.IsZero():
 			return storage.ErrAlreadyUsed
+		case c.ExpiresAt.After(now) && c.SessionID != first.SessionID:
+			return errOtherSession
 		}
 		return storage.ErrNotFound // expired
 	})

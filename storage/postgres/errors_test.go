@@ -96,9 +96,8 @@ func TestMissingParent(t *testing.T) {
 	s := openTest(t, pgtest.DSN(t))
 	at := time.UnixMilli(1000)
 	calls := map[string]error{
-		"AddIdentity":        s.AddIdentity(t.Context(), storage.Identity{UserID: "nobody", Provider: "p", Subject: "1"}),
-		"CreateSession":      s.CreateSession(t.Context(), storage.Session{ID: "s", UserID: "nobody", ExpiresAt: at}),
-		"CreateRefreshToken": s.CreateRefreshToken(t.Context(), storage.RefreshToken{Hash: "rt", SessionID: "nobody"}),
+		"AddIdentity":   s.AddIdentity(t.Context(), storage.Identity{UserID: "nobody", Provider: "p", Subject: "1"}),
+		"CreateSession": s.CreateSession(t.Context(), storage.Session{ID: "s", UserID: "nobody", ExpiresAt: at}, storage.AuthCode{Hash: "c", ExpiresAt: at}),
 	}
 	for name, err := range calls {
 		if !errors.Is(err, storage.ErrNotFound) {

@@ -316,15 +316,19 @@ func TestServerGone(t *testing.T) {
 			_, err := s.FindUserByTrustedEmail(ctx, "a@example.com")
 			return err
 		},
-		"CreateLoginState":    func() error { return s.CreateLoginState(ctx, storage.LoginState{ID: "x", ExpiresAt: at}) },
-		"TakeLoginState":      func() error { _, err := s.TakeLoginState(ctx, "x", at); return err },
-		"CreateCode":          func() error { return s.CreateCode(ctx, storage.AuthCode{Hash: "c", ExpiresAt: at}) },
-		"RedeemCode":          func() error { _, err := s.RedeemCode(ctx, "c", at); return err },
-		"CreateSession":       func() error { return s.CreateSession(ctx, storage.Session{ID: "s2", UserID: "u1", ExpiresAt: at}) },
+		"CreateLoginState": func() error { return s.CreateLoginState(ctx, storage.LoginState{ID: "x", ExpiresAt: at}) },
+		"TakeLoginState":   func() error { _, err := s.TakeLoginState(ctx, "x", at); return err },
+		"GetCode":          func() error { _, err := s.GetCode(ctx, "c"); return err },
+		"RedeemCode": func() error {
+			_, err := s.RedeemCode(ctx, "c", at, storage.RefreshToken{Hash: "r2", SessionID: "s2"})
+			return err
+		},
+		"CreateSession": func() error {
+			return s.CreateSession(ctx, storage.Session{ID: "s2", UserID: "u1", ExpiresAt: at}, storage.AuthCode{Hash: "c", SessionID: "s2", ExpiresAt: at})
+		},
 		"GetSession":          func() error { _, err := s.GetSession(ctx, "s1"); return err },
 		"RevokeSession":       func() error { return s.RevokeSession(ctx, "s1", at) },
 		"ListRevokedSessions": func() error { _, err := s.ListRevokedSessions(ctx, at, at); return err },
-		"CreateRefreshToken":  func() error { return s.CreateRefreshToken(ctx, storage.RefreshToken{Hash: "r2", SessionID: "s1"}) },
 		"GetRefreshToken":     func() error { _, err := s.GetRefreshToken(ctx, "rt"); return err },
 		"RotateRefreshToken": func() error {
 			_, err := s.RotateRefreshToken(ctx, "rt", storage.RefreshToken{Hash: "r3", SessionID: "s1"}, nil, at)

@@ -43,21 +43,6 @@ SELECT old.*, (SELECT count(*) FROM ins) FROM old`
 // sessionRevoked is a column telling whether the token's session is revoked.
 const sessionRevoked = `(SELECT revoked_at IS NOT NULL FROM sessions WHERE id = refresh_tokens.session_id)`
 
-func insertRefreshToken(ctx context.Context, db execer, t storage.RefreshToken) error {
-	_, err := db.Exec(ctx, `INSERT INTO refresh_tokens (`+refreshTokenColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		t.Hash, t.SessionID, tstz(t.CreatedAt), tstz(t.ExpiresAt), tstz(t.UsedAt), t.SuccessorHash, t.SuccessorSealed)
-	return err
-}
-
-// CreateRefreshToken returns storage.ErrNotFound if t.SessionID names no
-// session.
-func (s *Store) CreateRefreshToken(ctx context.Context, t storage.RefreshToken) error {
-	err := s.do(ctx, opTimeout, func(ctx context.Context) error {
-		return insertRefreshToken(ctx, s.pool, t)
-	})
-	return wrap("create refresh token", err)
-}
-
 func (s *Store) GetRefreshToken(ctx context.Context, hash string) (storage.RefreshToken, error) {
 	var t storage.RefreshToken
 	err := s.do(ctx, opTimeout, func(ctx context.Context) error {

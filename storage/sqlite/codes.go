@@ -17,17 +17,23 @@ func scanCode(row scanner) (storage.AuthCode, error) {
 	return c, err
 }
 
-func (s *Store) CreateCode(ctx context.Context, c storage.AuthCode) error {
-	err := s.exec(ctx, `INSERT INTO codes (`+codeColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+func insertCode(ctx context.Context, tx *wtx, c storage.AuthCode) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO codes (`+codeColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.Hash, c.TenantID, c.RedirectURI, c.CodeChallenge, c.SessionID, c.UserID,
 		c.Scope, c.Nonce, millis(c.ExpiresAt), millis(c.UsedAt))
-	return wrap("create code", err)
+	return err
+}
+
+// GetCode reads from the read pool.
+func (s *Store) GetCode(ctx context.Context, hash string) (storage.AuthCode, error) {
+	c, err := scanCode(s.reads.QueryRowContext(ctx, `SELECT `+codeColumns+` FROM codes WHERE hash = ?`, hash))
+	return c, wrap("get code", err)
 }
 
 // RedeemCode checks "used" before "expired": a replay must be reported as
 // such (RFC 6749 section 4.1.2: revoke what the code issued) even once the
 // code has expired, for as long as DeleteExpired keeps it.
-func (s *Store) RedeemCode(ctx context.Context, hash string, now time.Time) (storage.AuthCode, error) {
+func (s *Store) RedeemCode(ctx context.Context, hash string, now time.Time, first storage.RefreshToken) (storage.AuthCode, error) {
 	if now.IsZero() {
 		return storage.AuthCode{}, wrap("redeem code", errZeroNow)
 	}
@@ -42,10 +48,14 @@ func (s *Store) RedeemCode(ctx context.Context, hash string, now time.Time) (sto
 			return storage.ErrAlreadyUsed
 		case expired(c.ExpiresAt, now):
 			return storage.ErrNotFound
+		case first.SessionID != c.SessionID:
+			return errOtherSession
 		}
 		c.UsedAt = stored(now)
-		_, err = tx.ExecContext(ctx, `UPDATE codes SET used_at = ? WHERE hash = ?`, millis(now), hash)
-		return err
+		if _, err = tx.ExecContext(ctx, `UPDATE codes SET used_at = ? WHERE hash = ?`, millis(now), hash); err != nil {
+			return err
+		}
+		return insertRefreshToken(ctx, tx, first)
 	})
 	switch {
 	case errors.Is(err, storage.ErrAlreadyUsed):

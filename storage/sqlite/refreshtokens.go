@@ -27,12 +27,6 @@ func insertRefreshToken(ctx context.Context, db *wtx, t storage.RefreshToken) er
 	return err
 }
 
-// CreateRefreshToken returns storage.ErrNotFound if t.SessionID names no
-// session.
-func (s *Store) CreateRefreshToken(ctx context.Context, t storage.RefreshToken) error {
-	return wrap("create refresh token", s.inTx(ctx, func(tx *wtx) error { return insertRefreshToken(ctx, tx, t) }))
-}
-
 // GetRefreshToken reads from the read pool.
 func (s *Store) GetRefreshToken(ctx context.Context, hash string) (storage.RefreshToken, error) {
 	t, err := scanRefreshToken(s.reads.QueryRowContext(ctx,

@@ -16,11 +16,23 @@ func scanSession(row scanner) (storage.Session, error) {
 	return s, err
 }
 
-// CreateSession returns storage.ErrNotFound if s.UserID names no user.
-func (s *Store) CreateSession(ctx context.Context, sess storage.Session) error {
-	err := s.exec(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		sess.ID, sess.UserID, sess.TenantID, sess.Provider, sess.Scope, roles(sess.Roles), sess.Nonce,
-		millis(sess.AuthTime), millis(sess.CreatedAt), millis(sess.ExpiresAt), millis(sess.RevokedAt))
+// CreateSession is one write job: the session and its codes commit
+// together or not at all.
+func (s *Store) CreateSession(ctx context.Context, sess storage.Session, codes ...storage.AuthCode) error {
+	err := s.inTx(ctx, func(tx *wtx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			sess.ID, sess.UserID, sess.TenantID, sess.Provider, sess.Scope, roles(sess.Roles), sess.Nonce,
+			millis(sess.AuthTime), millis(sess.CreatedAt), millis(sess.ExpiresAt), millis(sess.RevokedAt))
+		if err != nil {
+			return err
+		}
+		for _, c := range codes {
+			if err := insertCode(ctx, tx, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	return wrap("create session", err)
 }
 

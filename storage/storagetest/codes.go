@@ -9,23 +9,55 @@ import (
 
 func testRedeemCode(t *testing.T, s storage.Store) {
 	c := newCode(t, s, "code", t0.Add(time.Minute))
-	wantErr(t, "CreateCode(again)", s.CreateCode(t.Context(), c), storage.ErrAlreadyExists)
+	got, err := s.GetCode(t.Context(), "code")
+	wantErr(t, "GetCode", err, nil)
+	mustEqual(t, "GetCode", got, c)
 
 	now := t0.Add(10 * time.Second)
-	got, err := s.RedeemCode(t.Context(), "code", now)
+	first := refreshToken("rt-code", c.SessionID)
+	got, err = s.RedeemCode(t.Context(), "code", now, first)
 	wantErr(t, "RedeemCode", err, nil)
 	want := c
 	want.UsedAt = now
 	mustEqual(t, "RedeemCode", got, want)
+	got, err = s.GetCode(t.Context(), "code")
+	wantErr(t, "GetCode(used)", err, nil)
+	mustEqual(t, "GetCode(used)", got, want)
+	// The redemption started the session's chain with first.
+	rt, err := s.GetRefreshToken(t.Context(), "rt-code")
+	wantErr(t, "GetRefreshToken(first)", err, nil)
+	mustEqual(t, "GetRefreshToken(first)", rt, first)
 
 	// A replay gets the stored code, still marked with the first use, so
-	// the caller can revoke what it issued.
-	got, err = s.RedeemCode(t.Context(), "code", now.Add(time.Second))
+	// the caller can revoke what it issued; its token is not stored.
+	got, err = s.RedeemCode(t.Context(), "code", now.Add(time.Second), refreshToken("rt-replay", c.SessionID))
 	wantErr(t, "RedeemCode(again)", err, storage.ErrAlreadyUsed)
 	mustEqual(t, "RedeemCode(again)", got, want)
+	_, err = s.GetRefreshToken(t.Context(), "rt-replay")
+	wantErr(t, "GetRefreshToken(replay's token)", err, storage.ErrNotFound)
 
-	_, err = s.RedeemCode(t.Context(), "unknown", now)
+	_, err = redeem(t, s, "unknown", now)
 	wantErr(t, "RedeemCode(unknown)", err, storage.ErrNotFound)
+	_, err = s.GetCode(t.Context(), "unknown")
+	wantErr(t, "GetCode(unknown)", err, storage.ErrNotFound)
+}
+
+// A redemption whose first refresh token cannot be stored (its hash is
+// taken, or it names another session) leaves the code unused.
+func testRedeemCodeAtomic(t *testing.T, s storage.Store) {
+	newChain(t, s, "other", t0.Add(time.Hour), "taken")
+	c := newCode(t, s, "code", t0.Add(time.Minute))
+
+	_, err := s.RedeemCode(t.Context(), "code", t0, refreshToken("taken", c.SessionID))
+	wantErr(t, "RedeemCode(first token's hash taken)", err, storage.ErrAlreadyExists)
+	if _, err := s.RedeemCode(t.Context(), "code", t0, refreshToken("rt", "other")); err == nil {
+		t.Fatal("RedeemCode(first token of another session): got no error")
+	}
+	got, err := s.GetCode(t.Context(), "code")
+	wantErr(t, "GetCode", err, nil)
+	mustEqual(t, "code after refused redemptions", got, c)
+	_, err = redeem(t, s, "code", t0)
+	wantErr(t, "RedeemCode after the refused ones", err, nil)
 }
 
 func testRedeemCodeExpiry(t *testing.T, s storage.Store) {
@@ -40,16 +72,16 @@ func testRedeemCodeExpiry(t *testing.T, s storage.Store) {
 	}
 	for _, tt := range tests {
 		newCode(t, s, tt.name, t0)
-		_, err := s.RedeemCode(t.Context(), tt.name, tt.now)
+		_, err := redeem(t, s, tt.name, tt.now)
 		wantErr(t, "RedeemCode "+tt.name, err, tt.want)
 	}
 
 	// A used code is reported as used even once expired: that replay is
 	// what the caller must act on.
 	newCode(t, s, "used", t0)
-	_, err := s.RedeemCode(t.Context(), "used", t0.Add(-time.Second))
+	_, err := redeem(t, s, "used", t0.Add(-time.Second))
 	wantErr(t, "RedeemCode", err, nil)
-	got, err := s.RedeemCode(t.Context(), "used", t0.Add(30*time.Minute))
+	got, err := redeem(t, s, "used", t0.Add(30*time.Minute))
 	wantErr(t, "RedeemCode(used, expired)", err, storage.ErrAlreadyUsed)
 	if got.Hash != "used" || !got.UsedAt.Equal(t0.Add(-time.Second)) {
 		t.Fatalf("RedeemCode(used, expired): got %+v, want the stored code used at %v", got, t0.Add(-time.Second))
@@ -64,7 +96,7 @@ func testRedeemCodeConcurrently(t *testing.T, s storage.Store) {
 
 	results := race(n, func(i int) (storage.AuthCode, error) {
 		// Distinct times tell which call won.
-		return s.RedeemCode(t.Context(), "code", t0.Add(time.Duration(i+1)*time.Millisecond))
+		return redeem(t, s, "code", t0.Add(time.Duration(i+1)*time.Millisecond))
 	})
 	winner := soleWinner(t, "RedeemCode", results)
 	usedAt := results[winner].value.UsedAt

@@ -23,16 +23,14 @@ func testDeleteExpired(t *testing.T, s storage.Store) {
 		kept: now.Add(-storage.CodeRetention + time.Second),
 	} {
 		newCode(t, s, hash, exp)
-		_, err := s.RedeemCode(t.Context(), hash, exp.Add(-time.Second))
+		_, err := redeem(t, s, hash, exp.Add(-time.Second))
 		wantErr(t, "RedeemCode", err, nil)
 	}
 	// Sessions: past ExpiresAt, with every link of their chains.
-	newSession(t, s, gone, now.Add(-time.Second))
-	newRefreshToken(t, s, "gone-1", gone)
+	newChain(t, s, gone, now.Add(-time.Second), "gone-1")
 	_, err := s.RotateRefreshToken(t.Context(), "gone-1", refreshToken("gone-2", gone), nil, t0)
 	wantErr(t, "RotateRefreshToken", err, nil)
-	newSession(t, s, kept, now.Add(time.Hour))
-	newRefreshToken(t, s, "kept-1", kept)
+	newChain(t, s, kept, now.Add(time.Hour), "kept-1")
 	// Keys: past ExpiresAt; no ExpiresAt is never.
 	for id, exp := range map[string]time.Time{gone: now.Add(-time.Second), kept: now.Add(time.Hour), "forever": {}} {
 		k := storage.SigningKey{ID: id, Alg: "EdDSA", PrivateKey: []byte(id), CreatedAt: t0, ExpiresAt: exp}
@@ -41,9 +39,10 @@ func testDeleteExpired(t *testing.T, s storage.Store) {
 
 	n, err := s.DeleteExpired(t.Context(), now)
 	wantErr(t, "DeleteExpired", err, nil)
-	// 1 login state + 1 code + 1 session and its 2 refresh tokens + 1 key.
-	if n != 6 {
-		t.Fatalf("DeleteExpired: got %d rows removed, want 6", n)
+	// 1 login state + 1 code + the 2 chains' own codes (redeemed at t0,
+	// past retention) + 1 session and its 2 refresh tokens + 1 key.
+	if n != 8 {
+		t.Fatalf("DeleteExpired: got %d rows removed, want 8", n)
 	}
 
 	_, err = s.TakeLoginState(t.Context(), kept, now.Add(-time.Hour))
@@ -51,9 +50,9 @@ func testDeleteExpired(t *testing.T, s storage.Store) {
 	_, err = s.TakeLoginState(t.Context(), gone, now.Add(-time.Hour))
 	wantErr(t, "TakeLoginState(gone)", err, storage.ErrNotFound)
 
-	_, err = s.RedeemCode(t.Context(), kept, now)
+	_, err = redeem(t, s, kept, now)
 	wantErr(t, "RedeemCode(kept)", err, storage.ErrAlreadyUsed)
-	_, err = s.RedeemCode(t.Context(), gone, now)
+	_, err = redeem(t, s, gone, now)
 	wantErr(t, "RedeemCode(gone)", err, storage.ErrNotFound)
 
 	_, err = s.GetSession(t.Context(), kept)

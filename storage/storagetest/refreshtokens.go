@@ -10,9 +10,7 @@ import (
 )
 
 func testRotateRefreshToken(t *testing.T, s storage.Store) {
-	newSession(t, s, "s1", t0.Add(time.Hour))
-	first := newRefreshToken(t, s, "rt1", "s1")
-	wantErr(t, "CreateRefreshToken(again)", s.CreateRefreshToken(t.Context(), first), storage.ErrAlreadyExists)
+	first := newChain(t, s, "s1", t0.Add(time.Hour), "rt1")
 
 	now := t0.Add(time.Minute)
 	second := refreshToken("rt2", "s1")
@@ -57,8 +55,7 @@ func testRotateRefreshToken(t *testing.T, s storage.Store) {
 // A token of a revoked session never rotates, used or not, and nothing
 // changes: the check is part of the rotation, not a read before it.
 func testRotateRefreshTokenOfRevokedSession(t *testing.T, s storage.Store) {
-	newSession(t, s, "s1", t0.Add(time.Hour))
-	live := newRefreshToken(t, s, "rt1", "s1")
+	live := newChain(t, s, "s1", t0.Add(time.Hour), "rt1")
 	wantErr(t, "RevokeSession", s.RevokeSession(t.Context(), "s1", t0), nil)
 	_, err := s.RotateRefreshToken(t.Context(), "rt1", refreshToken("rt2", "s1"), nil, t0.Add(time.Second))
 	wantErr(t, "RotateRefreshToken(revoked session)", err, storage.ErrRevoked)
@@ -71,9 +68,9 @@ func testRotateRefreshTokenOfRevokedSession(t *testing.T, s storage.Store) {
 
 // A rotation whose successor cannot be inserted must leave the token live.
 func testRotateRefreshTokenSuccessorExists(t *testing.T, s storage.Store) {
-	newSession(t, s, "s1", t0.Add(time.Hour))
-	newRefreshToken(t, s, "rt1", "s1")
-	taken := newRefreshToken(t, s, "taken", "s1")
+	newChain(t, s, "s1", t0.Add(time.Hour), "rt1")
+	newChain(t, s, "s2", t0.Add(time.Hour), "taken")
+	taken := refreshToken("taken", "s1")
 
 	_, err := s.RotateRefreshToken(t.Context(), "rt1", taken, nil, t0)
 	wantErr(t, "RotateRefreshToken(existing successor)", err, storage.ErrAlreadyExists)
@@ -86,8 +83,7 @@ func testRotateRefreshTokenSuccessorExists(t *testing.T, s storage.Store) {
 // with the winner's successor, which is what the reuse grace needs.
 func testRotateRefreshTokenConcurrently(t *testing.T, s storage.Store) {
 	const n = 50
-	newSession(t, s, "s1", t0.Add(time.Hour))
-	newRefreshToken(t, s, "rt", "s1")
+	newChain(t, s, "s1", t0.Add(time.Hour), "rt")
 
 	results := race(n, func(i int) (storage.RefreshToken, error) {
 		next := refreshToken(fmt.Sprintf("next-%d", i), "s1")

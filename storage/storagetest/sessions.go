@@ -25,6 +25,24 @@ func testSession(t *testing.T, s storage.Store) {
 
 	_, err = s.GetSession(t.Context(), "unknown")
 	wantErr(t, "GetSession(unknown)", err, storage.ErrNotFound)
+
+	// A session and its code commit together: if the code cannot be
+	// stored, neither is the session.
+	taken := newCode(t, s, "taken", t0.Add(time.Minute))
+	s3 := sess
+	s3.ID = "s3"
+	c := code("taken", s3, t0.Add(time.Minute))
+	wantErr(t, "CreateSession(code taken)", s.CreateSession(t.Context(), s3, c), storage.ErrAlreadyExists)
+	_, err = s.GetSession(t.Context(), "s3")
+	wantErr(t, "GetSession(session of a refused code)", err, storage.ErrNotFound)
+	got2, err := s.GetCode(t.Context(), "taken")
+	wantErr(t, "GetCode(taken)", err, nil)
+	mustEqual(t, "the code that was there", got2, taken)
+	c.Hash = "free"
+	wantErr(t, "CreateSession(with its code)", s.CreateSession(t.Context(), s3, c), nil)
+	got2, err = s.GetCode(t.Context(), "free")
+	wantErr(t, "GetCode(free)", err, nil)
+	mustEqual(t, "GetCode(free)", got2, c)
 }
 
 // The first revocation time stays: a later one (a logout after a replayed

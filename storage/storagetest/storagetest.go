@@ -28,6 +28,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"LoginState", testLoginState},
 		{"LoginStateExpiry", testLoginStateExpiry},
 		{"RedeemCode", testRedeemCode},
+		{"RedeemCodeAtomic", testRedeemCodeAtomic},
 		{"RedeemCodeExpiry", testRedeemCodeExpiry},
 		{"RedeemCodeConcurrently", testRedeemCodeConcurrently},
 		{"Session", testSession},
@@ -133,8 +134,18 @@ func newUser(t *testing.T, s storage.Store, id string, created time.Time) (stora
 // newSession creates a user and a session of it expiring at expires.
 func newSession(t *testing.T, s storage.Store, id string, expires time.Time) storage.Session {
 	t.Helper()
+	sess := session(t, s, id, expires)
+	if err := s.CreateSession(t.Context(), sess); err != nil {
+		t.Fatalf("CreateSession(%s): %v", id, err)
+	}
+	return sess
+}
+
+// session creates a user and returns a session of it, not yet stored.
+func session(t *testing.T, s storage.Store, id string, expires time.Time) storage.Session {
+	t.Helper()
 	newUser(t, s, "user-"+id, t0)
-	sess := storage.Session{
+	return storage.Session{
 		ID:        id,
 		UserID:    "user-" + id,
 		TenantID:  "tenant",
@@ -146,18 +157,21 @@ func newSession(t *testing.T, s storage.Store, id string, expires time.Time) sto
 		CreatedAt: t0,
 		ExpiresAt: expires,
 	}
-	if err := s.CreateSession(t.Context(), sess); err != nil {
-		t.Fatalf("CreateSession(%s): %v", id, err)
-	}
-	return sess
 }
 
-// newRefreshToken creates the live link hash of session sessionID.
-func newRefreshToken(t *testing.T, s storage.Store, hash, sessionID string) storage.RefreshToken {
+// newChain signs in as the broker does: it creates session sessionID
+// (expiring at expires) with its code, and redeems the code at t0, which
+// starts the session's refresh chain with the live link hash.
+func newChain(t *testing.T, s storage.Store, sessionID string, expires time.Time, hash string) storage.RefreshToken {
 	t.Helper()
+	sess := session(t, s, sessionID, expires)
+	c := code("code-"+sessionID, sess, t0.Add(time.Minute))
+	if err := s.CreateSession(t.Context(), sess, c); err != nil {
+		t.Fatalf("CreateSession(%s): %v", sessionID, err)
+	}
 	rt := refreshToken(hash, sessionID)
-	if err := s.CreateRefreshToken(t.Context(), rt); err != nil {
-		t.Fatalf("CreateRefreshToken(%s): %v", hash, err)
+	if _, err := s.RedeemCode(t.Context(), c.Hash, t0, rt); err != nil {
+		t.Fatalf("RedeemCode(%s): %v", c.Hash, err)
 	}
 	return rt
 }
@@ -166,23 +180,37 @@ func refreshToken(hash, sessionID string) storage.RefreshToken {
 	return storage.RefreshToken{Hash: hash, SessionID: sessionID, CreatedAt: t0, ExpiresAt: t0.Add(24 * time.Hour)}
 }
 
-func newCode(t *testing.T, s storage.Store, hash string, expires time.Time) storage.AuthCode {
-	t.Helper()
-	c := storage.AuthCode{
+// code is an authorization code for sess, expiring at expires.
+func code(hash string, sess storage.Session, expires time.Time) storage.AuthCode {
+	return storage.AuthCode{
 		Hash:          hash,
-		TenantID:      "tenant",
+		TenantID:      sess.TenantID,
 		RedirectURI:   "https://app.example.com/cb",
 		CodeChallenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
-		SessionID:     "session",
-		UserID:        "user",
+		SessionID:     sess.ID,
+		UserID:        sess.UserID,
 		Scope:         "openid",
 		Nonce:         "n",
 		ExpiresAt:     expires,
 	}
-	if err := s.CreateCode(t.Context(), c); err != nil {
-		t.Fatalf("CreateCode(%s): %v", hash, err)
+}
+
+// newCode creates the code hash, expiring at expires, with its session
+// "session-<hash>".
+func newCode(t *testing.T, s storage.Store, hash string, expires time.Time) storage.AuthCode {
+	t.Helper()
+	sess := session(t, s, "session-"+hash, t0.Add(24*time.Hour))
+	c := code(hash, sess, expires)
+	if err := s.CreateSession(t.Context(), sess, c); err != nil {
+		t.Fatalf("CreateSession(%s, code %s): %v", sess.ID, hash, err)
 	}
 	return c
+}
+
+// redeem redeems the code hash (made by newCode) at now, starting its
+// session's chain with "rt-<hash>".
+func redeem(t *testing.T, s storage.Store, hash string, now time.Time) (storage.AuthCode, error) {
+	return s.RedeemCode(t.Context(), hash, now, refreshToken("rt-"+hash, "session-"+hash))
 }
 
 // raced is one call's outcome in a race.
