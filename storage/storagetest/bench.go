@@ -74,7 +74,7 @@ func Bench(b *testing.B, newStore func(testing.TB) storage.Store) {
 				return
 			}
 			for i := 0; pb.Next(); i++ {
-				next := storage.RefreshToken{Hash: current.Hash + "." + strconv.Itoa(i), SessionID: sid, CreatedAt: at, ExpiresAt: at.Add(time.Hour)}
+				next := storage.RefreshToken{Hash: "rt-" + sid + "." + strconv.Itoa(i), SessionID: sid, CreatedAt: at, ExpiresAt: at.Add(time.Hour)}
 				if _, err := s.RotateRefreshToken(b.Context(), current.Hash, next, sealed, at); err != nil {
 					b.Error(err)
 					return
