@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"time"
 
@@ -34,10 +35,13 @@ func (s *Store) GetRefreshToken(ctx context.Context, hash string) (storage.Refre
 	return t, wrap("get refresh token", err)
 }
 
-// RotateRefreshToken reads and writes under the write lock BEGIN IMMEDIATE
-// takes before the read, which is what makes exactly one of several
-// concurrent rotations of the same token win: the others wait for the lock
-// and then read the token as used, with the winner's successor.
+// RotateRefreshToken runs under the write lock BEGIN IMMEDIATE takes, which
+// is what makes exactly one of several concurrent rotations of the same
+// token win: the others wait for the lock and then find the token used,
+// with the winner's successor. The common case is two statements: the
+// UPDATE that marks the token used only if it is unused and its session
+// is not revoked, and the successor's INSERT. Only when the UPDATE
+// matches nothing is the token read, to say why.
 func (s *Store) RotateRefreshToken(ctx context.Context, hash string, next storage.RefreshToken, sealed []byte, now time.Time) (storage.RefreshToken, error) {
 	if now.IsZero() {
 		return storage.RefreshToken{}, wrap("rotate refresh token", errZeroNow)
@@ -45,6 +49,18 @@ func (s *Store) RotateRefreshToken(ctx context.Context, hash string, next storag
 	var old storage.RefreshToken
 	err := s.inTx(ctx, func(tx *wtx) error {
 		var err error
+		old, err = scanRefreshToken(tx.QueryRowContext(ctx,
+			`UPDATE refresh_tokens SET used_at = ?, successor_hash = ?, successor_sealed = ?
+			WHERE hash = ? AND used_at IS NULL AND NOT `+sessionRevoked+`
+			RETURNING `+refreshTokenColumns, millis(now), next.Hash, sealed, hash))
+		switch {
+		case err == nil:
+			// The token as it was: unused, so without a successor.
+			old.UsedAt, old.SuccessorHash, old.SuccessorSealed = time.Time{}, "", nil
+			return insertRefreshToken(ctx, tx, next)
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
 		var revoked bool
 		old, err = scanRefreshToken(tx.QueryRowContext(ctx,
 			`SELECT `+refreshTokenColumns+`, `+sessionRevoked+` FROM refresh_tokens WHERE hash = ?`, hash), &revoked)
@@ -53,16 +69,8 @@ func (s *Store) RotateRefreshToken(ctx context.Context, hash string, next storag
 			return err
 		case revoked:
 			return storage.ErrRevoked
-		case !old.UsedAt.IsZero():
-			return storage.ErrAlreadyUsed
 		}
-		if err := insertRefreshToken(ctx, tx, next); err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx,
-			`UPDATE refresh_tokens SET used_at = ?, successor_hash = ?, successor_sealed = ? WHERE hash = ?`,
-			millis(now), next.Hash, sealed, hash)
-		return err
+		return storage.ErrAlreadyUsed
 	})
 	switch {
 	case errors.Is(err, storage.ErrAlreadyUsed):
