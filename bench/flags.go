@@ -23,12 +23,32 @@ const (
 var allScenarios = []string{scenarioCheck, scenarioMe, scenarioRefresh, scenarioLogin, scenarioLoginGitHub}
 
 // defaultConcurrency is per scenario: enough workers to keep two cores
-// busy without queueing so much that p99 measures only the queue. A
-// refresh or a login waits for a group commit (and a login for the
-// upstream too), so fewer than 32 leave a core partly idle: at 16 about
-// a sixth of the machine was idle in both.
+// busy without queueing so much that p99 measures only the queue. On
+// SQLite a refresh or a login waits for a group commit (and a login for
+// the upstream too), so fewer than 32 leave a core partly idle: at 16
+// about a sixth of the machine was idle in both.
 var defaultConcurrency = map[string]int{
 	scenarioCheck: 32, scenarioMe: 32, scenarioRefresh: 32, scenarioLogin: 32, scenarioLoginGitHub: 32,
+}
+
+// postgresConcurrency overrides defaultConcurrency on PostgreSQL, whose
+// server takes its share of the two cores: 16 workers, the broker's pool
+// size, keep it busy; 32 only queue for a connection (refresh at 32: a
+// quarter fewer per second, p99 more than doubled).
+var postgresConcurrency = map[string]int{
+	scenarioRefresh: 16, scenarioLogin: 16, scenarioLoginGitHub: 16,
+}
+
+// workers is the concurrency of scenario on store: as set by -concurrency,
+// else the store's default.
+func (o *options) workers(store, scenario string) int {
+	if n, ok := o.concurrency[scenario]; ok {
+		return n
+	}
+	if n, ok := postgresConcurrency[scenario]; ok && store == "postgres" {
+		return n
+	}
+	return defaultConcurrency[scenario]
 }
 
 const usage = `usage: go run ./bench [flags]
@@ -47,7 +67,7 @@ flags:
 type options struct {
 	duration    time.Duration
 	warmup      time.Duration
-	concurrency map[string]int
+	concurrency map[string]int // as set by -concurrency; see workers
 	stores      []string // "sqlite", "postgres"
 	scenarios   []string
 	sessions    int // signed-in sessions check and me cycle through
@@ -72,7 +92,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	o := &options{args: args}
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured time per scenario")
 	fs.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured time before each scenario: opens connections and warms caches")
-	conc := fs.String("concurrency", "", `workers per scenario: "N" for all, or "check=64,refresh=8" (defaults `+formatConcurrency(defaultConcurrency)+`; the bare ceiling uses check's)`)
+	conc := fs.String("concurrency", "", `workers per scenario: "N" for all, or "check=64,refresh=8" (defaults `+formatConcurrency(defaultConcurrency)+`, on PostgreSQL `+formatConcurrency(postgresConcurrency)+`; the bare ceiling uses check's)`)
 	store := fs.String("store", "both", "sqlite | postgres | both")
 	scenarios := fs.String("scenarios", strings.Join(allScenarios, ","), "comma-separated scenarios to run")
 	fs.IntVar(&o.sessions, "sessions", 200, "signed-in sessions (distinct access tokens) that check and me cycle through")
@@ -137,12 +157,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	return o, nil
 }
 
-// parseConcurrency reads "N" or "name=N,name=N" over the defaults.
+// parseConcurrency reads "N" (every scenario) or "name=N,name=N".
 func parseConcurrency(s string) (map[string]int, error) {
 	m := map[string]int{}
-	for k, v := range defaultConcurrency {
-		m[k] = v
-	}
 	if s == "" {
 		return m, nil
 	}
@@ -150,7 +167,7 @@ func parseConcurrency(s string) (map[string]int, error) {
 		if n <= 0 {
 			return nil, fmt.Errorf("-concurrency must be positive")
 		}
-		for k := range m {
+		for _, k := range allScenarios {
 			m[k] = n
 		}
 		return m, nil
@@ -169,7 +186,9 @@ func parseConcurrency(s string) (map[string]int, error) {
 func formatConcurrency(m map[string]int) string {
 	var parts []string
 	for _, s := range allScenarios {
-		parts = append(parts, fmt.Sprintf("%s=%d", s, m[s]))
+		if n, ok := m[s]; ok {
+			parts = append(parts, fmt.Sprintf("%s=%d", s, n))
+		}
 	}
 	return strings.Join(parts, ",")
 }

@@ -10,7 +10,7 @@ import (
 // runScenario prepares what the scenario needs (signed-in sessions,
 // refresh chains), measures it and adds its row.
 func (b *bench) runScenario(ctx context.Context, store, name string, br *brokerProc, a *agent, sessions *[]string) error {
-	workers := b.opts.concurrency[name]
+	workers := b.opts.workers(store, name)
 	a.hc = newClient(workers, b.opts.timeout)
 	defer a.hc.CloseIdleConnections()
 	br.rss.mark() // the scenario's RSS window opens here, preparation included
