@@ -6,36 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	"golang.org/x/oauth2"
 )
-
-// newClient is the load client: keep-alive connections, one idle
-// connection kept per worker and host, no proxy from the environment
-// (traffic stays on loopback), no compression, and redirects returned
-// rather than followed, since the tool reads each one.
-func newClient(workers int, timeout time.Duration) *http.Client {
-	tr := &http.Transport{
-		Proxy:               nil,
-		DialContext:         (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:        0, // no overall limit
-		MaxIdleConnsPerHost: workers,
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  true,
-	}
-	return &http.Client{
-		Transport:     tr,
-		Timeout:       timeout,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-}
 
 // tokenResponse is the part of the broker's token response the tool uses.
 type tokenResponse struct {
@@ -45,7 +22,7 @@ type tokenResponse struct {
 
 // agent plays the tenant app and its users' browsers against one broker.
 type agent struct {
-	hc     *http.Client
+	hc     *h1Client
 	broker string // the broker's base URL (its issuer)
 	users  int
 	next   atomic.Uint64 // the next user to sign in, round robin
@@ -69,7 +46,7 @@ func (a *agent) signIn(ctx context.Context, provider string, user int) (tokenRes
 
 	// 1. The app sends the browser to the broker, which stores the login
 	// state and sends the browser upstream.
-	resp, _, err := a.send(ctx, http.MethodGet, a.broker+"/auth/"+provider+"/login?"+q.Encode(), nil, nil, nil, 0)
+	resp, err := a.send(ctx, http.MethodGet, a.broker+"/auth/"+provider+"/login?"+q.Encode(), nil, nil, 0)
 	if err != nil {
 		return tokenResponse{}, err
 	}
@@ -77,14 +54,14 @@ func (a *agent) signIn(ctx context.Context, provider string, user int) (tokenRes
 	if err != nil {
 		return tokenResponse{}, err
 	}
-	cookies := resp.Cookies()
+	cookie := "Cookie: " + strings.Join(resp.cookies, "; ")
 
 	// 2. The fake upstream's sign-in page, the user chosen in the URL: it
 	// redirects back to the broker's callback with its code.
 	uq := upstream.Query()
 	uq.Set("login_as", subject(user))
 	upstream.RawQuery = uq.Encode()
-	resp, _, err = a.send(ctx, http.MethodGet, upstream.String(), nil, nil, nil, 0)
+	resp, err = a.send(ctx, http.MethodGet, upstream.String(), nil, nil, 0)
 	if err != nil {
 		return tokenResponse{}, fmt.Errorf("upstream: %w", err)
 	}
@@ -99,7 +76,7 @@ func (a *agent) signIn(ctx context.Context, provider string, user int) (tokenRes
 
 	// 3. The broker's callback redeems the upstream code, finds or creates
 	// the user and sends the browser to the app with a code of its own.
-	resp, _, err = a.send(ctx, http.MethodGet, callback.String(), nil, cookies, nil, 0)
+	resp, err = a.send(ctx, http.MethodGet, callback.String(), []string{cookie}, nil, 0)
 	if err != nil {
 		return tokenResponse{}, err
 	}
@@ -135,13 +112,13 @@ func (a *agent) refresh(ctx context.Context, refreshToken string) (tokenResponse
 }
 
 func (a *agent) token(ctx context.Context, form url.Values) (tokenResponse, error) {
-	hdr := http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
-	_, body, err := a.send(ctx, http.MethodPost, a.broker+"/token", hdr, nil, strings.NewReader(form.Encode()), http.StatusOK)
+	resp, err := a.send(ctx, http.MethodPost, a.broker+"/token",
+		[]string{"Content-Type: application/x-www-form-urlencoded"}, []byte(form.Encode()), http.StatusOK)
 	if err != nil {
 		return tokenResponse{}, err
 	}
 	var tr tokenResponse
-	if err := json.Unmarshal(body, &tr); err != nil {
+	if err := json.Unmarshal(resp.body, &tr); err != nil {
 		return tokenResponse{}, fmt.Errorf("POST /token: %w", err)
 	}
 	if tr.AccessToken == "" || tr.RefreshToken == "" {
@@ -152,53 +129,37 @@ func (a *agent) token(ctx context.Context, form url.Values) (tokenResponse, erro
 
 // bearerGet is an app's call with an access token: it must answer 200.
 func (a *agent) bearerGet(ctx context.Context, u, accessToken string) error {
-	hdr := http.Header{"Authorization": {"Bearer " + accessToken}, "X-Tenant-ID": {tenantID}}
-	_, _, err := a.send(ctx, http.MethodGet, u, hdr, nil, nil, http.StatusOK)
+	_, err := a.send(ctx, http.MethodGet, u, []string{"Authorization: Bearer " + accessToken, "X-Tenant-ID: " + tenantID}, nil, http.StatusOK)
 	return err
 }
 
 // send makes one request and reads the whole answer, which must have
 // status want, or be a redirect when want is 0. Errors name the method and
 // path, never the query, which holds codes and state.
-func (a *agent) send(ctx context.Context, method, u string, hdr http.Header, cookies []*http.Cookie, body io.Reader, want int) (*http.Response, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, method, u, body)
+func (a *agent) send(ctx context.Context, method, rawURL string, hdr []string, body []byte, want int) (*h1Response, error) {
+	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	for k, v := range hdr {
-		req.Header[k] = v
-	}
-	for _, c := range cookies {
-		req.AddCookie(c)
-	}
-	resp, err := a.hc.Do(req)
+	resp, err := a.hc.do(ctx, method, u, hdr, body)
 	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, nil, fmt.Errorf("%s %s: %w", method, req.URL.Path, err)
+		return nil, fmt.Errorf("%s %s: %w", method, u.Path, err)
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s %s: read: %w", method, req.URL.Path, err)
-	}
-	ok := resp.StatusCode == want
+	ok := resp.status == want
 	if want == 0 {
-		ok = resp.StatusCode >= 300 && resp.StatusCode < 400 && resp.Header.Get("Location") != ""
+		ok = resp.status >= 300 && resp.status < 400 && resp.location != ""
 	}
 	if !ok {
-		return nil, nil, fmt.Errorf("%s %s: status %d: %s", method, req.URL.Path, resp.StatusCode, snippet(b))
+		return nil, fmt.Errorf("%s %s: status %d: %s", method, u.Path, resp.status, snippet(resp.body))
 	}
-	return resp, b, nil
+	return resp, nil
 }
 
 // location is a redirect's target, resolved against the request.
-func location(resp *http.Response) (*url.URL, error) {
-	u, err := resp.Request.URL.Parse(resp.Header.Get("Location"))
+func location(resp *h1Response) (*url.URL, error) {
+	u, err := resp.url.Parse(resp.location)
 	if err != nil {
-		return nil, fmt.Errorf("%s: bad Location: %w", resp.Request.URL.Path, err)
+		return nil, fmt.Errorf("%s: bad Location: %w", resp.url.Path, err)
 	}
 	return u, nil
 }

@@ -68,7 +68,7 @@ type options struct {
 	duration    time.Duration
 	warmup      time.Duration
 	concurrency map[string]int // as set by -concurrency; see workers
-	stores      []string // "sqlite", "postgres"
+	stores      []string       // "sqlite", "postgres"
 	scenarios   []string
 	sessions    int // signed-in sessions check and me cycle through
 	users       int // distinct upstream users logins pick from

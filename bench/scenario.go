@@ -11,8 +11,8 @@ import (
 // refresh chains), measures it and adds its row.
 func (b *bench) runScenario(ctx context.Context, store, name string, br *brokerProc, a *agent, sessions *[]string) error {
 	workers := b.opts.workers(store, name)
-	a.hc = newClient(workers, b.opts.timeout)
-	defer a.hc.CloseIdleConnections()
+	a.hc = newH1Client(b.opts.timeout)
+	defer a.hc.closeIdle()
 	br.rss.mark() // the scenario's RSS window opens here, preparation included
 
 	var do op
@@ -84,7 +84,12 @@ func (b *bench) runScenario(ctx context.Context, store, name string, br *brokerP
 		// The ceiling: the same client, workers and request against the
 		// bare Echo process, in rounds alternating with check's so that
 		// anything else on the machine weighs on both alike.
-		bare := func(ctx context.Context, _ int) error { return a.bearerGet(ctx, b.bareURL, "bare") }
+		// Same bytes on the wire too: the bare process is sent the same
+		// access tokens, which it ignores.
+		var nextBare atomic.Uint64
+		bare := func(ctx context.Context, _ int) error {
+			return a.bearerGet(ctx, b.bareURL, (*sessions)[nextBare.Add(1)%uint64(len(*sessions))])
+		}
 		loads = append([]load{{do: bare, server: b.bare.pid()}}, loads...)
 	}
 	var prof *profile

@@ -23,19 +23,32 @@ func SetPageHeaders(h http.Header) {
 func SecureHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		h := c.Response().Header()
-		h.Set("X-Content-Type-Options", "nosniff")
+		h["X-Content-Type-Options"] = nosniff
 		// Codes and states travel in URLs; never leak them to another site.
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Frame-Options", "DENY")
+		h["Referrer-Policy"] = noReferrer
+		h["X-Frame-Options"] = deny
 		return next(c)
 	}
 }
 
+// Header values set on every response, shared rather than allocated per
+// request (the keys are in canonical form, as Header.Set would make
+// them). A shared slice is safe: Header.Set replaces it, and Header.Add
+// appends to a full slice, which copies it.
+var (
+	nosniff    = []string{"nosniff"}
+	noReferrer = []string{"no-referrer"}
+	deny       = []string{"DENY"}
+	noStore    = []string{"no-store"}
+	noCache    = []string{"no-cache"}
+)
+
 // NoStore marks a response as carrying tokens or codes (RFC 6749 §5.1).
 func NoStore(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		c.Response().Header().Set("Cache-Control", "no-store")
-		c.Response().Header().Set("Pragma", "no-cache")
+		h := c.Response().Header()
+		h["Cache-Control"] = noStore
+		h["Pragma"] = noCache
 		return next(c)
 	}
 }
