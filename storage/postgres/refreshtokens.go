@@ -3,7 +3,10 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/socialbroker/broker/storage"
 )
@@ -18,27 +21,25 @@ func scanRefreshToken(row scanner, extra ...any) (storage.RefreshToken, error) {
 	return t, row.Scan(dest...)
 }
 
-// rotateSQL is the whole rotation in one statement, so one round trip
-// and no explicit transaction: old locks the token (FOR UPDATE waits for a
-// concurrent rotation, then sees its result), upd marks it used only if it
-// was unused and its session is not revoked, and ins inserts the successor
-// only if upd did. A unique violation on the successor undoes all of it.
-// It returns the token as it was, whether its session is revoked, and how
-// many successors were inserted (1 when this call rotated).
-const rotateSQL = `WITH old AS (
-	SELECT ` + refreshTokenColumns + `, ` + sessionRevoked + ` AS revoked
-	FROM refresh_tokens WHERE hash = $1 FOR UPDATE
-), upd AS (
+// rotateSQL is the common case of a rotation in one statement, so one
+// round trip and no explicit transaction: upd marks the token used only if
+// it is unused and its session not revoked, and ins inserts the successor
+// only if upd did; a unique violation on the successor undoes both. No
+// SELECT ... FOR UPDATE: the UPDATE takes the row lock itself, and of
+// several concurrent rotations the ones that waited for it re-check
+// "used_at IS NULL" against the winner's row (READ COMMITTED) and match
+// nothing. It returns the token's columns as they were (an unused token
+// has no successor) and how many successors were inserted.
+const rotateSQL = `WITH upd AS (
 	UPDATE refresh_tokens SET used_at = $2, successor_hash = $3, successor_sealed = $4
-	WHERE hash = $1 AND used_at IS NULL AND NOT (SELECT revoked FROM old)
-	RETURNING 1
+	WHERE hash = $1 AND used_at IS NULL AND NOT ` + sessionRevoked + `
+	RETURNING hash, session_id, created_at, expires_at
 ), ins AS (
 	INSERT INTO refresh_tokens (` + refreshTokenColumns + `)
-	SELECT $3, $5, $6::timestamptz, $7::timestamptz, $8::timestamptz, $9, $10::bytea
-	WHERE EXISTS (SELECT 1 FROM upd)
+	SELECT $3, $5, $6::timestamptz, $7::timestamptz, $8::timestamptz, $9, $10::bytea FROM upd
 	RETURNING 1
 )
-SELECT old.*, (SELECT count(*) FROM ins) FROM old`
+SELECT upd.*, NULL::timestamptz, '', NULL::bytea, (SELECT count(*) FROM ins) FROM upd`
 
 // sessionRevoked is a column telling whether the token's session is revoked.
 const sessionRevoked = `(SELECT revoked_at IS NOT NULL FROM sessions WHERE id = refresh_tokens.session_id)`
@@ -54,35 +55,38 @@ func (s *Store) GetRefreshToken(ctx context.Context, hash string) (storage.Refre
 	return t, wrap("get refresh token", err)
 }
 
-// RotateRefreshToken reads the token with SELECT ... FOR UPDATE, which is
-// what makes exactly one of several concurrent rotations of the same token
-// win: the others wait for the row lock and then, under READ COMMITTED,
-// read the row as the winner committed it, used and with its successor.
-// If next cannot be inserted the transaction rolls back and the token
-// stays live.
+// RotateRefreshToken runs rotateSQL; only when it matches nothing is the
+// token read, to say why (used, revoked or unknown). A used token never
+// becomes unused, so that read cannot contradict the UPDATE.
 func (s *Store) RotateRefreshToken(ctx context.Context, hash string, next storage.RefreshToken, sealed []byte, now time.Time) (storage.RefreshToken, error) {
 	if now.IsZero() {
 		return storage.RefreshToken{}, wrap("rotate refresh token", errZeroNow)
 	}
 	var old storage.RefreshToken
 	err := s.do(ctx, opTimeout, func(ctx context.Context) error {
-		var (
-			revoked  bool
-			inserted int64
-		)
+		var inserted int64
 		var err error
 		old, err = scanRefreshToken(s.pool.QueryRow(ctx, rotateSQL, hash, tstz(now), next.Hash, sealed,
 			next.SessionID, tstz(next.CreatedAt), tstz(next.ExpiresAt), tstz(next.UsedAt),
-			next.SuccessorHash, next.SuccessorSealed), &revoked, &inserted)
+			next.SuccessorHash, next.SuccessorSealed), &inserted)
+		switch {
+		case err == nil && inserted != 1:
+			return fmt.Errorf("rotation inserted %d successors", inserted) // cannot happen: ins selects from upd
+		case err == nil:
+			return nil
+		case !errors.Is(err, pgx.ErrNoRows):
+			return err
+		}
+		var revoked bool
+		old, err = scanRefreshToken(s.pool.QueryRow(ctx,
+			`SELECT `+refreshTokenColumns+`, `+sessionRevoked+` FROM refresh_tokens WHERE hash = $1`, hash), &revoked)
 		switch {
 		case err != nil:
 			return err
 		case revoked:
 			return storage.ErrRevoked
-		case !old.UsedAt.IsZero() || inserted != 1:
-			return storage.ErrAlreadyUsed
 		}
-		return nil
+		return storage.ErrAlreadyUsed
 	})
 	switch {
 	case errors.Is(err, storage.ErrAlreadyUsed):
