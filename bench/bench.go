@@ -44,6 +44,7 @@ type row struct {
 	cpu             cpuUse
 	ceiling         *row  // check: the bare Echo row measured alongside it
 	rss             int64 // the broker's peak during the scenario, bytes; -1 unknown, 0 not applicable
+	remeasured      int   // measurements discarded because other processes disturbed them
 }
 
 // startRow is one broker's start-to-ready times and peak RSS.

@@ -121,6 +121,9 @@ func (b *bench) note(r row) string {
 	if r.cpu.ok && r.cpu.others > disturbed {
 		notes = append(notes, fmt.Sprintf("disturbed: other processes took %.2f cores", r.cpu.others))
 	}
+	if r.remeasured > 0 {
+		notes = append(notes, fmt.Sprintf("measured %d times: other processes disturbed the earlier ones", r.remeasured+1))
+	}
 	return strings.Join(notes, "; ")
 }
 

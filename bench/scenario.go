@@ -1,11 +1,16 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync/atomic"
 )
+
+// remeasures bounds how many times a disturbed scenario is measured again.
+const remeasures = 2
 
 // runScenario prepares what the scenario needs (signed-in sessions,
 // refresh chains), measures it and adds its row.
@@ -96,9 +101,23 @@ func (b *bench) runScenario(ctx context.Context, store, name string, br *brokerP
 	if br.pprofURL != "" {
 		prof = &profile{url: br.pprofURL, path: b.opts.cpuProfile + "-" + store + "-" + name + ".pprof"}
 	}
-	res, err := b.measure(ctx, workers, loads, prof)
-	if err != nil {
-		return err
+	// A measurement that other processes disturbed (on a shared host, the
+	// hypervisor taking CPU shows here too) understates the broker: it is
+	// measured again, at most remeasures times, and the row says so. Not
+	// under -cpuprofile, whose profile covers the first measurement.
+	var res []measured
+	remeasured := 0
+	for {
+		var err error
+		if res, err = b.measure(ctx, workers, loads, prof); err != nil {
+			return err
+		}
+		others := slices.MaxFunc(res, func(a, b measured) int { return cmp.Compare(a.cpu.others, b.cpu.others) }).cpu
+		if prof != nil || remeasured == remeasures || !others.ok || others.others <= disturbed {
+			break
+		}
+		remeasured++
+		fmt.Fprintf(b.out, "  (%s on %s: other processes took %.2f cores; measuring again)\n", name, store, others.others)
 	}
 	if prof != nil {
 		if err := prof.wait(); err != nil {
@@ -109,7 +128,7 @@ func (b *bench) runScenario(ctx context.Context, store, name string, br *brokerP
 	if br.exited() {
 		return errors.New(br.name + " exited during " + name + br.logTail())
 	}
-	r := row{scenario: name, store: store, workers: workers, rss: br.rss.mark()}
+	r := row{scenario: name, store: store, workers: workers, rss: br.rss.mark(), remeasured: remeasured}
 	if name == scenarioCheck {
 		if b.bare.exited() {
 			return fmt.Errorf("bare echo exited during the run%s", b.bare.logTail())
