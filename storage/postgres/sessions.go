@@ -23,18 +23,20 @@ func scanSession(row scanner) (storage.Session, error) {
 
 // CreateSession sends the session and its codes as one batch: one round
 // trip, and one implicit transaction, so they commit together or not at
-// all.
+// all. Each attempt builds its own batch: pgx records statement
+// descriptions in a batch it sends, which a retry on another connection
+// must not reuse.
 func (s *Store) CreateSession(ctx context.Context, sess storage.Session, codes ...storage.AuthCode) error {
-	b := &pgx.Batch{}
-	b.Queue(`INSERT INTO sessions (`+sessionColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		sess.ID, sess.UserID, sess.TenantID, sess.Provider, sess.Scope, roleList(sess.Roles), sess.Nonce,
-		tstz(sess.AuthTime), tstz(sess.CreatedAt), tstz(sess.ExpiresAt), tstz(sess.RevokedAt))
-	for _, c := range codes {
-		b.Queue(`INSERT INTO codes (`+codeColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-			c.Hash, c.TenantID, c.RedirectURI, c.CodeChallenge, c.SessionID, c.UserID,
-			c.Scope, c.Nonce, tstz(c.ExpiresAt), tstz(c.UsedAt))
-	}
 	err := s.do(ctx, opTimeout, func(ctx context.Context) error {
+		b := &pgx.Batch{}
+		b.Queue(`INSERT INTO sessions (`+sessionColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			sess.ID, sess.UserID, sess.TenantID, sess.Provider, sess.Scope, roleList(sess.Roles), sess.Nonce,
+			tstz(sess.AuthTime), tstz(sess.CreatedAt), tstz(sess.ExpiresAt), tstz(sess.RevokedAt))
+		for _, c := range codes {
+			b.Queue(`INSERT INTO codes (`+codeColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+				c.Hash, c.TenantID, c.RedirectURI, c.CodeChallenge, c.SessionID, c.UserID,
+				c.Scope, c.Nonce, tstz(c.ExpiresAt), tstz(c.UsedAt))
+		}
 		return s.pool.SendBatch(ctx, b).Close()
 	})
 	return wrap("create session", err)

@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -88,25 +89,30 @@ func testRedeemCodeExpiry(t *testing.T, s storage.Store) {
 	}
 }
 
-// Many redemptions of one code at once: exactly one wins, and every other
-// one sees the winner's use.
+// Many redemptions of one code at once: exactly one wins, every other one
+// sees the winner's use, and only the winner's first refresh token is
+// stored.
 func testRedeemCodeConcurrently(t *testing.T, s storage.Store) {
 	const n = 50
-	newCode(t, s, "code", t0.Add(time.Minute))
+	c := newCode(t, s, "code", t0.Add(time.Minute))
+	first := func(i int) storage.RefreshToken { return refreshToken(fmt.Sprintf("rt-%d", i), c.SessionID) }
 
 	results := race(n, func(i int) (storage.AuthCode, error) {
 		// Distinct times tell which call won.
-		return redeem(t, s, "code", t0.Add(time.Duration(i+1)*time.Millisecond))
+		return s.RedeemCode(t.Context(), "code", t0.Add(time.Duration(i+1)*time.Millisecond), first(i))
 	})
 	winner := soleWinner(t, "RedeemCode", results)
 	usedAt := results[winner].value.UsedAt
 	for i, r := range results {
+		_, err := s.GetRefreshToken(t.Context(), first(i).Hash)
 		if i == winner {
+			wantErr(t, "GetRefreshToken(the winner's first token)", err, nil)
 			continue
 		}
 		wantErr(t, "concurrent RedeemCode", r.err, storage.ErrAlreadyUsed)
 		if !r.value.UsedAt.Equal(usedAt) {
 			t.Fatalf("concurrent RedeemCode %d: got UsedAt %v, want the winner's %v", i, r.value.UsedAt, usedAt)
 		}
+		wantErr(t, "GetRefreshToken(a loser's first token)", err, storage.ErrNotFound)
 	}
 }
