@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 	"github.com/socialbroker/broker/internal/oautherr"
@@ -23,19 +24,61 @@ func (s *Server) check(c echo.Context) error {
 		}
 		return err
 	}
-	return c.JSON(http.StatusOK, checkResponse{
-		Authenticated: true, Sub: claims.Subject, Tenant: claims.TID,
-		ExpiresAt: claims.ExpiresAt.Time.UTC().Format(time.RFC3339),
-	})
+	// The hottest endpoint (an app calls it on every navigation) answers
+	// four fields of known types: written directly, not through
+	// encoding/json's reflection and an Encoder per call.
+	b := make([]byte, 0, 160)
+	b = append(b, `{"authenticated":true,"sub":`...)
+	b = appendJSONString(b, claims.Subject)
+	b = append(b, `,"tenant":`...)
+	b = appendJSONString(b, claims.TID)
+	b = append(b, `,"expiresAt":"`...)
+	b = claims.ExpiresAt.Time.UTC().AppendFormat(b, time.RFC3339)
+	b = append(b, `"}`...)
+	return c.JSONBlob(http.StatusOK, b)
 }
 
-// checkResponse is /auth/check's answer: a struct, not a map, because
-// this is the hottest endpoint and a map costs reflection per key.
-type checkResponse struct {
-	Authenticated bool   `json:"authenticated"`
-	Sub           string `json:"sub"`
-	Tenant        string `json:"tenant"`
-	ExpiresAt     string `json:"expiresAt"`
+// appendJSONString appends s as a JSON string, escaped exactly as
+// encoding/json does (HTML-safe, invalid UTF-8 as U+FFFD).
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c == '\n':
+				b = append(b, '\\', 'n')
+			case c == '\r':
+				b = append(b, '\\', 'r')
+			case c == '\t':
+				b = append(b, '\\', 't')
+			case c == '\b':
+				b = append(b, '\\', 'b')
+			case c == '\f':
+				b = append(b, '\\', 'f')
+			case c < 0x20 || c == '<' || c == '>' || c == '&':
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+		default:
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
 }
 
 type identityJSON struct {
