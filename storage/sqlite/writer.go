@@ -19,12 +19,21 @@ var errClosed = errors.New("sqlite: store is closed")
 //
 // With synchronous=FULL every commit waits for an fsync of the WAL, which
 // costs far more than the statements it makes durable. So the writer takes
-// every transaction waiting for it, runs each inside its own SAVEPOINT
-// (one that fails is rolled back alone, as if it had been a transaction of
-// its own), and commits them together: one fsync for the whole group.
-// Under light load a group is one transaction; under heavy load groups grow
-// and the fsync is shared. A caller hears back only once its work is
-// durable, so nothing acknowledged can be lost.
+// every transaction waiting for it and commits them together: one fsync
+// for the whole group. Under light load a group is one transaction; under
+// heavy load groups grow and the fsync is shared. A caller hears back only
+// once its work is durable, so nothing acknowledged can be lost.
+//
+// A job that fails must leave no trace, as if it had been a transaction of
+// its own. The writer first runs the group's jobs one after the other in
+// the transaction. Most failures (an unknown, used or expired code, token
+// or login state) are found before the job writes anything, and such a
+// job is simply left out. If a job fails after writing, the writer rolls
+// the whole group back and runs it again with each job inside its own
+// SAVEPOINT, so that only the failed ones are undone: that is rare (a
+// constraint broken by a second statement), and the common group is
+// spared two statements per job. A job may therefore run twice: fn must
+// depend only on what it reads through tx, as every job here does.
 type writer struct {
 	db   *sql.DB
 	jobs chan *job
@@ -136,6 +145,24 @@ func (w *writer) prepareWanted() {
 type wtx struct {
 	tx *sql.Tx
 	w  *writer
+	// wrote is set once a statement of the current job may have changed
+	// the database: a job that fails without writing leaves nothing to
+	// undo. Only INSERT, UPDATE and DELETE are judged by what they did
+	// (rows affected, a row returned); anything else counts as a write.
+	wrote bool
+}
+
+// dml reports whether query is one INSERT, UPDATE or DELETE statement.
+func dml(query string) bool {
+	q := strings.TrimSpace(query)
+	if len(q) < 6 || strings.Contains(q, ";") {
+		return false
+	}
+	switch strings.ToUpper(q[:6]) {
+	case "INSERT", "UPDATE", "DELETE":
+		return true
+	}
+	return false
 }
 
 // stmt returns the prepared form of query inside this transaction, or nil
@@ -151,18 +178,58 @@ func (t *wtx) stmt(ctx context.Context, query string) *sql.Stmt {
 	return nil
 }
 
+// ExecContext runs a statement. A failing statement undoes its own
+// changes (SQLite's statement journal), so only a successful one can
+// have written.
 func (t *wtx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if st := t.stmt(ctx, query); st != nil {
-		return st.ExecContext(ctx, args...)
+	isDML := dml(query)
+	if !isDML {
+		t.wrote = true // DDL, several statements: assume the worst
 	}
-	return t.tx.ExecContext(ctx, query, args...)
+	var res sql.Result
+	var err error
+	if st := t.stmt(ctx, query); st != nil {
+		res, err = st.ExecContext(ctx, args...)
+	} else {
+		res, err = t.tx.ExecContext(ctx, query, args...)
+	}
+	if err == nil && isDML {
+		if n, nerr := res.RowsAffected(); nerr != nil || n > 0 {
+			t.wrote = true
+		}
+	}
+	return res, err
 }
 
-func (t *wtx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	if st := t.stmt(ctx, query); st != nil {
-		return st.QueryRowContext(ctx, args...)
+// QueryRowContext runs a query for one row. For INSERT, UPDATE or DELETE
+// ... RETURNING, the job counts as having written unless the row turns
+// out not to exist: no row returned, no row changed.
+func (t *wtx) QueryRowContext(ctx context.Context, query string, args ...any) wrow {
+	r := wrow{t: t, before: t.wrote}
+	if dml(query) {
+		t.wrote = true
 	}
-	return t.tx.QueryRowContext(ctx, query, args...)
+	if st := t.stmt(ctx, query); st != nil {
+		r.row = st.QueryRowContext(ctx, args...)
+	} else {
+		r.row = t.tx.QueryRowContext(ctx, query, args...)
+	}
+	return r
+}
+
+// wrow is a wtx query's row.
+type wrow struct {
+	row    *sql.Row
+	t      *wtx
+	before bool // wrote before this query
+}
+
+func (r wrow) Scan(dest ...any) error {
+	err := r.row.Scan(dest...)
+	if errors.Is(err, sql.ErrNoRows) {
+		r.t.wrote = r.before
+	}
+	return err
 }
 
 // drain fails what is still queued at Close.
@@ -179,38 +246,51 @@ func (w *writer) drain() {
 
 func (w *writer) commit(batch []*job) {
 	results := make([]error, len(batch))
-	finish := func() {
+	defer func() {
 		for i, j := range batch {
 			j.done <- results[i]
 		}
+	}()
+	fail := func(err error) {
+		for i := range results {
+			if results[i] == nil {
+				results[i] = err
+			}
+		}
 	}
-	defer finish()
 	tx, err := w.db.BeginTx(context.Background(), nil)
 	if err != nil {
-		for i := range results {
-			results[i] = err
-		}
+		fail(err)
 		return
 	}
-	if len(batch) == 1 { // the common case under light load: no savepoint needed
-		if results[0] = batch[0].ctx.Err(); results[0] == nil {
-			results[0] = batch[0].fn(&wtx{tx: tx, w: w})
+	failed, err := w.runAll(tx, batch, results)
+	switch {
+	case failed < 0:
+		if err := tx.Commit(); err != nil {
+			fail(err)
 		}
-		if results[0] != nil {
-			_ = rollback(tx)
-		} else {
-			results[0] = tx.Commit()
-		}
+		return
+	case len(batch) == 1: // a transaction of its own: undoing it is enough
+		results[failed] = err
+		_ = rollback(tx)
+		return
+	}
+	// A job failed, perhaps after writing: undo the whole group and run it
+	// again, each job in a savepoint of its own.
+	if err := rollback(tx); err != nil {
+		fail(err)
+		return
+	}
+	if tx, err = w.db.BeginTx(context.Background(), nil); err != nil {
+		fail(err)
 		return
 	}
 	ran := 0
 	for i, j := range batch {
-		if err := j.ctx.Err(); err != nil {
-			results[i] = err
+		if results[i] = j.ctx.Err(); results[i] != nil {
 			continue
 		}
-		results[i] = w.runSavepoint(tx, j)
-		if results[i] == nil {
+		if results[i] = w.runSavepoint(tx, j); results[i] == nil {
 			ran++
 		}
 	}
@@ -219,12 +299,30 @@ func (w *writer) commit(batch []*job) {
 		return
 	}
 	if err := tx.Commit(); err != nil {
-		for i := range results {
-			if results[i] == nil {
-				results[i] = err
+		fail(err)
+	}
+}
+
+// runAll runs the jobs of batch one after the other in tx, skipping (with
+// its error) any whose ctx has ended. A job that fails without having
+// written is as if it had not run: its error is its result, and the others
+// go on. runAll stops at the first job that fails after writing, and
+// returns its index and error; -1 if none did.
+func (w *writer) runAll(tx *sql.Tx, batch []*job, results []error) (int, error) {
+	t := &wtx{tx: tx, w: w}
+	for i, j := range batch {
+		if results[i] = j.ctx.Err(); results[i] != nil {
+			continue
+		}
+		t.wrote = false
+		if err := j.fn(t); err != nil {
+			if t.wrote {
+				return i, err
 			}
+			results[i] = err
 		}
 	}
+	return -1, nil
 }
 
 // runSavepoint runs one job inside a savepoint, undoing only its own

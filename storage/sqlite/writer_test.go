@@ -69,3 +69,75 @@ func TestWriterSkipsCancelled(t *testing.T) {
 		t.Fatalf("write after Close: %v, want errClosed", err)
 	}
 }
+
+// TestGroupCommitUndoesWrites: whatever statement a failing job wrote with
+// (INSERT, UPDATE ... RETURNING, several statements at once), none of it
+// survives, while the jobs beside it in the group commit; a job that
+// fails having changed nothing is left out.
+func TestGroupCommitUndoesWrites(t *testing.T) {
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "w.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := t.Context()
+	if err := s.exec(ctx, `CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.exec(ctx, `INSERT INTO t (k, v) VALUES ('shared', 0)`); err != nil {
+		t.Fatal(err)
+	}
+	errFail := errors.New("fails after its statements")
+	failing := map[string]func(tx *wtx) error{
+		"insert": func(tx *wtx) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO t (k, v) VALUES ('ghost', 1)`)
+			return errors.Join(err, errFail)
+		},
+		"update returning": func(tx *wtx) error {
+			var v int
+			err := tx.QueryRowContext(ctx, `UPDATE t SET v = v + 100 WHERE k = 'shared' RETURNING v`).Scan(&v)
+			return errors.Join(err, errFail)
+		},
+		"no row deleted": func(tx *wtx) error {
+			var k string
+			err := tx.QueryRowContext(ctx, `DELETE FROM t WHERE k = 'nobody' RETURNING k`).Scan(&k)
+			return errors.Join(err, errFail)
+		},
+		"several statements": func(tx *wtx) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO t (k, v) VALUES ('ghost2', 1); UPDATE t SET v = v + 1000 WHERE k = 'shared'`)
+			return errors.Join(err, errFail)
+		},
+	}
+	for name, fail := range failing {
+		t.Run(name, func(t *testing.T) {
+			const n = 40
+			var wg sync.WaitGroup
+			errs := make([]error, n)
+			for i := range n {
+				wg.Go(func() {
+					if i == n/2 {
+						errs[i] = s.inTx(ctx, fail)
+						return
+					}
+					errs[i] = s.inTx(ctx, func(tx *wtx) error {
+						_, err := tx.ExecContext(ctx, `INSERT INTO t (k, v) VALUES (?, 1)`, fmt.Sprint(name, i))
+						return err
+					})
+				})
+			}
+			wg.Wait()
+			for i, err := range errs {
+				if want := i == n/2; errors.Is(err, errFail) != want || (!want && err != nil) {
+					t.Fatalf("job %d: %v", i, err)
+				}
+			}
+			var ghosts, shared, mine int
+			err := s.read.QueryRow(`SELECT (SELECT count(*) FROM t WHERE k LIKE 'ghost%'), (SELECT v FROM t WHERE k = 'shared'),
+				(SELECT count(*) FROM t WHERE k LIKE ? || '%')`, name).Scan(&ghosts, &shared, &mine)
+			if err != nil || ghosts != 0 || shared != 0 || mine != n-1 {
+				t.Fatalf("after the group: %d ghost rows, shared = %d, %d of %d others' rows (%v); want 0, 0, all",
+					ghosts, shared, mine, n-1, err)
+			}
+		})
+	}
+}
