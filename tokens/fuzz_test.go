@@ -3,7 +3,6 @@ package tokens_test
 import (
 	"context"
 	"crypto/ecdsa"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
@@ -18,8 +17,10 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
 	"github.com/socialbroker/broker/storage"
 	"github.com/socialbroker/broker/tokens"
+	"github.com/socialbroker/broker/tokens/jwstest"
 )
 
 // fuzzKeyPEM is a fixed ES256 key used only by FuzzParseAccessToken, so
@@ -87,24 +88,6 @@ func fuzzKeySet(tb testing.TB) (*tokens.KeySet, string, *ecdsa.PrivateKey) {
 	return ks, kid, priv
 }
 
-// handSigned signs header and claims with key by hand, as an insider
-// holding our key but not our code might.
-func handSigned(key *ecdsa.PrivateKey, header map[string]any, claims any) string {
-	b64 := base64.RawURLEncoding.EncodeToString
-	hb, _ := json.Marshal(header)
-	cb, _ := json.Marshal(claims)
-	input := b64(hb) + "." + b64(cb)
-	sum := sha256.Sum256([]byte(input))
-	r, s, err := ecdsa.Sign(rand.Reader, key, sum[:])
-	if err != nil {
-		panic(err)
-	}
-	sig := make([]byte, 64)
-	r.FillBytes(sig[:32])
-	s.FillBytes(sig[32:])
-	return input + "." + b64(sig)
-}
-
 func jwtTime(t time.Time) *jwt.NumericDate { return jwt.NewNumericDate(t) }
 
 // signedByUs is the fuzz oracle, independent of the parser: raw is a
@@ -169,7 +152,7 @@ func FuzzParseAccessToken(f *testing.F) {
 		{"alg": "ES256", "kid": kid, "typ": "at+jwt", "crit": []string{"exp"}},
 		{"alg": "ES256", "typ": "at+jwt"},
 	} {
-		f.Add(handSigned(priv, h, claims))
+		f.Add(jwstest.SignES256(priv, h, claims))
 	}
 	for _, seed := range []string{
 		good,

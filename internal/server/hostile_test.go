@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"io"
+	"maps"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/socialbroker/broker/providers/providertest"
 	"github.com/socialbroker/broker/storage/sqlite"
+	"github.com/socialbroker/broker/tokens/jwstest"
 )
 
 // The attacker's view of the broker: every input an attacker controls,
@@ -194,7 +196,7 @@ func TestPostLogoutRedirectHostile(t *testing.T) {
 	t.Run("hint forged by the attacker", func(t *testing.T) {
 		attacker, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 		claims := payloadOf(t, tr.IDToken)
-		forged := signES256(attacker, map[string]any{"alg": "ES256", "typ": "JWT", "kid": "attacker"}, claims)
+		forged := jwstest.SignES256(attacker, map[string]any{"alg": "ES256", "typ": "JWT", "kid": "attacker"}, claims)
 		q := url.Values{"id_token_hint": {forged}, "post_logout_redirect_uri": {appLogout}}
 		refusedPage(t, h.newBrowser().get(h.issuer+"/logout?"+q.Encode()))
 	})
@@ -423,27 +425,8 @@ func TestSpoofedHostChangesNothing(t *testing.T) {
 // b64 is base64url without padding (RFC 7515 §2).
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 
-func jsonSeg(v any) string {
-	b, _ := json.Marshal(v)
-	return b64(b)
-}
-
-// signES256 builds a JWS by hand.
-func signES256(key *ecdsa.PrivateKey, header, claims map[string]any) string {
-	input := jsonSeg(header) + "." + jsonSeg(claims)
-	sum := sha256.Sum256([]byte(input))
-	r, s, err := ecdsa.Sign(rand.Reader, key, sum[:])
-	if err != nil {
-		panic(err)
-	}
-	sig := make([]byte, 64)
-	r.FillBytes(sig[:32])
-	s.FillBytes(sig[32:])
-	return input + "." + b64(sig)
-}
-
 func signHS256(secret []byte, header, claims map[string]any) string {
-	input := jsonSeg(header) + "." + jsonSeg(claims)
+	input := jwstest.Segment(header) + "." + jwstest.Segment(claims)
 	m := hmac.New(sha256.New, secret)
 	m.Write([]byte(input))
 	return input + "." + b64(m.Sum(nil))
@@ -606,11 +589,9 @@ func TestBrokerTokenAttacks(t *testing.T) {
 	pemKey := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
 	point, _ := insider.PublicKey.ECDH()
 
-	with := func(changes map[string]any) map[string]any {
-		c := map[string]any{}
-		for k, v := range claims {
-			c[k] = v
-		}
+	// changed is base with changes applied: a nil value removes the key.
+	changed := func(base, changes map[string]any) map[string]any {
+		c := maps.Clone(base)
 		for k, v := range changes {
 			if v == nil {
 				delete(c, k)
@@ -620,16 +601,9 @@ func TestBrokerTokenAttacks(t *testing.T) {
 		}
 		return c
 	}
+	with := func(changes map[string]any) map[string]any { return changed(claims, changes) }
 	head := func(changes map[string]any) map[string]any {
-		c := map[string]any{"alg": "ES256", "typ": "at+jwt", "kid": kid}
-		for k, v := range changes {
-			if v == nil {
-				delete(c, k)
-			} else {
-				c[k] = v
-			}
-		}
-		return c
+		return changed(map[string]any{"alg": "ES256", "typ": "at+jwt", "kid": kid}, changes)
 	}
 	now := time.Now().Unix()
 	parts := strings.Split(spa.AccessToken, ".")
@@ -638,12 +612,12 @@ func TestBrokerTokenAttacks(t *testing.T) {
 		if withKid {
 			hd["kid"] = kid
 		}
-		return jsonSeg(hd) + "." + parts[1] + "."
+		return jwstest.Segment(hd) + "." + parts[1] + "."
 	}
 
 	// The control: the insider signer makes tokens the broker accepts, so
 	// every refusal below is about the one thing each case changes.
-	control := signES256(insider, head(nil), claims)
+	control := jwstest.SignES256(insider, head(nil), claims)
 	for _, ep := range tokenEndpoints(h) {
 		if ep.name == "POST /auth/logout" || ep.name == "POST /introspect" {
 			continue // logout would end the session; introspect is for confidential tenants
@@ -664,43 +638,43 @@ func TestBrokerTokenAttacks(t *testing.T) {
 		"HS256 keyed with the PEM":      signHS256(pemKey, head(map[string]any{"alg": "HS256"}), claims),
 		"HS256 keyed with the point":    signHS256(point.Bytes(), head(map[string]any{"alg": "HS256"}), claims),
 		"HS256 keyed with the kid":      signHS256([]byte(kid), head(map[string]any{"alg": "HS256"}), claims),
-		"RS256 header on our signature": jsonSeg(head(map[string]any{"alg": "RS256"})) + "." + parts[1] + "." + parts[2],
-		"ES384 header on our signature": jsonSeg(head(map[string]any{"alg": "ES384"})) + "." + parts[1] + "." + parts[2],
+		"RS256 header on our signature": jwstest.Segment(head(map[string]any{"alg": "RS256"})) + "." + parts[1] + "." + parts[2],
+		"ES384 header on our signature": jwstest.Segment(head(map[string]any{"alg": "ES384"})) + "." + parts[1] + "." + parts[2],
 		// Keys the attacker controls.
-		"attacker key, our kid":     signES256(attacker, head(nil), claims),
-		"attacker key, unknown kid": signES256(attacker, head(map[string]any{"kid": "attacker"}), claims),
-		"attacker key, no kid":      signES256(attacker, head(map[string]any{"kid": nil}), claims),
+		"attacker key, our kid":     jwstest.SignES256(attacker, head(nil), claims),
+		"attacker key, unknown kid": jwstest.SignES256(attacker, head(map[string]any{"kid": "attacker"}), claims),
+		"attacker key, no kid":      jwstest.SignES256(attacker, head(map[string]any{"kid": nil}), claims),
 		"kid path traversal":        signHS256(nil, head(map[string]any{"alg": "HS256", "kid": "../../../../../../dev/null"}), claims),
-		"kid absolute path":         signES256(attacker, head(map[string]any{"kid": "/etc/passwd"}), claims),
+		"kid absolute path":         jwstest.SignES256(attacker, head(map[string]any{"kid": "/etc/passwd"}), claims),
 		"kid SQL injection":         signHS256([]byte("key"), head(map[string]any{"alg": "HS256", "kid": "x' UNION SELECT 'key' --"}), claims),
-		"kid SQL tautology":         signES256(attacker, head(map[string]any{"kid": "' OR '1'='1"}), claims),
-		"kid not a string":          signES256(attacker, head(map[string]any{"kid": map[string]any{"$ne": ""}}), claims),
-		"jku to the attacker":       signES256(attacker, head(map[string]any{"kid": "attacker", "jku": evil.URL + "/jwks.json"}), claims),
-		"jku with our kid":          signES256(attacker, head(map[string]any{"jku": evil.URL + "/jwks.json"}), claims),
-		"x5u to the attacker":       signES256(attacker, head(map[string]any{"kid": "attacker", "x5u": evil.URL + "/cert.pem"}), claims),
-		"embedded jwk":              signES256(attacker, head(map[string]any{"kid": nil, "jwk": attackerJWK}), claims),
-		"embedded jwk with our kid": signES256(attacker, head(map[string]any{"jwk": attackerJWK}), claims),
+		"kid SQL tautology":         jwstest.SignES256(attacker, head(map[string]any{"kid": "' OR '1'='1"}), claims),
+		"kid not a string":          jwstest.SignES256(attacker, head(map[string]any{"kid": map[string]any{"$ne": ""}}), claims),
+		"jku to the attacker":       jwstest.SignES256(attacker, head(map[string]any{"kid": "attacker", "jku": evil.URL + "/jwks.json"}), claims),
+		"jku with our kid":          jwstest.SignES256(attacker, head(map[string]any{"jku": evil.URL + "/jwks.json"}), claims),
+		"x5u to the attacker":       jwstest.SignES256(attacker, head(map[string]any{"kid": "attacker", "x5u": evil.URL + "/cert.pem"}), claims),
+		"embedded jwk":              jwstest.SignES256(attacker, head(map[string]any{"kid": nil, "jwk": attackerJWK}), claims),
+		"embedded jwk with our kid": jwstest.SignES256(attacker, head(map[string]any{"jwk": attackerJWK}), claims),
 		// Our key, wrong type (RFC 9068 §4, RFC 8725 §3.11).
-		"typ JWT":              signES256(insider, head(map[string]any{"typ": "JWT"}), claims),
-		"typ absent":           signES256(insider, head(map[string]any{"typ": nil}), claims),
-		"typ application/jwt":  signES256(insider, head(map[string]any{"typ": "application/jwt"}), claims),
-		"typ not a string":     signES256(insider, head(map[string]any{"typ": []string{"at+jwt"}}), claims),
+		"typ JWT":              jwstest.SignES256(insider, head(map[string]any{"typ": "JWT"}), claims),
+		"typ absent":           jwstest.SignES256(insider, head(map[string]any{"typ": nil}), claims),
+		"typ application/jwt":  jwstest.SignES256(insider, head(map[string]any{"typ": "application/jwt"}), claims),
+		"typ not a string":     jwstest.SignES256(insider, head(map[string]any{"typ": []string{"at+jwt"}}), claims),
 		"ID token":             spa.IDToken,
-		"ID token claims":      signES256(insider, head(nil), payloadOf(t, spa.IDToken)),
+		"ID token claims":      jwstest.SignES256(insider, head(nil), payloadOf(t, spa.IDToken)),
 		"refresh token":        spa.RefreshToken,
-		"critical extension":   signES256(insider, head(map[string]any{"crit": []string{"exp"}}), claims),
-		"nbf in the future":    signES256(insider, head(nil), with(map[string]any{"nbf": now + 3600})),
-		"iat in the future":    signES256(insider, head(nil), with(map[string]any{"iat": now + 3600})),
-		"no exp":               signES256(insider, head(nil), with(map[string]any{"exp": nil})),
-		"other issuer":         signES256(insider, head(nil), with(map[string]any{"iss": "https://evil.test"})),
-		"issuer with slash":    signES256(insider, head(nil), with(map[string]any{"iss": h.issuer + "/"})),
-		"audience of another":  signES256(insider, head(nil), with(map[string]any{"aud": "server"})),
-		"two audiences":        signES256(insider, head(nil), with(map[string]any{"aud": []string{"spa", "server"}})),
-		"no session":           signES256(insider, head(nil), with(map[string]any{"sid": nil})),
-		"tampered payload":     parts[0] + "." + jsonSeg(with(map[string]any{"roles": []string{"admin", "root"}})) + "." + parts[2],
+		"critical extension":   jwstest.SignES256(insider, head(map[string]any{"crit": []string{"exp"}}), claims),
+		"nbf in the future":    jwstest.SignES256(insider, head(nil), with(map[string]any{"nbf": now + 3600})),
+		"iat in the future":    jwstest.SignES256(insider, head(nil), with(map[string]any{"iat": now + 3600})),
+		"no exp":               jwstest.SignES256(insider, head(nil), with(map[string]any{"exp": nil})),
+		"other issuer":         jwstest.SignES256(insider, head(nil), with(map[string]any{"iss": "https://evil.test"})),
+		"issuer with slash":    jwstest.SignES256(insider, head(nil), with(map[string]any{"iss": h.issuer + "/"})),
+		"audience of another":  jwstest.SignES256(insider, head(nil), with(map[string]any{"aud": "server"})),
+		"two audiences":        jwstest.SignES256(insider, head(nil), with(map[string]any{"aud": []string{"spa", "server"}})),
+		"no session":           jwstest.SignES256(insider, head(nil), with(map[string]any{"sid": nil})),
+		"tampered payload":     parts[0] + "." + jwstest.Segment(with(map[string]any{"roles": []string{"admin", "root"}})) + "." + parts[2],
 		"signature of another": parts[0] + "." + parts[1] + "." + strings.Split(server.AccessToken, ".")[2],
 		// Malformed.
-		"oversize":                   signES256(insider, head(nil), with(map[string]any{"pad": strings.Repeat("A", 9<<10)})),
+		"oversize":                   jwstest.SignES256(insider, head(nil), with(map[string]any{"pad": strings.Repeat("A", 9<<10)})),
 		"standard base64 alphabet":   strings.NewReplacer("-", "+", "_", "/").Replace(spa.AccessToken) + "+/",
 		"padded segments":            parts[0] + "==." + parts[1] + "." + parts[2],
 		"whitespace in a segment":    parts[0] + " ." + parts[1] + "." + parts[2],
@@ -715,7 +689,7 @@ func TestBrokerTokenAttacks(t *testing.T) {
 		"signature of zeros":         parts[0] + "." + parts[1] + "." + b64(make([]byte, 64)),
 		"signature DER not raw":      parts[0] + "." + parts[1] + "." + b64(derSignature(t, insider, parts[0]+"."+parts[1])),
 		"header duplicates alg":      b64([]byte(`{"alg":"ES256","typ":"at+jwt","kid":"`+kid+`","alg":"none"}`)) + "." + parts[1] + ".",
-		"header with unknown fields": signES256(attacker, head(map[string]any{"x5c": []string{"MIIB"}, "kid": "attacker"}), claims),
+		"header with unknown fields": jwstest.SignES256(attacker, head(map[string]any{"x5c": []string{"MIIB"}, "kid": "attacker"}), claims),
 	}
 	for name, tok := range cases {
 		for _, ep := range tokenEndpoints(h) {
