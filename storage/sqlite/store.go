@@ -154,7 +154,8 @@ func (s *Store) Close() error {
 
 // inTx runs fn in a write transaction (BEGIN IMMEDIATE, possibly shared
 // with others in one group commit) and returns once it is durable; if fn
-// fails, its changes are undone. fn must use only tx.
+// fails, its changes are undone. fn must use only tx, and may run twice
+// (see writer): what it leaves behind must come from its last run.
 func (s *Store) inTx(ctx context.Context, fn func(tx *wtx) error) error {
 	return s.writer.do(ctx, fn)
 }

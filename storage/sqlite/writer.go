@@ -66,7 +66,7 @@ func newWriter(db *sql.DB) *writer {
 }
 
 // do runs fn in a write transaction and returns once it is committed (or
-// has failed). fn must use only tx and must not keep it.
+// has failed). fn must use only tx and must not keep it; it may run twice.
 func (w *writer) do(ctx context.Context, fn func(tx *wtx) error) error {
 	j := &job{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	w.mu.RLock()
