@@ -9,10 +9,12 @@
 // timestamptz kept to the millisecond, as the SQLite backend keeps them.
 //
 // Single-use records are consumed exactly once under concurrent requests
-// from any number of replicas: a code is redeemed by one conditional
-// UPDATE, a login state taken by DELETE ... RETURNING, and a refresh token
-// rotated in a READ COMMITTED transaction that locks its row first
-// (SELECT ... FOR UPDATE).
+// from any number of replicas, each by one statement whose conditional
+// UPDATE or DELETE takes the row lock: a code is redeemed (with its
+// session's first refresh token inserted in the same statement), a login
+// state taken by DELETE ... RETURNING, a refresh token rotated (with its
+// successor inserted). Under READ COMMITTED the calls that waited for the
+// lock re-check the condition against the winner's row and match nothing.
 //
 // Every call is bounded in time, by ctx or else by a timeout of the
 // store's, and reports a database it cannot reach as
