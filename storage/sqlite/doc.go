@@ -3,7 +3,8 @@
 //
 // Open brings the file's schema up to date from the migrations embedded in
 // the binary and refuses a file written by a newer broker. Writes go
-// through a single connection whose transactions begin IMMEDIATE, reads
+// through a single connection whose transactions begin IMMEDIATE, each
+// shared by all the writes waiting (a group commit: see writer.go); reads
 // through a pool of their own beside it (WAL), so single-use records
 // (codes, login states, refresh tokens) are consumed exactly once even
 // under concurrent requests. Times are kept as unix milliseconds in UTC.
