@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 
 	"github.com/labstack/echo/v4"
 	"github.com/socialbroker/broker/internal/accounts"
@@ -16,6 +17,7 @@ import (
 )
 
 var (
+	errExpiredFlow   = errors.New("login state expired")
 	errOtherBrowser  = errors.New("login state belongs to another browser")
 	errOtherProvider = errors.New("login state belongs to another provider")
 )
@@ -33,12 +35,14 @@ func (h *Handler) callback(c echo.Context) error {
 		}
 	}
 	state := q.Get("state")
-	if state == "" || len(state) > maxParam {
+	if state == "" || len(state) > maxState {
 		return badState("The sign-in response carries no valid state.")
 	}
 	f, err := h.takeFlow(c, state, c.Param("provider"))
 	switch {
-	case errors.Is(err, storage.ErrNotFound):
+	case errors.Is(err, errBadFlow), errors.Is(err, errExpiredFlow), errors.Is(err, storage.ErrAlreadyUsed):
+		// A state sealed under a key since replaced reads as malformed:
+		// to its user, expired.
 		return badState("This sign-in link was already used or has expired.")
 	case errors.Is(err, errOtherBrowser):
 		h.log.Warn("login state presented by another browser", "provider", c.Param("provider"))
@@ -48,9 +52,12 @@ func (h *Handler) callback(c echo.Context) error {
 	case err != nil:
 		return err
 	}
+	// The flow was checked against the tenant at /authorize; checked again,
+	// a configuration changed since then is obeyed, and a flow sealed by
+	// anyone but this broker could still go nowhere else.
 	up := h.upstreams[f.Provider]
 	tenant, ok := h.tenants[f.Tenant]
-	if up == nil || !ok {
+	if up == nil || !ok || !slices.Contains(tenant.Providers, f.Provider) || !slices.Contains(tenant.RedirectURIs, f.RedirectURI) {
 		return badState("The app or provider of this sign-in is no longer configured.")
 	}
 	deny := func(code, desc string) error {

@@ -2,6 +2,8 @@ package callback
 
 import (
 	"context"
+	"crypto/cipher"
+	"fmt"
 	"log/slog"
 	"net/url"
 	"strings"
@@ -12,6 +14,7 @@ import (
 	"github.com/socialbroker/broker/providers"
 	"github.com/socialbroker/broker/storage"
 	"github.com/socialbroker/broker/tokens"
+	"golang.org/x/crypto/chacha20poly1305"
 )
 
 // Upstream is a configured provider with what the flow needs beside it.
@@ -42,18 +45,25 @@ type Config struct {
 	Tenants   []config.Tenant
 	Upstreams []Upstream
 	States    storage.LoginStates
-	Users     Users
-	Grants    Grants
-	Now       func() time.Time
-	Logger    *slog.Logger
+	// StateKey seals login states into the state parameter: 32 bytes,
+	// the same on every replica (storage.Secrets).
+	StateKey []byte
+	Users    Users
+	Grants   Grants
+	Now      func() time.Time
+	Logger   *slog.Logger
 }
+
+// StateKeySize is the size of Config.StateKey: an XChaCha20-Poly1305 key.
+const StateKeySize = chacha20poly1305.KeySize
 
 // Handler serves the browser flow.
 type Handler struct {
 	cfg       Config
 	tenants   map[string]*config.Tenant
 	upstreams map[string]*Upstream
-	secure    bool // issuer is https: cookies are Secure and __Host- prefixed
+	secure    bool        // issuer is https: cookies are Secure and __Host- prefixed
+	aead      cipher.AEAD // seals flows under cfg.StateKey; holds only the key
 	log       *slog.Logger
 }
 
@@ -63,6 +73,10 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	aead, err := chacha20poly1305.NewX(cfg.StateKey)
+	if err != nil {
+		return nil, fmt.Errorf("callback: state key: %w", err)
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -71,7 +85,7 @@ func New(cfg Config) (*Handler, error) {
 	}
 	h := &Handler{
 		cfg: cfg, tenants: map[string]*config.Tenant{}, upstreams: map[string]*Upstream{},
-		secure: u.Scheme == "https", log: cfg.Logger,
+		secure: u.Scheme == "https", log: cfg.Logger, aead: aead,
 	}
 	for i := range cfg.Tenants {
 		h.tenants[cfg.Tenants[i].ID] = &cfg.Tenants[i]
@@ -84,7 +98,7 @@ func New(cfg Config) (*Handler, error) {
 
 // Register mounts the flow's routes. They carry no CORS headers: they are
 // navigations, not API calls. start wraps the two routes that start a
-// sign-in (and store a login state): where rate limits go.
+// sign-in: where rate limits go.
 func (h *Handler) Register(e *echo.Echo, start ...echo.MiddlewareFunc) {
 	e.GET("/authorize", h.authorize, start...)
 	e.GET("/auth/:provider/login", h.login, start...)

@@ -48,29 +48,25 @@ func (p *fakeProvider) Exchange(_ context.Context, r providers.ExchangeRequest) 
 
 // memStates is an in-memory storage.LoginStates.
 type memStates struct {
-	mu sync.Mutex
-	m  map[string]storage.LoginState
+	mu   sync.Mutex
+	used map[string]bool
+	fail error // when set, every call fails with it
 }
 
-func (s *memStates) CreateLoginState(_ context.Context, ls storage.LoginState) error {
+func (s *memStates) UseLoginState(_ context.Context, id string, _ time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.m == nil || len(s.m) > 10_000 { // bounded: fuzzing starts many flows
-		s.m = map[string]storage.LoginState{}
+	if s.fail != nil {
+		return s.fail
 	}
-	s.m[ls.ID] = ls
+	if s.used == nil || len(s.used) > 10_000 { // bounded: fuzzing spends many states
+		s.used = map[string]bool{}
+	}
+	if s.used[id] {
+		return storage.ErrAlreadyUsed
+	}
+	s.used[id] = true
 	return nil
-}
-
-func (s *memStates) TakeLoginState(_ context.Context, id string, now time.Time) (storage.LoginState, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ls, ok := s.m[id]
-	delete(s.m, id)
-	if !ok || !ls.ExpiresAt.After(now) {
-		return storage.LoginState{}, storage.ErrNotFound
-	}
-	return ls, nil
 }
 
 type fakeUsers struct{}
@@ -85,17 +81,26 @@ func (fakeGrants) IssueCode(context.Context, tokens.CodeGrant) (string, string, 
 	return "broker-code", "sid-1", nil
 }
 
+// testStateKey seals the test flows' states.
+var testStateKey = []byte("0123456789abcdef0123456789abcdef")
+
 // registered are the test app's redirect URIs.
 var registered = []string{"https://app.example.com/cb", "http://127.0.0.1:5173/callback", "com.example.app:/oauth2redirect"}
 
 // testFlow is a Handler mounted on an Echo with the broker's error handler.
 type testFlow struct {
-	e *echo.Echo
+	e      *echo.Echo
+	now    time.Time // the handler's clock; tests move it
+	states *memStates
 }
 
 func newTestFlow(t testing.TB, issuer string) *testFlow {
+	return newTestFlowWithKey(t, issuer, testStateKey)
+}
+
+func newTestFlowWithKey(t testing.TB, issuer string, key []byte) *testFlow {
 	t.Helper()
-	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	f := &testFlow{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC), states: &memStates{}}
 	h, err := New(Config{
 		Issuer: issuer, LoginTTL: 10 * time.Minute,
 		Tenants: []config.Tenant{{ID: "app", Name: "App", RedirectURIs: registered, Providers: []string{"fake", "other"}}},
@@ -103,16 +108,16 @@ func newTestFlow(t testing.TB, issuer string) *testFlow {
 			{Provider: &fakeProvider{"fake"}, Name: "fake", Type: "oidc", Label: "Fake", Issuer: "https://idp.test"},
 			{Provider: &fakeProvider{"other"}, Name: "other", Type: "oidc", Label: "Other", Issuer: "https://other.test"},
 		},
-		States: &memStates{}, Users: fakeUsers{}, Grants: fakeGrants{},
-		Now: func() time.Time { return now }, Logger: slog.New(slog.DiscardHandler),
+		States: f.states, StateKey: key, Users: fakeUsers{}, Grants: fakeGrants{},
+		Now: func() time.Time { return f.now }, Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := echo.New()
-	e.HTTPErrorHandler = httpx.ErrorHandler(slog.New(slog.DiscardHandler))
-	h.Register(e)
-	return &testFlow{e: e}
+	f.e = echo.New()
+	f.e.HTTPErrorHandler = httpx.ErrorHandler(slog.New(slog.DiscardHandler))
+	h.Register(f.e)
+	return f
 }
 
 // serve answers GET path?rawQuery with the given cookies.

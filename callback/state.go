@@ -1,9 +1,11 @@
 package callback
 
 import (
+	"crypto/rand"
 	"crypto/subtle"
-	"encoding/json"
-	"fmt"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
 	"net/http"
 	"time"
 
@@ -12,25 +14,120 @@ import (
 	"github.com/socialbroker/broker/internal/httpx"
 	"github.com/socialbroker/broker/internal/oautherr"
 	"github.com/socialbroker/broker/providers"
-	"github.com/socialbroker/broker/storage"
 	"github.com/socialbroker/broker/tokens"
+	"golang.org/x/crypto/chacha20poly1305"
 )
 
 // flow is what the broker remembers between sending a browser upstream and
-// its return. It is stored server-side under the hash of the broker's own
-// state parameter, so it is single use and shared by every replica.
+// its return. It is stored nowhere: it travels as the broker's own state
+// parameter, sealed (XChaCha20-Poly1305) under a key that only the
+// broker's replicas hold, so that the upstream and the browser carry it but
+// can neither read nor change it (our PKCE verifier towards the upstream is
+// inside). The callback records the state's hash as used, which is what
+// makes a state work once (RFC 9700 §4.7.1); starting a sign-in, which
+// anyone can do, writes nothing.
 type flow struct {
-	Browser       string `json:"b"`  // hash of the browser-binding cookie
-	Tenant        string `json:"t"`  // client_id
-	Provider      string `json:"p"`  // configured provider name
-	RedirectURI   string `json:"r"`  // the app's validated redirect URI
-	AppState      string `json:"s"`  // the app's state, returned untouched
-	Challenge     string `json:"c"`  // the app's PKCE challenge
-	Scope         string `json:"sc"` // granted scope
-	Nonce         string `json:"n"`  // the app's OIDC nonce, for its ID token
-	Verifier      string `json:"v"`  // our PKCE verifier towards the upstream
-	UpstreamNonce string `json:"un"` // our nonce towards the upstream
-	WantOrgs      bool   `json:"o"`
+	Browser       string // hash of the browser-binding cookie
+	Tenant        string // client_id
+	Provider      string // configured provider name
+	RedirectURI   string // the app's validated redirect URI
+	AppState      string // the app's state, returned untouched
+	Challenge     string // the app's PKCE challenge
+	Scope         string // granted scope
+	Nonce         string // the app's OIDC nonce, for its ID token
+	Verifier      string // our PKCE verifier towards the upstream
+	UpstreamNonce string // our nonce towards the upstream
+	WantOrgs      bool
+	Expires       int64 // unix milliseconds: refused from then on
+}
+
+// stateAAD binds a sealed flow to its purpose and to this encoding: data
+// sealed for anything else, or by another version, does not open as a flow.
+var stateAAD = []byte("broker login state v1")
+
+// maxState bounds the state parameter the callback accepts: above the
+// largest sealed flow, about 5,000 characters with every app parameter at
+// maxParam; a usual one is some 500.
+const maxState = 8 << 10
+
+// usedStateMargin is how long a used state is remembered past its expiry:
+// far more than replicas' clocks, kept by NTP, should ever differ.
+const usedStateMargin = 5 * time.Minute
+
+var errBadFlow = errors.New("malformed login state")
+
+func (f *flow) strings() []*string {
+	return []*string{&f.Browser, &f.Tenant, &f.Provider, &f.RedirectURI, &f.AppState,
+		&f.Challenge, &f.Scope, &f.Nonce, &f.Verifier, &f.UpstreamNonce}
+}
+
+// marshal encodes f compactly: each string behind its length, so that no
+// character of an app's parameters costs more than itself (JSON would
+// escape some into six).
+func (f *flow) marshal() []byte {
+	b := binary.AppendVarint(nil, f.Expires)
+	if f.WantOrgs {
+		b = append(b, 1)
+	} else {
+		b = append(b, 0)
+	}
+	for _, p := range f.strings() {
+		b = binary.AppendUvarint(b, uint64(len(*p)))
+		b = append(b, *p...)
+	}
+	return b
+}
+
+func (f *flow) unmarshal(b []byte) error {
+	var n int
+	if f.Expires, n = binary.Varint(b); n <= 0 || len(b) == n || b[n] > 1 {
+		return errBadFlow
+	}
+	f.WantOrgs, b = b[n] == 1, b[n+1:]
+	for _, p := range f.strings() {
+		l, n := binary.Uvarint(b)
+		if n <= 0 || l > uint64(len(b)-n) {
+			return errBadFlow
+		}
+		*p, b = string(b[n:n+int(l)]), b[n+int(l):]
+	}
+	if len(b) != 0 {
+		return errBadFlow
+	}
+	return nil
+}
+
+// sealFlow returns f as a state parameter: a random nonce, then f
+// encrypted and authenticated. XChaCha20-Poly1305's 192-bit nonces may be
+// drawn at random for as many seals as a key will ever see; AES-GCM's
+// 96-bit ones would call for a new key after 2^32 sign-ins (NIST SP
+// 800-38D §8.3), and this key is never rotated.
+func (h *Handler) sealFlow(f *flow) string {
+	nonce := make([]byte, chacha20poly1305.NonceSizeX, chacha20poly1305.NonceSizeX+len(f.marshal())+h.aead.Overhead())
+	_, _ = rand.Read(nonce) // crypto/rand.Read never fails (Go 1.24+)
+	return base64.RawURLEncoding.EncodeToString(h.aead.Seal(nonce, nonce, f.marshal(), stateAAD))
+}
+
+// openFlow reads a state parameter back. Only the one canonical spelling
+// of a sealed flow is accepted: a decoder skips line breaks and the spare
+// bits of the last character, and each other spelling would hash to
+// another id, usable once more.
+func (h *Handler) openFlow(state string) (*flow, error) {
+	sealed, err := base64.RawURLEncoding.DecodeString(state)
+	if err != nil || base64.RawURLEncoding.EncodeToString(sealed) != state ||
+		len(sealed) < chacha20poly1305.NonceSizeX+h.aead.Overhead() {
+		return nil, errBadFlow
+	}
+	n := chacha20poly1305.NonceSizeX
+	plain, err := h.aead.Open(nil, sealed[:n], sealed[n:], stateAAD)
+	if err != nil {
+		return nil, errBadFlow
+	}
+	var f flow
+	if err := f.unmarshal(plain); err != nil {
+		return nil, err
+	}
+	return &f, nil
 }
 
 // Cookie names. Over https the __Host- prefix pins the cookie to this host
@@ -69,7 +166,7 @@ func (h *Handler) setBindingCookie(c echo.Context, value string) {
 	})
 }
 
-// start stores the flow and sends the browser upstream.
+// start seals the flow into the state and sends the browser upstream.
 func (h *Handler) start(c echo.Context, r *authRequest) error {
 	up, ok := h.upstreams[r.provider]
 	if !ok {
@@ -77,24 +174,15 @@ func (h *Handler) start(c echo.Context, r *authRequest) error {
 			err: oautherr.New(oautherr.InvalidRequest, "provider is not configured")})
 	}
 	binding := h.browserBinding(c)
-	state := tokens.NewOpaque()
 	f := flow{
 		Browser: tokens.Hash(binding), Tenant: r.tenant.ID, Provider: r.provider,
 		RedirectURI: r.redirectURI, AppState: r.state, Challenge: r.challenge,
 		Scope: r.scope, Nonce: r.nonce,
 		Verifier: tokens.NewOpaque(), UpstreamNonce: tokens.NewOpaque(),
 		WantOrgs: up.Type == accounts.GitHubType && accounts.NeedsOrgs(r.tenant),
+		Expires:  h.cfg.Now().Add(h.cfg.LoginTTL).UnixMilli(),
 	}
-	data, err := json.Marshal(f)
-	if err != nil {
-		return err
-	}
-	err = h.cfg.States.CreateLoginState(c.Request().Context(), storage.LoginState{
-		ID: tokens.Hash(state), Data: data, ExpiresAt: h.cfg.Now().Add(h.cfg.LoginTTL),
-	})
-	if err != nil {
-		return fmt.Errorf("callback: store login state: %w", err)
-	}
+	state := h.sealFlow(&f)
 	target, err := up.Provider.AuthCodeURL(c.Request().Context(), providers.AuthRequest{
 		State: state, Nonce: f.UpstreamNonce, Verifier: f.Verifier,
 		RedirectURL: h.callbackURL(r.provider), LoginHint: r.loginHint, Prompt: r.prompt,
@@ -109,17 +197,24 @@ func (h *Handler) start(c echo.Context, r *authRequest) error {
 	return httpx.Redirect(c, target)
 }
 
-// takeFlow consumes the flow named by state and checks it belongs to this
-// browser and provider. Any fault is a page: the request cannot be trusted
-// to say where to redirect.
+// takeFlow opens the flow sealed in state, spends the state, and checks
+// that it belongs to this browser and provider. Any fault is a page: the
+// request cannot be trusted to say where to redirect.
 func (h *Handler) takeFlow(c echo.Context, state, provider string) (*flow, error) {
-	ls, err := h.cfg.States.TakeLoginState(c.Request().Context(), tokens.Hash(state), h.cfg.Now())
+	f, err := h.openFlow(state)
 	if err != nil {
 		return nil, err
 	}
-	var f flow
-	if err := json.Unmarshal(ls.Data, &f); err != nil {
-		return nil, fmt.Errorf("callback: decode login state: %w", err)
+	expires := time.UnixMilli(f.Expires)
+	if !h.cfg.Now().Before(expires) {
+		return nil, errExpiredFlow
+	}
+	// Spent before the other checks: a state that reached another browser
+	// is burned too, so a login CSRF gets a single try. The record outlives
+	// the state by usedStateMargin, so that a replica whose clock lags
+	// another's, still taking the state for unexpired, finds it used.
+	if err := h.cfg.States.UseLoginState(c.Request().Context(), tokens.Hash(state), expires.Add(usedStateMargin)); err != nil {
+		return nil, err
 	}
 	ck, cerr := c.Cookie(h.cookieName())
 	if cerr != nil || subtle.ConstantTimeCompare([]byte(tokens.Hash(ck.Value)), []byte(f.Browser)) != 1 {
@@ -128,5 +223,5 @@ func (h *Handler) takeFlow(c echo.Context, state, provider string) (*flow, error
 	if f.Provider != provider {
 		return nil, errOtherProvider
 	}
-	return &f, nil
+	return f, nil
 }

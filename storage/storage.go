@@ -69,20 +69,25 @@ type Users interface {
 	FindUserByTrustedEmail(ctx context.Context, email string) (string, error)
 }
 
-// LoginState is one browser's pending upstream round trip. The flow owns
-// the contents of Data; the store only keeps it until it is taken or expires.
-type LoginState struct {
-	ID        string // hash of the broker's state parameter
-	Data      []byte
-	ExpiresAt time.Time
+// LoginStates remembers which login states have been used. A login state
+// (what the broker remembers between sending a browser upstream and its
+// return) travels sealed inside the state parameter and is stored nowhere;
+// the store keeps only its hash, from its first use until it expires, so
+// that it works once.
+type LoginStates interface {
+	// UseLoginState records the state id as used until expiresAt.
+	// ErrAlreadyUsed if it was used before. A state's expiry is part of
+	// the state, so one id always comes with one expiresAt: a store may
+	// key on both, to keep its records in expiry order.
+	UseLoginState(ctx context.Context, id string, expiresAt time.Time) error
 }
 
-// LoginStates keeps login states; each can be taken once.
-type LoginStates interface {
-	CreateLoginState(ctx context.Context, s LoginState) error
-	// TakeLoginState deletes and returns the state. ErrNotFound if it does
-	// not exist, was taken already, or expired before now.
-	TakeLoginState(ctx context.Context, id string, now time.Time) (LoginState, error)
+// Secrets keeps the broker's own symmetric keys, shared by every replica.
+type Secrets interface {
+	// Secret returns the secret called name. If there is none yet, value
+	// becomes it: of replicas starting together the first to store wins,
+	// and every one gets the same secret back.
+	Secret(ctx context.Context, name string, value []byte) ([]byte, error)
 }
 
 // AuthCode is a one-time broker authorization code, stored by hash.
@@ -218,10 +223,11 @@ type Store interface {
 	Sessions
 	RefreshTokens
 	Keys
+	Secrets
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
-	// DeleteExpired removes what can no longer matter at now: login states
-	// past ExpiresAt, codes more than CodeRetention past ExpiresAt (kept so
+	// DeleteExpired removes what can no longer matter at now: used login
+	// states past their expiry, codes more than CodeRetention past ExpiresAt (kept so
 	// a late replay still revokes), sessions past ExpiresAt together with
 	// their refresh tokens, and keys past ExpiresAt. It returns the number
 	// of rows removed.

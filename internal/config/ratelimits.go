@@ -9,12 +9,13 @@ import (
 
 // RateLimits is the [rate_limits] table: token buckets on the endpoints an
 // attacker would hammer to guess codes, secrets or tokens (RFC 6749
-// §10.10) or to fill the login state store. Each
+// §10.10) or to make the broker work for nothing. Each
 // endpoint group has a bucket per client IP and a bucket per tenant
 // (client_id). A zero Rate ("0") disables that bucket.
 type RateLimits struct {
 	// LoginPerIP and LoginPerTenant limit /authorize and
-	// /auth/{provider}/login, where each request stores a login state.
+	// /auth/{provider}/login, where each request seals a login state and
+	// sends the browser upstream.
 	LoginPerIP     Rate `toml:"login_per_ip"`
 	LoginPerTenant Rate `toml:"login_per_tenant"`
 	// TokenPerIP and TokenPerTenant limit POST /token (code guessing,

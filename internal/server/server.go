@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -72,6 +73,10 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Server, error)
 	return s, nil
 }
 
+// stateKeyName names the secret that seals login states (storage.Secrets):
+// a new name, for a key of another kind or size, would start a new key.
+const stateKeyName = "login-state-aes256gcm"
+
 func assemble(ctx context.Context, cfg *config.Config, opts Options, store storage.Store) (*Server, error) {
 	t := cfg.Tokens
 	keys, err := tokens.NewKeySet(store, tokens.KeySetConfig{
@@ -100,9 +105,15 @@ func assemble(ctx context.Context, cfg *config.Config, opts Options, store stora
 	if err != nil {
 		return nil, err
 	}
+	fresh := make([]byte, callback.StateKeySize)
+	_, _ = rand.Read(fresh) // crypto/rand.Read never fails (Go 1.24+)
+	stateKey, err := store.Secret(ctx, stateKeyName, fresh)
+	if err != nil {
+		return nil, err
+	}
 	flow, err := callback.New(callback.Config{
 		Issuer: cfg.Issuer, LoginTTL: cfg.LoginTTL.Duration, Tenants: cfg.Tenants,
-		Upstreams: upstreams, States: store, Users: accounts.New(store, opts.Now),
+		Upstreams: upstreams, States: store, StateKey: stateKey, Users: accounts.New(store, opts.Now),
 		Grants: svc, Now: opts.Now, Logger: opts.Logger,
 	})
 	if err != nil {

@@ -20,7 +20,7 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 		query  string
 		before time.Time
 	}{
-		{`DELETE FROM login_states WHERE expires_at <= $1`, now},
+		{`DELETE FROM used_login_states WHERE expires_at <= $1`, now},
 		{`DELETE FROM codes WHERE expires_at <= $1`, now.Add(-storage.CodeRetention)},
 		{`DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE expires_at <= $1)`, now},
 		{`DELETE FROM sessions WHERE expires_at <= $1`, now},

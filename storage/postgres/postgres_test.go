@@ -232,9 +232,8 @@ func TestRecoversFromTerminatedBackends(t *testing.T) {
 			if _, err := s.GetSession(t.Context(), "s1"); err != nil {
 				t.Fatalf("round %d: GetSession %d after terminating %d backends: %v", round, i, killed, err)
 			}
-			ls := storage.LoginState{ID: fmt.Sprintf("ls-%d-%d", round, i), ExpiresAt: time.UnixMilli(9000)}
-			if err := s.CreateLoginState(t.Context(), ls); err != nil {
-				t.Fatalf("round %d: CreateLoginState %d after terminating %d backends: %v", round, i, killed, err)
+			if err := s.UseLoginState(t.Context(), fmt.Sprintf("ls-%d-%d", round, i), time.UnixMilli(9000)); err != nil {
+				t.Fatalf("round %d: UseLoginState %d after terminating %d backends: %v", round, i, killed, err)
 			}
 			next := storage.RefreshToken{Hash: fmt.Sprintf("rt-%d-%d", round, i), SessionID: "s1"}
 			if _, err := s.RotateRefreshToken(t.Context(), current, next, nil, time.UnixMilli(2000)); err != nil {
@@ -316,9 +315,9 @@ func TestServerGone(t *testing.T) {
 			_, err := s.FindUserByTrustedEmail(ctx, "a@example.com")
 			return err
 		},
-		"CreateLoginState": func() error { return s.CreateLoginState(ctx, storage.LoginState{ID: "x", ExpiresAt: at}) },
-		"TakeLoginState":   func() error { _, err := s.TakeLoginState(ctx, "x", at); return err },
-		"GetCode":          func() error { _, err := s.GetCode(ctx, "c"); return err },
+		"UseLoginState": func() error { return s.UseLoginState(ctx, "x", at) },
+		"GetCode":       func() error { _, err := s.GetCode(ctx, "c"); return err },
+		"Secret":        func() error { _, err := s.Secret(ctx, "k", []byte("v")); return err },
 		"RedeemCode": func() error {
 			_, err := s.RedeemCode(ctx, "c", at, storage.RefreshToken{Hash: "r2", SessionID: "s2"})
 			return err

@@ -52,14 +52,6 @@ func instant(t time.Time) time.Time {
 	return time.UnixMilli(t.UnixMilli()).UTC()
 }
 
-// expired is the one expiry rule of this store: a record is dead from its
-// ExpiresAt on (as a JWT "exp", RFC 7519 section 4.1.4: "on or after"),
-// compared in the milliseconds the database keeps. SQL uses the same rule
-// as "expires_at <= now".
-func expired(expiresAt, now time.Time) bool {
-	return now.UnixMilli() >= expiresAt.UnixMilli()
-}
-
 // roleList is the roles column's value: never NULL, '{}' when empty.
 func roleList(roles []string) []string {
 	if roles == nil {

@@ -6,7 +6,7 @@
 // through a single connection whose transactions begin IMMEDIATE, each
 // shared by all the writes waiting (a group commit: see writer.go); reads
 // through a pool of their own beside it (WAL), so single-use records
-// (codes, login states, refresh tokens) are consumed exactly once even
+// (codes, login states, refresh tokens) are used exactly once even
 // under concurrent requests. Times are kept as unix milliseconds in UTC.
 //
 // A file is meant for one broker process at a time; several processes on

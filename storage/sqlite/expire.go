@@ -19,7 +19,7 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 		query  string
 		before int64
 	}{
-		{`DELETE FROM login_states WHERE expires_at <= ?`, at},
+		{`DELETE FROM used_login_states WHERE expires_at <= ?`, at},
 		{`DELETE FROM codes WHERE expires_at <= ?`, at - storage.CodeRetention.Milliseconds()},
 		{`DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE expires_at <= ?)`, at},
 		{`DELETE FROM sessions WHERE expires_at <= ?`, at},

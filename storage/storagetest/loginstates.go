@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"bytes"
 	"testing"
 	"time"
 
@@ -8,37 +9,44 @@ import (
 )
 
 func testLoginState(t *testing.T, s storage.Store) {
-	ls := storage.LoginState{ID: "state-hash", Data: []byte(`{"tenant":"t"}`), ExpiresAt: t0.Add(10 * time.Minute)}
-	wantErr(t, "CreateLoginState", s.CreateLoginState(t.Context(), ls), nil)
-	wantErr(t, "CreateLoginState(again)", s.CreateLoginState(t.Context(), ls), storage.ErrAlreadyExists)
-
-	got, err := s.TakeLoginState(t.Context(), ls.ID, t0)
-	wantErr(t, "TakeLoginState", err, nil)
-	mustEqual(t, "TakeLoginState", got, ls)
-
-	_, err = s.TakeLoginState(t.Context(), ls.ID, t0)
-	wantErr(t, "TakeLoginState(again)", err, storage.ErrNotFound)
-	_, err = s.TakeLoginState(t.Context(), "unknown", t0)
-	wantErr(t, "TakeLoginState(unknown)", err, storage.ErrNotFound)
+	exp := t0.Add(10 * time.Minute)
+	wantErr(t, "UseLoginState", s.UseLoginState(t.Context(), "state-hash", exp), nil)
+	wantErr(t, "UseLoginState(again)", s.UseLoginState(t.Context(), "state-hash", exp), storage.ErrAlreadyUsed)
+	wantErr(t, "UseLoginState(another)", s.UseLoginState(t.Context(), "other-hash", exp), nil)
 }
 
-func testLoginStateExpiry(t *testing.T, s storage.Store) {
-	tests := []struct {
-		name string
-		now  time.Time
-		want error
-	}{
-		{"before expiry", t0.Add(-time.Millisecond), nil},
-		{"at expiry", t0, storage.ErrNotFound},
-		{"after expiry", t0.Add(time.Hour), storage.ErrNotFound},
+func testLoginStateConcurrently(t *testing.T, s storage.Store) {
+	results := race(50, func(int) (struct{}, error) {
+		return struct{}{}, s.UseLoginState(t.Context(), "state-hash", t0.Add(time.Minute))
+	})
+	winner := soleWinner(t, "UseLoginState", results)
+	for i, r := range results {
+		if i != winner {
+			wantErr(t, "concurrent UseLoginState", r.err, storage.ErrAlreadyUsed)
+		}
 	}
-	for _, tt := range tests {
-		ls := storage.LoginState{ID: tt.name, Data: []byte("d"), ExpiresAt: t0}
-		wantErr(t, "CreateLoginState", s.CreateLoginState(t.Context(), ls), nil)
-		_, err := s.TakeLoginState(t.Context(), ls.ID, tt.now)
-		wantErr(t, "TakeLoginState "+tt.name, err, tt.want)
-		// Refused or not, a state is gone after one take.
-		_, err = s.TakeLoginState(t.Context(), ls.ID, t0.Add(-time.Hour))
-		wantErr(t, "TakeLoginState "+tt.name+" then again", err, storage.ErrNotFound)
+}
+
+func testSecret(t *testing.T, s storage.Store) {
+	first, err := s.Secret(t.Context(), "seal", []byte("first value"))
+	wantErr(t, "Secret", err, nil)
+	mustEqual(t, "Secret", string(first), "first value")
+	// Later callers, replicas starting after the first, get the first value.
+	again, err := s.Secret(t.Context(), "seal", []byte("second value"))
+	wantErr(t, "Secret(again)", err, nil)
+	mustEqual(t, "Secret(again)", string(again), "first value")
+	other, err := s.Secret(t.Context(), "other", []byte("other value"))
+	wantErr(t, "Secret(other)", err, nil)
+	mustEqual(t, "Secret(other)", string(other), "other value")
+
+	// Replicas starting together all get the one value that won.
+	results := race(20, func(i int) ([]byte, error) {
+		return s.Secret(t.Context(), "raced", []byte{byte(i)})
+	})
+	for i, r := range results {
+		wantErr(t, "concurrent Secret", r.err, nil)
+		if !bytes.Equal(r.value, results[0].value) {
+			t.Fatalf("concurrent Secret %d got %x, call 0 got %x", i, r.value, results[0].value)
+		}
 	}
 }

@@ -26,7 +26,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"UpdateIdentity", testUpdateIdentity},
 		{"FindUserByTrustedEmail", testFindUserByTrustedEmail},
 		{"LoginState", testLoginState},
-		{"LoginStateExpiry", testLoginStateExpiry},
+		{"LoginStateConcurrently", testLoginStateConcurrently},
 		{"RedeemCode", testRedeemCode},
 		{"RedeemCodeAtomic", testRedeemCodeAtomic},
 		{"RedeemCodeExpiry", testRedeemCodeExpiry},
@@ -39,6 +39,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"RotateRefreshTokenOfRevokedSession", testRotateRefreshTokenOfRevokedSession},
 		{"RotateRefreshTokenConcurrently", testRotateRefreshTokenConcurrently},
 		{"Keys", testKeys},
+		{"Secret", testSecret},
 		{"DeleteExpired", testDeleteExpired},
 	}
 	for _, tt := range tests {
