@@ -2,6 +2,7 @@ package callback
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -113,17 +114,10 @@ func TestSealedState(t *testing.T) {
 		// associated data) does not make a state.
 		f := newTestFlow(t, "https://auth.example.com")
 		_, cookie := f.start(t)
-		aead, err := chacha20poly1305.NewX(testStateKey)
-		if err != nil {
-			t.Fatal(err)
-		}
 		fl := flow{Browser: tokens.Hash(cookie.Value), Tenant: "app", Provider: "fake", RedirectURI: registered[0],
 			Scope: "openid", Expires: f.now.Add(time.Minute).UnixMilli()}
-		nonce := make([]byte, chacha20poly1305.NonceSizeX)
 		for aad, want := range map[string]int{string(stateAAD): http.StatusFound, "broker login state v0": http.StatusBadRequest, "": http.StatusBadRequest} {
-			nonce[0]++
-			state := base64.RawURLEncoding.EncodeToString(aead.Seal(bytes.Clone(nonce), nonce, fl.marshal(), []byte(aad)))
-			if status, loc := f.callbackWith(state, cookie); status != want {
+			if status, loc := f.callbackWith(sealByHand(t, fl, []byte(aad)), cookie); status != want {
 				t.Fatalf("sealed with associated data %q: status %d Location %q, want %d", aad, status, loc, want)
 			}
 		}
@@ -133,17 +127,12 @@ func TestSealedState(t *testing.T) {
 		// with a database backup) goes only where the tenant allows now.
 		f := newTestFlow(t, "https://auth.example.com")
 		_, cookie := f.start(t)
-		aead, err := chacha20poly1305.NewX(testStateKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i, fl := range []flow{
+		for _, fl := range []flow{
 			{RedirectURI: "https://evil.test/cb", Provider: "fake"},
 			{RedirectURI: registered[0], Provider: "unlisted"},
 		} {
 			fl.Browser, fl.Tenant, fl.Expires = tokens.Hash(cookie.Value), "app", f.now.Add(time.Minute).UnixMilli()
-			nonce := bytes.Repeat([]byte{byte(i + 1)}, chacha20poly1305.NonceSizeX)
-			state := base64.RawURLEncoding.EncodeToString(aead.Seal(bytes.Clone(nonce), nonce, fl.marshal(), stateAAD))
+			state := sealByHand(t, fl, stateAAD)
 			path := "/auth/" + fl.Provider + "/callback"
 			w := f.serve(path, url.Values{"state": {state}, "code": {"good"}}.Encode(), cookie)
 			wantStatePage(t, fmt.Sprintf("a flow for %s via %s", fl.RedirectURI, fl.Provider), w.Code, w.Header().Get("Location"))
@@ -198,6 +187,19 @@ func TestSealedState(t *testing.T) {
 		status, loc := f.callbackWith(state, cookie)
 		wantStatePage(t, "second use", status, loc)
 	})
+}
+
+// sealByHand seals fl under the test key with aad, as only a holder of
+// the key could.
+func sealByHand(t *testing.T, fl flow, aad []byte) string {
+	t.Helper()
+	aead, err := chacha20poly1305.NewX(testStateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nonce := make([]byte, chacha20poly1305.NonceSizeX)
+	_, _ = rand.Read(nonce)
+	return base64.RawURLEncoding.EncodeToString(aead.Seal(bytes.Clone(nonce), nonce, fl.marshal(), aad))
 }
 
 // decodeLoose decodes unpadded base64url ignoring the last character's
