@@ -52,9 +52,10 @@ func (h *Handler) callback(c echo.Context) error {
 	case err != nil:
 		return err
 	}
-	// The flow was checked against the tenant at /authorize; checked again,
-	// a configuration changed since then is obeyed, and a flow sealed by
-	// anyone but this broker could still go nowhere else.
+	// The flow was checked against the tenant at /authorize. Checked again
+	// here, a configuration changed since is obeyed, and even a flow sealed
+	// by someone holding the key (from a database backup, say) can lead
+	// nowhere the tenant does not allow.
 	up := h.upstreams[f.Provider]
 	tenant, ok := h.tenants[f.Tenant]
 	if up == nil || !ok || !slices.Contains(tenant.Providers, f.Provider) || !slices.Contains(tenant.RedirectURIs, f.RedirectURI) {
