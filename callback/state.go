@@ -47,7 +47,7 @@ var stateAAD = []byte("broker login state v1")
 
 // maxState bounds the state parameter the callback accepts: above the
 // largest sealed flow, about 5,000 characters with every app parameter at
-// maxParam; a usual one is some 500.
+// maxParam; a usual one is some 400.
 const maxState = 8 << 10
 
 // usedStateMargin is how long a used state is remembered past its expiry:
@@ -103,9 +103,10 @@ func (f *flow) unmarshal(b []byte) error {
 // 96-bit ones would call for a new key after 2^32 sign-ins (NIST SP
 // 800-38D §8.3), and this key is never rotated.
 func (h *Handler) sealFlow(f *flow) string {
-	nonce := make([]byte, chacha20poly1305.NonceSizeX, chacha20poly1305.NonceSizeX+len(f.marshal())+h.aead.Overhead())
+	plain := f.marshal()
+	nonce := make([]byte, chacha20poly1305.NonceSizeX, chacha20poly1305.NonceSizeX+len(plain)+h.aead.Overhead())
 	_, _ = rand.Read(nonce) // crypto/rand.Read never fails (Go 1.24+)
-	return base64.RawURLEncoding.EncodeToString(h.aead.Seal(nonce, nonce, f.marshal(), stateAAD))
+	return base64.RawURLEncoding.EncodeToString(h.aead.Seal(nonce, nonce, plain, stateAAD))
 }
 
 // openFlow reads a state parameter back. Only the one canonical spelling
