@@ -75,7 +75,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Server, error)
 
 // stateKeyName names the secret that seals login states (storage.Secrets):
 // a new name, for a key of another kind or size, would start a new key.
-const stateKeyName = "login-state-aes256gcm"
+const stateKeyName = "login-state-xchacha20poly1305"
 
 func assemble(ctx context.Context, cfg *config.Config, opts Options, store storage.Store) (*Server, error) {
 	t := cfg.Tokens
