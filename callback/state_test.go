@@ -34,13 +34,6 @@ func wantStatePage(t *testing.T, what string, status int, location string) {
 // TestSealedState: the state parameter carries the flow sealed; only the
 // states this broker minted open, each once, and only until they expire.
 func TestSealedState(t *testing.T) {
-	decode := func(t *testing.T, state string) []byte {
-		b, err := base64.RawURLEncoding.DecodeString(state)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
 	t.Run("hides the flow", func(t *testing.T) {
 		f := newTestFlow(t, "https://auth.example.com")
 		state, _ := f.start(t)
@@ -86,7 +79,7 @@ func TestSealedState(t *testing.T) {
 		const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 		last := strings.IndexByte(alphabet, state[len(state)-1])
 		other := state[:len(state)-1] + string(alphabet[last^1])
-		if !bytes.Equal(decodeLoose(t, other), decode(t, state)) {
+		if !bytes.Equal(decode(t, other), decode(t, state)) {
 			t.Fatal("test setup: the two spellings should decode alike when the spare bits are ignored")
 		}
 		if status, loc := f.callbackWith(state, cookie); status != http.StatusFound {
@@ -202,9 +195,10 @@ func sealByHand(t *testing.T, fl flow, aad []byte) string {
 	return base64.RawURLEncoding.EncodeToString(aead.Seal(bytes.Clone(nonce), nonce, fl.marshal(), aad))
 }
 
-// decodeLoose decodes unpadded base64url ignoring the last character's
-// spare bits, as a lenient decoder would.
-func decodeLoose(t *testing.T, s string) []byte {
+// decode decodes unpadded base64url as a lenient decoder does: skipping
+// line breaks and the last character's spare bits.
+func decode(t *testing.T, s string) []byte {
+	t.Helper()
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
 		t.Fatal(err)
