@@ -19,8 +19,8 @@ import (
 // generator shares the two cores with the broker, and every microsecond
 // it spends is one the broker does not get. net/http's client took about
 // as much CPU per request as the broker's /auth/check (≈ 45 µs: two
-// goroutines and their hand-offs per connection, header maps, cookie
-// jars); this one writes the request with one syscall and parses only
+// goroutines and their hand-offs per connection, header maps); this one
+// writes the request with one syscall and parses only
 // what the tool reads: the status, Location, Set-Cookie and the body
 // (Content-Length or chunked).
 type h1Client struct {
@@ -32,10 +32,17 @@ type h1Client struct {
 }
 
 type h1Conn struct {
-	nc net.Conn
-	br *bufio.Reader
-	bw *bufio.Writer
+	nc        net.Conn
+	br        *bufio.Reader
+	bw        *bufio.Writer
+	idleSince time.Time
 }
+
+// maxIdle is how long a kept connection may wait for its next request.
+// Well under the broker's and the bare process's IdleTimeout (120 s): a
+// connection the server has since closed would fail the next request,
+// and a bench request is never retried (a refresh must not run twice).
+const maxIdle = 30 * time.Second
 
 // h1Response is an answer as the tool reads it.
 type h1Response struct {
@@ -72,11 +79,14 @@ func (c *h1Client) do(ctx context.Context, method string, u *url.URL, hdr []stri
 
 func (c *h1Client) get(ctx context.Context, host string) (*h1Conn, error) {
 	c.mu.Lock()
-	if list := c.idle[host]; len(list) > 0 {
+	for list := c.idle[host]; len(list) > 0; list = c.idle[host] {
 		conn := list[len(list)-1]
 		c.idle[host] = list[:len(list)-1]
-		c.mu.Unlock()
-		return conn, nil
+		if time.Since(conn.idleSince) < maxIdle {
+			c.mu.Unlock()
+			return conn, nil
+		}
+		conn.nc.Close()
 	}
 	c.mu.Unlock()
 	nc, err := c.dialer.DialContext(ctx, "tcp", host)
@@ -87,6 +97,7 @@ func (c *h1Client) get(ctx context.Context, host string) (*h1Conn, error) {
 }
 
 func (c *h1Client) put(host string, conn *h1Conn) {
+	conn.idleSince = time.Now()
 	c.mu.Lock()
 	c.idle[host] = append(c.idle[host], conn)
 	c.mu.Unlock()
@@ -149,7 +160,8 @@ func readResponse(br *bufio.Reader, u *url.URL) (*h1Response, bool, error) {
 		return nil, false, errMalformed
 	}
 	status, err := strconv.Atoi(string(line[9:12]))
-	if err != nil {
+	if err != nil || status < 200 {
+		// No request of the tool's asks for an interim answer (1xx).
 		return nil, false, errMalformed
 	}
 	resp := &h1Response{url: u, status: status}
@@ -191,7 +203,7 @@ func readResponse(br *bufio.Reader, u *url.URL) (*h1Response, bool, error) {
 	case length >= 0:
 		resp.body = make([]byte, length)
 		_, err = io.ReadFull(br, resp.body)
-	case status == 204 || status == 304 || status < 200:
+	case status == 204 || status == 304:
 	default: // delimited by the end of the connection
 		resp.body, err = io.ReadAll(io.LimitReader(br, maxBody))
 		keep = false
@@ -231,8 +243,10 @@ func readChunked(br *bufio.Reader) ([]byte, error) {
 		if _, err := io.ReadFull(br, body[start:]); err != nil {
 			return nil, err
 		}
-		if _, err := br.Discard(2); err != nil { // the chunk's CRLF
+		if crlf, err := br.ReadSlice('\n'); err != nil {
 			return nil, err
+		} else if string(crlf) != "\r\n" { // the chunk ends with its CRLF
+			return nil, errMalformed
 		}
 	}
 }

@@ -16,7 +16,8 @@
 //
 // Files: flags.go the command line; bench.go the run (processes, stores);
 // scenario.go what each scenario does; measure.go and load.go the timed
-// phases and their statistics; client.go the app and browser requests;
+// phases and their statistics; client.go the app and browser requests,
+// h1.go the HTTP/1.1 client they go through;
 // broker.go, child.go, fake.go, bare.go, pg.go the processes and the
 // schema; cpu.go, profile.go, report.go what is measured and printed.
 //

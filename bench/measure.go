@@ -66,12 +66,8 @@ func (b *bench) measure(ctx context.Context, workers int, loads []load, prof *pr
 	return res, nil
 }
 
-// idleBelow is how much CPU, in cores, other processes may use for the
-// machine to count as idle before a measurement.
-const idleBelow = 0.10
-
 // waitIdle waits, at most -wait-idle, until processes other than this
-// tool's use less than idleBelow cores over a second: other work on the
+// tool's use less than disturbed cores over a second: other work on the
 // machine would take cores from the measured processes.
 func (b *bench) waitIdle(ctx context.Context, loads []load) error {
 	if b.opts.waitIdle <= 0 {
@@ -92,7 +88,7 @@ func (b *bench) waitIdle(ctx context.Context, loads []load) error {
 		u := sampleCPU(pids).since(before, b.machine.cores)
 		busy := u.postgres + u.others // nothing loads PostgreSQL now
 		switch {
-		case !u.ok || busy < idleBelow:
+		case !u.ok || busy < disturbed:
 			return nil
 		case time.Now().After(deadline):
 			fmt.Fprintf(b.out, "  (other processes still use %.2f cores: measuring anyway)\n", busy)

@@ -107,8 +107,9 @@ func (b *bench) report(w io.Writer) {
 	}
 }
 
-// disturbed is how much CPU other processes may take during a scenario,
-// in cores, before its figures are flagged as understated.
+// disturbed is how much CPU other processes may take, in cores: more
+// before a scenario and the tool waits for the machine to be idle; more
+// during one and its figures are flagged as understated.
 const disturbed = 0.10
 
 // note is a row's remark: check against its ceiling, and a warning when

@@ -1,8 +1,9 @@
 // Package metrics exposes the broker's Prometheus metrics: requests by
 // route and status, their latency, and the Go runtime and process
 // collectors. Labels use Echo's route template (/auth/:provider/login),
-// never the raw path, so no client can grow the number of series, and no
-// label ever carries a token, code or user id.
+// never the raw path, and methods from a fixed set, so that no client can
+// grow the number of series; no label ever carries a token, code or user
+// id.
 package metrics
 
 import (
@@ -57,10 +58,21 @@ func (m *Metrics) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 			route = "unmatched"
 		}
 		status := c.Response().Status
-		m.requests.WithLabelValues(route, c.Request().Method, strconv.Itoa(status)).Inc()
+		m.requests.WithLabelValues(route, method(c.Request().Method), strconv.Itoa(status)).Inc()
 		m.duration.WithLabelValues(route).Observe(time.Since(start).Seconds())
 		return nil
 	}
+}
+
+// method is a request's method as a label: net/http accepts any token as
+// a method, so one a client makes up is counted as "other".
+func method(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "other"
 }
 
 // Handler serves the Prometheus text exposition.

@@ -173,13 +173,14 @@ func TestNoSecretsInLogs(t *testing.T) {
 }
 
 // TestMetrics: /metrics is a Prometheus exposition counting requests by
-// route template and status, never by raw path.
+// route template and status, never by raw path or made-up method.
 func TestMetrics(t *testing.T) {
 	h := newHarness(t, "")
 	tr := h.signIn("github", "spa", alice)
 	h.getBearer("/auth/check", tr.AccessToken, nil)
 	h.getBearer("/auth/check", "forged", nil)
 	h.do(mustRequest(t, http.MethodGet, h.issuer+"/no/such/path/secret-looking-value"), nil)
+	h.do(mustRequest(t, "MADEUP1", h.issuer+"/auth/check"), nil)
 	resp, err := http.Get(h.issuer + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -199,5 +200,9 @@ func TestMetrics(t *testing.T) {
 	}
 	if strings.Contains(body, "secret-looking-value") || strings.Contains(body, tr.AccessToken) {
 		t.Error("/metrics shows a raw path or a token")
+	}
+	// A method a client makes up must not start a series of its own.
+	if strings.Contains(body, "MADEUP1") || !strings.Contains(body, `method="other"`) {
+		t.Error("/metrics labels a made-up method as itself, not as other")
 	}
 }
