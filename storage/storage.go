@@ -57,7 +57,8 @@ type Users interface {
 	// picture) and UpdatedAt.
 	UpdateUser(ctx context.Context, u User) error
 	GetIdentity(ctx context.Context, provider, subject string) (Identity, error)
-	// AddIdentity links a new identity; ErrAlreadyExists if (provider, subject) exists.
+	// AddIdentity links a new identity; ErrAlreadyExists if (provider,
+	// subject) exists, ErrNotFound if UserID names no user.
 	AddIdentity(ctx context.Context, id Identity) error
 	// UpdateIdentity overwrites username, email, flags and UpdatedAt of an existing identity.
 	UpdateIdentity(ctx context.Context, id Identity) error
@@ -111,8 +112,8 @@ type Codes interface {
 	// ErrNotFound if unknown.
 	GetCode(ctx context.Context, hash string) (AuthCode, error)
 	// RedeemCode marks the code used at now and, in the same transaction,
-	// inserts first, the first refresh token of the code's session
-	// (first.SessionID must be the code's SessionID), and returns the code
+	// inserts first as the first refresh token of the code's session
+	// (its SessionID is taken from the code), and returns the code
 	// as redeemed. If it was used already, nothing changes and it returns
 	// the stored code with ErrAlreadyUsed. ErrNotFound if unknown or expired
 	// before now. Concurrent calls for the same hash: exactly one redeems.

@@ -31,19 +31,19 @@ func (s *Store) GetCode(ctx context.Context, hash string) (storage.AuthCode, err
 }
 
 // redeemSQL redeems a code and starts its session's chain in one
-// statement: code marks it used only if unused, unexpired and of first's
-// session, and ins inserts first only if it did. A failed insert undoes
-// both.
+// statement: code marks it used only if unused and unexpired, and ins
+// inserts first, in the code's session, only if it did. A failed insert
+// undoes both.
 const redeemSQL = `WITH code AS (
-	UPDATE codes SET used_at = $2 WHERE hash = $1 AND used_at IS NULL AND expires_at > $2 AND session_id = $4
+	UPDATE codes SET used_at = $2 WHERE hash = $1 AND used_at IS NULL AND expires_at > $2
 	RETURNING ` + codeColumns + `
 ), ins AS (
 	INSERT INTO refresh_tokens (` + refreshTokenColumns + `)
-	SELECT $3, $4, $5::timestamptz, $6::timestamptz, $7::timestamptz, $8, $9::bytea FROM code
+	SELECT $3, code.session_id, $4::timestamptz, $5::timestamptz, $6::timestamptz, $7, $8::bytea FROM code
 )
 SELECT * FROM code`
 
-// RedeemCode marks the code used with one conditional UPDATE. Of several
+// RedeemCode runs redeemSQL: one conditional UPDATE, and the insert. Of several
 // concurrent redemptions the first takes the row lock; the others wait for
 // it, re-check "used_at IS NULL" against the committed row (READ
 // COMMITTED) and match nothing. Only then is the row read to say why:
@@ -59,7 +59,7 @@ func (s *Store) RedeemCode(ctx context.Context, hash string, now time.Time, firs
 	err := s.do(ctx, opTimeout, func(ctx context.Context) error {
 		var err error
 		c, err = scanCode(s.pool.QueryRow(ctx, redeemSQL, hash, tstz(now),
-			first.Hash, first.SessionID, tstz(first.CreatedAt), tstz(first.ExpiresAt), tstz(first.UsedAt),
+			first.Hash, tstz(first.CreatedAt), tstz(first.ExpiresAt), tstz(first.UsedAt),
 			first.SuccessorHash, first.SuccessorSealed))
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return err
@@ -70,8 +70,6 @@ func (s *Store) RedeemCode(ctx context.Context, hash string, now time.Time, firs
 			return err
 		case !c.UsedAt.IsZero():
 			return storage.ErrAlreadyUsed
-		case c.ExpiresAt.After(now) && c.SessionID != first.SessionID:
-			return errOtherSession
 		}
 		return storage.ErrNotFound // expired
 	})

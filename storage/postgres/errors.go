@@ -19,9 +19,6 @@ import (
 // unused or a session alive.
 var errZeroNow = errors.New("now is the zero time")
 
-// errOtherSession refuses a code's first refresh token for another session.
-var errOtherSession = errors.New("refresh token is not of the code's session")
-
 // SQLSTATE codes this package branches on
 // (https://www.postgresql.org/docs/current/errcodes-appendix.html).
 const (

@@ -7,14 +7,12 @@ import (
 	"io"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/puddle/v2"
 
 	"github.com/socialbroker/broker/storage"
-	"github.com/socialbroker/broker/storage/postgres/pgtest"
 )
 
 func pgError(code string) error {
@@ -87,21 +85,6 @@ func TestRetryable(t *testing.T) {
 	for _, tt := range tests {
 		if got := retryable(tt.err); got != tt.want {
 			t.Errorf("retryable(%v) = %v, want %v", tt.err, got, tt.want)
-		}
-	}
-}
-
-// A row naming a missing parent is ErrNotFound, as in the SQLite backend.
-func TestMissingParent(t *testing.T) {
-	s := openTest(t, pgtest.DSN(t))
-	at := time.UnixMilli(1000)
-	calls := map[string]error{
-		"AddIdentity":   s.AddIdentity(t.Context(), storage.Identity{UserID: "nobody", Provider: "p", Subject: "1"}),
-		"CreateSession": s.CreateSession(t.Context(), storage.Session{ID: "s", UserID: "nobody", ExpiresAt: at}, storage.AuthCode{Hash: "c", ExpiresAt: at}),
-	}
-	for name, err := range calls {
-		if !errors.Is(err, storage.ErrNotFound) {
-			t.Errorf("%s: got %v, want ErrNotFound", name, err)
 		}
 	}
 }

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -24,12 +23,12 @@ func scanRefreshToken(row scanner, extra ...any) (storage.RefreshToken, error) {
 // rotateSQL is the common case of a rotation in one statement, so one
 // round trip and no explicit transaction: upd marks the token used only if
 // it is unused and its session not revoked, and ins inserts the successor
-// only if upd did; a unique violation on the successor undoes both. No
-// SELECT ... FOR UPDATE: the UPDATE takes the row lock itself, and of
-// several concurrent rotations the ones that waited for it re-check
-// "used_at IS NULL" against the winner's row (READ COMMITTED) and match
-// nothing. It returns the token's columns as they were (an unused token
-// has no successor) and how many successors were inserted.
+// only if upd did (PostgreSQL runs a data-modifying WITH to completion
+// whether or not the query reads it); a unique violation on the successor
+// undoes both. The UPDATE takes the row lock: of several concurrent
+// rotations, the ones that waited for it re-check "used_at IS NULL"
+// against the winner's row (READ COMMITTED) and match nothing. It returns
+// the token's columns as they were (an unused token has no successor).
 const rotateSQL = `WITH upd AS (
 	UPDATE refresh_tokens SET used_at = $2, successor_hash = $3, successor_sealed = $4
 	WHERE hash = $1 AND used_at IS NULL AND NOT ` + sessionRevoked + `
@@ -37,9 +36,8 @@ const rotateSQL = `WITH upd AS (
 ), ins AS (
 	INSERT INTO refresh_tokens (` + refreshTokenColumns + `)
 	SELECT $3, $5, $6::timestamptz, $7::timestamptz, $8::timestamptz, $9, $10::bytea FROM upd
-	RETURNING 1
 )
-SELECT upd.*, NULL::timestamptz, '', NULL::bytea, (SELECT count(*) FROM ins) FROM upd`
+SELECT upd.*, NULL::timestamptz, '', NULL::bytea FROM upd`
 
 // sessionRevoked is a column telling whether the token's session is revoked.
 const sessionRevoked = `(SELECT revoked_at IS NOT NULL FROM sessions WHERE id = refresh_tokens.session_id)`
@@ -64,17 +62,11 @@ func (s *Store) RotateRefreshToken(ctx context.Context, hash string, next storag
 	}
 	var old storage.RefreshToken
 	err := s.do(ctx, opTimeout, func(ctx context.Context) error {
-		var inserted int64
 		var err error
 		old, err = scanRefreshToken(s.pool.QueryRow(ctx, rotateSQL, hash, tstz(now), next.Hash, sealed,
 			next.SessionID, tstz(next.CreatedAt), tstz(next.ExpiresAt), tstz(next.UsedAt),
-			next.SuccessorHash, next.SuccessorSealed), &inserted)
-		switch {
-		case err == nil && inserted != 1:
-			return fmt.Errorf("rotation inserted %d successors", inserted) // cannot happen: ins selects from upd
-		case err == nil:
-			return nil
-		case !errors.Is(err, pgx.ErrNoRows):
+			next.SuccessorHash, next.SuccessorSealed))
+		if !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
 		var revoked bool

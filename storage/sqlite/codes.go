@@ -48,13 +48,12 @@ func (s *Store) RedeemCode(ctx context.Context, hash string, now time.Time, firs
 			return storage.ErrAlreadyUsed
 		case expired(c.ExpiresAt, now):
 			return storage.ErrNotFound
-		case first.SessionID != c.SessionID:
-			return errOtherSession
 		}
 		c.UsedAt = stored(now)
 		if _, err = tx.ExecContext(ctx, `UPDATE codes SET used_at = ? WHERE hash = ?`, millis(now), hash); err != nil {
 			return err
 		}
+		first.SessionID = c.SessionID
 		return insertRefreshToken(ctx, tx, first)
 	})
 	switch {

@@ -16,9 +16,6 @@ import (
 // unused or a session alive.
 var errZeroNow = errors.New("now is the zero time")
 
-// errOtherSession refuses a code's first refresh token for another session.
-var errOtherSession = errors.New("refresh token is not of the code's session")
-
 // wrap states err in the contract's terms, prefixed by op ("create
 // session"). Constraint failures become the bare sentinel: SQLite's message
 // names tables and columns, which callers have no use for and which must not

@@ -26,9 +26,9 @@ var errClosed = errors.New("sqlite: store is closed")
 //
 // A job that fails must leave no trace, as if it had been a transaction of
 // its own. The writer first runs the group's jobs one after the other in
-// the transaction. Most failures (an unknown, used or expired code, token
-// or login state) are found before the job writes anything, and such a
-// job is simply left out. If a job fails after writing, the writer rolls
+// the transaction. Most failures (an unknown, used or expired code or
+// token, a used login state) are found before the job writes anything,
+// and such a job is simply left out. If a job fails after writing, the writer rolls
 // the whole group back and runs it again with each job inside its own
 // SAVEPOINT, so that only the failed ones are undone: that is rare (a
 // constraint broken by a second statement), and the common group is
@@ -148,21 +148,33 @@ type wtx struct {
 	// wrote is set once a statement of the current job may have changed
 	// the database: a job that fails without writing leaves nothing to
 	// undo. Only INSERT, UPDATE and DELETE are judged by what they did
-	// (rows affected, a row returned); anything else counts as a write.
+	// (rows affected, a row returned), and only a SELECT counts as a
+	// read; anything else (a WITH, a REPLACE, a comment first, several
+	// statements) counts as a write.
 	wrote bool
 }
 
-// dml reports whether query is one INSERT, UPDATE or DELETE statement.
-func dml(query string) bool {
+// stmtKind is what a statement may do, judged from its first word.
+type stmtKind int
+
+const (
+	stmtOther  stmtKind = iota // may write: assume the worst
+	stmtSelect                 // one SELECT: reads only
+	stmtDML                    // one INSERT, UPDATE or DELETE
+)
+
+func kindOf(query string) stmtKind {
 	q := strings.TrimSpace(query)
 	if len(q) < 6 || strings.Contains(q, ";") {
-		return false
+		return stmtOther
 	}
 	switch strings.ToUpper(q[:6]) {
+	case "SELECT":
+		return stmtSelect
 	case "INSERT", "UPDATE", "DELETE":
-		return true
+		return stmtDML
 	}
-	return false
+	return stmtOther
 }
 
 // stmt returns the prepared form of query inside this transaction, or nil
@@ -182,9 +194,9 @@ func (t *wtx) stmt(ctx context.Context, query string) *sql.Stmt {
 // changes (SQLite's statement journal), so only a successful one can
 // have written.
 func (t *wtx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	isDML := dml(query)
-	if !isDML {
-		t.wrote = true // DDL, several statements: assume the worst
+	kind := kindOf(query)
+	if kind == stmtOther {
+		t.wrote = true
 	}
 	var res sql.Result
 	var err error
@@ -193,7 +205,7 @@ func (t *wtx) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 	} else {
 		res, err = t.tx.ExecContext(ctx, query, args...)
 	}
-	if err == nil && isDML {
+	if err == nil && kind == stmtDML {
 		if n, nerr := res.RowsAffected(); nerr != nil || n > 0 {
 			t.wrote = true
 		}
@@ -203,10 +215,12 @@ func (t *wtx) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 
 // QueryRowContext runs a query for one row. For INSERT, UPDATE or DELETE
 // ... RETURNING, the job counts as having written unless the row turns
-// out not to exist: no row returned, no row changed.
+// out not to exist: no row returned, no row changed. A SELECT writes
+// nothing; any other statement counts as a write, row or not.
 func (t *wtx) QueryRowContext(ctx context.Context, query string, args ...any) wrow {
-	r := wrow{t: t, before: t.wrote}
-	if dml(query) {
+	kind := kindOf(query)
+	r := wrow{t: t, before: t.wrote, dml: kind == stmtDML}
+	if kind != stmtSelect {
 		t.wrote = true
 	}
 	if st := t.stmt(ctx, query); st != nil {
@@ -222,11 +236,12 @@ type wrow struct {
 	row    *sql.Row
 	t      *wtx
 	before bool // wrote before this query
+	dml    bool // one INSERT, UPDATE or DELETE: no row means no change
 }
 
 func (r wrow) Scan(dest ...any) error {
 	err := r.row.Scan(dest...)
-	if errors.Is(err, sql.ErrNoRows) {
+	if r.dml && errors.Is(err, sql.ErrNoRows) {
 		r.t.wrote = r.before
 	}
 	return err

@@ -103,6 +103,21 @@ func TestGroupCommitUndoesWrites(t *testing.T) {
 			err := tx.QueryRowContext(ctx, `DELETE FROM t WHERE k = 'nobody' RETURNING k`).Scan(&k)
 			return errors.Join(err, errFail)
 		},
+		"with, update returning": func(tx *wtx) error {
+			var v int
+			err := tx.QueryRowContext(ctx, `WITH one AS (SELECT 1) UPDATE t SET v = v + 100 WHERE k = 'shared' RETURNING v`).Scan(&v)
+			return errors.Join(err, errFail)
+		},
+		"comment first": func(tx *wtx) error {
+			var v int
+			err := tx.QueryRowContext(ctx, "-- bump\nUPDATE t SET v = v + 100 WHERE k = 'shared' RETURNING v").Scan(&v)
+			return errors.Join(err, errFail)
+		},
+		"replace returning": func(tx *wtx) error {
+			var k string
+			err := tx.QueryRowContext(ctx, `REPLACE INTO t (k, v) VALUES ('ghost3', 1) RETURNING k`).Scan(&k)
+			return errors.Join(err, errFail)
+		},
 		"several statements": func(tx *wtx) error {
 			_, err := tx.ExecContext(ctx, `INSERT INTO t (k, v) VALUES ('ghost2', 1); UPDATE t SET v = v + 1000 WHERE k = 'shared'`)
 			return errors.Join(err, errFail)

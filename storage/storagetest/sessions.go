@@ -94,3 +94,21 @@ func testListRevokedSessions(t *testing.T, s storage.Store) {
 		t.Errorf("ListRevokedSessions(after every revocation) = %v, want none", got)
 	}
 }
+
+// testMissingParent: a row naming a user that does not exist is refused
+// with ErrNotFound, and nothing of it is stored.
+func testMissingParent(t *testing.T, s storage.Store) {
+	at := t0.Add(time.Hour)
+	wantErr(t, "AddIdentity(no user)",
+		s.AddIdentity(t.Context(), storage.Identity{UserID: "nobody", Provider: "p", Subject: "1"}), storage.ErrNotFound)
+	_, err := s.GetIdentity(t.Context(), "p", "1")
+	wantErr(t, "GetIdentity after a refused AddIdentity", err, storage.ErrNotFound)
+
+	code := storage.AuthCode{Hash: "c", SessionID: "s", ExpiresAt: at}
+	wantErr(t, "CreateSession(no user)",
+		s.CreateSession(t.Context(), storage.Session{ID: "s", UserID: "nobody", ExpiresAt: at}, code), storage.ErrNotFound)
+	_, err = s.GetSession(t.Context(), "s")
+	wantErr(t, "GetSession after a refused CreateSession", err, storage.ErrNotFound)
+	_, err = s.GetCode(t.Context(), "c")
+	wantErr(t, "GetCode after a refused CreateSession", err, storage.ErrNotFound)
+}

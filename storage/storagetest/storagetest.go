@@ -38,6 +38,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"RotateRefreshTokenSuccessorExists", testRotateRefreshTokenSuccessorExists},
 		{"RotateRefreshTokenOfRevokedSession", testRotateRefreshTokenOfRevokedSession},
 		{"RotateRefreshTokenConcurrently", testRotateRefreshTokenConcurrently},
+		{"MissingParent", testMissingParent},
 		{"Keys", testKeys},
 		{"Secret", testSecret},
 		{"DeleteExpired", testDeleteExpired},
