@@ -38,7 +38,7 @@ func (h *Handler) callback(c echo.Context) error {
 	if state == "" || len(state) > maxState {
 		return badState("The sign-in response carries no valid state.")
 	}
-	f, err := h.takeFlow(c, state, c.Param("provider"))
+	f, use, err := h.takeFlow(c, state, c.Param("provider"))
 	switch {
 	case errors.Is(err, errBadFlow), errors.Is(err, errExpiredFlow), errors.Is(err, storage.ErrAlreadyUsed):
 		// A state sealed under a key since replaced reads as malformed:
@@ -52,6 +52,14 @@ func (h *Handler) callback(c echo.Context) error {
 	case err != nil:
 		return err
 	}
+	// From here on every way out spends the state: the write that starts
+	// the session on success, spend on any other.
+	spent := false
+	defer func() {
+		if !spent {
+			h.spend(c, use)
+		}
+	}()
 	// The flow was checked against the tenant at /authorize. Checked again
 	// here, a configuration changed since is obeyed, and even a flow sealed
 	// by someone holding the key (from a database backup, say) can lead
@@ -102,11 +110,17 @@ func (h *Handler) callback(c echo.Context) error {
 	brokerCode, sid, err := h.cfg.Grants.IssueCode(ctx, tokens.CodeGrant{
 		UserID: user.ID, TenantID: tenant.ID, Provider: f.Provider, Scope: f.Scope,
 		Roles: accounts.Roles(tenant.Roles, facts), Nonce: f.Nonce,
-		RedirectURI: f.RedirectURI, CodeChallenge: f.Challenge,
+		RedirectURI: f.RedirectURI, CodeChallenge: f.Challenge, LoginState: use,
 	})
-	if err != nil {
+	switch {
+	case errors.Is(err, storage.ErrAlreadyUsed):
+		// Another callback with this state started its session first.
+		spent = true
+		return badState("This sign-in link was already used or has expired.")
+	case err != nil:
 		return err
 	}
+	spent = true
 	h.log.Info("sign-in", "tenant", tenant.ID, "provider", f.Provider, "user", user.ID, "sid", sid)
 	return h.redirectToApp(c, f.RedirectURI, f.AppState, url.Values{"code": {brokerCode}})
 }

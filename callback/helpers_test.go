@@ -51,6 +51,24 @@ type memStates struct {
 	mu   sync.Mutex
 	used map[string]bool
 	fail error // when set, every call fails with it
+	// lose: CheckLoginState finds the state unused, and another callback
+	// spends it right after, as if it had won a race.
+	lose bool
+}
+
+func (s *memStates) CheckLoginState(_ context.Context, id string, _ time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail != nil {
+		return s.fail
+	}
+	if s.used[id] {
+		return storage.ErrAlreadyUsed
+	}
+	if s.lose {
+		s.spend(id)
+	}
+	return nil
 }
 
 func (s *memStates) UseLoginState(_ context.Context, id string, _ time.Time) error {
@@ -59,14 +77,18 @@ func (s *memStates) UseLoginState(_ context.Context, id string, _ time.Time) err
 	if s.fail != nil {
 		return s.fail
 	}
-	if s.used == nil || len(s.used) > 10_000 { // bounded: fuzzing spends many states
-		s.used = map[string]bool{}
-	}
 	if s.used[id] {
 		return storage.ErrAlreadyUsed
 	}
-	s.used[id] = true
+	s.spend(id)
 	return nil
+}
+
+func (s *memStates) spend(id string) {
+	if s.used == nil || len(s.used) > 10_000 { // bounded: fuzzing spends many states
+		s.used = map[string]bool{}
+	}
+	s.used[id] = true
 }
 
 type fakeUsers struct{}
@@ -75,9 +97,14 @@ func (fakeUsers) Resolve(context.Context, *providers.Identity) (storage.User, er
 	return storage.User{ID: "user-1"}, nil
 }
 
-type fakeGrants struct{}
+// fakeGrants issues one code, spending the grant's login state as the
+// store does, in the same write.
+type fakeGrants struct{ states *memStates }
 
-func (fakeGrants) IssueCode(context.Context, tokens.CodeGrant) (string, string, error) {
+func (g fakeGrants) IssueCode(ctx context.Context, cg tokens.CodeGrant) (string, string, error) {
+	if err := g.states.UseLoginState(ctx, cg.LoginState.ID, cg.LoginState.ExpiresAt); err != nil {
+		return "", "", err
+	}
 	return "broker-code", "sid-1", nil
 }
 
@@ -108,7 +135,7 @@ func newTestFlowWithKey(t testing.TB, issuer string, key []byte) *testFlow {
 			{Provider: &fakeProvider{"fake"}, Name: "fake", Type: "oidc", Label: "Fake", Issuer: "https://idp.test"},
 			{Provider: &fakeProvider{"other"}, Name: "other", Type: "oidc", Label: "Other", Issuer: "https://other.test"},
 		},
-		States: f.states, StateKey: key, Users: fakeUsers{}, Grants: fakeGrants{},
+		States: f.states, StateKey: key, Users: fakeUsers{}, Grants: fakeGrants{f.states},
 		Now: func() time.Time { return f.now }, Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {

@@ -1,6 +1,7 @@
 package callback
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
@@ -14,6 +15,7 @@ import (
 	"github.com/socialbroker/broker/internal/httpx"
 	"github.com/socialbroker/broker/internal/oautherr"
 	"github.com/socialbroker/broker/providers"
+	"github.com/socialbroker/broker/storage"
 	"github.com/socialbroker/broker/tokens"
 	"golang.org/x/crypto/chacha20poly1305"
 )
@@ -24,8 +26,8 @@ import (
 // broker's replicas hold, so that the upstream and the browser carry it but
 // can neither read nor change it (our PKCE verifier towards the upstream is
 // inside). The callback records the state's hash as used, which is what
-// makes a state work once (RFC 9700 §4.7.1); starting a sign-in, which
-// anyone can do, writes nothing.
+// makes a state work once (RFC 9700 §4.7.1), with the session on success
+// (see takeFlow); starting a sign-in, which anyone can do, writes nothing.
 type flow struct {
 	Browser       string // hash of the browser-binding cookie
 	Tenant        string // client_id
@@ -198,31 +200,52 @@ func (h *Handler) start(c echo.Context, r *authRequest) error {
 	return httpx.Redirect(c, target)
 }
 
-// takeFlow opens the flow sealed in state, spends the state, and checks
-// that it belongs to this browser and provider. Any fault is a page: the
-// request cannot be trusted to say where to redirect.
-func (h *Handler) takeFlow(c echo.Context, state, provider string) (*flow, error) {
+// takeFlow opens the flow sealed in state and checks that it is unexpired
+// and unused, and that it belongs to this browser and provider. Any fault
+// is a page: the request cannot be trusted to say where to redirect.
+//
+// Whether the state was used is only read here. The callback spends it
+// afterwards, on every way out: in the very write that starts the
+// session (tokens.CodeGrant.LoginState), which makes a successful sign-in
+// one write the fewer, or with spend on any refusal. Of two callbacks
+// racing with one state both may reach the upstream, whose code works
+// once, and the store lets only one of them start a session.
+func (h *Handler) takeFlow(c echo.Context, state, provider string) (*flow, storage.UsedLoginState, error) {
 	f, err := h.openFlow(state)
 	if err != nil {
-		return nil, err
+		return nil, storage.UsedLoginState{}, err
 	}
 	expires := time.UnixMilli(f.Expires)
 	if !h.cfg.Now().Before(expires) {
-		return nil, errExpiredFlow
+		return nil, storage.UsedLoginState{}, errExpiredFlow
 	}
-	// Spent before the other checks: a state that reached another browser
-	// is burned too, so a login CSRF gets a single try. The record outlives
-	// the state by usedStateMargin, so that a replica whose clock lags
-	// another's, still taking the state for unexpired, finds it used.
-	if err := h.cfg.States.UseLoginState(c.Request().Context(), tokens.Hash(state), expires.Add(usedStateMargin)); err != nil {
-		return nil, err
+	// The record outlives the state by usedStateMargin, so that a replica
+	// whose clock lags another's, still taking the state for unexpired,
+	// finds it used.
+	use := storage.UsedLoginState{ID: tokens.Hash(state), ExpiresAt: expires.Add(usedStateMargin)}
+	if err := h.cfg.States.CheckLoginState(c.Request().Context(), use.ID, use.ExpiresAt); err != nil {
+		return nil, use, err
 	}
+	// A state that reached another browser, or another provider's
+	// callback, is spent all the same: a login CSRF gets a single try.
 	ck, cerr := c.Cookie(h.cookieName())
 	if cerr != nil || subtle.ConstantTimeCompare([]byte(tokens.Hash(ck.Value)), []byte(f.Browser)) != 1 {
-		return nil, errOtherBrowser
+		h.spend(c, use)
+		return nil, use, errOtherBrowser
 	}
 	if f.Provider != provider {
-		return nil, errOtherProvider
+		h.spend(c, use)
+		return nil, use, errOtherProvider
 	}
-	return f, nil
+	return f, use, nil
+}
+
+// spend records a login state as used where its sign-in ends without a
+// session. It outlives the request: a client that hangs up must not leave
+// its state usable.
+func (h *Handler) spend(c echo.Context, use storage.UsedLoginState) {
+	err := h.cfg.States.UseLoginState(context.WithoutCancel(c.Request().Context()), use.ID, use.ExpiresAt)
+	if err != nil && !errors.Is(err, storage.ErrAlreadyUsed) {
+		h.log.Warn("login state could not be spent", "err", err)
+	}
 }

@@ -180,6 +180,29 @@ func TestSealedState(t *testing.T) {
 		status, loc := f.callbackWith(state, cookie)
 		wantStatePage(t, "second use", status, loc)
 	})
+	t.Run("refused sign-in", func(t *testing.T) {
+		// A sign-in that ends without a session spends its state too.
+		f := newTestFlow(t, "https://auth.example.com")
+		for _, upstreamCode := range []string{"bad", "upstream down", ""} {
+			state, cookie := f.start(t)
+			w := f.serve("/auth/fake/callback", url.Values{"state": {state}, "code": {upstreamCode}}.Encode(), cookie)
+			loc, _ := url.Parse(w.Header().Get("Location"))
+			if w.Code != http.StatusFound || loc == nil || loc.Query().Get("error") == "" {
+				t.Fatalf("upstream code %q: status %d Location %q, want an error for the app", upstreamCode, w.Code, w.Header().Get("Location"))
+			}
+			status, again := f.callbackWith(state, cookie)
+			wantStatePage(t, fmt.Sprintf("the state of a sign-in refused with upstream code %q", upstreamCode), status, again)
+		}
+	})
+	t.Run("lost race", func(t *testing.T) {
+		// Two callbacks with one state both find it unused; the write that
+		// starts the session lets only the first through.
+		f := newTestFlow(t, "https://auth.example.com")
+		state, cookie := f.start(t)
+		f.states.lose = true
+		status, loc := f.callbackWith(state, cookie)
+		wantStatePage(t, "the callback that lost the race", status, loc)
+	})
 }
 
 // sealByHand seals fl under the test key with aad, as only a holder of

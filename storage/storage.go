@@ -74,13 +74,23 @@ type Users interface {
 // (what the broker remembers between sending a browser upstream and its
 // return) travels sealed inside the state parameter and is stored nowhere;
 // the store keeps only its hash, from its first use until it expires, so
-// that it works once.
+// that it works once. A state's expiry is part of the state, so one id
+// always comes with one expiresAt: a store may key on both, to keep its
+// records in expiry order.
 type LoginStates interface {
+	// CheckLoginState returns ErrAlreadyUsed if the state id has been
+	// recorded as used, nil if not. It only reads: of two callbacks that
+	// pass it together, the one whose record is written first wins.
+	CheckLoginState(ctx context.Context, id string, expiresAt time.Time) error
 	// UseLoginState records the state id as used until expiresAt.
-	// ErrAlreadyUsed if it was used before. A state's expiry is part of
-	// the state, so one id always comes with one expiresAt: a store may
-	// key on both, to keep its records in expiry order.
+	// ErrAlreadyUsed if it was used before.
 	UseLoginState(ctx context.Context, id string, expiresAt time.Time) error
+}
+
+// UsedLoginState is a login state's record of use (LoginStates).
+type UsedLoginState struct {
+	ID        string
+	ExpiresAt time.Time
 }
 
 // Secrets keeps the broker's own symmetric keys, shared by every replica.
@@ -136,13 +146,25 @@ type Session struct {
 	RevokedAt time.Time // zero while alive
 }
 
+// NewSession is what starting a session stores, in one transaction.
+type NewSession struct {
+	Session Session
+	// Codes are the one-time codes that hand the session to an app (a
+	// sign-in has one).
+	Codes []AuthCode
+	// LoginState, when its ID is set, is recorded as used together with
+	// the session: the sign-in that the session completes spends its
+	// login state in the same write (see LoginStates).
+	LoginState UsedLoginState
+}
+
 // Sessions stores sessions.
 type Sessions interface {
-	// CreateSession inserts s and, in the same transaction, codes: the
-	// one-time codes that hand it to an app (a sign-in has one). Nothing
-	// is stored if any insert fails: ErrNotFound if s.UserID names no
-	// user, ErrAlreadyExists if the session or a code exists.
-	CreateSession(ctx context.Context, s Session, codes ...AuthCode) error
+	// CreateSession stores in. Nothing is stored if any part fails:
+	// ErrAlreadyUsed if in.LoginState was used already, ErrNotFound if
+	// the session's UserID names no user, ErrAlreadyExists if the session
+	// or a code exists.
+	CreateSession(ctx context.Context, in NewSession) error
 	GetSession(ctx context.Context, id string) (Session, error)
 	// RevokeSession sets RevokedAt (if not yet set). ErrNotFound if unknown.
 	RevokeSession(ctx context.Context, id string, now time.Time) error

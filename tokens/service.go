@@ -106,6 +106,10 @@ type CodeGrant struct {
 	Nonce         string
 	RedirectURI   string
 	CodeChallenge string
+	// LoginState, when its ID is set, is spent in the same write: if it
+	// was spent already, nothing is stored and the error wraps
+	// storage.ErrAlreadyUsed.
+	LoginState storage.UsedLoginState
 }
 
 // IssueCode records the session of a completed sign-in together with the
@@ -120,10 +124,14 @@ func (s *Service) IssueCode(ctx context.Context, g CodeGrant) (code, sid string,
 		AuthTime: now, CreatedAt: now, ExpiresAt: now.Add(s.cfg.RefreshMaxTTL),
 	}
 	code = NewOpaque()
-	err = s.store.CreateSession(ctx, sess, storage.AuthCode{
-		Hash: Hash(code), TenantID: g.TenantID, RedirectURI: g.RedirectURI,
-		CodeChallenge: g.CodeChallenge, SessionID: sess.ID, UserID: g.UserID,
-		Scope: g.Scope, Nonce: g.Nonce, ExpiresAt: now.Add(s.cfg.CodeTTL),
+	err = s.store.CreateSession(ctx, storage.NewSession{
+		Session: sess,
+		Codes: []storage.AuthCode{{
+			Hash: Hash(code), TenantID: g.TenantID, RedirectURI: g.RedirectURI,
+			CodeChallenge: g.CodeChallenge, SessionID: sess.ID, UserID: g.UserID,
+			Scope: g.Scope, Nonce: g.Nonce, ExpiresAt: now.Add(s.cfg.CodeTTL),
+		}},
+		LoginState: g.LoginState,
 	})
 	if err != nil {
 		return "", "", fmt.Errorf("tokens: create session: %w", err)

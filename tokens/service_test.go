@@ -328,10 +328,10 @@ func TestExchangeCodeRefusesEndedSession(t *testing.T) {
 		AuthTime: now, CreatedAt: now, ExpiresAt: now.Add(30 * time.Second),
 	}
 	code := NewOpaque()
-	err := f.store.CreateSession(t.Context(), sess, storage.AuthCode{
+	err := f.store.CreateSession(t.Context(), storage.NewSession{Session: sess, Codes: []storage.AuthCode{{
 		Hash: Hash(code), TenantID: testClient, RedirectURI: testRedirect, CodeChallenge: S256Challenge(testVerifier),
 		SessionID: sess.ID, UserID: f.user.ID, Scope: "openid", ExpiresAt: now.Add(time.Minute),
-	})
+	}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -72,6 +72,25 @@ func TestCallbackStateRefusals(t *testing.T) {
 		// And the state is gone: the attacker cannot use it afterwards either.
 		pageRefusal(t, attacker.get(cb.String()), http.StatusBadRequest)
 	})
+	t.Run("state of a refused sign-in", func(t *testing.T) {
+		// The user cancels at the upstream: the app hears access_denied,
+		// and the state is spent, even though no session was started.
+		b := h.newBrowser()
+		h.google.SetNextUser(alice)
+		cb := b.upstreamCallback(h, start())
+		cancelled := *cb
+		q := cb.Query()
+		q.Del("code")
+		q.Set("error", "access_denied")
+		cancelled.RawQuery = q.Encode()
+		resp := b.get(cancelled.String())
+		resp.Body.Close()
+		loc, _ := url.Parse(resp.Header.Get("Location"))
+		if loc == nil || loc.Query().Get("error") != "access_denied" {
+			t.Fatalf("cancelled sign-in redirected to %q, want error=access_denied", resp.Header.Get("Location"))
+		}
+		pageRefusal(t, b.get(cb.String()), http.StatusBadRequest)
+	})
 	t.Run("state for another provider", func(t *testing.T) {
 		b := h.newBrowser()
 		h.google.SetNextUser(alice)

@@ -315,15 +315,20 @@ func TestServerGone(t *testing.T) {
 			_, err := s.FindUserByTrustedEmail(ctx, "a@example.com")
 			return err
 		},
-		"UseLoginState": func() error { return s.UseLoginState(ctx, "x", at) },
-		"GetCode":       func() error { _, err := s.GetCode(ctx, "c"); return err },
-		"Secret":        func() error { _, err := s.Secret(ctx, "k", []byte("v")); return err },
+		"UseLoginState":   func() error { return s.UseLoginState(ctx, "x", at) },
+		"CheckLoginState": func() error { return s.CheckLoginState(ctx, "x", at) },
+		"GetCode":         func() error { _, err := s.GetCode(ctx, "c"); return err },
+		"Secret":          func() error { _, err := s.Secret(ctx, "k", []byte("v")); return err },
 		"RedeemCode": func() error {
 			_, err := s.RedeemCode(ctx, "c", at, storage.RefreshToken{Hash: "r2", SessionID: "s2"})
 			return err
 		},
 		"CreateSession": func() error {
-			return s.CreateSession(ctx, storage.Session{ID: "s2", UserID: "u1", ExpiresAt: at}, storage.AuthCode{Hash: "c", SessionID: "s2", ExpiresAt: at})
+			return s.CreateSession(ctx, storage.NewSession{
+				Session:    storage.Session{ID: "s2", UserID: "u1", ExpiresAt: at},
+				Codes:      []storage.AuthCode{{Hash: "c", SessionID: "s2", ExpiresAt: at}},
+				LoginState: storage.UsedLoginState{ID: "y", ExpiresAt: at},
+			})
 		},
 		"GetSession":          func() error { _, err := s.GetSession(ctx, "s1"); return err },
 		"RevokeSession":       func() error { return s.RevokeSession(ctx, "s1", at) },

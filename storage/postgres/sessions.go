@@ -21,24 +21,33 @@ func scanSession(row scanner) (storage.Session, error) {
 	return s, err
 }
 
-// CreateSession sends the session and its codes as one batch: one round
-// trip, and one implicit transaction, so they commit together or not at
-// all. Each attempt builds its own batch: pgx records statement
-// descriptions in a batch it sends, which a retry on another connection
-// must not reuse.
-func (s *Store) CreateSession(ctx context.Context, sess storage.Session, codes ...storage.AuthCode) error {
+// CreateSession sends the login state's record, the session and its codes
+// as one batch: one round trip, and one implicit transaction, so they
+// commit together or not at all. The state's insert has no ON CONFLICT: a
+// replayed state must fail the whole batch. Of two batches racing with one
+// state, the second waits for the first's row and then fails. Each attempt
+// builds its own batch: pgx records statement descriptions in a batch it
+// sends, which a retry on another connection must not reuse.
+func (s *Store) CreateSession(ctx context.Context, in storage.NewSession) error {
+	sess := in.Session
 	err := s.do(ctx, opTimeout, func(ctx context.Context) error {
 		b := &pgx.Batch{}
+		if st := in.LoginState; st.ID != "" {
+			b.Queue(`INSERT INTO used_login_states (expires_at, id) VALUES ($1, $2)`, tstz(st.ExpiresAt), st.ID)
+		}
 		b.Queue(`INSERT INTO sessions (`+sessionColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 			sess.ID, sess.UserID, sess.TenantID, sess.Provider, sess.Scope, roleList(sess.Roles), sess.Nonce,
 			tstz(sess.AuthTime), tstz(sess.CreatedAt), tstz(sess.ExpiresAt), tstz(sess.RevokedAt))
-		for _, c := range codes {
+		for _, c := range in.Codes {
 			b.Queue(`INSERT INTO codes (`+codeColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 				c.Hash, c.TenantID, c.RedirectURI, c.CodeChallenge, c.SessionID, c.UserID,
 				c.Scope, c.Nonce, tstz(c.ExpiresAt), tstz(c.UsedAt))
 		}
 		return s.pool.SendBatch(ctx, b).Close()
 	})
+	if loginStateTaken(err) {
+		err = storage.ErrAlreadyUsed
+	}
 	return wrap("create session", err)
 }
 

@@ -16,17 +16,24 @@ func scanSession(row scanner) (storage.Session, error) {
 	return s, err
 }
 
-// CreateSession is one write job: the session and its codes commit
-// together or not at all.
-func (s *Store) CreateSession(ctx context.Context, sess storage.Session, codes ...storage.AuthCode) error {
+// CreateSession is one write job: the login state's record, the session
+// and its codes commit together or not at all. The state goes first: a
+// replayed one fails before anything is written.
+func (s *Store) CreateSession(ctx context.Context, in storage.NewSession) error {
+	sess := in.Session
 	err := s.inTx(ctx, func(tx *wtx) error {
+		if in.LoginState.ID != "" {
+			if err := useLoginState(ctx, tx, in.LoginState); err != nil {
+				return err
+			}
+		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			sess.ID, sess.UserID, sess.TenantID, sess.Provider, sess.Scope, roles(sess.Roles), sess.Nonce,
 			millis(sess.AuthTime), millis(sess.CreatedAt), millis(sess.ExpiresAt), millis(sess.RevokedAt))
 		if err != nil {
 			return err
 		}
-		for _, c := range codes {
+		for _, c := range in.Codes {
 			if err := insertCode(ctx, tx, c); err != nil {
 				return err
 			}

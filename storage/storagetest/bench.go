@@ -29,7 +29,10 @@ func Seed(tb testing.TB, s storage.Store) {
 // code, then the code's redemption, which starts the chain with token.
 func signIn(ctx context.Context, s storage.Store, sid, token string, at time.Time) error {
 	c := storage.AuthCode{Hash: "code-" + sid, TenantID: "t", SessionID: sid, UserID: "u1", ExpiresAt: at.Add(time.Minute)}
-	err := s.CreateSession(ctx, storage.Session{ID: sid, UserID: "u1", CreatedAt: at, ExpiresAt: at.Add(time.Hour)}, c)
+	err := s.CreateSession(ctx, storage.NewSession{
+		Session: storage.Session{ID: sid, UserID: "u1", CreatedAt: at, ExpiresAt: at.Add(time.Hour)},
+		Codes:   []storage.AuthCode{c},
+	})
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,7 @@ import (
 
 func testSession(t *testing.T, s storage.Store) {
 	sess := newSession(t, s, "s1", t0.Add(30*24*time.Hour))
-	wantErr(t, "CreateSession(again)", s.CreateSession(t.Context(), sess), storage.ErrAlreadyExists)
+	wantErr(t, "CreateSession(again)", s.CreateSession(t.Context(), storage.NewSession{Session: sess}), storage.ErrAlreadyExists)
 
 	got, err := s.GetSession(t.Context(), "s1")
 	wantErr(t, "GetSession", err, nil)
@@ -18,7 +18,7 @@ func testSession(t *testing.T, s storage.Store) {
 	noRoles := sess
 	noRoles.ID = "s2"
 	noRoles.Roles = nil
-	wantErr(t, "CreateSession(no roles)", s.CreateSession(t.Context(), noRoles), nil)
+	wantErr(t, "CreateSession(no roles)", s.CreateSession(t.Context(), storage.NewSession{Session: noRoles}), nil)
 	got, err = s.GetSession(t.Context(), "s2")
 	wantErr(t, "GetSession(no roles)", err, nil)
 	mustEqual(t, "GetSession(no roles)", got, noRoles)
@@ -32,14 +32,14 @@ func testSession(t *testing.T, s storage.Store) {
 	s3 := sess
 	s3.ID = "s3"
 	c := code("taken", s3, t0.Add(time.Minute))
-	wantErr(t, "CreateSession(code taken)", s.CreateSession(t.Context(), s3, c), storage.ErrAlreadyExists)
+	wantErr(t, "CreateSession(code taken)", s.CreateSession(t.Context(), withCode(s3, c)), storage.ErrAlreadyExists)
 	_, err = s.GetSession(t.Context(), "s3")
 	wantErr(t, "GetSession(session of a refused code)", err, storage.ErrNotFound)
 	got2, err := s.GetCode(t.Context(), "taken")
 	wantErr(t, "GetCode(taken)", err, nil)
 	mustEqual(t, "the code that was there", got2, taken)
 	c.Hash = "free"
-	wantErr(t, "CreateSession(with its code)", s.CreateSession(t.Context(), s3, c), nil)
+	wantErr(t, "CreateSession(with its code)", s.CreateSession(t.Context(), withCode(s3, c)), nil)
 	got2, err = s.GetCode(t.Context(), "free")
 	wantErr(t, "GetCode(free)", err, nil)
 	mustEqual(t, "GetCode(free)", got2, c)
@@ -106,7 +106,7 @@ func testMissingParent(t *testing.T, s storage.Store) {
 
 	code := storage.AuthCode{Hash: "c", SessionID: "s", ExpiresAt: at}
 	wantErr(t, "CreateSession(no user)",
-		s.CreateSession(t.Context(), storage.Session{ID: "s", UserID: "nobody", ExpiresAt: at}, code), storage.ErrNotFound)
+		s.CreateSession(t.Context(), withCode(storage.Session{ID: "s", UserID: "nobody", ExpiresAt: at}, code)), storage.ErrNotFound)
 	_, err = s.GetSession(t.Context(), "s")
 	wantErr(t, "GetSession after a refused CreateSession", err, storage.ErrNotFound)
 	_, err = s.GetCode(t.Context(), "c")

@@ -27,6 +27,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"FindUserByTrustedEmail", testFindUserByTrustedEmail},
 		{"LoginState", testLoginState},
 		{"LoginStateConcurrently", testLoginStateConcurrently},
+		{"SessionSpendsLoginState", testSessionSpendsLoginState},
 		{"RedeemCode", testRedeemCode},
 		{"RedeemCodeAtomic", testRedeemCodeAtomic},
 		{"RedeemCodeExpiry", testRedeemCodeExpiry},
@@ -137,7 +138,7 @@ func newUser(t *testing.T, s storage.Store, id string, created time.Time) (stora
 func newSession(t *testing.T, s storage.Store, id string, expires time.Time) storage.Session {
 	t.Helper()
 	sess := session(t, s, id, expires)
-	if err := s.CreateSession(t.Context(), sess); err != nil {
+	if err := s.CreateSession(t.Context(), storage.NewSession{Session: sess}); err != nil {
 		t.Fatalf("CreateSession(%s): %v", id, err)
 	}
 	return sess
@@ -168,7 +169,7 @@ func newChain(t *testing.T, s storage.Store, sessionID string, expires time.Time
 	t.Helper()
 	sess := session(t, s, sessionID, expires)
 	c := code("code-"+sessionID, sess, t0.Add(time.Minute))
-	if err := s.CreateSession(t.Context(), sess, c); err != nil {
+	if err := s.CreateSession(t.Context(), withCode(sess, c)); err != nil {
 		t.Fatalf("CreateSession(%s): %v", sessionID, err)
 	}
 	rt := refreshToken(hash, sessionID)
@@ -180,6 +181,11 @@ func newChain(t *testing.T, s storage.Store, sessionID string, expires time.Time
 
 func refreshToken(hash, sessionID string) storage.RefreshToken {
 	return storage.RefreshToken{Hash: hash, SessionID: sessionID, CreatedAt: t0, ExpiresAt: t0.Add(24 * time.Hour)}
+}
+
+// withCode is sess with its code, as a sign-in stores it.
+func withCode(sess storage.Session, c storage.AuthCode) storage.NewSession {
+	return storage.NewSession{Session: sess, Codes: []storage.AuthCode{c}}
 }
 
 // code is an authorization code for sess, expiring at expires.
@@ -203,7 +209,7 @@ func newCode(t *testing.T, s storage.Store, hash string, expires time.Time) stor
 	t.Helper()
 	sess := session(t, s, "session-"+hash, t0.Add(24*time.Hour))
 	c := code(hash, sess, expires)
-	if err := s.CreateSession(t.Context(), sess, c); err != nil {
+	if err := s.CreateSession(t.Context(), withCode(sess, c)); err != nil {
 		t.Fatalf("CreateSession(%s, code %s): %v", sess.ID, hash, err)
 	}
 	return c
