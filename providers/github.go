@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/oauth2"
 )
@@ -126,15 +127,30 @@ func (g *GitHub) Exchange(ctx context.Context, req ExchangeRequest) (*Identity, 
 		"X-GitHub-Api-Version": {githubAPIVersion},
 	}
 
-	var user struct {
-		ID        int64  `json:"id"`
-		Login     string `json:"login"`
-		Name      string `json:"name"`
-		AvatarURL string `json:"avatar_url"`
-		Email     string `json:"email"` // the public profile email, often null
+	// The reads need only the token, so they are made together: a
+	// sign-in waits for GitHub's slowest answer, not for the sum of them.
+	var (
+		user                        githubUser
+		emails                      []githubEmail
+		orgs                        []string
+		userErr, emailsErr, orgsErr error
+		wg                          sync.WaitGroup
+	)
+	wg.Go(func() { _, userErr = getJSON(ctx, g.client, g.cfg.APIURL+"/user", h, &user) })
+	// /user shows only the public email, if any; the addresses and whether
+	// GitHub verified them come from /user/emails (scope user:email).
+	wg.Go(func() { _, emailsErr = getJSON(ctx, g.client, g.cfg.APIURL+"/user/emails?per_page=100", h, &emails) })
+	if req.WantOrgs {
+		wg.Go(func() { orgs, orgsErr = g.orgs(ctx, h) })
 	}
-	if _, err := getJSON(ctx, g.client, g.cfg.APIURL+"/user", h, &user); err != nil {
-		return nil, fmt.Errorf("github: read user: %w", err)
+	wg.Wait()
+	switch {
+	case userErr != nil:
+		return nil, fmt.Errorf("github: read user: %w", userErr)
+	case emailsErr != nil:
+		return nil, fmt.Errorf("github: read emails: %w", emailsErr)
+	case orgsErr != nil:
+		return nil, fmt.Errorf("github: read orgs: %w", orgsErr)
 	}
 	if user.ID == 0 || user.Login == "" {
 		return nil, fmt.Errorf("github: read user: %w: no id or login", ErrUpstream)
@@ -146,17 +162,7 @@ func (g *GitHub) Exchange(ctx context.Context, req ExchangeRequest) (*Identity, 
 		Name:         user.Name,
 		Picture:      user.AvatarURL,
 		EmailTrusted: true,
-	}
-
-	// /user shows only the public email, if any; the addresses and whether
-	// GitHub verified them come from /user/emails (scope user:email).
-	var emails []struct {
-		Email    string `json:"email"`
-		Primary  bool   `json:"primary"`
-		Verified bool   `json:"verified"`
-	}
-	if _, err := getJSON(ctx, g.client, g.cfg.APIURL+"/user/emails?per_page=100", h, &emails); err != nil {
-		return nil, fmt.Errorf("github: read emails: %w", err)
+		Orgs:         orgs,
 	}
 	for _, e := range emails {
 		switch {
@@ -173,13 +179,23 @@ func (g *GitHub) Exchange(ctx context.Context, req ExchangeRequest) (*Identity, 
 		// if /user/emails says so.
 		id.Email, id.EmailVerified = user.Email, slices.Contains(id.VerifiedEmails, user.Email)
 	}
-
-	if req.WantOrgs {
-		if id.Orgs, err = g.orgs(ctx, h); err != nil {
-			return nil, fmt.Errorf("github: read orgs: %w", err)
-		}
-	}
 	return id, nil
+}
+
+// githubUser is what the broker reads of GET /user.
+type githubUser struct {
+	ID        int64  `json:"id"`
+	Login     string `json:"login"`
+	Name      string `json:"name"`
+	AvatarURL string `json:"avatar_url"`
+	Email     string `json:"email"` // the public profile email, often null
+}
+
+// githubEmail is one address of GET /user/emails.
+type githubEmail struct {
+	Email    string `json:"email"`
+	Primary  bool   `json:"primary"`
+	Verified bool   `json:"verified"`
 }
 
 // orgs lists the user's organisation logins, following Link rel="next"

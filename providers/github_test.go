@@ -2,9 +2,11 @@ package providers_test
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -129,6 +131,52 @@ func TestGitHubLogin(t *testing.T) {
 		})
 	}
 }
+
+// TestGitHubReadsTogether: /user, /user/emails and the orgs are read at
+// once, so that a sign-in waits for GitHub's slowest answer rather than
+// the sum of them. Each read is held until all three have started, which
+// reads made one after the other never do.
+func TestGitHubReadsTogether(t *testing.T) {
+	fake := providertest.NewGitHub(providertest.GitHubOptions{ClientID: "gh-client", ClientSecret: "gh-secret", RedirectURIs: []string{callback}})
+	t.Cleanup(fake.Close)
+	started := map[string]chan struct{}{}
+	for _, path := range []string{"/api/v3/user", "/api/v3/user/emails", "/api/v3/user/orgs"} {
+		started[path] = make(chan struct{})
+	}
+	var once sync.Map
+	held := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if ch, ok := started[r.URL.Path]; ok {
+			if _, seen := once.LoadOrStore(r.URL.Path, true); !seen {
+				close(ch)
+			}
+			for path, ch := range started {
+				select {
+				case <-ch:
+				case <-time.After(5 * time.Second):
+					return nil, fmt.Errorf("%s did not start while %s waited", path, r.URL.Path)
+				}
+			}
+		}
+		return http.DefaultTransport.RoundTrip(r)
+	})
+	p, err := providers.NewGitHub(providers.GitHubConfig{ClientID: "gh-client", ClientSecret: "gh-secret",
+		BaseURL: fake.BaseURL(), APIURL: fake.APIURL(), HTTPClient: &http.Client{Transport: held, Timeout: 10 * time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake.SetNextUser(octocat)
+	got, err := login(t, p, flow{WantOrgs: true})
+	if err != nil {
+		t.Fatalf("login: %v", err)
+	}
+	if got.Subject != octocat.Subject || !reflect.DeepEqual(got.Orgs, octocat.Orgs) || got.Email != "octo@example.com" {
+		t.Errorf("identity = %+v, want octocat's, with orgs and primary email", got)
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 func TestGitHubWrongSecret(t *testing.T) {
 	fake := providertest.NewGitHub(providertest.GitHubOptions{ClientID: "gh-client", ClientSecret: "gh-secret"})
