@@ -50,6 +50,10 @@ type Service struct {
 	// tells; a user's profile is taken as of at most userCacheTTL ago.
 	sessions *cache[string, storage.Session]
 	users    *cache[string, storage.User]
+	// codes spares a redemption its read when this replica issued the
+	// code: an unredeemed code never changes, and whether it was redeemed
+	// meanwhile is decided by the redemption's own write (RedeemCode).
+	codes *cache[string, storage.AuthCode]
 }
 
 // Cache bounds. An access-token entry is about 300 bytes, a session or
@@ -58,6 +62,7 @@ const (
 	verifiedCacheSize = 16384
 	sessionCacheSize  = 16384
 	userCacheSize     = 16384
+	codeCacheSize     = 16384
 	// userCacheTTL bounds how stale the profile claims (email, name) of a
 	// refreshed token can be after the user signs in with a new email.
 	userCacheTTL = 30 * time.Second
@@ -83,6 +88,7 @@ func NewService(store Store, keys *KeySet, cfg Config) (*Service, error) {
 		checked:  newCache[[sha256.Size]byte, *AccessClaims](verifiedCacheSize),
 		sessions: newCache[string, storage.Session](sessionCacheSize),
 		users:    newCache[string, storage.User](userCacheSize),
+		codes:    newCache[string, storage.AuthCode](codeCacheSize),
 	}, nil
 }
 
@@ -124,20 +130,20 @@ func (s *Service) IssueCode(ctx context.Context, g CodeGrant) (code, sid string,
 		AuthTime: now, CreatedAt: now, ExpiresAt: now.Add(s.cfg.RefreshMaxTTL),
 	}
 	code = NewOpaque()
+	stored := storage.AuthCode{
+		Hash: Hash(code), TenantID: g.TenantID, RedirectURI: g.RedirectURI,
+		CodeChallenge: g.CodeChallenge, SessionID: sess.ID, UserID: g.UserID,
+		Scope: g.Scope, Nonce: g.Nonce, ExpiresAt: now.Add(s.cfg.CodeTTL),
+	}
 	err = s.store.CreateSession(ctx, storage.NewSession{
-		Session: sess,
-		Codes: []storage.AuthCode{{
-			Hash: Hash(code), TenantID: g.TenantID, RedirectURI: g.RedirectURI,
-			CodeChallenge: g.CodeChallenge, SessionID: sess.ID, UserID: g.UserID,
-			Scope: g.Scope, Nonce: g.Nonce, ExpiresAt: now.Add(s.cfg.CodeTTL),
-		}},
-		LoginState: g.LoginState,
+		Session: sess, Codes: []storage.AuthCode{stored}, LoginState: g.LoginState,
 	})
 	if err != nil {
 		return "", "", fmt.Errorf("tokens: create session: %w", err)
 	}
-	// The code's redemption needs the session: on this replica it is
-	// served from memory.
+	// The code's redemption needs the code and its session: on this
+	// replica both are served from memory.
+	s.codes.put(stored.Hash, stored, stored.ExpiresAt, now)
 	s.sessions.put(sess.ID, sess, sess.ExpiresAt, now)
 	return code, sess.ID, nil
 }
@@ -175,7 +181,8 @@ func (s *Service) ExchangeCode(ctx context.Context, in CodeExchange) (*Grant, er
 		return nil, oautherr.New(oautherr.InvalidRequest, "code is required")
 	}
 	now := s.cfg.Now()
-	code, err := s.store.GetCode(ctx, Hash(in.Code))
+	hash := Hash(in.Code)
+	code, err := s.code(ctx, hash, now)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		return nil, invalidGrant("authorization code is invalid or expired")
@@ -206,9 +213,12 @@ func (s *Service) ExchangeCode(ctx context.Context, in CodeExchange) (*Grant, er
 		return nil, err
 	}
 	refresh := newRefreshToken(sess.ID)
-	code, err = s.store.RedeemCode(ctx, code.Hash, now, storage.RefreshToken{
+	code, err = s.store.RedeemCode(ctx, hash, now, storage.RefreshToken{
 		Hash: Hash(refresh), SessionID: sess.ID, CreatedAt: now, ExpiresAt: s.idleEnd(sess, now),
 	})
+	if err == nil || errors.Is(err, storage.ErrAlreadyUsed) {
+		s.codes.remove(hash) // used: from now on the store says so
+	}
 	switch {
 	case errors.Is(err, storage.ErrAlreadyUsed):
 		// Redeemed since it was read: two redemptions raced.
@@ -219,6 +229,17 @@ func (s *Service) ExchangeCode(ctx context.Context, in CodeExchange) (*Grant, er
 		return nil, fmt.Errorf("tokens: redeem code: %w", err)
 	}
 	return s.grant(ctx, sess, refresh, true, now)
+}
+
+// code returns the code stored under hash, from memory if this replica
+// issued it and it has not been redeemed here since. A code redeemed on
+// another replica may still be in memory, unused: its redemption then
+// finds it used, and the replay is caught there.
+func (s *Service) code(ctx context.Context, hash string, now time.Time) (storage.AuthCode, error) {
+	if c, ok := s.codes.get(hash, now); ok {
+		return c, nil
+	}
+	return s.store.GetCode(ctx, hash)
 }
 
 // codeReplayed answers a code presented again after its redemption.

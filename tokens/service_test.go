@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -277,6 +278,70 @@ func TestExchangeCodeRedeemedMeanwhile(t *testing.T) {
 	if _, err := verify(t, f.svc, first.AccessToken); !errors.Is(err, ErrInvalidToken) {
 		t.Errorf("Verify(first access token) after the race: got %v, want %v", err, ErrInvalidToken)
 	}
+}
+
+// codeReads is a store that counts the codes read from it.
+type codeReads struct {
+	Store
+	n atomic.Int32
+}
+
+func (c *codeReads) GetCode(ctx context.Context, hash string) (storage.AuthCode, error) {
+	c.n.Add(1)
+	return c.Store.GetCode(ctx, hash)
+}
+
+// TestExchangeCodeIssuedHere: the replica that issued a code redeems it
+// without reading it back; a replica that did not reads it.
+func TestExchangeCodeIssuedHere(t *testing.T) {
+	f := newServiceFixture(t)
+	store := &codeReads{Store: f.store}
+	here, err := NewService(store, f.keys, testConfig(f.clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name      string
+		issuer    *Service
+		wantReads int32
+	}{{"issued here", here, 0}, {"issued by another replica", f.svc, 1}} {
+		store.n.Store(0)
+		code, _, err := tt.issuer.IssueCode(t.Context(), CodeGrant{
+			UserID: f.user.ID, TenantID: testClient, Provider: "google", Scope: "openid",
+			RedirectURI: testRedirect, CodeChallenge: S256Challenge(testVerifier),
+		})
+		if err != nil {
+			t.Fatalf("%s: IssueCode: %v", tt.name, err)
+		}
+		in := CodeExchange{Code: code, ClientID: testClient, RedirectURI: testRedirect, Verifier: testVerifier}
+		if _, err := here.ExchangeCode(t.Context(), in); err != nil {
+			t.Fatalf("%s: ExchangeCode: %v", tt.name, err)
+		}
+		if got := store.n.Load(); got != tt.wantReads {
+			t.Errorf("%s: ExchangeCode read the code %d times, want %d", tt.name, got, tt.wantReads)
+		}
+	}
+}
+
+// TestExchangeCodeReplayedWhereIssued: a code redeemed on another replica
+// is still unused in the memory of the replica that issued it; replayed
+// there, it is caught by the redemption's own write.
+func TestExchangeCodeReplayedWhereIssued(t *testing.T) {
+	f := newServiceFixture(t)
+	other := f.replica(t)
+	code, _ := f.signIn(t, "openid", testVerifier)
+	in := CodeExchange{Code: code, ClientID: testClient, RedirectURI: testRedirect, Verifier: testVerifier}
+	first, err := other.ExchangeCode(t.Context(), in)
+	if err != nil {
+		t.Fatalf("ExchangeCode on the other replica: %v", err)
+	}
+	again, err := f.svc.ExchangeCode(t.Context(), in)
+	wantOAuthErr(t, "ExchangeCode replayed where the code was issued", err, oautherr.InvalidGrant)
+	if again != nil {
+		t.Errorf("replay grant: got %+v, want nil", again)
+	}
+	_, err = other.Refresh(t.Context(), first.RefreshToken, allow)
+	wantOAuthErr(t, "Refresh(first refresh token) after the replay", err, oautherr.InvalidGrant)
 }
 
 func TestExchangeCodeReplayRevokesSession(t *testing.T) {
