@@ -25,12 +25,16 @@ var allScenarios = []string{scenarioCheck, scenarioMe, scenarioRefresh, scenario
 // defaultConcurrency is per scenario: enough workers to keep two cores
 // busy without queueing so much that p99 measures only the queue. On
 // SQLite a refresh or a login waits for a group commit (and a login for
-// the upstream too), so fewer than 32 leave a core partly idle: at 16
-// about a sixth of the machine was idle in both. Logins take 28: their
-// p99 is about 1.5 times their p50, which grows with the workers (Little's
-// law), and 28 gave the most logins per second with p99 under 50 ms.
+// the upstream too), so few workers leave a core partly idle: at 16
+// about a sixth of the machine was idle in both. Refresh takes 40: a
+// group commit then shares its fsync among more rotations, and three
+// alternating pairs gave 6,324-6,609/s (p99 13.5-14.1 ms) against
+// 5,576-6,035/s (p99 12.4-13.4 ms) at 32. Logins take 24: they keep the
+// machine as busy as at 28 (the same logins per second in three
+// alternating pairs) with less queueing, p99 36-41 ms against 37-61 ms:
+// a login's p99 grows with its p50, and so with the workers (Little's law).
 var defaultConcurrency = map[string]int{
-	scenarioCheck: 32, scenarioMe: 32, scenarioRefresh: 32, scenarioLogin: 28, scenarioLoginGitHub: 28,
+	scenarioCheck: 32, scenarioMe: 32, scenarioRefresh: 40, scenarioLogin: 24, scenarioLoginGitHub: 24,
 }
 
 // postgresConcurrency overrides defaultConcurrency on PostgreSQL, whose

@@ -59,28 +59,32 @@ type memStates struct {
 func (s *memStates) CheckLoginState(_ context.Context, id string, _ time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.fail != nil {
-		return s.fail
-	}
-	if s.used[id] {
-		return storage.ErrAlreadyUsed
-	}
-	if s.lose {
+	err := s.seen(id)
+	if err == nil && s.lose {
 		s.spend(id)
 	}
-	return nil
+	return err
 }
 
 func (s *memStates) UseLoginState(_ context.Context, id string, _ time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	err := s.seen(id)
+	if err == nil {
+		s.spend(id)
+	}
+	return err
+}
+
+// seen is what a call with id finds: the set failure, ErrAlreadyUsed, or
+// nil for an unused state. The caller holds mu.
+func (s *memStates) seen(id string) error {
 	if s.fail != nil {
 		return s.fail
 	}
 	if s.used[id] {
 		return storage.ErrAlreadyUsed
 	}
-	s.spend(id)
 	return nil
 }
 
