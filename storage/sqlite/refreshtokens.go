@@ -48,15 +48,16 @@ func (s *Store) RotateRefreshToken(ctx context.Context, hash string, next storag
 	}
 	var old storage.RefreshToken
 	err := s.inTx(ctx, func(tx *wtx) error {
-		var err error
-		old, err = scanRefreshToken(tx.QueryRowContext(ctx,
+		// The token as it was is unused, so without a successor: only
+		// what the update does not know comes back.
+		old = storage.RefreshToken{Hash: hash}
+		err := tx.QueryRowContext(ctx,
 			`UPDATE refresh_tokens SET used_at = ?, successor_hash = ?, successor_sealed = ?
 			WHERE hash = ? AND used_at IS NULL AND NOT `+sessionRevoked+`
-			RETURNING `+refreshTokenColumns, millis(now), next.Hash, sealed, hash))
+			RETURNING session_id, created_at, expires_at`, millis(now), next.Hash, sealed, hash,
+		).Scan(&old.SessionID, (*millis)(&old.CreatedAt), (*millis)(&old.ExpiresAt))
 		switch {
 		case err == nil:
-			// The token as it was: unused, so without a successor.
-			old.UsedAt, old.SuccessorHash, old.SuccessorSealed = time.Time{}, "", nil
 			return insertRefreshToken(ctx, tx, next)
 		case !errors.Is(err, sql.ErrNoRows):
 			return err
