@@ -26,15 +26,16 @@ var allScenarios = []string{scenarioCheck, scenarioMe, scenarioRefresh, scenario
 // busy without queueing so much that p99 measures only the queue. On
 // SQLite a refresh or a login waits for a group commit (and a login for
 // the upstream too), so few workers leave a core partly idle: at 16
-// about a sixth of the machine was idle in both. Refresh takes 40: a
-// group commit then shares its fsync among more rotations, and three
-// alternating pairs gave 6,324-6,609/s (p99 13.5-14.1 ms) against
-// 5,576-6,035/s (p99 12.4-13.4 ms) at 32. Logins take 24: they keep the
-// machine as busy as at 28 (the same logins per second in three
-// alternating pairs) with less queueing, p99 36-41 ms against 37-61 ms:
-// a login's p99 grows with its p50, and so with the workers (Little's law).
+// about a sixth of the machine was idle in both. Refresh takes 32: 40
+// gave a tenth more per second while the machine ran fast (6,324-6,609/s
+// against 5,576-6,035/s, three alternating pairs), but no more while it
+// ran slow (4,889/s against 4,869/s), when its p99 reached 19.8 ms. Logins
+// take 24: they keep the machine as busy as at 28 (the same logins per
+// second in three alternating pairs) with less queueing, p99 36-41 ms
+// against 37-61 ms: a login's p99 grows with its p50, and so with the
+// workers (Little's law).
 var defaultConcurrency = map[string]int{
-	scenarioCheck: 32, scenarioMe: 32, scenarioRefresh: 40, scenarioLogin: 24, scenarioLoginGitHub: 24,
+	scenarioCheck: 32, scenarioMe: 32, scenarioRefresh: 32, scenarioLogin: 24, scenarioLoginGitHub: 24,
 }
 
 // postgresConcurrency overrides defaultConcurrency on PostgreSQL, whose
