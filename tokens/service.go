@@ -2,7 +2,6 @@ package tokens
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -42,9 +41,13 @@ type Service struct {
 	cfg     Config
 	log     *slog.Logger
 	revoked *revocations
-	// checked remembers verified access tokens by hash until their exp,
+	// checked remembers verified access tokens until their exp,
 	// so repeated checks of one token skip the signature verification.
-	checked *cache[[sha256.Size]byte, *AccessClaims]
+	// keyed by the token itself: the map's own hash (seeded per
+	// process) finds it, and a hit is the very same token, byte for byte.
+	// Only tokens that verified are kept, so their number is bounded by
+	// what the broker issued, not by what clients send.
+	checked *cache[string, *AccessClaims]
 	// sessions and users spare the refresh grant its reads: a session row
 	// never changes but for its revocation, which the revocation list
 	// tells; a user's profile is taken as of at most userCacheTTL ago.
@@ -56,8 +59,9 @@ type Service struct {
 	codes *cache[string, storage.AuthCode]
 }
 
-// Cache bounds. An access-token entry is about 300 bytes, a session or
-// user a little more: a few megabytes in all.
+// Cache bounds. An access-token entry is about a kilobyte (the token and
+// its claims), a session or user a few hundred bytes: some tens of
+// megabytes at the very most, a few in practice.
 const (
 	verifiedCacheSize = 16384
 	sessionCacheSize  = 16384
@@ -85,7 +89,7 @@ func NewService(store Store, keys *KeySet, cfg Config) (*Service, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Service{store: store, keys: keys, cfg: cfg, log: cfg.Logger, revoked: newRevocations(store, cfg.Now),
-		checked:  newCache[[sha256.Size]byte, *AccessClaims](verifiedCacheSize),
+		checked:  newCache[string, *AccessClaims](verifiedCacheSize),
 		sessions: newCache[string, storage.Session](sessionCacheSize),
 		users:    newCache[string, storage.User](userCacheSize),
 		codes:    newCache[string, storage.AuthCode](codeCacheSize),
@@ -412,21 +416,21 @@ func (s *Service) grant(ctx context.Context, sess storage.Session, refresh strin
 // or one wrapping storage.ErrUnavailable when revocations cannot be
 // vouched for.
 //
-// A token verified once is remembered (by hash) until its exp, so that
-// repeated checks of one token skip the signature verification.
+// A token verified once is remembered until its exp, so that repeated
+// checks of one token skip the signature verification.
 func (s *Service) Verify(ctx context.Context, raw string) (*AccessClaims, error) {
 	if len(raw) > MaxTokenBytes {
 		return nil, fmt.Errorf("%w: malformed token", ErrInvalidToken)
 	}
-	key := sha256.Sum256([]byte(raw))
 	now := s.cfg.Now()
-	c, ok := s.checked.get(key, now)
+	c, ok := s.checked.get(raw, now)
 	if !ok { // never seen, or expired: a full verification says which
 		var err error
 		if c, err = s.keys.ParseAccessToken(raw, s.cfg.Issuer); err != nil {
 			return nil, err
 		}
-		s.checked.put(key, c, c.ExpiresAt.Time, now)
+		// A copy: raw may be part of a larger string (a form body).
+		s.checked.put(strings.Clone(raw), c, c.ExpiresAt.Time, now)
 	}
 	revoked, err := s.revoked.check(c.SID)
 	switch {
