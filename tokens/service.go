@@ -41,12 +41,12 @@ type Service struct {
 	cfg     Config
 	log     *slog.Logger
 	revoked *revocations
-	// checked remembers verified access tokens until their exp,
-	// so repeated checks of one token skip the signature verification.
-	// keyed by the token itself: the map's own hash (seeded per
-	// process) finds it, and a hit is the very same token, byte for byte.
-	// Only tokens that verified are kept, so their number is bounded by
-	// what the broker issued, not by what clients send.
+	// checked remembers verified access tokens until their exp, so
+	// repeated checks of one token skip the signature verification. It is
+	// keyed by the token itself: the map's own hash (seeded per process)
+	// finds it, and a hit is the very same token, byte for byte. Only
+	// tokens that verified are kept, so their number is bounded by what
+	// the broker issued, not by what clients send.
 	checked *cache[string, *AccessClaims]
 	// sessions and users spare the refresh grant its reads: a session row
 	// never changes but for its revocation, which the revocation list
