@@ -26,8 +26,9 @@ import (
 const upstreamAuthorize = "https://idp.test/authorize"
 
 // fakeProvider sends browsers to upstreamAuthorize and accepts the code
-// "good"; "bad" is an identity that does not verify; anything else is an
-// upstream fault.
+// "good"; "bad" is an identity that does not verify; "hangup" is an
+// upstream fault during which the client hangs up (the request's context
+// carries its cancel, under hangupKey); anything else is an upstream fault.
 type fakeProvider struct{ name string }
 
 func (p *fakeProvider) Name() string { return p.name }
@@ -36,15 +37,21 @@ func (p *fakeProvider) AuthCodeURL(_ context.Context, r providers.AuthRequest) (
 	return upstreamAuthorize + "?" + url.Values{"state": {r.State}, "redirect_uri": {r.RedirectURL}}.Encode(), nil
 }
 
-func (p *fakeProvider) Exchange(_ context.Context, r providers.ExchangeRequest) (*providers.Identity, error) {
+func (p *fakeProvider) Exchange(ctx context.Context, r providers.ExchangeRequest) (*providers.Identity, error) {
 	switch r.Code {
 	case "good":
 		return &providers.Identity{Subject: "42", Email: "a@example.test", EmailVerified: true}, nil
 	case "bad":
 		return nil, providers.ErrInvalidIdentity
+	case "hangup":
+		if cancel, ok := ctx.Value(hangupKey{}).(context.CancelFunc); ok {
+			cancel()
+		}
 	}
 	return nil, providers.ErrUpstream
 }
+
+type hangupKey struct{}
 
 // memStates is an in-memory storage.LoginStates.
 type memStates struct {
@@ -56,31 +63,35 @@ type memStates struct {
 	lose bool
 }
 
-func (s *memStates) CheckLoginState(_ context.Context, id string, _ time.Time) error {
+func (s *memStates) CheckLoginState(ctx context.Context, id string, _ time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	err := s.seen(id)
+	err := s.seen(ctx, id)
 	if err == nil && s.lose {
 		s.spend(id)
 	}
 	return err
 }
 
-func (s *memStates) UseLoginState(_ context.Context, id string, _ time.Time) error {
+func (s *memStates) UseLoginState(ctx context.Context, id string, _ time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	err := s.seen(id)
+	err := s.seen(ctx, id)
 	if err == nil {
 		s.spend(id)
 	}
 	return err
 }
 
-// seen is what a call with id finds: the set failure, ErrAlreadyUsed, or
-// nil for an unused state. The caller holds mu.
-func (s *memStates) seen(id string) error {
+// seen is what a call with id finds: the set failure, the context's
+// end (as a real store's call fails), ErrAlreadyUsed, or nil for an
+// unused state. The caller holds mu.
+func (s *memStates) seen(ctx context.Context, id string) error {
 	if s.fail != nil {
 		return s.fail
+	}
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	if s.used[id] {
 		return storage.ErrAlreadyUsed

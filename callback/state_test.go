@@ -2,11 +2,13 @@ package callback
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -193,6 +195,23 @@ func TestSealedState(t *testing.T) {
 			status, again := f.callbackWith(state, cookie)
 			wantStatePage(t, fmt.Sprintf("the state of a sign-in refused with upstream code %q", upstreamCode), status, again)
 		}
+	})
+	t.Run("client hangs up", func(t *testing.T) {
+		// The request's context ends during the upstream exchange: the
+		// state is spent all the same.
+		f := newTestFlow(t, "https://auth.example.com")
+		state, cookie := f.start(t)
+		ctx, cancel := context.WithCancel(t.Context())
+		ctx = context.WithValue(ctx, hangupKey{}, cancel)
+		req := httptest.NewRequestWithContext(ctx, http.MethodGet,
+			"/auth/fake/callback?"+url.Values{"state": {state}, "code": {"hangup"}}.Encode(), nil)
+		req.AddCookie(cookie)
+		f.e.ServeHTTP(httptest.NewRecorder(), req)
+		if ctx.Err() == nil {
+			t.Fatal("test setup: the request's context did not end")
+		}
+		status, loc := f.callbackWith(state, cookie)
+		wantStatePage(t, "the state of a sign-in whose client hung up", status, loc)
 	})
 	t.Run("lost race", func(t *testing.T) {
 		// Two callbacks with one state both find it unused; the write that
