@@ -43,7 +43,7 @@ func (h *Handler) callback(c echo.Context) error {
 	case errors.Is(err, errBadFlow), errors.Is(err, errExpiredFlow), errors.Is(err, storage.ErrAlreadyUsed):
 		// A state sealed under a key since replaced reads as malformed:
 		// to its user, expired.
-		return badState("This sign-in link was already used or has expired.")
+		return badState(usedState)
 	case errors.Is(err, errOtherBrowser):
 		h.log.Warn("login state presented by another browser", "provider", c.Param("provider"))
 		return badState("This sign-in was started in another browser.")
@@ -112,18 +112,21 @@ func (h *Handler) callback(c echo.Context) error {
 		Roles: accounts.Roles(tenant.Roles, facts), Nonce: f.Nonce,
 		RedirectURI: f.RedirectURI, CodeChallenge: f.Challenge, LoginState: use,
 	})
+	// Either this write recorded the state, or another callback's did.
+	spent = err == nil || errors.Is(err, storage.ErrAlreadyUsed)
 	switch {
 	case errors.Is(err, storage.ErrAlreadyUsed):
 		// Another callback with this state started its session first.
-		spent = true
-		return badState("This sign-in link was already used or has expired.")
+		return badState(usedState)
 	case err != nil:
 		return err
 	}
-	spent = true
 	h.log.Info("sign-in", "tenant", tenant.ID, "provider", f.Provider, "user", user.ID, "sid", sid)
 	return h.redirectToApp(c, f.RedirectURI, f.AppState, url.Values{"code": {brokerCode}})
 }
+
+// usedState is the page's message for a state that was used or expired.
+const usedState = "This sign-in link was already used or has expired."
 
 func badState(msg string) error {
 	return httpx.Page(http.StatusBadRequest, "Sign-in could not be completed", msg+" Start signing in again from the app.")
