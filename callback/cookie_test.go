@@ -61,6 +61,9 @@ func TestCookieTossing(t *testing.T) {
 	if w := f.serve("/auth/fake/callback", q, real); w.Code != http.StatusBadRequest {
 		t.Fatalf("state reused after a refusal: %d, want 400", w.Code)
 	}
+	if n := f.upstream.exchanges.Load(); n != 0 {
+		t.Fatalf("the refused callbacks reached the upstream %d times, want 0", n)
+	}
 	state, real = f.start(t)
 	w := f.serve("/auth/fake/callback", url.Values{"state": {state}, "code": {"good"}}.Encode(), real)
 	loc, _ := url.Parse(w.Header().Get("Location"))

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,7 +30,11 @@ const upstreamAuthorize = "https://idp.test/authorize"
 // "good"; "bad" is an identity that does not verify; "hangup" is an
 // upstream fault during which the client hangs up (the request's context
 // carries its cancel, under hangupKey); anything else is an upstream fault.
-type fakeProvider struct{ name string }
+// It counts the exchanges it was asked for.
+type fakeProvider struct {
+	name      string
+	exchanges atomic.Int32
+}
 
 func (p *fakeProvider) Name() string { return p.name }
 
@@ -38,6 +43,7 @@ func (p *fakeProvider) AuthCodeURL(_ context.Context, r providers.AuthRequest) (
 }
 
 func (p *fakeProvider) Exchange(ctx context.Context, r providers.ExchangeRequest) (*providers.Identity, error) {
+	p.exchanges.Add(1)
 	switch r.Code {
 	case "good":
 		return &providers.Identity{Subject: "42", Email: "a@example.test", EmailVerified: true}, nil
@@ -131,9 +137,10 @@ var registered = []string{"https://app.example.com/cb", "http://127.0.0.1:5173/c
 
 // testFlow is a Handler mounted on an Echo with the broker's error handler.
 type testFlow struct {
-	e      *echo.Echo
-	now    time.Time // the handler's clock; tests move it
-	states *memStates
+	e        *echo.Echo
+	now      time.Time // the handler's clock; tests move it
+	states   *memStates
+	upstream *fakeProvider // the provider "fake"
 }
 
 func newTestFlow(t testing.TB, issuer string) *testFlow {
@@ -142,13 +149,13 @@ func newTestFlow(t testing.TB, issuer string) *testFlow {
 
 func newTestFlowWithKey(t testing.TB, issuer string, key []byte) *testFlow {
 	t.Helper()
-	f := &testFlow{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC), states: &memStates{}}
+	f := &testFlow{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC), states: &memStates{}, upstream: &fakeProvider{name: "fake"}}
 	h, err := New(Config{
 		Issuer: issuer, LoginTTL: 10 * time.Minute,
 		Tenants: []config.Tenant{{ID: "app", Name: "App", RedirectURIs: registered, Providers: []string{"fake", "other"}}},
 		Upstreams: []Upstream{
-			{Provider: &fakeProvider{"fake"}, Name: "fake", Type: "oidc", Label: "Fake", Issuer: "https://idp.test"},
-			{Provider: &fakeProvider{"other"}, Name: "other", Type: "oidc", Label: "Other", Issuer: "https://other.test"},
+			{Provider: f.upstream, Name: "fake", Type: "oidc", Label: "Fake", Issuer: "https://idp.test"},
+			{Provider: &fakeProvider{name: "other"}, Name: "other", Type: "oidc", Label: "Other", Issuer: "https://other.test"},
 		},
 		States: f.states, StateKey: key, Users: fakeUsers{}, Grants: fakeGrants{f.states},
 		Now: func() time.Time { return f.now }, Logger: slog.New(slog.DiscardHandler),

@@ -181,6 +181,11 @@ func TestSealedState(t *testing.T) {
 		}
 		status, loc := f.callbackWith(state, cookie)
 		wantStatePage(t, "second use", status, loc)
+		// Refused before the upstream is asked: a replayed state never
+		// reaches the code exchange.
+		if n := f.upstream.exchanges.Load(); n != 1 {
+			t.Fatalf("upstream exchanges after a use and a replay: %d, want 1", n)
+		}
 	})
 	t.Run("refused sign-in", func(t *testing.T) {
 		// A sign-in that ends without a session spends its state too.
