@@ -17,8 +17,8 @@ func scanCode(row scanner) (storage.AuthCode, error) {
 	return c, err
 }
 
-func insertCode(ctx context.Context, tx *wtx, c storage.AuthCode) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO codes (`+codeColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+func insertCode(tx *wtx, c storage.AuthCode) error {
+	_, err := tx.Exec(`INSERT INTO codes (`+codeColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.Hash, c.TenantID, c.RedirectURI, c.CodeChallenge, c.SessionID, c.UserID,
 		c.Scope, c.Nonce, millis(c.ExpiresAt), millis(c.UsedAt))
 	return err
@@ -40,7 +40,7 @@ func (s *Store) RedeemCode(ctx context.Context, hash string, now time.Time, firs
 	var c storage.AuthCode
 	err := s.inTx(ctx, func(tx *wtx) error {
 		var err error
-		c, err = scanCode(tx.QueryRowContext(ctx, `SELECT `+codeColumns+` FROM codes WHERE hash = ?`, hash))
+		c, err = scanCode(tx.QueryRow(`SELECT `+codeColumns+` FROM codes WHERE hash = ?`, hash))
 		switch {
 		case err != nil:
 			return err
@@ -50,11 +50,11 @@ func (s *Store) RedeemCode(ctx context.Context, hash string, now time.Time, firs
 			return storage.ErrNotFound
 		}
 		c.UsedAt = stored(now)
-		if _, err = tx.ExecContext(ctx, `UPDATE codes SET used_at = ? WHERE hash = ?`, millis(now), hash); err != nil {
+		if _, err = tx.Exec(`UPDATE codes SET used_at = ? WHERE hash = ?`, millis(now), hash); err != nil {
 			return err
 		}
 		first.SessionID = c.SessionID
-		return insertRefreshToken(ctx, tx, first)
+		return insertRefreshToken(tx, first)
 	})
 	switch {
 	case errors.Is(err, storage.ErrAlreadyUsed):

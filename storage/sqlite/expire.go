@@ -29,7 +29,7 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 	err := s.inTx(ctx, func(tx *wtx) error {
 		total = 0
 		for _, d := range deletes {
-			res, err := tx.ExecContext(ctx, d.query, d.before)
+			res, err := tx.Exec(d.query, d.before)
 			if err != nil {
 				return err
 			}

@@ -16,8 +16,8 @@ func scanIdentity(row scanner) (storage.Identity, error) {
 	return id, err
 }
 
-func insertIdentity(ctx context.Context, db *wtx, id storage.Identity) error {
-	_, err := db.ExecContext(ctx, `INSERT INTO identities (`+identityColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+func insertIdentity(db *wtx, id storage.Identity) error {
+	_, err := db.Exec(`INSERT INTO identities (`+identityColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		id.UserID, id.Provider, id.Subject, id.Username, id.Email,
 		id.EmailVerified, id.EmailTrusted, millis(id.CreatedAt), millis(id.UpdatedAt))
 	return err
@@ -32,7 +32,7 @@ func (s *Store) GetIdentity(ctx context.Context, provider, subject string) (stor
 
 // AddIdentity returns storage.ErrNotFound if id.UserID names no user.
 func (s *Store) AddIdentity(ctx context.Context, id storage.Identity) error {
-	return wrap("add identity", s.inTx(ctx, func(tx *wtx) error { return insertIdentity(ctx, tx, id) }))
+	return wrap("add identity", s.inTx(ctx, func(tx *wtx) error { return insertIdentity(tx, id) }))
 }
 
 // UpdateIdentity never moves an identity to another user: UserID and

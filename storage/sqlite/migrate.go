@@ -36,11 +36,11 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("sqlite: migrate: %w", err)
 	}
 	err = s.inTx(ctx, func(tx *wtx) error {
-		if _, err := tx.ExecContext(ctx, createMigrationsTable); err != nil {
+		if _, err := tx.Exec(createMigrationsTable); err != nil {
 			return err
 		}
 		var current int
-		err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current)
+		err := tx.QueryRow(`SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current)
 		if err != nil {
 			return err
 		}
@@ -50,7 +50,7 @@ func (s *Store) migrate(ctx context.Context) error {
 			return storage.SchemaTooNew(current, len(ms))
 		}
 		for _, m := range ms[current:] {
-			if err := apply(ctx, tx, m); err != nil {
+			if err := apply(tx, m); err != nil {
 				return err
 			}
 		}
@@ -59,13 +59,13 @@ func (s *Store) migrate(ctx context.Context) error {
 	return wrap("migrate", err)
 }
 
-func apply(ctx context.Context, tx *wtx, m storage.Migration) error {
-	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+func apply(tx *wtx, m storage.Migration) error {
+	if _, err := tx.Exec(m.SQL); err != nil {
 		return fmt.Errorf("apply %s: %w", m.Name, err)
 	}
 	// applied_at is for the operator's eyes only, never compared, so the
 	// wall clock is good enough here.
-	_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
+	_, err := tx.Exec(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`,
 		m.Version, time.Now().UnixMilli())
 	return err
 }

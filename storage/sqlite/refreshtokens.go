@@ -22,8 +22,8 @@ func scanRefreshToken(row scanner, extra ...any) (storage.RefreshToken, error) {
 // sessionRevoked is a column telling whether the token's session is revoked.
 const sessionRevoked = `(SELECT revoked_at IS NOT NULL FROM sessions WHERE id = refresh_tokens.session_id)`
 
-func insertRefreshToken(ctx context.Context, db *wtx, t storage.RefreshToken) error {
-	_, err := db.ExecContext(ctx, `INSERT INTO refresh_tokens (`+refreshTokenColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+func insertRefreshToken(db *wtx, t storage.RefreshToken) error {
+	_, err := db.Exec(`INSERT INTO refresh_tokens (`+refreshTokenColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		t.Hash, t.SessionID, millis(t.CreatedAt), millis(t.ExpiresAt), millis(t.UsedAt), t.SuccessorHash, t.SuccessorSealed)
 	return err
 }
@@ -51,19 +51,19 @@ func (s *Store) RotateRefreshToken(ctx context.Context, hash string, next storag
 		// The token as it was is unused, so without a successor: only
 		// what the update does not know comes back.
 		old = storage.RefreshToken{Hash: hash}
-		err := tx.QueryRowContext(ctx,
+		err := tx.QueryRow(
 			`UPDATE refresh_tokens SET used_at = ?, successor_hash = ?, successor_sealed = ?
 			WHERE hash = ? AND used_at IS NULL AND NOT `+sessionRevoked+`
 			RETURNING session_id, created_at, expires_at`, millis(now), next.Hash, sealed, hash,
 		).Scan(&old.SessionID, (*millis)(&old.CreatedAt), (*millis)(&old.ExpiresAt))
 		switch {
 		case err == nil:
-			return insertRefreshToken(ctx, tx, next)
+			return insertRefreshToken(tx, next)
 		case !errors.Is(err, sql.ErrNoRows):
 			return err
 		}
 		var revoked bool
-		old, err = scanRefreshToken(tx.QueryRowContext(ctx,
+		old, err = scanRefreshToken(tx.QueryRow(
 			`SELECT `+refreshTokenColumns+`, `+sessionRevoked+` FROM refresh_tokens WHERE hash = ?`, hash), &revoked)
 		switch {
 		case err != nil:

@@ -23,18 +23,18 @@ func (s *Store) CreateSession(ctx context.Context, in storage.NewSession) error 
 	sess := in.Session
 	err := s.inTx(ctx, func(tx *wtx) error {
 		if in.LoginState.ID != "" {
-			if err := useLoginState(ctx, tx, in.LoginState); err != nil {
+			if err := useLoginState(tx, in.LoginState); err != nil {
 				return err
 			}
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := tx.Exec(`INSERT INTO sessions (`+sessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			sess.ID, sess.UserID, sess.TenantID, sess.Provider, sess.Scope, roles(sess.Roles), sess.Nonce,
 			millis(sess.AuthTime), millis(sess.CreatedAt), millis(sess.ExpiresAt), millis(sess.RevokedAt))
 		if err != nil {
 			return err
 		}
 		for _, c := range in.Codes {
-			if err := insertCode(ctx, tx, c); err != nil {
+			if err := insertCode(tx, c); err != nil {
 				return err
 			}
 		}

@@ -163,7 +163,7 @@ func (s *Store) inTx(ctx context.Context, fn func(tx *wtx) error) error {
 // exec runs one writing statement.
 func (s *Store) exec(ctx context.Context, query string, args ...any) error {
 	return s.inTx(ctx, func(tx *wtx) error {
-		_, err := tx.ExecContext(ctx, query, args...)
+		_, err := tx.Exec(query, args...)
 		return err
 	})
 }
@@ -172,7 +172,7 @@ func (s *Store) exec(ctx context.Context, query string, args ...any) error {
 // storage.ErrNotFound.
 func (s *Store) execOne(ctx context.Context, query string, args ...any) error {
 	return s.inTx(ctx, func(tx *wtx) error {
-		return oneRow(tx.ExecContext(ctx, query, args...))
+		return oneRow(tx.Exec(query, args...))
 	})
 }
 

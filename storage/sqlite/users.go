@@ -21,12 +21,12 @@ func scanUser(row scanner) (storage.User, error) {
 func (s *Store) CreateUser(ctx context.Context, u storage.User, first storage.Identity) error {
 	first.UserID = u.ID
 	err := s.inTx(ctx, func(tx *wtx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		_, err := tx.Exec(`INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			u.ID, u.Name, u.Email, u.EmailVerified, u.Picture, millis(u.CreatedAt), millis(u.UpdatedAt))
 		if err != nil {
 			return err
 		}
-		return insertIdentity(ctx, tx, first)
+		return insertIdentity(tx, first)
 	})
 	return wrap("create user", err)
 }

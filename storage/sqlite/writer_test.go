@@ -2,11 +2,16 @@ package sqlite
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"modernc.org/sqlite"
 )
 
 // TestGroupCommit: many transactions at once, some failing after their
@@ -27,7 +32,7 @@ func TestGroupCommit(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			results[i] = s.inTx(t.Context(), func(tx *wtx) error {
-				if _, err := tx.ExecContext(t.Context(), `INSERT INTO t (k) VALUES (?)`, fmt.Sprint(i)); err != nil {
+				if _, err := tx.Exec(`INSERT INTO t (k) VALUES (?)`, fmt.Sprint(i)); err != nil {
 					return err
 				}
 				if i%2 == 1 {
@@ -90,36 +95,36 @@ func TestGroupCommitUndoesWrites(t *testing.T) {
 	errFail := errors.New("fails after its statements")
 	failing := map[string]func(tx *wtx) error{
 		"insert": func(tx *wtx) error {
-			_, err := tx.ExecContext(ctx, `INSERT INTO t (k, v) VALUES ('ghost', 1)`)
+			_, err := tx.Exec(`INSERT INTO t (k, v) VALUES ('ghost', 1)`)
 			return errors.Join(err, errFail)
 		},
 		"update returning": func(tx *wtx) error {
 			var v int
-			err := tx.QueryRowContext(ctx, `UPDATE t SET v = v + 100 WHERE k = 'shared' RETURNING v`).Scan(&v)
+			err := tx.QueryRow(`UPDATE t SET v = v + 100 WHERE k = 'shared' RETURNING v`).Scan(&v)
 			return errors.Join(err, errFail)
 		},
 		"no row deleted": func(tx *wtx) error {
 			var k string
-			err := tx.QueryRowContext(ctx, `DELETE FROM t WHERE k = 'nobody' RETURNING k`).Scan(&k)
+			err := tx.QueryRow(`DELETE FROM t WHERE k = 'nobody' RETURNING k`).Scan(&k)
 			return errors.Join(err, errFail)
 		},
 		"with, update returning": func(tx *wtx) error {
 			var v int
-			err := tx.QueryRowContext(ctx, `WITH one AS (SELECT 1) UPDATE t SET v = v + 100 WHERE k = 'shared' RETURNING v`).Scan(&v)
+			err := tx.QueryRow(`WITH one AS (SELECT 1) UPDATE t SET v = v + 100 WHERE k = 'shared' RETURNING v`).Scan(&v)
 			return errors.Join(err, errFail)
 		},
 		"comment first": func(tx *wtx) error {
 			var v int
-			err := tx.QueryRowContext(ctx, "-- bump\nUPDATE t SET v = v + 100 WHERE k = 'shared' RETURNING v").Scan(&v)
+			err := tx.QueryRow("-- bump\nUPDATE t SET v = v + 100 WHERE k = 'shared' RETURNING v").Scan(&v)
 			return errors.Join(err, errFail)
 		},
 		"replace returning": func(tx *wtx) error {
 			var k string
-			err := tx.QueryRowContext(ctx, `REPLACE INTO t (k, v) VALUES ('ghost3', 1) RETURNING k`).Scan(&k)
+			err := tx.QueryRow(`REPLACE INTO t (k, v) VALUES ('ghost3', 1) RETURNING k`).Scan(&k)
 			return errors.Join(err, errFail)
 		},
 		"several statements": func(tx *wtx) error {
-			_, err := tx.ExecContext(ctx, `INSERT INTO t (k, v) VALUES ('ghost2', 1); UPDATE t SET v = v + 1000 WHERE k = 'shared'`)
+			_, err := tx.Exec(`INSERT INTO t (k, v) VALUES ('ghost2', 1); UPDATE t SET v = v + 1000 WHERE k = 'shared'`)
 			return errors.Join(err, errFail)
 		},
 	}
@@ -135,7 +140,7 @@ func TestGroupCommitUndoesWrites(t *testing.T) {
 						return
 					}
 					errs[i] = s.inTx(ctx, func(tx *wtx) error {
-						_, err := tx.ExecContext(ctx, `INSERT INTO t (k, v) VALUES (?, 1)`, fmt.Sprint(name, i))
+						_, err := tx.Exec(`INSERT INTO t (k, v) VALUES (?, 1)`, fmt.Sprint(name, i))
 						return err
 					})
 				})
@@ -154,5 +159,80 @@ func TestGroupCommitUndoesWrites(t *testing.T) {
 					ghosts, shared, mine, n-1, err)
 			}
 		})
+	}
+}
+
+// hangUp is what the SQL function test_hang_up() calls: it ends a
+// request's context from inside the statement that request is running.
+var hangUp atomic.Pointer[context.CancelFunc]
+
+func init() {
+	err := sqlite.RegisterScalarFunction("test_hang_up", 0, func(*sqlite.FunctionContext, []driver.Value) (driver.Value, error) {
+		if cancel := hangUp.Load(); cancel != nil {
+			(*cancel)()
+		}
+		return int64(1), nil
+	})
+	if err != nil {
+		panic(err)
+	}
+}
+
+// TestGroupSurvivesHangUp: a request that ends while its job's statement
+// runs must not take the rest of its group with it. (The driver answers a
+// context that ends during a statement with sqlite3_interrupt, which rolls
+// back the whole transaction: the group's jobs before it were lost, and
+// those after it ran outside any transaction, committed but reported as
+// failed.) Once queued, a job runs to its end, as the others in its group.
+func TestGroupSurvivesHangUp(t *testing.T) {
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "w.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := t.Context()
+	if err := s.exec(ctx, `CREATE TABLE t (k TEXT PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	// Hold the writer so that the three jobs below queue into one group.
+	hold, held := make(chan struct{}), make(chan struct{})
+	go s.inTx(ctx, func(*wtx) error { close(held); <-hold; return nil })
+	<-held
+	insert := func(k string) error {
+		return s.exec(ctx, `INSERT INTO t (k) VALUES (?)`, k)
+	}
+	request, cancel := context.WithCancel(ctx)
+	hangUp.Store(&cancel)
+	defer hangUp.Store(nil)
+	const n = 20000 // rows, SQLite checks for an interrupt every 1000 steps
+	hungUp := func() error {
+		return s.exec(request, `INSERT INTO t (k) SELECT 'hung-up ' || n FROM (
+			WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < ?) SELECT n FROM c)
+			WHERE n != 10 OR test_hang_up()`, n)
+	}
+	jobs := []func() error{func() error { return insert("before") }, hungUp, func() error { return insert("after") }}
+	errs := make([]error, len(jobs))
+	var wg sync.WaitGroup
+	for i, job := range jobs {
+		wg.Go(func() { errs[i] = job() })
+		for len(s.writer.jobs) < i+1 { // queued in this order
+			time.Sleep(time.Millisecond)
+		}
+	}
+	close(hold)
+	wg.Wait()
+	if request.Err() == nil {
+		t.Fatal("the request never hung up: the test proves nothing")
+	}
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("job %d: %v, want committed", i, err)
+		}
+	}
+	var before, after, rows int
+	err = s.read.QueryRow(`SELECT (SELECT count(*) FROM t WHERE k = 'before'), (SELECT count(*) FROM t WHERE k = 'after'),
+		(SELECT count(*) FROM t WHERE k LIKE 'hung-up %')`).Scan(&before, &after, &rows)
+	if err != nil || before != 1 || after != 1 || rows != n {
+		t.Fatalf("stored: before %d, after %d, hung-up rows %d (%v); want 1, 1, %d", before, after, rows, err, n)
 	}
 }
