@@ -280,6 +280,15 @@ func (s *Service) Refresh(ctx context.Context, presented string, authorize func(
 	}, seal(presented, next), now)
 	switch {
 	case errors.Is(err, storage.ErrAlreadyUsed):
+		if !old.ExpiresAt.After(old.UsedAt) {
+			// It had expired when it was rotated: that rotation was refused
+			// below, and its successor never handed out. Its revocation may
+			// have failed; whatever happened, the successor stays unused.
+			if err := s.revoke(ctx, sid, now); err != nil {
+				return nil, err
+			}
+			return nil, invalidGrant("refresh token expired")
+		}
 		if now.Sub(old.UsedAt) > s.cfg.ReuseGrace {
 			// An old link of the chain came back after the grace: either the
 			// client or a thief holds a stale copy. Kill the family.
@@ -476,8 +485,12 @@ func (s *Service) RevokeSession(ctx context.Context, sid string) error {
 	return s.revoke(ctx, sid, s.cfg.Now())
 }
 
+// revoke ends session sid, in the store and in this replica's view. It is
+// written even if the request's context ends meanwhile: a client that
+// hangs up after presenting a replayed code or a reused refresh token must
+// not be what keeps its session alive.
 func (s *Service) revoke(ctx context.Context, sid string, now time.Time) error {
-	err := s.store.RevokeSession(ctx, sid, now)
+	err := s.store.RevokeSession(context.WithoutCancel(ctx), sid, now)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		return nil

@@ -255,6 +255,76 @@ func (r *redeemRace) GetCode(ctx context.Context, hash string) (storage.AuthCode
 // TestExchangeCodeRedeemedMeanwhile: of two redemptions racing, the one
 // that finds the code redeemed when it writes is a replay like any other:
 // it gets nothing and the session is revoked.
+// afterRotation is a store whose refresh rotations commit, after which
+// the request's context may end (the client hangs up) and the next
+// revocation may fail (the database goes away for a moment).
+type afterRotation struct {
+	Store
+	hangUp    context.CancelFunc // if set, called once a rotation has committed
+	revokeErr error              // if set, what the next RevokeSession answers
+}
+
+func (a *afterRotation) RotateRefreshToken(ctx context.Context, hash string, next storage.RefreshToken, sealed []byte, now time.Time) (storage.RefreshToken, error) {
+	old, err := a.Store.RotateRefreshToken(ctx, hash, next, sealed, now)
+	if a.hangUp != nil {
+		a.hangUp()
+	}
+	return old, err
+}
+
+func (a *afterRotation) RevokeSession(ctx context.Context, id string, now time.Time) error {
+	if err := a.revokeErr; err != nil {
+		a.revokeErr = nil
+		return err
+	}
+	return a.Store.RevokeSession(ctx, id, now)
+}
+
+// TestRefreshExpiredStaysDead: a refresh token presented after its idle
+// lifetime is refused and its session revoked, and nothing brings it back:
+// not a retry within the reuse grace after the revocation failed (the
+// rotation had committed: the grace path would have handed out its
+// successor), not a client that hangs up once the rotation has committed.
+func TestRefreshExpiredStaysDead(t *testing.T) {
+	t.Run("revocation failed, then a retry within the grace", func(t *testing.T) {
+		f := newServiceFixture(t)
+		g := f.login(t, "openid")
+		store := &afterRotation{Store: f.store, revokeErr: errors.New("database went away")}
+		svc, err := NewService(store, f.keys, testConfig(f.clock))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Set(25 * time.Hour) // past RefreshIdleTTL, before RefreshMaxTTL
+		if got, err := svc.Refresh(t.Context(), g.RefreshToken, allow); err == nil || got != nil {
+			t.Fatalf("Refresh of an expired token while revocation fails: %v, %v; want an error", got, err)
+		}
+		f.clock.Advance(time.Second)
+		got, err := svc.Refresh(t.Context(), g.RefreshToken, allow)
+		wantOAuthErr(t, "the same expired token again, within the grace", err, oautherr.InvalidGrant)
+		if got != nil {
+			t.Fatalf("the expired token came back to life: a grant with refresh token %.12s...", got.RefreshToken)
+		}
+		if sess, err := f.store.GetSession(t.Context(), g.Session.ID); err != nil || sess.RevokedAt.IsZero() {
+			t.Errorf("session after the retry: revoked at %v (%v), want revoked", sess.RevokedAt, err)
+		}
+	})
+	t.Run("client hangs up after the rotation", func(t *testing.T) {
+		f := newServiceFixture(t)
+		g := f.login(t, "openid")
+		ctx, cancel := context.WithCancel(t.Context())
+		svc, err := NewService(&afterRotation{Store: f.store, hangUp: cancel}, f.keys, testConfig(f.clock))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Set(25 * time.Hour)
+		_, err = svc.Refresh(ctx, g.RefreshToken, allow)
+		wantOAuthErr(t, "Refresh of an expired token, the client gone", err, oautherr.InvalidGrant)
+		if sess, err := f.store.GetSession(t.Context(), g.Session.ID); err != nil || sess.RevokedAt.IsZero() {
+			t.Errorf("session after the hang-up: revoked at %v (%v), want revoked", sess.RevokedAt, err)
+		}
+	})
+}
+
 func TestExchangeCodeRedeemedMeanwhile(t *testing.T) {
 	f := newServiceFixture(t)
 	code, _ := f.signIn(t, "openid", testVerifier)
