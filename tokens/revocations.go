@@ -35,7 +35,7 @@ type revocations struct {
 	cursor  time.Time            // this clock's time when the last successful sync began
 	// lastSync is wall-clock time (not the injected clock): staleness is
 	// about this process's link to the database, not token semantics.
-	lastSync time.Time // zero before the first successful sync
+	lastSync time.Time // when the last successful sync's query began; zero before the first
 }
 
 func newRevocations(store storage.Sessions, now func() time.Time) *revocations {
@@ -48,6 +48,9 @@ func newRevocations(store storage.Sessions, now func() time.Time) *revocations {
 // another replica wrote: one replica with a fast clock must not push
 // everyone's window past revocations stamped by the others.
 func (r *revocations) sync(ctx context.Context) error {
+	// The list is as of when the query began: staleness counts from then,
+	// not from when a slow answer arrived.
+	began := time.Now()
 	now := r.now()
 	r.mu.RLock()
 	since := r.cursor
@@ -70,7 +73,7 @@ func (r *revocations) sync(ctx context.Context) error {
 			delete(r.revoked, id)
 		}
 	}
-	r.lastSync = time.Now()
+	r.lastSync = began
 	return nil
 }
 
