@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -311,18 +312,9 @@ const revocationPoll = 250 * time.Millisecond
 // minute (so keys created by another replica are published here too) and
 // deletes expired rows every ten.
 func (s *Server) maintain(ctx context.Context) {
-	revTick := time.NewTicker(revocationPoll)
-	keyTick := time.NewTicker(time.Minute)
-	gcTick := time.NewTicker(10 * time.Minute)
-	defer revTick.Stop()
-	defer keyTick.Stop()
-	defer gcTick.Stop()
 	failing := false
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-revTick.C:
+	runChores(ctx,
+		chore{revocationPoll, func(ctx context.Context) {
 			err := s.tokens.SyncRevocations(ctx)
 			if err != nil && !failing {
 				s.log.Warn("revocation sync failing; token checks answer 503 until it recovers", "err", err)
@@ -330,19 +322,50 @@ func (s *Server) maintain(ctx context.Context) {
 				s.log.Info("revocation sync recovered")
 			}
 			failing = err != nil
-		case <-keyTick.C:
+		}},
+		chore{time.Minute, func(ctx context.Context) {
 			if err := s.keys.Refresh(ctx); err != nil {
 				s.log.Warn("key refresh failed", "err", err)
 			}
-		case <-gcTick.C:
+		}},
+		chore{10 * time.Minute, func(ctx context.Context) {
 			n, err := s.store.DeleteExpired(ctx, s.now())
 			if err != nil {
 				s.log.Warn("expiry sweep failed", "err", err)
 			} else if n > 0 {
 				s.log.Debug("expired rows removed", "rows", n)
 			}
-		}
+		}},
+	)
+}
+
+// chore is background work done every so often.
+type chore struct {
+	every time.Duration
+	run   func(context.Context)
+}
+
+// runChores runs each chore on a ticker and goroutine of its own until
+// ctx ends: a slow one (a sweep over a large backlog of expired rows) must
+// not hold up the others, above all the revocation poll, without which
+// token checks fail closed within seconds.
+func runChores(ctx context.Context, chores ...chore) {
+	var wg sync.WaitGroup
+	for _, c := range chores {
+		wg.Go(func() {
+			t := time.NewTicker(c.every)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					c.run(ctx)
+				}
+			}
+		})
 	}
+	wg.Wait()
 }
 
 // Close releases the store.
