@@ -236,3 +236,61 @@ func TestGroupSurvivesHangUp(t *testing.T) {
 		t.Fatalf("stored: before %d, after %d, hung-up rows %d (%v); want 1, 1, %d", before, after, rows, err, n)
 	}
 }
+
+// TestSweepLetsWritesIn: DeleteExpired over a large backlog holds the
+// writer for one batch at a time, so a write sent during the sweep commits
+// before the sweep ends, not after all of it.
+func TestSweepLetsWritesIn(t *testing.T) {
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "w.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := t.Context()
+	const backlog = 2*sweepBatch + sweepBatch/2
+	err = s.exec(ctx, `INSERT INTO used_login_states (expires_at, id) SELECT n, 'state-' || n FROM (
+		WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < ?) SELECT n FROM c)`, backlog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	remaining := func(tx *wtx) (n int, err error) {
+		return n, tx.QueryRow(`SELECT count(*) FROM used_login_states`).Scan(&n)
+	}
+	// Hold the writer so that the sweep's first batch and the write queue
+	// one behind the other.
+	hold, held := make(chan struct{}), make(chan struct{})
+	go s.inTx(ctx, func(*wtx) error { close(held); <-hold; return nil })
+	<-held
+	swept := make(chan error, 1)
+	var deleted int64
+	go func() {
+		var err error
+		deleted, err = s.DeleteExpired(ctx, time.UnixMilli(backlog))
+		swept <- err
+	}()
+	for len(s.writer.jobs) < 1 {
+		time.Sleep(time.Millisecond)
+	}
+	var seen int
+	wrote := make(chan error, 1)
+	go func() {
+		wrote <- s.inTx(ctx, func(tx *wtx) (err error) { seen, err = remaining(tx); return err })
+	}()
+	for len(s.writer.jobs) < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	close(hold)
+	if err := <-wrote; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-swept; err != nil || deleted != backlog {
+		t.Fatalf("DeleteExpired: %d rows (%v), want %d", deleted, err, backlog)
+	}
+	if want := backlog - sweepBatch; seen != want {
+		t.Errorf("the write sent during the sweep saw %d expired rows left, want %d: it waited for more than one batch", seen, want)
+	}
+	var n int
+	if err := s.read.QueryRow(`SELECT count(*) FROM used_login_states`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("after the sweep: %d rows left (%v), want 0", n, err)
+	}
+}
