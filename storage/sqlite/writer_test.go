@@ -17,11 +17,7 @@ import (
 // TestGroupCommit: many transactions at once, some failing after their
 // write: each failing one leaves no trace, each succeeding one stays.
 func TestGroupCommit(t *testing.T) {
-	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "w.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTemp(t, filepath.Join(t.TempDir(), "w.db"))
 	if err := s.exec(t.Context(), `CREATE TABLE t (k TEXT PRIMARY KEY)`); err != nil {
 		t.Fatal(err)
 	}
@@ -57,15 +53,11 @@ func TestGroupCommit(t *testing.T) {
 // TestWriterSkipsCancelled: a job whose context ended before it ran does
 // nothing and reports the context's error.
 func TestWriterSkipsCancelled(t *testing.T) {
-	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "w.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTemp(t, filepath.Join(t.TempDir(), "w.db"))
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	ran := false
-	err = s.inTx(ctx, func(*wtx) error { ran = true; return nil })
+	err := s.inTx(ctx, func(*wtx) error { ran = true; return nil })
 	if !errors.Is(err, context.Canceled) || ran {
 		t.Fatalf("cancelled job: err %v, ran %v", err, ran)
 	}
@@ -80,11 +72,7 @@ func TestWriterSkipsCancelled(t *testing.T) {
 // survives, while the jobs beside it in the group commit; a job that
 // fails having changed nothing is left out.
 func TestGroupCommitUndoesWrites(t *testing.T) {
-	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "w.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTemp(t, filepath.Join(t.TempDir(), "w.db"))
 	ctx := t.Context()
 	if err := s.exec(ctx, `CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL)`); err != nil {
 		t.Fatal(err)
@@ -185,19 +173,11 @@ func init() {
 // those after it ran outside any transaction, committed but reported as
 // failed.) Once queued, a job runs to its end, as the others in its group.
 func TestGroupSurvivesHangUp(t *testing.T) {
-	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "w.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTemp(t, filepath.Join(t.TempDir(), "w.db"))
 	ctx := t.Context()
 	if err := s.exec(ctx, `CREATE TABLE t (k TEXT PRIMARY KEY)`); err != nil {
 		t.Fatal(err)
 	}
-	// Hold the writer so that the three jobs below queue into one group.
-	hold, held := make(chan struct{}), make(chan struct{})
-	go s.inTx(ctx, func(*wtx) error { close(held); <-hold; return nil })
-	<-held
 	insert := func(k string) error {
 		return s.exec(ctx, `INSERT INTO t (k) VALUES (?)`, k)
 	}
@@ -210,17 +190,7 @@ func TestGroupSurvivesHangUp(t *testing.T) {
 			WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < ?) SELECT n FROM c)
 			WHERE n != 10 OR test_hang_up()`, n)
 	}
-	jobs := []func() error{func() error { return insert("before") }, hungUp, func() error { return insert("after") }}
-	errs := make([]error, len(jobs))
-	var wg sync.WaitGroup
-	for i, job := range jobs {
-		wg.Go(func() { errs[i] = job() })
-		for len(s.writer.jobs) < i+1 { // queued in this order
-			time.Sleep(time.Millisecond)
-		}
-	}
-	close(hold)
-	wg.Wait()
+	errs := queuedTogether(s, func() error { return insert("before") }, hungUp, func() error { return insert("after") })
 	if request.Err() == nil {
 		t.Fatal("the request never hung up: the test proves nothing")
 	}
@@ -230,7 +200,7 @@ func TestGroupSurvivesHangUp(t *testing.T) {
 		}
 	}
 	var before, after, rows int
-	err = s.read.QueryRow(`SELECT (SELECT count(*) FROM t WHERE k = 'before'), (SELECT count(*) FROM t WHERE k = 'after'),
+	err := s.read.QueryRow(`SELECT (SELECT count(*) FROM t WHERE k = 'before'), (SELECT count(*) FROM t WHERE k = 'after'),
 		(SELECT count(*) FROM t WHERE k LIKE 'hung-up %')`).Scan(&before, &after, &rows)
 	if err != nil || before != 1 || after != 1 || rows != n {
 		t.Fatalf("stored: before %d, after %d, hung-up rows %d (%v); want 1, 1, %d", before, after, rows, err, n)
@@ -241,14 +211,10 @@ func TestGroupSurvivesHangUp(t *testing.T) {
 // writer for one batch at a time, so a write sent during the sweep commits
 // before the sweep ends, not after all of it.
 func TestSweepLetsWritesIn(t *testing.T) {
-	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "w.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTemp(t, filepath.Join(t.TempDir(), "w.db"))
 	ctx := t.Context()
 	const backlog = 2*sweepBatch + sweepBatch/2
-	err = s.exec(ctx, `INSERT INTO used_login_states (expires_at, id) SELECT n, 'state-' || n FROM (
+	err := s.exec(ctx, `INSERT INTO used_login_states (expires_at, id) SELECT n, 'state-' || n FROM (
 		WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < ?) SELECT n FROM c)`, backlog)
 	if err != nil {
 		t.Fatal(err)
@@ -256,35 +222,13 @@ func TestSweepLetsWritesIn(t *testing.T) {
 	remaining := func(tx *wtx) (n int, err error) {
 		return n, tx.QueryRow(`SELECT count(*) FROM used_login_states`).Scan(&n)
 	}
-	// Hold the writer so that the sweep's first batch and the write queue
-	// one behind the other.
-	hold, held := make(chan struct{}), make(chan struct{})
-	go s.inTx(ctx, func(*wtx) error { close(held); <-hold; return nil })
-	<-held
-	swept := make(chan error, 1)
 	var deleted int64
-	go func() {
-		var err error
-		deleted, err = s.DeleteExpired(ctx, time.UnixMilli(backlog))
-		swept <- err
-	}()
-	for len(s.writer.jobs) < 1 {
-		time.Sleep(time.Millisecond)
-	}
 	var seen int
-	wrote := make(chan error, 1)
-	go func() {
-		wrote <- s.inTx(ctx, func(tx *wtx) (err error) { seen, err = remaining(tx); return err })
-	}()
-	for len(s.writer.jobs) < 2 {
-		time.Sleep(time.Millisecond)
-	}
-	close(hold)
-	if err := <-wrote; err != nil {
-		t.Fatal(err)
-	}
-	if err := <-swept; err != nil || deleted != backlog {
-		t.Fatalf("DeleteExpired: %d rows (%v), want %d", deleted, err, backlog)
+	errs := queuedTogether(s,
+		func() (err error) { deleted, err = s.DeleteExpired(ctx, time.UnixMilli(backlog)); return err },
+		func() error { return s.inTx(ctx, func(tx *wtx) (err error) { seen, err = remaining(tx); return err }) })
+	if errs[0] != nil || errs[1] != nil || deleted != backlog {
+		t.Fatalf("DeleteExpired: %d rows (%v), want %d; the write beside it: %v", deleted, errs[0], backlog, errs[1])
 	}
 	if want := backlog - sweepBatch; seen != want {
 		t.Errorf("the write sent during the sweep saw %d expired rows left, want %d: it waited for more than one batch", seen, want)
@@ -293,4 +237,25 @@ func TestSweepLetsWritesIn(t *testing.T) {
 	if err := s.read.QueryRow(`SELECT count(*) FROM used_login_states`).Scan(&n); err != nil || n != 0 {
 		t.Errorf("after the sweep: %d rows left (%v), want 0", n, err)
 	}
+}
+
+// queuedTogether runs each of calls in a goroutine of its own, their
+// writer jobs queued in this order behind a writer held meanwhile, so that
+// the first job of each shares one group; it returns their errors once all
+// have returned.
+func queuedTogether(s *Store, calls ...func() error) []error {
+	hold, held := make(chan struct{}), make(chan struct{})
+	go s.inTx(context.Background(), func(*wtx) error { close(held); <-hold; return nil })
+	<-held
+	errs := make([]error, len(calls))
+	var wg sync.WaitGroup
+	for i, call := range calls {
+		wg.Go(func() { errs[i] = call() })
+		for len(s.writer.jobs) < i+1 { // queued in this order
+			time.Sleep(time.Millisecond)
+		}
+	}
+	close(hold)
+	wg.Wait()
+	return errs
 }
