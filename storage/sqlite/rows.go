@@ -14,10 +14,7 @@ type scanner interface {
 
 // oneRow turns an UPDATE that matched nothing into storage.ErrNotFound.
 func oneRow(res sql.Result, err error) error {
-	if err != nil {
-		return err
-	}
-	n, err := res.RowsAffected()
+	n, err := rowsAffected(res, err)
 	if err != nil {
 		return err
 	}
@@ -25,4 +22,12 @@ func oneRow(res sql.Result, err error) error {
 		return storage.ErrNotFound
 	}
 	return nil
+}
+
+// rowsAffected is how many rows a statement changed.
+func rowsAffected(res sql.Result, err error) (int64, error) {
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }

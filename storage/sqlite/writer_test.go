@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -236,6 +237,55 @@ func TestSweepLetsWritesIn(t *testing.T) {
 	var n int
 	if err := s.read.QueryRow(`SELECT count(*) FROM used_login_states`).Scan(&n); err != nil || n != 0 {
 		t.Errorf("after the sweep: %d rows left (%v), want 0", n, err)
+	}
+}
+
+// TestSweepEndsSessionsInBatches: sessions past their end go with their
+// refresh tokens, a batch of at most sweepBatch tokens at a time even
+// within one long session, and a session only once its tokens are gone;
+// a live session keeps everything.
+func TestSweepEndsSessionsInBatches(t *testing.T) {
+	s := openTemp(t, filepath.Join(t.TempDir(), "w.db"))
+	ctx := t.Context()
+	const long, short = 2*sweepBatch + sweepBatch/2, sweepBatch + sweepBatch/2 // tokens of one session; sessions of one token
+	const users = `INSERT INTO users (id, name, email, email_verified, picture, created_at, updated_at) VALUES ('u', '', '', 0, '', 0, 0)`
+	const sessions = `INSERT INTO sessions (id, user_id, tenant_id, provider, scope, roles, nonce, expires_at)
+		SELECT 's' || n, 'u', 't', 'p', '', '[]', '', n FROM (WITH RECURSIVE c(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM c WHERE n < ?) SELECT n FROM c)
+		UNION ALL SELECT 'live', 'u', 't', 'p', '', '[]', '', 1e12`
+	// s0 holds long tokens; s1 to s<short> one each; live two.
+	const tokens = `INSERT INTO refresh_tokens (hash, session_id, successor_hash)
+		SELECT 'h' || n, CASE WHEN n < ?1 THEN 's0' ELSE 's' || (n - ?1 + 1) END, ''
+		FROM (WITH RECURSIVE c(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM c WHERE n < ?1 + ?2 - 1) SELECT n FROM c)
+		UNION ALL VALUES ('live1', 'live', ''), ('live2', 'live', '')`
+	for _, st := range []struct {
+		query string
+		args  []any
+	}{{users, nil}, {sessions, []any{short}}, {tokens, []any{long, short}}} {
+		if err := s.exec(ctx, st.query, st.args...); err != nil {
+			t.Fatalf("%.40s: %v", st.query, err)
+		}
+	}
+	// The oldest sweepBatch sessions (the long one, and sweepBatch-1 of one
+	// token) hold long+sweepBatch-1 tokens: three full batches of tokens,
+	// then the rest of them with those sessions; then the other sessions
+	// (short+1 in all) with their one token each.
+	const firstTokens = long + sweepBatch - 1
+	want := []int64{sweepBatch, sweepBatch, sweepBatch, firstTokens - 3*sweepBatch + sweepBatch, 2 * (short + 1 - sweepBatch)}
+	var got []int64
+	for more := true; more; {
+		var n int64
+		if err := s.inTx(ctx, func(tx *wtx) (err error) { n, more, err = endSessions(1e9)(tx); return err }); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, n)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("rows removed by each batch: %v, want %v", got, want)
+	}
+	var left, live int
+	err := s.read.QueryRow(`SELECT (SELECT count(*) FROM sessions), (SELECT count(*) FROM refresh_tokens WHERE session_id = 'live')`).Scan(&left, &live)
+	if err != nil || left != 1 || live != 2 {
+		t.Errorf("after the sweep: %d sessions, %d live tokens (%v); want only the live session and its 2 tokens", left, live, err)
 	}
 }
 
