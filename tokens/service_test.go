@@ -252,9 +252,6 @@ func (r *redeemRace) GetCode(ctx context.Context, hash string) (storage.AuthCode
 	return c, err
 }
 
-// TestExchangeCodeRedeemedMeanwhile: of two redemptions racing, the one
-// that finds the code redeemed when it writes is a replay like any other:
-// it gets nothing and the session is revoked.
 // afterRotation is a store whose refresh rotations commit, after which
 // the request's context may end (the client hangs up) and the next
 // revocation may fail (the database goes away for a moment).
@@ -325,6 +322,9 @@ func TestRefreshExpiredStaysDead(t *testing.T) {
 	})
 }
 
+// TestExchangeCodeRedeemedMeanwhile: of two redemptions racing, the one
+// that finds the code redeemed when it writes is a replay like any other:
+// it gets nothing and the session is revoked.
 func TestExchangeCodeRedeemedMeanwhile(t *testing.T) {
 	f := newServiceFixture(t)
 	code, _ := f.signIn(t, "openid", testVerifier)

@@ -22,7 +22,8 @@ type sweepStep func(tx *wtx) (removed int64, more bool, err error)
 // DeleteExpired deletes in batches of at most sweepBatch rows a table,
 // each its own transaction; a sweep cut short leaves the rest to the next
 // one. Every batch finds its rows through an expiry index, where the rows
-// deleted before are gone: no batch scans what an earlier one removed.
+// deleted before are gone: no batch scans what an earlier one removed (but
+// the signing keys', a handful of rows, scanned whole).
 func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
 	at := now.UnixMilli()
 	steps := []sweepStep{
@@ -63,9 +64,9 @@ func upTo(query string, before int64) sweepStep {
 // refresh tokens, the oldest sessions first. A session's tokens go before
 // it, explicitly rather than by ON DELETE CASCADE, whose rows RowsAffected
 // would not count and no batch would bound (a long session holds a token
-// per rotation); the session goes in the batch that finds none left. Used
-// refresh tokens otherwise stay until their session ends: a replay of any
-// link of the chain must still be recognised as one.
+// per rotation); the sessions go in the batch that deletes the last of
+// their tokens. Used refresh tokens otherwise stay until their session
+// ends: a replay of any link of the chain must still be recognised as one.
 func endSessions(at int64) sweepStep {
 	const oldest = `SELECT id FROM sessions WHERE expires_at <= ? ORDER BY expires_at LIMIT ?`
 	return func(tx *wtx) (int64, bool, error) {

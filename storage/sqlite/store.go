@@ -175,12 +175,3 @@ func (s *Store) execOne(ctx context.Context, query string, args ...any) error {
 		return oneRow(tx.Exec(query, args...))
 	})
 }
-
-// rollback ignores sql.ErrTxDone: the transaction may already have been
-// rolled back because its context ended.
-func rollback(tx *sql.Tx) error {
-	if err := tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
-		return err
-	}
-	return nil
-}

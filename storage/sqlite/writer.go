@@ -295,12 +295,12 @@ func (w *writer) commit(batch []*job) {
 		return
 	case len(batch) == 1: // a transaction of its own: undoing it is enough
 		results[failed] = err
-		_ = rollback(tx)
+		_ = tx.Rollback()
 		return
 	}
 	// A job failed, perhaps after writing: undo the whole group and run it
 	// again, each job in a savepoint of its own.
-	if err := rollback(tx); err != nil {
+	if err := tx.Rollback(); err != nil {
 		fail(err)
 		return
 	}
@@ -318,7 +318,7 @@ func (w *writer) commit(batch []*job) {
 		}
 	}
 	if ran == 0 {
-		_ = rollback(tx)
+		_ = tx.Rollback()
 		return
 	}
 	if err := tx.Commit(); err != nil {
