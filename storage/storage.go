@@ -17,6 +17,8 @@ var (
 	ErrAlreadyUsed = errors.New("storage: already used")
 	// ErrRevoked: the record belongs to a revoked session.
 	ErrRevoked = errors.New("storage: session revoked")
+	// ErrExpired: the record's lifetime is over; nothing was changed.
+	ErrExpired = errors.New("storage: expired")
 	// ErrUnavailable: the database cannot be reached right now.
 	ErrUnavailable = errors.New("storage: unavailable")
 )
@@ -208,7 +210,10 @@ type RefreshTokens interface {
 	// used already, nothing changes and the stored token (with its
 	// successor) is returned with ErrAlreadyUsed. ErrNotFound if unknown;
 	// ErrRevoked, changing nothing, if its session is revoked (checked in
-	// the same transaction, so no rotation can follow a revocation).
+	// the same transaction, so no rotation can follow a revocation);
+	// ErrExpired, changing nothing, if it is unused and its ExpiresAt is
+	// not after now: a dead link is never rotated, so it has no successor
+	// to hand out.
 	// Concurrent calls for the same hash: exactly one rotates.
 	RotateRefreshToken(ctx context.Context, hash string, next RefreshToken, sealed []byte, now time.Time) (RefreshToken, error)
 }

@@ -280,15 +280,6 @@ func (s *Service) Refresh(ctx context.Context, presented string, authorize func(
 	}, seal(presented, next), now)
 	switch {
 	case errors.Is(err, storage.ErrAlreadyUsed):
-		if !old.ExpiresAt.After(old.UsedAt) {
-			// It had expired when it was rotated: that rotation was refused
-			// below, and its successor never handed out. Its revocation may
-			// have failed; whatever happened, the successor stays unused.
-			if err := s.revoke(ctx, sid, now); err != nil {
-				return nil, err
-			}
-			return nil, invalidGrant("refresh token expired")
-		}
 		if now.Sub(old.UsedAt) > s.cfg.ReuseGrace {
 			// An old link of the chain came back after the grace: either the
 			// client or a thief holds a stale copy. Kill the family.
@@ -308,14 +299,16 @@ func (s *Service) Refresh(ctx context.Context, presented string, authorize func(
 		// moment ago wins, whatever this replica's caches say.
 		s.sessions.remove(sid)
 		return nil, invalidGrant("session was revoked")
-	case err != nil:
-		return nil, fmt.Errorf("tokens: rotate refresh token: %w", err)
-	case !old.ExpiresAt.After(now):
-		// The live link went unused past the idle lifetime: the session is over.
+	case errors.Is(err, storage.ErrExpired):
+		// The live link went unused past the idle lifetime: the session is
+		// over. The store rotated nothing, so should this revocation fail,
+		// the next attempt lands here again.
 		if err := s.revoke(ctx, sid, now); err != nil {
 			return nil, err
 		}
 		return nil, invalidGrant("refresh token expired")
+	case err != nil:
+		return nil, fmt.Errorf("tokens: rotate refresh token: %w", err)
 	}
 	if old.SessionID != sid {
 		return nil, invalidGrant("refresh token is invalid")

@@ -252,12 +252,12 @@ func (r *redeemRace) GetCode(ctx context.Context, hash string) (storage.AuthCode
 	return c, err
 }
 
-// afterRotation is a store whose refresh rotations commit, after which
-// the request's context may end (the client hangs up) and the next
-// revocation may fail (the database goes away for a moment).
+// afterRotation is a store after whose rotation attempts the request's
+// context may end (the client hangs up), and whose next revocation may
+// fail (the database goes away for a moment).
 type afterRotation struct {
 	Store
-	hangUp    context.CancelFunc // if set, called once a rotation has committed
+	hangUp    context.CancelFunc // if set, called once a rotation attempt has returned
 	revokeErr error              // if set, what the next RevokeSession answers
 }
 
@@ -279,9 +279,9 @@ func (a *afterRotation) RevokeSession(ctx context.Context, id string, now time.T
 
 // TestRefreshExpiredStaysDead: a refresh token presented after its idle
 // lifetime is refused and its session revoked, and nothing brings it back:
-// not a retry within the reuse grace after the revocation failed (the
-// rotation had committed: the grace path would have handed out its
-// successor), not a client that hangs up once the rotation has committed.
+// not a retry within the reuse grace after the revocation failed (had the
+// store rotated the dead token, the grace path would hand out its
+// successor), not a client that hangs up once the store has answered.
 func TestRefreshExpiredStaysDead(t *testing.T) {
 	t.Run("revocation failed, then a retry within the grace", func(t *testing.T) {
 		f := newServiceFixture(t)

@@ -235,7 +235,7 @@ func TestRecoversFromTerminatedBackends(t *testing.T) {
 			if err := s.UseLoginState(t.Context(), fmt.Sprintf("ls-%d-%d", round, i), time.UnixMilli(9000)); err != nil {
 				t.Fatalf("round %d: UseLoginState %d after terminating %d backends: %v", round, i, killed, err)
 			}
-			next := storage.RefreshToken{Hash: fmt.Sprintf("rt-%d-%d", round, i), SessionID: "s1"}
+			next := storage.RefreshToken{Hash: fmt.Sprintf("rt-%d-%d", round, i), SessionID: "s1", ExpiresAt: time.UnixMilli(9000)}
 			if _, err := s.RotateRefreshToken(t.Context(), current, next, nil, time.UnixMilli(2000)); err != nil {
 				t.Fatalf("round %d: RotateRefreshToken %d after terminating %d backends: %v", round, i, killed, err)
 			}

@@ -22,7 +22,7 @@ func scanRefreshToken(row scanner, extra ...any) (storage.RefreshToken, error) {
 
 // rotateSQL is the common case of a rotation in one statement, so one
 // round trip and no explicit transaction: upd marks the token used only if
-// it is unused and its session not revoked, and ins inserts the successor
+// it is unused, unexpired and its session not revoked, and ins inserts the successor
 // only if upd did (PostgreSQL runs a data-modifying WITH to completion
 // whether or not the query reads it); a unique violation on the successor
 // undoes both. The UPDATE takes the row lock: of several concurrent
@@ -31,7 +31,7 @@ func scanRefreshToken(row scanner, extra ...any) (storage.RefreshToken, error) {
 // the token's columns as they were (an unused token has no successor).
 const rotateSQL = `WITH upd AS (
 	UPDATE refresh_tokens SET used_at = $2, successor_hash = $3, successor_sealed = $4
-	WHERE hash = $1 AND used_at IS NULL AND NOT ` + sessionRevoked + `
+	WHERE hash = $1 AND used_at IS NULL AND expires_at > $2 AND NOT ` + sessionRevoked + `
 	RETURNING hash, session_id, created_at, expires_at
 ), ins AS (
 	INSERT INTO refresh_tokens (` + refreshTokenColumns + `)
@@ -54,7 +54,7 @@ func (s *Store) GetRefreshToken(ctx context.Context, hash string) (storage.Refre
 }
 
 // RotateRefreshToken runs rotateSQL; only when it matches nothing is the
-// token read, to say why (used, revoked or unknown). A used token never
+// token read, to say why (used, revoked, expired or unknown). A used token never
 // becomes unused, so that read cannot contradict the UPDATE.
 func (s *Store) RotateRefreshToken(ctx context.Context, hash string, next storage.RefreshToken, sealed []byte, now time.Time) (storage.RefreshToken, error) {
 	if now.IsZero() {
@@ -77,6 +77,8 @@ func (s *Store) RotateRefreshToken(ctx context.Context, hash string, next storag
 			return err
 		case revoked:
 			return storage.ErrRevoked
+		case old.UsedAt.IsZero():
+			return storage.ErrExpired
 		}
 		return storage.ErrAlreadyUsed
 	})

@@ -39,8 +39,8 @@ func (s *Store) GetRefreshToken(ctx context.Context, hash string) (storage.Refre
 // is what makes exactly one of several concurrent rotations of the same
 // token win: the others wait for the lock and then find the token used,
 // with the winner's successor. The common case is two statements: the
-// UPDATE that marks the token used only if it is unused and its session
-// is not revoked, and the successor's INSERT. Only when the UPDATE
+// UPDATE that marks the token used only if it is unused, unexpired and
+// its session is not revoked, and the successor's INSERT. Only when the UPDATE
 // matches nothing is the token read, to say why.
 func (s *Store) RotateRefreshToken(ctx context.Context, hash string, next storage.RefreshToken, sealed []byte, now time.Time) (storage.RefreshToken, error) {
 	if now.IsZero() {
@@ -53,8 +53,8 @@ func (s *Store) RotateRefreshToken(ctx context.Context, hash string, next storag
 		old = storage.RefreshToken{Hash: hash}
 		err := tx.QueryRow(
 			`UPDATE refresh_tokens SET used_at = ?, successor_hash = ?, successor_sealed = ?
-			WHERE hash = ? AND used_at IS NULL AND NOT `+sessionRevoked+`
-			RETURNING session_id, created_at, expires_at`, millis(now), next.Hash, sealed, hash,
+			WHERE hash = ? AND used_at IS NULL AND expires_at > ? AND NOT `+sessionRevoked+`
+			RETURNING session_id, created_at, expires_at`, millis(now), next.Hash, sealed, hash, millis(now),
 		).Scan(&old.SessionID, (*millis)(&old.CreatedAt), (*millis)(&old.ExpiresAt))
 		switch {
 		case err == nil:
@@ -70,6 +70,8 @@ func (s *Store) RotateRefreshToken(ctx context.Context, hash string, next storag
 			return err
 		case revoked:
 			return storage.ErrRevoked
+		case old.UsedAt.IsZero():
+			return storage.ErrExpired
 		}
 		return storage.ErrAlreadyUsed
 	})

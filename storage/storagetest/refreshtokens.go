@@ -66,6 +66,26 @@ func testRotateRefreshTokenOfRevokedSession(t *testing.T, s storage.Store) {
 	wantErr(t, "GetRefreshToken(successor of a refused rotation)", err, storage.ErrNotFound)
 }
 
+// A token past its ExpiresAt never rotates and nothing changes: a dead
+// link has no successor that a retry within the reuse grace could be
+// handed. A token used before it expired still answers as used.
+func testRotateExpiredRefreshToken(t *testing.T, s storage.Store) {
+	dead := newChain(t, s, "s1", t0.Add(48*time.Hour), "rt1") // expires t0+24h
+	_, err := s.RotateRefreshToken(t.Context(), "rt1", refreshToken("rt2", "s1"), nil, dead.ExpiresAt)
+	wantErr(t, "RotateRefreshToken(at its expiry)", err, storage.ErrExpired)
+	got, err := s.GetRefreshToken(t.Context(), "rt1")
+	wantErr(t, "GetRefreshToken", err, nil)
+	mustEqual(t, "expired token after a refused rotation", got, dead)
+	_, err = s.GetRefreshToken(t.Context(), "rt2")
+	wantErr(t, "GetRefreshToken(successor of a refused rotation)", err, storage.ErrNotFound)
+
+	newChain(t, s, "s2", t0.Add(48*time.Hour), "rt3")
+	_, err = s.RotateRefreshToken(t.Context(), "rt3", refreshToken("rt4", "s2"), nil, t0.Add(time.Hour))
+	wantErr(t, "RotateRefreshToken(live)", err, nil)
+	_, err = s.RotateRefreshToken(t.Context(), "rt3", refreshToken("rt5", "s2"), nil, t0.Add(25*time.Hour))
+	wantErr(t, "RotateRefreshToken(used, since expired)", err, storage.ErrAlreadyUsed)
+}
+
 // A rotation whose successor cannot be inserted must leave the token live.
 func testRotateRefreshTokenSuccessorExists(t *testing.T, s storage.Store) {
 	newChain(t, s, "s1", t0.Add(time.Hour), "rt1")

@@ -38,6 +38,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"RotateRefreshToken", testRotateRefreshToken},
 		{"RotateRefreshTokenSuccessorExists", testRotateRefreshTokenSuccessorExists},
 		{"RotateRefreshTokenOfRevokedSession", testRotateRefreshTokenOfRevokedSession},
+		{"RotateExpiredRefreshToken", testRotateExpiredRefreshToken},
 		{"RotateRefreshTokenConcurrently", testRotateRefreshTokenConcurrently},
 		{"MissingParent", testMissingParent},
 		{"Keys", testKeys},
