@@ -51,6 +51,24 @@ func (c *CORS) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// PublicCORS answers any origin without credentials: the discovery
+// documents and the JWKS are public, and every browser OIDC library
+// (oidc-client-ts, oauth4webapi) fetches them cross-origin before it can do
+// anything else. No cookie or Authorization header is ever honoured with
+// them, so "*" discloses nothing a server-side fetch would not.
+func PublicCORS(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(ctx echo.Context) error {
+		h := ctx.Response().Header()
+		h.Set("Access-Control-Allow-Origin", "*")
+		if isPreflight(ctx.Request()) {
+			h.Set("Access-Control-Allow-Methods", "GET, OPTIONS")
+			h.Set("Access-Control-Max-Age", "600")
+			return ctx.NoContent(http.StatusNoContent)
+		}
+		return next(ctx)
+	}
+}
+
 func isPreflight(r *http.Request) bool {
 	return r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != ""
 }

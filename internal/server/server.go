@@ -232,9 +232,16 @@ func (s *Server) routes(flow *callback.Handler, mount func(*echo.Echo)) *echo.Ec
 	flow.Register(e, limits.login)
 	e.StaticFS("/assets", web.Assets())
 
-	e.GET("/.well-known/openid-configuration", s.discovery)
-	e.GET("/.well-known/oauth-authorization-server", s.discovery)
-	e.GET("/.well-known/jwks.json", s.jwks)
+	// Public metadata: any origin may read it (contract, "Changes").
+	public := e.Group("", httpx.PublicCORS)
+	for path, h := range map[string]echo.HandlerFunc{
+		"/.well-known/openid-configuration":       s.discovery,
+		"/.well-known/oauth-authorization-server": s.discovery,
+		"/.well-known/jwks.json":                  s.jwks,
+	} {
+		public.GET(path, h)
+		public.OPTIONS(path, h) // answered by PublicCORS
+	}
 	e.GET("/logout", s.endSession)
 	e.POST("/logout", s.endSession)
 	e.GET("/healthz", s.healthz)

@@ -206,3 +206,35 @@ func TestMetrics(t *testing.T) {
 		t.Error("/metrics labels a made-up method as itself, not as other")
 	}
 }
+
+// Browser OIDC libraries fetch the metadata and the JWKS cross-origin
+// before anything else: any origin may read them, without credentials.
+func TestPublicMetadataCORS(t *testing.T) {
+	h := newHarness(t, "")
+	for _, path := range []string{"/.well-known/openid-configuration", "/.well-known/oauth-authorization-server", "/.well-known/jwks.json"} {
+		req := mustRequest(t, http.MethodGet, h.issuer+path)
+		req.Header.Set("Origin", "https://any-app.example")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.Header.Get("Access-Control-Allow-Origin"); resp.StatusCode != http.StatusOK || got != "*" {
+			t.Errorf("GET %s: status %d, Access-Control-Allow-Origin %q, want 200 and *", path, resp.StatusCode, got)
+		}
+		if got := resp.Header.Get("Access-Control-Allow-Credentials"); got != "" {
+			t.Errorf("GET %s: Access-Control-Allow-Credentials %q, want none", path, got)
+		}
+		pre := mustRequest(t, http.MethodOptions, h.issuer+path)
+		pre.Header.Set("Origin", "https://any-app.example")
+		pre.Header.Set("Access-Control-Request-Method", "GET")
+		resp, err = http.DefaultClient.Do(pre)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+			t.Errorf("preflight %s: status %d, want 204 with *", path, resp.StatusCode)
+		}
+	}
+}
