@@ -109,7 +109,7 @@ func (h *Handler) callback(c echo.Context) error {
 	}
 	brokerCode, sid, err := h.cfg.Grants.IssueCode(ctx, tokens.CodeGrant{
 		UserID: user.ID, TenantID: tenant.ID, Provider: f.Provider, Scope: f.Scope,
-		Roles: accounts.Roles(tenant.Roles, facts), Nonce: f.Nonce,
+		Roles: accounts.Roles(tenant.Roles, facts), Facts: facts.Encode(), Nonce: f.Nonce,
 		RedirectURI: f.RedirectURI, CodeChallenge: f.Challenge, LoginState: use,
 	})
 	// Either this write recorded the state, or another callback's did.

@@ -24,8 +24,8 @@ type OIDCConfig struct {
 	ClientID     string
 	ClientSecret string   // empty for a public client
 	Scopes       []string // default openid email profile; must contain openid
-	// TrustEmail is copied into Identity.EmailTrusted: whether this issuer's
-	// verified emails may link to an existing account.
+	// TrustEmail is copied into Identity.EmailTrusted: whether the broker
+	// may vouch for this issuer's verified emails (internal/accounts).
 	TrustEmail bool
 	// HostedDomain restricts sign-in to one Google Workspace domain: it is
 	// sent as the hd parameter (a UI hint only) and, what actually enforces
@@ -45,6 +45,9 @@ type OIDC struct {
 	// waiting request still honours its context.
 	sem  chan struct{}
 	disc atomic.Pointer[discovered]
+	// emailAuthority, when set, narrows TrustEmail to the identities
+	// whose addresses this issuer is the authority for (Google).
+	emailAuthority func(*claims) bool
 }
 
 var _ Provider = (*OIDC)(nil)
@@ -143,7 +146,8 @@ func (p *OIDC) Exchange(ctx context.Context, req ExchangeRequest) (*Identity, er
 			return nil, err
 		}
 	}
-	return c.identity(p.cfg.Name, p.cfg.TrustEmail), nil
+	trusted := p.cfg.TrustEmail && (p.emailAuthority == nil || p.emailAuthority(c))
+	return c.identity(p.cfg.Name, trusted), nil
 }
 
 // verify checks the ID token as OIDC Core §3.1.3.7 asks: signature with a key

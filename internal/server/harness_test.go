@@ -28,7 +28,8 @@ import (
 const appRedirect = "http://127.0.0.1:5173/callback"
 
 var (
-	alice = providertest.User{Subject: "1001", Login: "alice", Name: "Alice", Email: "alice@acme.test", EmailVerified: true, Orgs: []string{"acme"}}
+	// alice is a Workspace user (hd): Google is the authority for her address.
+	alice = providertest.User{Subject: "1001", Login: "alice", Name: "Alice", Email: "alice@acme.test", EmailVerified: true, Orgs: []string{"acme"}, HostedDomain: "acme.test"}
 	bob   = providertest.User{Subject: "1002", Login: "bob", Name: "Bob", Email: "bob@other.test", EmailVerified: true}
 	// eve claims alice's address but her provider does not vouch for it.
 	eve = providertest.User{Subject: "1003", Login: "eve", Name: "Eve", Email: "alice@acme.test", EmailVerified: false}

@@ -79,6 +79,12 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Server, error)
 const stateKeyName = "login-state-xchacha20poly1305"
 
 func assemble(ctx context.Context, cfg *config.Config, opts Options, store storage.Store) (*Server, error) {
+	tenants := map[string]*config.Tenant{}
+	var origins []string
+	for i := range cfg.Tenants {
+		tenants[cfg.Tenants[i].ID] = &cfg.Tenants[i]
+		origins = append(origins, cfg.Tenants[i].AllowedOrigins...)
+	}
 	t := cfg.Tokens
 	keys, err := tokens.NewKeySet(store, tokens.KeySetConfig{
 		Alg: t.SigningAlg, Rotation: t.KeyRotation.Duration,
@@ -94,7 +100,7 @@ func assemble(ctx context.Context, cfg *config.Config, opts Options, store stora
 		Issuer: cfg.Issuer, AccessTTL: t.AccessTTL.Duration, IDTokenTTL: t.IDTokenTTL.Duration,
 		RefreshIdleTTL: t.RefreshIdleTTL.Duration, RefreshMaxTTL: t.RefreshMaxTTL.Duration,
 		ReuseGrace: t.RefreshReuseGrace.Duration, CodeTTL: t.CodeTTL.Duration,
-		Now: opts.Now, Logger: opts.Logger,
+		Policy: tenantPolicy(tenants), Now: opts.Now, Logger: opts.Logger,
 	})
 	if err != nil {
 		return nil, err
@@ -122,16 +128,23 @@ func assemble(ctx context.Context, cfg *config.Config, opts Options, store stora
 	}
 	s := &Server{
 		cfg: cfg, log: opts.Logger, now: opts.Now, store: store, keys: keys, tokens: svc,
-		tenants: map[string]*config.Tenant{}, metrics: metrics.New(),
-	}
-	var origins []string
-	for i := range cfg.Tenants {
-		s.tenants[cfg.Tenants[i].ID] = &cfg.Tenants[i]
-		origins = append(origins, cfg.Tenants[i].AllowedOrigins...)
+		tenants: tenants, metrics: metrics.New(),
 	}
 	s.cors = httpx.NewCORS(origins)
 	s.echo = s.routes(flow, opts.Mount)
 	return s, nil
+}
+
+// tenantPolicy judges sessions against their tenant's current rules
+// (tokens.Policy). A session whose tenant is gone admits nobody.
+func tenantPolicy(tenants map[string]*config.Tenant) tokens.Policy {
+	return func(sess storage.Session) ([]string, bool) {
+		t, ok := tenants[sess.TenantID]
+		if !ok {
+			return nil, false
+		}
+		return accounts.Judge(t, sess.Facts, sess.Roles)
+	}
 }
 
 // openStore opens the store a database URL names, applying its migrations.
