@@ -424,7 +424,9 @@ func (s *Service) grant(ctx context.Context, sess storage.Session, roles []strin
 		expires = sess.ExpiresAt
 	}
 	at.IssuedAt, at.ExpiresAt = numericDate(now), numericDate(expires)
-	if slices.Contains(scopes, "email") {
+	// RFC 9068 §2.2.1 leaves identity claims to the AS: an email the
+	// broker does not vouch for stays out of what APIs authorise on.
+	if slices.Contains(scopes, "email") && user.EmailVerified {
 		at.Email = user.Email
 	}
 	access, err := s.keys.SignAccessToken(at)

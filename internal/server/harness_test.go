@@ -194,11 +194,17 @@ func (h *harness) serve(cfg *config.Config, l net.Listener) *server.Server {
 // swapping h.issuer for that base URL.
 func (h *harness) addReplica() string {
 	h.t.Helper()
+	return h.startReplica(h.cfg)
+}
+
+// startReplica is addReplica with a configuration of its own.
+func (h *harness) startReplica(cfg *config.Config) string {
+	h.t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	h.serve(h.cfg, l)
+	h.serve(cfg, l)
 	return "http://" + l.Addr().String()
 }
 
