@@ -58,6 +58,9 @@ type discovered struct {
 	userinfo string
 	keys     oidc.KeySet
 	algs     []string
+	// issParam: the upstream promises iss in its authorization responses
+	// (RFC 9207 §3).
+	issParam bool
 }
 
 // NewOIDC validates cfg and returns a provider. It does no network I/O:
@@ -115,6 +118,18 @@ func (p *OIDC) AuthCodeURL(ctx context.Context, req AuthRequest) (string, error)
 		}
 	}
 	return p.oauth2Config(d, req.RedirectURL).AuthCodeURL(req.State, opts...), nil
+}
+
+// PromisesIssuer reports whether the upstream's discovery document
+// advertises authorization_response_iss_parameter_supported: then every
+// authorization response must carry iss (RFC 9207 §2.4), and one without
+// it may have come from another issuer (a mix-up, RFC 9700 §4.4).
+func (p *OIDC) PromisesIssuer(ctx context.Context) (bool, error) {
+	d, err := p.discover(ctx)
+	if err != nil {
+		return false, err
+	}
+	return d.issParam, nil
 }
 
 // Exchange redeems the code, verifies the ID token and completes its claims
@@ -245,6 +260,7 @@ func (p *OIDC) discover(ctx context.Context) (*discovered, error) {
 		JWKSURL     string   `json:"jwks_uri"`
 		Algs        []string `json:"id_token_signing_alg_values_supported"`
 		AuthMethods []string `json:"token_endpoint_auth_methods_supported"`
+		IssParam    bool     `json:"authorization_response_iss_parameter_supported"`
 	}
 	if err := op.Claims(&meta); err != nil || meta.JWKSURL == "" || op.Endpoint().TokenURL == "" {
 		return nil, fmt.Errorf("oidc: discovery: %w: document lacks jwks_uri or token_endpoint", ErrUpstream)
@@ -257,8 +273,9 @@ func (p *OIDC) discover(ctx context.Context) (*discovered, error) {
 		// The key set outlives this request and refetches keys when they
 		// rotate; it keeps the context it is given, so that context must
 		// not be cancelled when this request ends.
-		keys: oidc.NewRemoteKeySet(oidc.ClientContext(context.WithoutCancel(ctx), p.cfg.HTTPClient), meta.JWKSURL),
-		algs: signingAlgs(meta.Algs),
+		keys:     oidc.NewRemoteKeySet(oidc.ClientContext(context.WithoutCancel(ctx), p.cfg.HTTPClient), meta.JWKSURL),
+		algs:     signingAlgs(meta.Algs),
+		issParam: meta.IssParam,
 	}
 	p.disc.Store(d)
 	return d, nil

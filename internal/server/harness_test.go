@@ -104,7 +104,7 @@ func newHarnessDB(t *testing.T, dbURL, extraTOML string) *harness {
 	h.issuer = "http://" + l.Addr().String()
 	h.google = providertest.NewOIDC(providertest.OIDCOptions{Title: "Google", ClientID: "g-client", ClientSecret: "g-secret", Users: users})
 	h.github = providertest.NewGitHub(providertest.GitHubOptions{ClientID: "gh-client", ClientSecret: "gh-secret", Users: users})
-	h.corp = providertest.NewOIDC(providertest.OIDCOptions{Title: "Corp", ClientID: "corp-client", ClientSecret: "corp-secret", Users: users, MinimalIDToken: true})
+	h.corp = providertest.NewOIDC(providertest.OIDCOptions{Title: "Corp", ClientID: "corp-client", ClientSecret: "corp-secret", Users: users, MinimalIDToken: true, IssuerParameter: true})
 	t.Cleanup(h.google.Close)
 	t.Cleanup(h.github.Close)
 	t.Cleanup(h.corp.Close)

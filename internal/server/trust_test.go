@@ -236,3 +236,35 @@ func TestRulesReappliedAtRefresh(t *testing.T) {
 		t.Errorf("refresh on the first replica after the session ended: status %d, want 400", status)
 	}
 }
+
+// RFC 9207 §2.4: an upstream whose discovery promises iss in its
+// authorization responses (corp's does) is believed only with it. A
+// response without iss may come from another issuer the browser was sent
+// to (a mix-up, RFC 9700 §4.4): refused before the code is exchanged.
+func TestCallbackWithoutPromisedIss(t *testing.T) {
+	h := newHarness(t, "")
+	for _, strip := range []bool{false, true} {
+		b := h.newBrowser()
+		p := newPKCE()
+		h.setNextUser("corp", bob)
+		up := b.upstreamRedirect(h.authorizeURL("/auth/corp/login", "spa", p, nil))
+		resp := b.get(up.String())
+		resp.Body.Close()
+		back, err := url.Parse(resp.Header.Get("Location"))
+		if err != nil || back.Query().Get("iss") != h.corp.URL() {
+			t.Fatalf("upstream answer %v: want a redirect carrying iss %s", back, h.corp.URL())
+		}
+		if strip {
+			q := back.Query()
+			q.Del("iss")
+			back.RawQuery = q.Encode()
+		}
+		q := b.follow(back.String())
+		switch {
+		case !strip && q.Get("code") == "":
+			t.Errorf("with iss: %v, want a code", q)
+		case strip && (q.Get("error") != "access_denied" || q.Get("code") != ""):
+			t.Errorf("without the promised iss: %v, want access_denied", q)
+		}
+	}
+}
