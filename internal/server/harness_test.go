@@ -353,11 +353,15 @@ func (h *harness) postJSON(path string, body any, hdr http.Header, out any) int 
 	return h.do(req, out)
 }
 
-// getBearer calls a GET endpoint with an access token.
+// getBearer calls a GET endpoint with an access token, naming the app the
+// token was issued to (X-Tenant-ID), as every app's client does.
 func (h *harness) getBearer(path, token string, out any) (int, http.Header) {
 	h.t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, h.issuer+path, nil)
 	req.Header.Set("Authorization", "Bearer "+token)
+	if tid := tokenTenant(token); tid != "" {
+		req.Header.Set("X-Tenant-ID", tid)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		h.t.Fatalf("GET %s: %v", path, err)
@@ -420,4 +424,22 @@ func (h *harness) refreshGrant(client, rt string) (tokenResponse, int) {
 	var tr tokenResponse
 	status := h.postForm("/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {client}}, nil, &tr)
 	return tr, status
+}
+
+// tokenTenant reads, unverified, the tid claim of what looks like one of
+// the broker's access tokens; "" for anything else.
+func tokenTenant(token string) string {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return ""
+	}
+	var c struct {
+		TID string `json:"tid"`
+	}
+	_ = json.Unmarshal(b, &c)
+	return c.TID
 }

@@ -48,9 +48,12 @@ type Server struct {
 	keys    *tokens.KeySet
 	tokens  *tokens.Service
 	tenants map[string]*config.Tenant
-	cors    *httpx.CORS
-	metrics *metrics.Metrics
-	echo    *echo.Echo
+	// originTenants lists, for each allowed origin, the tenants that
+	// allow it.
+	originTenants map[string][]string
+	cors          *httpx.CORS
+	metrics       *metrics.Metrics
+	echo          *echo.Echo
 }
 
 // New assembles a broker from cfg. It opens (and migrates) the store and
@@ -80,10 +83,15 @@ const stateKeyName = "login-state-xchacha20poly1305"
 
 func assemble(ctx context.Context, cfg *config.Config, opts Options, store storage.Store) (*Server, error) {
 	tenants := map[string]*config.Tenant{}
+	originTenants := map[string][]string{}
 	var origins []string
 	for i := range cfg.Tenants {
-		tenants[cfg.Tenants[i].ID] = &cfg.Tenants[i]
-		origins = append(origins, cfg.Tenants[i].AllowedOrigins...)
+		t := &cfg.Tenants[i]
+		tenants[t.ID] = t
+		origins = append(origins, t.AllowedOrigins...)
+		for _, o := range t.AllowedOrigins {
+			originTenants[o] = append(originTenants[o], t.ID)
+		}
 	}
 	t := cfg.Tokens
 	keys, err := tokens.NewKeySet(store, tokens.KeySetConfig{
@@ -128,7 +136,7 @@ func assemble(ctx context.Context, cfg *config.Config, opts Options, store stora
 	}
 	s := &Server{
 		cfg: cfg, log: opts.Logger, now: opts.Now, store: store, keys: keys, tokens: svc,
-		tenants: tenants, metrics: metrics.New(),
+		tenants: tenants, originTenants: originTenants, metrics: metrics.New(),
 	}
 	s.cors = httpx.NewCORS(origins)
 	s.echo = s.routes(flow, opts.Mount)
