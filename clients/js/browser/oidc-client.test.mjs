@@ -241,4 +241,21 @@ describe("oidc-client-ts on a tenant's page", { concurrency: false }, () => {
     const info = await userinfo(renewed.access_token); // 200 after the renewal above
     assert.equal(info.status, 401, "the access token died with the session");
   });
+
+  // With no refresh token left the library falls back to an iframe with
+  // prompt=none: the broker must answer in the protocol (error=
+  // login_required to the redirect URI), not with a page the iframe would
+  // wait on until its timeout.
+  test("signed out, signinSilent asks the broker with prompt=none (iframe) and hears login_required", async () => {
+    const before = calls.length;
+    await page.getByRole("button", { name: "Renew (signinSilent)" }).click();
+    await waitForStatus(/^Renewing failed: /);
+    assert.match(await page.getByRole("status").textContent(), /login_required/);
+    const authorize = calls.slice(before).find((c) => c.url.pathname === "/authorize");
+    assert.ok(authorize, "with no user to refresh, the library asked the authorization endpoint");
+    assert.equal(authorize.url.searchParams.get("prompt"), "none");
+    assert.equal(authorize.url.searchParams.get("client_id"), CLIENT_ID);
+    assert.equal(await currentUser(), null);
+    await page.screenshot({ path: join(resultsDir, "oidc-client-silent-refused.png"), fullPage: true });
+  });
 });

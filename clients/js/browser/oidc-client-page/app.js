@@ -43,7 +43,8 @@ async function run(label, f) {
   try {
     await f();
   } catch (err) {
-    status(`${label} failed: ${err?.message ?? err}`, true);
+    // An ErrorResponse carries the OAuth error code apart from its description.
+    status(`${label} failed: ${err?.error ? `${err.error}: ` : ""}${err?.message ?? err}`, true);
   }
 }
 
@@ -72,7 +73,10 @@ $("signout").onclick = () => run("Signing out", () => mgr.signoutRedirect({ stat
 await run("Starting", async () => {
   const params = new URLSearchParams(location.search);
   if (location.pathname === "/callback") {
-    const user = await mgr.signinRedirectCallback();
+    // signinCallback: a redirect sign-in here, or signinSilent's iframe
+    // (prompt=none), which hands the answer to the page above and stops.
+    const user = await mgr.signinCallback();
+    if (!user) return;
     history.replaceState(null, "", user.state?.returnTo ?? "/");
     render(user);
     status(`Signed in as ${user.profile.email}`);
