@@ -201,7 +201,8 @@ type RefreshToken struct {
 	// SuccessorHash and SuccessorSealed are set when the token is rotated:
 	// the successor's hash and the successor itself sealed under a key
 	// derived from this token, so that only a holder of this token can
-	// recover the successor during the reuse grace.
+	// recover the successor during the reuse grace. A token with UsedAt
+	// set and no SuccessorHash was superseded (ReplaceSuccessor).
 	SuccessorHash   string
 	SuccessorSealed []byte
 }
@@ -224,6 +225,33 @@ type RefreshTokens interface {
 	// to hand out.
 	// Concurrent calls for the same hash: exactly one rotates.
 	RotateRefreshToken(ctx context.Context, hash string, next RefreshToken, sealed []byte, now time.Time) (RefreshToken, error)
+	// ReplaceSuccessor rotates again a token that was rotated already but
+	// whose successor has never been used: its client presents it again,
+	// never having received the successor (the answer was lost after the
+	// rotation committed). In one transaction it supersedes successor
+	// (marks it used at now, leaving it without a successor of its own, so
+	// that presenting it later reads as reuse), records next as the
+	// token's successor (next.Hash, sealed) and inserts next. Changing
+	// nothing, it returns ErrAlreadyUsed if successor is no longer the
+	// token's successor or has been used or superseded, ErrExpired if
+	// successor is past its ExpiresAt, ErrRevoked if the session is
+	// revoked, ErrNotFound if hash is unknown. Concurrent calls for one
+	// hash: exactly one replaces.
+	ReplaceSuccessor(ctx context.Context, hash, successor string, next RefreshToken, sealed []byte, now time.Time) error
+}
+
+// ReplaceRefusal is why ReplaceSuccessor changed nothing, for a backend
+// that found the successor still named by its parent: the successor as
+// stored, and whether its session is revoked.
+func ReplaceRefusal(successor RefreshToken, sessionRevoked bool) error {
+	switch {
+	case sessionRevoked:
+		return ErrRevoked
+	case !successor.UsedAt.IsZero():
+		return ErrAlreadyUsed
+	default: // unused, its session alive: only its idle end stops it
+		return ErrExpired
+	}
 }
 
 // SigningKey is one token-signing key pair.

@@ -82,14 +82,18 @@ func (ks *KeySet) ParseAccessToken(raw, issuer string) (*AccessClaims, error) {
 		jwt.WithIssuer(issuer),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
+		// Replicas' clocks differ a little: one slightly behind must not
+		// refuse what a faster one just minted as "not valid yet". The
+		// leeway applies to exp too, which is checked strictly below.
+		jwt.WithLeeway(MaxClockSkew),
 		jwt.WithTimeFunc(ks.cfg.Now),
 		jwt.WithStrictDecoding(),
 	)
 	claims := &AccessClaims{}
 	_, err := p.ParseWithClaims(raw, claims, ks.keyFunc(typAccess))
 	switch {
-	case err == nil:
-	case errors.Is(err, jwt.ErrTokenExpired) && onlyExpired(err):
+	case err == nil && ks.cfg.Now().Before(claims.ExpiresAt.Time):
+	case err == nil, errors.Is(err, jwt.ErrTokenExpired) && onlyExpired(err):
 		return nil, ErrTokenExpired
 	default:
 		return nil, fmt.Errorf("%w: %s", ErrInvalidToken, describe(err))

@@ -235,6 +235,10 @@ func testParseAccessToken(t *testing.T, alg string) {
 		{"expired at exactly now", f.ours.sign(hdr(), with(now, func(c *AccessClaims) {
 			c.IssuedAt, c.ExpiresAt = jwt.NewNumericDate(now.Add(-time.Hour)), jwt.NewNumericDate(now)
 		})), ErrTokenExpired},
+		// The leeway for clock skew never extends a token's life.
+		{"expired a second ago", f.ours.sign(hdr(), with(now, func(c *AccessClaims) {
+			c.IssuedAt, c.ExpiresAt = jwt.NewNumericDate(now.Add(-time.Hour)), jwt.NewNumericDate(now.Add(-time.Second))
+		})), ErrTokenExpired},
 		{"expired with a tampered signature", tamperSignature(t, f.ours.sign(hdr(), expired)), ErrInvalidToken},
 		{"expired with a tampered payload", replacePayload(t, f.ours.sign(hdr(), valid), expired), ErrInvalidToken},
 		{"expired, signed by an attacker", f.attacker.sign(hdr("kid", atkKid, "jwk", atkJWK), expired), ErrInvalidToken},
@@ -243,6 +247,14 @@ func testParseAccessToken(t *testing.T, alg string) {
 
 		{"nbf in the future", f.ours.sign(hdr(), with(now, func(c *AccessClaims) { c.NotBefore = jwt.NewNumericDate(now.Add(time.Minute)) })), ErrInvalidToken},
 		{"iat in the future", f.ours.sign(hdr(), with(now, func(c *AccessClaims) { c.IssuedAt = jwt.NewNumericDate(now.Add(time.Minute)) })), ErrInvalidToken},
+		// Minted by a replica whose clock is ahead of this one's, within
+		// the skew replicas are allowed (iat is in whole seconds: 0.3 s
+		// ahead often reads as 1 s).
+		{"iat a second ahead", f.ours.sign(hdr(), with(now, func(c *AccessClaims) { c.IssuedAt = jwt.NewNumericDate(now.Add(time.Second)) })), nil},
+		{"iat and nbf at the skew bound", f.ours.sign(hdr(), with(now, func(c *AccessClaims) {
+			c.IssuedAt, c.NotBefore = jwt.NewNumericDate(now.Add(MaxClockSkew)), jwt.NewNumericDate(now.Add(MaxClockSkew))
+		})), nil},
+		{"iat past the skew bound", f.ours.sign(hdr(), with(now, func(c *AccessClaims) { c.IssuedAt = jwt.NewNumericDate(now.Add(MaxClockSkew + time.Second)) })), ErrInvalidToken},
 		{"exp missing", f.ours.sign(hdr(), with(now, func(c *AccessClaims) { c.ExpiresAt = nil })), ErrInvalidToken},
 
 		{"aud another client", f.ours.sign(hdr(), with(now, func(c *AccessClaims) { c.Audience = jwt.ClaimStrings{"other-app"} })), ErrInvalidToken},

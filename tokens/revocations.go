@@ -15,7 +15,7 @@ import (
 // between replicas and slow commits; a revocation stamped more than this
 // behind the poller's clock would be missed. Re-reading is cheap: only
 // revocations of the window come back, a handful of rows.
-const revocationOverlap = 30 * time.Second
+const revocationOverlap = MaxClockSkew
 
 // revocationStaleness is how old the last successful sync may be before
 // verification fails closed: past it, this replica could be accepting a

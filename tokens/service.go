@@ -300,17 +300,8 @@ func (s *Service) Refresh(ctx context.Context, presented string, authorize func(
 	}, seal(presented, next), now)
 	switch {
 	case errors.Is(err, storage.ErrAlreadyUsed):
-		if now.Sub(old.UsedAt) > s.cfg.ReuseGrace {
-			// An old link of the chain came back after the grace: either the
-			// client or a thief holds a stale copy. Kill the family.
-			if err := s.revoke(ctx, sid, now); err != nil {
-				return nil, err
-			}
-			s.log.Warn("refresh token reused after rotation; session revoked", "tenant", sess.TenantID, "sid", sid)
-			return nil, invalidGrant("refresh token was already used; the session is revoked")
-		}
-		if next, err = open(presented, old.SuccessorSealed); err != nil {
-			return nil, invalidGrant("refresh token is invalid")
+		if next, err = s.presentedAgain(ctx, sess, presented, old, now); err != nil {
+			return nil, err
 		}
 	case errors.Is(err, storage.ErrNotFound):
 		return nil, invalidGrant("refresh token is invalid")
@@ -352,6 +343,69 @@ func (s *Service) judge(ctx context.Context, sess storage.Session, now time.Time
 	}
 	s.log.Info("session ended: the app's access rules no longer admit its user", "tenant", sess.TenantID, "sid", sess.ID)
 	return nil, invalidGrant("the app's access rules no longer admit this user; sign in again")
+}
+
+// presentedAgain answers a refresh token presented after its rotation,
+// and returns the successor to hand out.
+//
+//   - Within the reuse grace (two tabs refreshing at once, or a quick
+//     retry): the same successor, opened from its sealed copy.
+//   - Later, while the successor has never been used: its client never
+//     received it (the answer was lost after the rotation committed: a
+//     network partition, a 503 from a database that committed anyway). A
+//     new successor replaces it, and the unreceived one is superseded, so
+//     whoever presents it later is caught as a reuse: a thief who stole
+//     this token is detected one step later, at the next refresh of
+//     whichever of the two holds the superseded copy.
+//   - A superseded token, or one whose successor has been used: a stale
+//     copy held by the client or a thief. The session is revoked (RFC 9700
+//     §4.14.2).
+//
+// Elapsed time that comes out negative beyond the clock skew allowed
+// between replicas (a clock stepped back) is never inside the grace.
+func (s *Service) presentedAgain(ctx context.Context, sess storage.Session, presented string, old storage.RefreshToken, now time.Time) (string, error) {
+	elapsed := now.Sub(old.UsedAt)
+	switch {
+	case old.SuccessorHash == "":
+		return "", s.reused(ctx, sess, now, "a superseded refresh token was presented")
+	case elapsed >= -MaxClockSkew && elapsed <= s.cfg.ReuseGrace:
+		next, err := open(presented, old.SuccessorSealed)
+		if err != nil {
+			return "", invalidGrant("refresh token is invalid")
+		}
+		return next, nil
+	}
+	next := newRefreshToken(sess.ID)
+	err := s.store.ReplaceSuccessor(ctx, Hash(presented), old.SuccessorHash, storage.RefreshToken{
+		Hash: Hash(next), SessionID: sess.ID, CreatedAt: now, ExpiresAt: s.idleEnd(sess, now),
+	}, seal(presented, next), now)
+	switch {
+	case err == nil:
+		s.log.Info("refresh token presented again before its successor was used; successor replaced", "tenant", sess.TenantID, "sid", sess.ID)
+		return next, nil
+	case errors.Is(err, storage.ErrAlreadyUsed):
+		return "", s.reused(ctx, sess, now, "refresh token reused after rotation")
+	case errors.Is(err, storage.ErrRevoked):
+		s.sessions.remove(sess.ID)
+		return "", invalidGrant("session was revoked")
+	case errors.Is(err, storage.ErrExpired):
+		if err := s.revoke(ctx, sess.ID, now); err != nil {
+			return "", err
+		}
+		return "", invalidGrant("refresh token expired")
+	default:
+		return "", fmt.Errorf("tokens: replace successor: %w", err)
+	}
+}
+
+// reused ends a session one of whose stale refresh tokens came back:
+// either its client or a thief holds a stale copy.
+func (s *Service) reused(ctx context.Context, sess storage.Session, now time.Time, what string) error {
+	if err := s.revoke(ctx, sess.ID, now); err != nil {
+		return err
+	}
+	s.log.Warn(what+"; session revoked", "tenant", sess.TenantID, "sid", sess.ID)
+	return invalidGrant("refresh token was already used; the session is revoked")
 }
 
 // idleEnd is when a refresh token issued now dies unused: the idle

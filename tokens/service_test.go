@@ -519,8 +519,14 @@ func TestRefreshReuse(t *testing.T) {
 	}{
 		{"reused at once", 0, false},
 		{"reused at the end of the grace", grace, false},
+		// Another replica's clock a little behind the one that rotated.
+		{"reused on a replica whose clock is behind", -MaxClockSkew, false},
+		// After the grace the successor is never handed out again: the
+		// first link was used (g1 below), so r0 is a stale copy.
 		{"reused after the grace", grace + time.Second, true},
 		{"reused a day later", 24 * time.Hour, true},
+		// A clock stepped back must not reopen the grace.
+		{"reused after the clock stepped back an hour", -time.Hour, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -529,6 +535,14 @@ func TestRefreshReuse(t *testing.T) {
 			g1, err := f.svc.Refresh(t.Context(), g0.RefreshToken, allow)
 			if err != nil {
 				t.Fatalf("first Refresh: %v", err)
+			}
+			if tt.wantRevoked {
+				// The successor is used: r0 is now only a stale copy.
+				f.clock.Advance(time.Second)
+				if g1, err = f.svc.Refresh(t.Context(), g1.RefreshToken, allow); err != nil {
+					t.Fatalf("Refresh(successor): %v", err)
+				}
+				f.clock.Advance(-time.Second)
 			}
 			f.clock.Advance(tt.reuseAfter)
 			again, err := f.svc.Refresh(t.Context(), g0.RefreshToken, allow)
@@ -1038,5 +1052,91 @@ func TestPKCEHelpers(t *testing.T) {
 		if got := ValidChallenge(tt.c); got != tt.want {
 			t.Errorf("ValidChallenge(%q): got %v, want %v", tt.c, got, tt.want)
 		}
+	}
+}
+
+// committedThenFailed is a store whose rotations commit and then report
+// a failure, as a PostgreSQL commit whose answer a partition swallowed, or
+// a SQLite writer that fails after its commit. It keeps what it sealed.
+type committedThenFailed struct {
+	Store
+	fail   bool
+	sealed []byte
+}
+
+func (s *committedThenFailed) RotateRefreshToken(ctx context.Context, hash string, next storage.RefreshToken, sealed []byte, now time.Time) (storage.RefreshToken, error) {
+	old, err := s.Store.RotateRefreshToken(ctx, hash, next, sealed, now)
+	if err == nil && s.fail {
+		s.sealed = sealed
+		return storage.RefreshToken{}, storage.ErrUnavailable
+	}
+	return old, err
+}
+
+// A client whose rotation committed but whose answer was lost retries with
+// the token it holds, long after the reuse grace: it gets a new successor
+// and stays signed in. The successor it never received is superseded:
+// whoever holds it is caught at its first use.
+func TestRefreshLostAnswer(t *testing.T) {
+	f := newServiceFixture(t)
+	g0 := f.login(t, "openid")
+	store := &committedThenFailed{Store: f.store, fail: true}
+	svc, err := NewService(store, f.keys, testConfig(f.clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Refresh(t.Context(), g0.RefreshToken, allow); !errors.Is(err, storage.ErrUnavailable) {
+		t.Fatalf("Refresh with a failing commit: %v, want the store's error", err)
+	}
+	lost, err := open(g0.RefreshToken, store.sealed) // what the lost answer carried
+	if err != nil {
+		t.Fatal(err)
+	}
+	store.fail = false
+	for range 2 { // the retry may itself be retried
+		f.clock.Advance(time.Minute) // well past the grace: the partition lasted
+		g1, err := svc.Refresh(t.Context(), g0.RefreshToken, allow)
+		if err != nil {
+			t.Fatalf("retry with the token the client holds: %v, want a new successor", err)
+		}
+		if g1.RefreshToken == lost {
+			t.Fatal("the retry got the lost successor again; want a new one")
+		}
+		if _, err := verify(t, svc, g1.AccessToken); err != nil {
+			t.Errorf("Verify(access token of the retry): %v", err)
+		}
+	}
+	// Only the latest retry's successor is live; the lost one is dead, and
+	// presenting it ends the session.
+	_, err = svc.Refresh(t.Context(), lost, allow)
+	wantOAuthErr(t, "Refresh(the lost successor)", err, oautherr.InvalidGrant)
+	if _, err := svc.Refresh(t.Context(), g0.RefreshToken, allow); err == nil {
+		t.Error("the session survived the superseded successor's use")
+	}
+}
+
+// A thief who replays a stolen token after the grace, before its owner
+// used the successor, gets a successor of its own; the owner's next
+// refresh, with the successor it holds, is caught as reuse and ends the
+// session, the thief's chain with it: detected one step later.
+func TestRefreshTheftDetectedOneStepLater(t *testing.T) {
+	f := newServiceFixture(t)
+	g0 := f.login(t, "openid")
+	owner, err := f.svc.Refresh(t.Context(), g0.RefreshToken, allow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(time.Minute)
+	thief, err := f.svc.Refresh(t.Context(), g0.RefreshToken, allow)
+	if err != nil {
+		t.Fatalf("the replay of an unreceived-looking token: %v", err)
+	}
+	f.clock.Advance(time.Minute)
+	_, err = f.svc.Refresh(t.Context(), owner.RefreshToken, allow)
+	wantOAuthErr(t, "the owner's next refresh", err, oautherr.InvalidGrant)
+	_, err = f.svc.Refresh(t.Context(), thief.RefreshToken, allow)
+	wantOAuthErr(t, "the thief's next refresh", err, oautherr.InvalidGrant)
+	if _, err := verify(t, f.svc, thief.AccessToken); !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("Verify(the thief's access token): %v, want %v", err, ErrInvalidToken)
 	}
 }

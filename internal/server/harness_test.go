@@ -171,7 +171,13 @@ client_secret = %q
 // serve starts a broker on l with cfg and the harness's clock and logs.
 func (h *harness) serve(cfg *config.Config, l net.Listener) *server.Server {
 	h.t.Helper()
-	srv, err := server.New(h.t.Context(), cfg, server.Options{Logger: newTestLogger(h.logs), Now: h.clock.Now})
+	return h.serveAt(cfg, l, h.clock.Now)
+}
+
+// serveAt is serve with a clock of its own.
+func (h *harness) serveAt(cfg *config.Config, l net.Listener, now func() time.Time) *server.Server {
+	h.t.Helper()
+	srv, err := server.New(h.t.Context(), cfg, server.Options{Logger: newTestLogger(h.logs), Now: now})
 	if err != nil {
 		h.t.Fatalf("server.New: %v", err)
 	}

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"net"
 	"net/http"
 	"net/url"
 	"sync"
@@ -57,6 +58,10 @@ func TestReplicas(t *testing.T) {
 		next, status := h.via(a).refreshGrant("spa", tr.RefreshToken)
 		if status != http.StatusOK {
 			t.Fatalf("refresh on A: %d", status)
+		}
+		// The client goes on with its successor: the first token is stale.
+		if next, status = h.via(a).refreshGrant("spa", next.RefreshToken); status != http.StatusOK {
+			t.Fatalf("second refresh on A: %d", status)
 		}
 		h.clock.Advance(11 * time.Second)
 		defer h.clock.Advance(-11 * time.Second)
@@ -123,4 +128,38 @@ func TestReplicas(t *testing.T) {
 			t.Errorf("JWKS A %v, B %v: want the same single key", ja.Keys, jb.Keys)
 		}
 	})
+}
+
+// Replica clocks a little apart must not sign users out: a replica whose
+// clock is behind accepts the access tokens a faster one just minted
+// (their iat is up to a second "in the future", whole seconds) and hands
+// two tabs the same successor within the reuse grace.
+func TestReplicaClockSkew(t *testing.T) {
+	h := newHarness(t, "")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.serveAt(h.cfg, l, func() time.Time { return h.clock.Now().Add(-1300 * time.Millisecond) })
+	slow := "http://" + l.Addr().String()
+
+	tr := h.signIn("google", "spa", alice) // minted by the replica on time
+	fast := h.issuer
+	h.issuer = slow
+	var check checkResponse
+	if status, _ := h.getBearer("/auth/check", tr.AccessToken, &check); status != http.StatusOK {
+		t.Fatalf("check on the replica 1.3 s behind: status %d %+v, want 200", status, check)
+	}
+	// Two tabs: the fast replica rotates, the slow one sees the same
+	// token again "before" it was used.
+	h.issuer = fast
+	first, status := h.refreshGrant("spa", tr.RefreshToken)
+	if status != http.StatusOK {
+		t.Fatalf("refresh: %d", status)
+	}
+	h.issuer = slow
+	second, status := h.refreshGrant("spa", tr.RefreshToken)
+	if status != http.StatusOK || second.RefreshToken != first.RefreshToken {
+		t.Fatalf("the other tab's refresh on the slow replica: %d, same successor %v; want 200 and the same successor", status, second.RefreshToken == first.RefreshToken)
+	}
 }

@@ -365,7 +365,11 @@ func TestRefreshReuse(t *testing.T) {
 		t.Fatalf("session revoked by a reuse inside the grace: check %d", status)
 	}
 
-	// After the grace, the stale token means theft: the family dies.
+	// The client goes on with its successor; after the grace, the stale
+	// first token means theft: the family dies.
+	if a, status = h.refreshGrant("spa", a.RefreshToken); status != http.StatusOK {
+		t.Fatalf("refresh with the successor: %d", status)
+	}
 	h.clock.Advance(11 * time.Second)
 	stale, status := h.refreshGrant("spa", tr.RefreshToken)
 	if status != http.StatusBadRequest || stale.Error != "invalid_grant" {

@@ -90,3 +90,55 @@ func (s *Store) RotateRefreshToken(ctx context.Context, hash string, next storag
 	}
 	return old, nil
 }
+
+// ReplaceSuccessor runs in a transaction of three statements: it is the
+// rare answer to a rotation whose answer was lost, so clarity wins over
+// round trips. The successor's UPDATE takes its row lock: of concurrent
+// calls, the ones that waited re-check "used_at IS NULL" against the
+// winner's row (READ COMMITTED) and match nothing.
+func (s *Store) ReplaceSuccessor(ctx context.Context, hash, successor string, next storage.RefreshToken, sealed []byte, now time.Time) error {
+	if now.IsZero() {
+		return wrap("replace successor", errZeroNow)
+	}
+	err := s.do(ctx, opTimeout, func(ctx context.Context) error {
+		return s.inTx(ctx, func(tx pgx.Tx) error {
+			tag, err := tx.Exec(ctx,
+				`UPDATE refresh_tokens SET used_at = $1
+				WHERE hash = $2 AND used_at IS NULL AND expires_at > $1 AND NOT `+sessionRevoked+`
+				AND EXISTS (SELECT 1 FROM refresh_tokens AS p WHERE p.hash = $3 AND p.successor_hash = refresh_tokens.hash)`,
+				tstz(now), successor, hash)
+			switch {
+			case err != nil:
+				return err
+			case tag.RowsAffected() == 0:
+				return whyNotReplaced(ctx, tx, hash, successor)
+			}
+			if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET successor_hash = $1, successor_sealed = $2 WHERE hash = $3`,
+				next.Hash, sealed, hash); err != nil {
+				return err
+			}
+			_, err = tx.Exec(ctx, `INSERT INTO refresh_tokens (`+refreshTokenColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+				next.Hash, next.SessionID, tstz(next.CreatedAt), tstz(next.ExpiresAt), tstz(next.UsedAt), next.SuccessorHash, next.SuccessorSealed)
+			return err
+		})
+	})
+	return wrap("replace successor", err)
+}
+
+// whyNotReplaced names the reason ReplaceSuccessor changed nothing.
+func whyNotReplaced(ctx context.Context, tx pgx.Tx, hash, successor string) error {
+	var next string
+	if err := tx.QueryRow(ctx, `SELECT successor_hash FROM refresh_tokens WHERE hash = $1`, hash).Scan(&next); err != nil {
+		return err // pgx.ErrNoRows: the token is unknown
+	}
+	if next != successor {
+		return storage.ErrAlreadyUsed
+	}
+	var revoked bool
+	succ, err := scanRefreshToken(tx.QueryRow(ctx,
+		`SELECT `+refreshTokenColumns+`, `+sessionRevoked+` FROM refresh_tokens WHERE hash = $1`, successor), &revoked)
+	if err != nil {
+		return err
+	}
+	return storage.ReplaceRefusal(succ, revoked)
+}

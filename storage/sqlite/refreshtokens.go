@@ -83,3 +83,48 @@ func (s *Store) RotateRefreshToken(ctx context.Context, hash string, next storag
 	}
 	return old, nil
 }
+
+// ReplaceSuccessor is one write job of three statements; a refusal reads
+// both tokens to say why, and undoes nothing because nothing was written.
+func (s *Store) ReplaceSuccessor(ctx context.Context, hash, successor string, next storage.RefreshToken, sealed []byte, now time.Time) error {
+	if now.IsZero() {
+		return wrap("replace successor", errZeroNow)
+	}
+	err := s.inTx(ctx, func(tx *wtx) error {
+		n, err := rowsAffected(tx.Exec(
+			`UPDATE refresh_tokens SET used_at = ?
+			WHERE hash = ? AND used_at IS NULL AND expires_at > ? AND NOT `+sessionRevoked+`
+			AND EXISTS (SELECT 1 FROM refresh_tokens AS p WHERE p.hash = ? AND p.successor_hash = refresh_tokens.hash)`,
+			millis(now), successor, millis(now), hash))
+		switch {
+		case err != nil:
+			return err
+		case n == 0:
+			return whyNotReplaced(tx, hash, successor)
+		}
+		if _, err := tx.Exec(`UPDATE refresh_tokens SET successor_hash = ?, successor_sealed = ? WHERE hash = ?`,
+			next.Hash, sealed, hash); err != nil {
+			return err
+		}
+		return insertRefreshToken(tx, next)
+	})
+	return wrap("replace successor", err)
+}
+
+// whyNotReplaced names the reason ReplaceSuccessor changed nothing.
+func whyNotReplaced(tx *wtx, hash, successor string) error {
+	var next string
+	if err := tx.QueryRow(`SELECT successor_hash FROM refresh_tokens WHERE hash = ?`, hash).Scan(&next); err != nil {
+		return err // sql.ErrNoRows: the token is unknown
+	}
+	if next != successor {
+		return storage.ErrAlreadyUsed
+	}
+	var revoked bool
+	succ, err := scanRefreshToken(tx.QueryRow(
+		`SELECT `+refreshTokenColumns+`, `+sessionRevoked+` FROM refresh_tokens WHERE hash = ?`, successor), &revoked)
+	if err != nil {
+		return err
+	}
+	return storage.ReplaceRefusal(succ, revoked)
+}

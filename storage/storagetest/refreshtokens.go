@@ -129,3 +129,95 @@ func testRotateRefreshTokenConcurrently(t *testing.T, s storage.Store) {
 	_, err := s.RotateRefreshToken(t.Context(), wantHash, refreshToken("after", "s1"), nil, t0)
 	wantErr(t, "RotateRefreshToken(winner's successor)", err, nil)
 }
+
+// A rotated token whose successor was never used is rotated again: the
+// old successor is superseded (used, without a successor), the new one
+// is live.
+func testReplaceSuccessor(t *testing.T, s storage.Store) {
+	newChain(t, s, "s1", t0.Add(time.Hour), "rt1")
+	now := t0.Add(time.Minute)
+	if _, err := s.RotateRefreshToken(t.Context(), "rt1", refreshToken("rt2", "s1"), []byte("rt2 sealed"), now); err != nil {
+		t.Fatal(err)
+	}
+	later := now.Add(time.Minute)
+	wantErr(t, "ReplaceSuccessor", s.ReplaceSuccessor(t.Context(), "rt1", "rt2", refreshToken("rt2b", "s1"), []byte("rt2b sealed"), later), nil)
+
+	parent, err := s.GetRefreshToken(t.Context(), "rt1")
+	wantErr(t, "GetRefreshToken(parent)", err, nil)
+	if parent.SuccessorHash != "rt2b" || !bytes.Equal(parent.SuccessorSealed, []byte("rt2b sealed")) || !parent.UsedAt.Equal(now) {
+		t.Errorf("parent after ReplaceSuccessor = %+v, want successor rt2b, still used at %v", parent, now)
+	}
+	old, err := s.GetRefreshToken(t.Context(), "rt2")
+	wantErr(t, "GetRefreshToken(superseded)", err, nil)
+	if !old.UsedAt.Equal(later) || old.SuccessorHash != "" {
+		t.Errorf("superseded successor = %+v, want used at %v with no successor", old, later)
+	}
+	// The superseded token is used: it never rotates again.
+	_, err = s.RotateRefreshToken(t.Context(), "rt2", refreshToken("x", "s1"), nil, later)
+	wantErr(t, "RotateRefreshToken(superseded)", err, storage.ErrAlreadyUsed)
+	// The new successor is the live link.
+	_, err = s.RotateRefreshToken(t.Context(), "rt2b", refreshToken("rt3", "s1"), nil, later)
+	wantErr(t, "RotateRefreshToken(new successor)", err, nil)
+
+	// Now that the successor has been used, its parent is only reused.
+	err = s.ReplaceSuccessor(t.Context(), "rt1", "rt2b", refreshToken("y", "s1"), nil, later)
+	wantErr(t, "ReplaceSuccessor(successor used)", err, storage.ErrAlreadyUsed)
+	err = s.ReplaceSuccessor(t.Context(), "rt1", "rt2", refreshToken("y", "s1"), nil, later)
+	wantErr(t, "ReplaceSuccessor(no longer the successor)", err, storage.ErrAlreadyUsed)
+	err = s.ReplaceSuccessor(t.Context(), "unknown", "rt2", refreshToken("y", "s1"), nil, later)
+	wantErr(t, "ReplaceSuccessor(unknown)", err, storage.ErrNotFound)
+	_, err = s.GetRefreshToken(t.Context(), "y")
+	wantErr(t, "refused ReplaceSuccessor inserted nothing", err, storage.ErrNotFound)
+}
+
+// ReplaceSuccessor refuses, changing nothing, when the session is revoked
+// or the successor's idle end has passed.
+func testReplaceSuccessorRefusals(t *testing.T, s storage.Store) {
+	for _, tt := range []struct {
+		name  string
+		setup func(t *testing.T)
+		at    time.Time
+		want  error
+	}{
+		{"revoked", func(t *testing.T) { wantErr(t, "RevokeSession", s.RevokeSession(t.Context(), "s-revoked", t0), nil) }, t0.Add(2 * time.Minute), storage.ErrRevoked},
+		{"expired", func(*testing.T) {}, t0.Add(48 * time.Hour), storage.ErrExpired},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			sid := "s-" + tt.name
+			newChain(t, s, sid, t0.Add(72*time.Hour), sid+"-rt1")
+			if _, err := s.RotateRefreshToken(t.Context(), sid+"-rt1", refreshToken(sid+"-rt2", sid), nil, t0.Add(time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+			tt.setup(t)
+			err := s.ReplaceSuccessor(t.Context(), sid+"-rt1", sid+"-rt2", refreshToken(sid+"-rt3", sid), nil, tt.at)
+			wantErr(t, "ReplaceSuccessor", err, tt.want)
+			if succ, _ := s.GetRefreshToken(t.Context(), sid+"-rt2"); !succ.UsedAt.IsZero() {
+				t.Errorf("refused ReplaceSuccessor superseded the successor: %+v", succ)
+			}
+			_, err = s.GetRefreshToken(t.Context(), sid+"-rt3")
+			wantErr(t, "refused ReplaceSuccessor inserted nothing", err, storage.ErrNotFound)
+		})
+	}
+}
+
+// Of concurrent ReplaceSuccessor calls for one token, exactly one wins.
+func testReplaceSuccessorConcurrently(t *testing.T, s storage.Store) {
+	const n = 20
+	newChain(t, s, "s1", t0.Add(time.Hour), "rt1")
+	if _, err := s.RotateRefreshToken(t.Context(), "rt1", refreshToken("rt2", "s1"), nil, t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	results := race(n, func(i int) (struct{}, error) {
+		return struct{}{}, s.ReplaceSuccessor(t.Context(), "rt1", "rt2", refreshToken(fmt.Sprintf("new-%d", i), "s1"), nil, t0.Add(2*time.Minute))
+	})
+	winner := soleWinner(t, "ReplaceSuccessor", results)
+	for i, r := range results {
+		if i != winner {
+			wantErr(t, "concurrent ReplaceSuccessor", r.err, storage.ErrAlreadyUsed)
+		}
+	}
+	parent, _ := s.GetRefreshToken(t.Context(), "rt1")
+	if want := fmt.Sprintf("new-%d", winner); parent.SuccessorHash != want {
+		t.Errorf("parent's successor = %q, want the winner's %q", parent.SuccessorHash, want)
+	}
+}
