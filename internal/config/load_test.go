@@ -204,6 +204,12 @@ func TestValidationRules(t *testing.T) {
 		{"access org empty", edit(t, `email_domains = ["acme.com"]`, `github_orgs = [""]`), "tenants[0].access.github_orgs[0]", "empty"},
 		{"role name missing", edit(t, `role = "admin"`, ``), "tenants[0].roles[0].role", "required"},
 		{"role grants nobody", edit(t, `emails = ["alice@acme.com"]`, ``), "tenants[0].roles[0]", "nobody"},
+		{"client secret short", edit(t, "providers = [\"google\", \"github\", \"corp\"]\n",
+			"providers = [\"google\", \"github\", \"corp\"]\nclient_secret = \""+strings.Repeat("s", 31)+"\"\n"),
+			"tenants[0].client_secret", "too short (31 characters): use at least 32"},
+		{"client secret short in characters", edit(t, "providers = [\"google\", \"github\", \"corp\"]\n",
+			"providers = [\"google\", \"github\", \"corp\"]\nclient_secret = \""+strings.Repeat("é", 16)+"\"\n"),
+			"tenants[0].client_secret", "too short (16 characters)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -239,6 +245,8 @@ func TestValidVariants(t *testing.T) {
 		{"listen all interfaces", edit(t, `listen = "127.0.0.1:8080"`, `listen = ":8080"`)},
 		{"grace zero", edit(t, `refresh_reuse_grace = "10s"`, `refresh_reuse_grace = "0s"`)},
 		{"eddsa", edit(t, `"ES256"`, `"EdDSA"`)},
+		{"client secret of 32 characters", edit(t, "providers = [\"google\", \"github\", \"corp\"]\n",
+			"providers = [\"google\", \"github\", \"corp\"]\nclient_secret = \""+strings.Repeat("s", 32)+"\"\n")},
 		{"log level upper", edit(t, `log_level = "info"`, `log_level = "DEBUG"`)},
 		{"github enterprise second provider", valid + "[providers.ghe]\ntype = \"github\"\nclient_id = \"x\"\nclient_secret = \"y\"\nbase_url = \"https://ghe.example.com/\"\napi_url = \"https://ghe.example.com/api/v3\"\n"},
 		{"inline array of tables", edit(t,
@@ -368,7 +376,7 @@ emails = ["${ADMIN_EMAIL}"]
 		"GOOGLE_CLIENT_SECRET": "gsecret",
 		"APP_HOST":             "app2.example.com",
 		"APP_PORT":             "8443",
-		"APP_SECRET":           "s3cret",
+		"APP_SECRET":           "s3cret-from-the-environment-0123456789",
 		"ADMIN_EMAIL":          "alice@example.com",
 	})
 	c, err := Parse([]byte(config), getenv)
@@ -384,7 +392,7 @@ emails = ["${ADMIN_EMAIL}"]
 		{"providers.google.client_id", c.Providers["google"].ClientID, "gid"},
 		{"providers.google.client_secret", c.Providers["google"].ClientSecret, "gsecret"},
 		{"tenants[0].redirect_uris[1]", c.Tenants[0].RedirectURIs[1], "https://app2.example.com:8443/cb"},
-		{"tenants[0].client_secret", c.Tenants[0].ClientSecret, "s3cret"},
+		{"tenants[0].client_secret", c.Tenants[0].ClientSecret, "s3cret-from-the-environment-0123456789"},
 		{"tenants[0].roles[0].emails[0]", c.Tenants[0].Roles[0].Emails[0], "alice@example.com"},
 	}
 	for _, ck := range checks {

@@ -9,7 +9,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
+
+// MinClientSecretLength is the shortest tenant client_secret accepted.
+const MinClientSecretLength = 32
 
 var (
 	providerName = regexp.MustCompile(`^[a-z0-9_-]+$`)     // a {provider} URL path segment
@@ -218,6 +222,13 @@ func validateTenants(c *Config, ps *problems) {
 			} else {
 				ids[t.ID] = i
 			}
+		}
+
+		// RFC 6749 §10.10: client credentials must not be guessable, and a
+		// client_secret is a password (§2.3.1). 32 characters is about 190
+		// bits when random base64; a secret a person made up is shorter.
+		if n := utf8.RuneCountInString(t.ClientSecret); n > 0 && n < MinClientSecretLength {
+			ps.add(key+".client_secret", "too short (%d characters): use at least %d random characters, like the output of `openssl rand -base64 32` (RFC 6749 §10.10)", n, MinClientSecretLength)
 		}
 
 		if len(t.Providers) == 0 {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/socialbroker/broker/internal/config"
+	"github.com/socialbroker/broker/internal/httpx"
 	"github.com/socialbroker/broker/internal/oautherr"
 )
 
@@ -49,7 +50,21 @@ func (s *Server) authenticateClient(c echo.Context, p url.Values) (*config.Tenan
 	}
 	t, ok := s.tenants[id]
 	if !ok {
+		// No budget for made-up ids: they would each take memory.
 		return nil, invalidClient()
+	}
+	// RFC 6749 §2.3.1: the server MUST protect the endpoint against brute
+	// force attacks; §10.10: guessing client credentials must be
+	// infeasible. Each known client_id has a budget of failures, whatever
+	// the address they come from: it is taken before the secret is
+	// checked and given back on success, so only failures spend it, and
+	// once it is spent the secret is not even compared.
+	d := s.authFailures.Take(t.ID)
+	if !d.Allowed {
+		if d.FirstRefusal {
+			s.log.Warn("client authentication failures exceeded", "client_id", t.ID, "ip", c.RealIP())
+		}
+		return nil, httpx.TooManyRequests(c, d.RetryAfter)
 	}
 	switch {
 	case t.Confidential() && !secretEqual(secret, t.ClientSecret):
@@ -59,6 +74,7 @@ func (s *Server) authenticateClient(c echo.Context, p url.Values) (*config.Tenan
 		// or probing.
 		return nil, invalidClient()
 	}
+	s.authFailures.Refund(t.ID)
 	return t, nil
 }
 

@@ -51,6 +51,9 @@ type Server struct {
 	cors    *httpx.CORS
 	metrics *metrics.Metrics
 	echo    *echo.Echo
+	// authFailures is each known client_id's budget of failed client
+	// authentications (clientauth.go).
+	authFailures *httpx.Limiter
 }
 
 // New assembles a broker from cfg. It opens (and migrates) the store and
@@ -130,6 +133,7 @@ func assemble(ctx context.Context, cfg *config.Config, opts Options, store stora
 		origins = append(origins, cfg.Tenants[i].AllowedOrigins...)
 	}
 	s.cors = httpx.NewCORS(origins)
+	s.authFailures = s.limiter(cfg.RateLimits.AuthFailuresPerClient)
 	s.echo = s.routes(flow, opts.Mount)
 	return s, nil
 }
@@ -253,9 +257,9 @@ func (s *Server) routes(flow *callback.Handler, mount func(*echo.Echo)) *echo.Ec
 	for _, path := range []string{"/token", "/revoke", "/introspect", "/userinfo", "/auth/check", "/auth/me", "/auth/permissions", "/auth/refresh", "/auth/logout"} {
 		api.OPTIONS(path, func(c echo.Context) error { return c.NoContent(http.StatusNoContent) })
 	}
-	api.POST("/token", s.token, httpx.NoStore, limits.token)
-	api.POST("/revoke", s.revoke, httpx.NoStore)
-	api.POST("/introspect", s.introspect, httpx.NoStore)
+	api.POST("/token", s.token, httpx.NoStore, limits.client)
+	api.POST("/revoke", s.revoke, httpx.NoStore, limits.client)
+	api.POST("/introspect", s.introspect, httpx.NoStore, limits.client)
 	api.GET("/userinfo", s.userinfo, httpx.NoStore)
 	api.POST("/userinfo", s.userinfo, httpx.NoStore)
 	api.GET("/auth/check", s.check, httpx.NoStore)
