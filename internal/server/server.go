@@ -291,6 +291,9 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	// Content-Length with Transfer-Encoding: 400 and the connection closed
+	// (RFC 9112 §6.1), which net/http alone does not do.
+	l = httpx.GuardFraming(srv, l, s.log)
 	bg, stop := context.WithCancel(ctx)
 	defer stop()
 	go s.maintain(bg)
