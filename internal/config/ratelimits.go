@@ -23,10 +23,10 @@ type RateLimits struct {
 	// which share one budget (code guessing, client secret guessing).
 	TokenPerIP     Rate `toml:"token_per_ip"`
 	TokenPerTenant Rate `toml:"token_per_tenant"`
-	// AuthFailuresPerClient is how many failed authentications a known
-	// client_id may have at those endpoints (RFC 6749 §2.3.1, §10.10):
-	// only failures spend it, and once it is spent the client_id is
-	// answered 429 without its secret being checked, whatever the
+	// AuthFailuresPerClient is how many failed authentications a
+	// confidential client may have at those endpoints (RFC 6749 §2.3.1,
+	// §10.10): only failures spend it, and once it is spent its client_id
+	// is answered 429 without its secret being checked, whatever the
 	// address, until the bucket refills.
 	AuthFailuresPerClient Rate `toml:"auth_failures_per_client"`
 	// RefreshPerIP and RefreshPerTenant limit POST /auth/refresh.

@@ -34,7 +34,7 @@ func (h *harness) clientCall(path, id, secret string, post bool) reply {
 // budget of failures (RFC 6749 §2.3.1, §10.10); once it is spent that
 // client_id gets 429 with Retry-After, even with its right secret (which
 // is not checked), until the bucket refills. Successes spend nothing;
-// other clients and made-up client_ids are unaffected.
+// public clients and made-up client_ids have no budget.
 func TestClientAuthFailureBudget(t *testing.T) {
 	// Only the failure budget limits here (default: 20 a minute).
 	h := newHarness(t, "[rate_limits]\ntoken_per_ip = \"0\"\ntoken_per_tenant = \"0\"\n")
@@ -56,9 +56,15 @@ func TestClientAuthFailureBudget(t *testing.T) {
 		t.Errorf("the lock-out is logged %d times, want once", n)
 	}
 
-	// Others keep their budgets; made-up ids have none to spend.
+	// Public clients have no secret to guess, hence no budget that
+	// someone sending them secrets could spend; made-up ids have none.
+	for i := range 30 {
+		if r := h.clientCall("/revoke", "spa", "guess-"+strconv.Itoa(i), true); r.status != http.StatusUnauthorized {
+			t.Fatalf("secret %d for a public client: %d, want 401", i+1, r.status)
+		}
+	}
 	if r := h.clientCall("/revoke", "spa", "", true); r.status != http.StatusOK {
-		t.Errorf("another client: %d, want 200", r.status)
+		t.Errorf("the public client: %d, want 200", r.status)
 	}
 	for i := range 50 {
 		if r := h.clientCall("/introspect", "made-up", "guess-"+strconv.Itoa(i), false); r.status != http.StatusUnauthorized {

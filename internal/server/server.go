@@ -51,7 +51,7 @@ type Server struct {
 	cors    *httpx.CORS
 	metrics *metrics.Metrics
 	echo    *echo.Echo
-	// authFailures is each known client_id's budget of failed client
+	// authFailures is each confidential client's budget of failed
 	// authentications (clientauth.go).
 	authFailures *httpx.Limiter
 }
