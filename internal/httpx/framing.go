@@ -92,6 +92,16 @@ func (c *framedConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// CloseWrite lets net/http half-close the connection before it closes it
+// (as it does for a *net.TCPConn), so that a client still sending, say a
+// smuggled request, reads the answer before the connection is reset.
+func (c *framedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
 // maxFieldPrefix is how much of a header line is kept: enough for the
 // names looked for and any Content-Length net/http would accept.
 const maxFieldPrefix = 128
