@@ -94,6 +94,13 @@ func TestRequestSmuggling(t *testing.T) {
 			t.Fatalf("responses %v, want 200, 400 and the connection closed", got)
 		}
 	})
+	t.Run("after OPTIONS *, which net/http would answer itself", func(t *testing.T) {
+		options := "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n"
+		bad := "GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: " + cl + "\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked
+		if got := statuses(rawExchange(t, h.issuer, options+bad)); len(got) != 2 || got[0] >= 500 || got[1] != http.StatusBadRequest {
+			t.Fatalf("responses %v, want an answer, 400 and the connection closed", got)
+		}
+	})
 	t.Run("requests framed by length keep the connection", func(t *testing.T) {
 		post := "POST /revoke HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 21\r\n\r\ntoken=x&client_id=spa"
 		last := "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
