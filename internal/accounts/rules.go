@@ -32,7 +32,6 @@ func FactsOf(id *providers.Identity, providerType string) Facts {
 	return f
 }
 
-
 // Judge applies tenant t's rules as they are now to a session's stored
 // facts: whether t still admits the user, and the roles they earn now
 // (contract: roles and access rules are applied again at every refresh).
