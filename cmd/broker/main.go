@@ -128,8 +128,26 @@ func serve(ctx context.Context, cfg *config.Config, pprofAddr string, stderr io.
 	if err != nil {
 		return err
 	}
-	log.Info("broker listening", "addr", l.Addr().String(), "issuer", cfg.Issuer)
-	return srv.Serve(ctx, l)
+	if cfg.MetricsListen == "" {
+		log.Info("broker listening", "addr", l.Addr().String(), "issuer", cfg.Issuer)
+		return srv.Serve(ctx, l)
+	}
+	ml, err := net.Listen("tcp", cfg.MetricsListen)
+	if err != nil {
+		l.Close()
+		return err
+	}
+	log.Info("broker listening", "addr", l.Addr().String(), "issuer", cfg.Issuer, "metrics_addr", ml.Addr().String())
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	metricsDone := make(chan error, 1)
+	go func() {
+		metricsDone <- srv.ServeMetrics(ctx, ml)
+		cancel() // the broker does not run on without its metrics
+	}()
+	err = srv.Serve(ctx, l)
+	cancel()
+	return errors.Join(err, <-metricsDone)
 }
 
 func runDemo(ctx context.Context, listen string, opts demo.Options, stdout, stderr io.Writer) error {

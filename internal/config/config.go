@@ -11,6 +11,10 @@ import (
 type Config struct {
 	Issuer string `toml:"issuer"` // public base URL, no trailing slash
 	Listen string `toml:"listen"`
+	// MetricsListen, when set, is the only address /metrics is served on
+	// (a port for the monitoring network, not the public one); the main
+	// listener then answers 404 for it. Empty: /metrics on the main listener.
+	MetricsListen string `toml:"metrics_listen"`
 	// TrustedProxies lists CIDRs whose X-Forwarded-For is believed.
 	TrustedProxies []string `toml:"trusted_proxies"`
 	// UpstreamTimeout bounds every call to an upstream provider.

@@ -47,7 +47,7 @@ func TestRefreshTokenDeliveryRules(t *testing.T) {
 		name, config, wantKey, wantMsg string
 	}{
 		{"unknown value", edit(t, `allowed_origins = [`, "refresh_token_delivery = \"header\"\nallowed_origins = ["), key, `want "body" or "cookie", got "header"`},
-		{"confidential", cookieTenant(t, `providers = ["google", "github", "corp"]`, "providers = [\"google\", \"github\", \"corp\"]\nclient_secret = \"x\""), key, "public tenants"},
+		{"confidential", cookieTenant(t, `providers = ["google", "github", "corp"]`, "providers = [\"google\", \"github\", \"corp\"]\nclient_secret = \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\""), key, "public tenants"},
 		{"no origins", cookieTenant(t, `allowed_origins = ["https://admin.acme.com"]`, `allowed_origins = []`), key, "needs allowed_origins"},
 		{"origin on another scheme", cookieTenant(t, `allowed_origins = ["https://admin.acme.com"]`, `allowed_origins = ["https://admin.acme.com", "http://admin.acme.com"]`), "tenants[0].allowed_origins[1]", "SameSite"},
 		{"origin on another site", cookieTenant(t, `allowed_origins = ["https://admin.acme.com"]`, `allowed_origins = ["https://admin.other.com"]`), "tenants[0].allowed_origins[0]", "issuer's site"},

@@ -128,6 +128,10 @@ func TestValidationRules(t *testing.T) {
 		{"issuer fragment", edit(t, `"https://auth.example.com/"`, `"https://auth.example.com/#x"`), "issuer", "fragment"},
 		{"listen no port", edit(t, `listen = "127.0.0.1:8080"`, `listen = "8080"`), "listen", "host:port"},
 		{"listen bad port", edit(t, `listen = "127.0.0.1:8080"`, `listen = ":99999"`), "listen", "port"},
+		{"metrics listen no port", edit(t, `listen = "127.0.0.1:8080"`, "listen = \"127.0.0.1:8080\"\nmetrics_listen = \"9090\""), "metrics_listen", "host:port"},
+		{"metrics listen bad port", edit(t, `listen = "127.0.0.1:8080"`, "listen = \"127.0.0.1:8080\"\nmetrics_listen = \"127.0.0.1:99999\""), "metrics_listen", "port"},
+		{"metrics listen bad host", edit(t, `listen = "127.0.0.1:8080"`, "listen = \"127.0.0.1:8080\"\nmetrics_listen = \"http://x:9090\""), "metrics_listen", "host:port"},
+		{"metrics listen is listen", edit(t, `listen = "127.0.0.1:8080"`, "listen = \"127.0.0.1:8080\"\nmetrics_listen = \"127.0.0.1:8080\""), "metrics_listen", "same address as listen"},
 		{"trusted proxy bad cidr", edit(t, `"10.0.0.0/8"`, `"10.0.0.0/33"`), "trusted_proxies[0]", "CIDR"},
 		{"trusted proxy garbage", edit(t, `"192.168.1.1"`, `"proxy.internal"`), "trusted_proxies[1]", "CIDR"},
 		{"log level", edit(t, `log_level = "info"`, `log_level = "verbose"`), "log_level", "verbose"},
@@ -204,6 +208,12 @@ func TestValidationRules(t *testing.T) {
 		{"access org empty", edit(t, `email_domains = ["acme.com"]`, `github_orgs = [""]`), "tenants[0].access.github_orgs[0]", "empty"},
 		{"role name missing", edit(t, `role = "admin"`, ``), "tenants[0].roles[0].role", "required"},
 		{"role grants nobody", edit(t, `emails = ["alice@acme.com"]`, ``), "tenants[0].roles[0]", "nobody"},
+		{"client secret short", edit(t, "providers = [\"google\", \"github\", \"corp\"]\n",
+			"providers = [\"google\", \"github\", \"corp\"]\nclient_secret = \""+strings.Repeat("s", 31)+"\"\n"),
+			"tenants[0].client_secret", "too short (31 characters): use at least 32"},
+		{"client secret short in characters", edit(t, "providers = [\"google\", \"github\", \"corp\"]\n",
+			"providers = [\"google\", \"github\", \"corp\"]\nclient_secret = \""+strings.Repeat("é", 16)+"\"\n"),
+			"tenants[0].client_secret", "too short (16 characters)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -237,8 +247,12 @@ func TestValidVariants(t *testing.T) {
 		{"postgres", edit(t, `"sqlite:./broker.db"`, `"postgres://broker:pw@db:5432/broker?sslmode=disable"`)},
 		{"postgresql", edit(t, `"sqlite:./broker.db"`, `"postgresql://broker@db/broker"`)},
 		{"listen all interfaces", edit(t, `listen = "127.0.0.1:8080"`, `listen = ":8080"`)},
+		{"metrics listen", edit(t, `listen = "127.0.0.1:8080"`, "listen = \"127.0.0.1:8080\"\nmetrics_listen = \"10.0.0.5:9090\"")},
+		{"metrics listen and listen on free ports", edit(t, `listen = "127.0.0.1:8080"`, "listen = \"127.0.0.1:0\"\nmetrics_listen = \"127.0.0.1:0\"")},
 		{"grace zero", edit(t, `refresh_reuse_grace = "10s"`, `refresh_reuse_grace = "0s"`)},
 		{"eddsa", edit(t, `"ES256"`, `"EdDSA"`)},
+		{"client secret of 32 characters", edit(t, "providers = [\"google\", \"github\", \"corp\"]\n",
+			"providers = [\"google\", \"github\", \"corp\"]\nclient_secret = \""+strings.Repeat("s", 32)+"\"\n")},
 		{"log level upper", edit(t, `log_level = "info"`, `log_level = "DEBUG"`)},
 		{"github enterprise second provider", valid + "[providers.ghe]\ntype = \"github\"\nclient_id = \"x\"\nclient_secret = \"y\"\nbase_url = \"https://ghe.example.com/\"\napi_url = \"https://ghe.example.com/api/v3\"\n"},
 		{"inline array of tables", edit(t,
@@ -368,7 +382,7 @@ emails = ["${ADMIN_EMAIL}"]
 		"GOOGLE_CLIENT_SECRET": "gsecret",
 		"APP_HOST":             "app2.example.com",
 		"APP_PORT":             "8443",
-		"APP_SECRET":           "s3cret",
+		"APP_SECRET":           "s3cret-from-the-environment-0123456789",
 		"ADMIN_EMAIL":          "alice@example.com",
 	})
 	c, err := Parse([]byte(config), getenv)
@@ -384,7 +398,7 @@ emails = ["${ADMIN_EMAIL}"]
 		{"providers.google.client_id", c.Providers["google"].ClientID, "gid"},
 		{"providers.google.client_secret", c.Providers["google"].ClientSecret, "gsecret"},
 		{"tenants[0].redirect_uris[1]", c.Tenants[0].RedirectURIs[1], "https://app2.example.com:8443/cb"},
-		{"tenants[0].client_secret", c.Tenants[0].ClientSecret, "s3cret"},
+		{"tenants[0].client_secret", c.Tenants[0].ClientSecret, "s3cret-from-the-environment-0123456789"},
 		{"tenants[0].roles[0].emails[0]", c.Tenants[0].Roles[0].Emails[0], "alice@example.com"},
 	}
 	for _, ck := range checks {

@@ -18,10 +18,17 @@ type RateLimits struct {
 	// sends the browser upstream.
 	LoginPerIP     Rate `toml:"login_per_ip"`
 	LoginPerTenant Rate `toml:"login_per_tenant"`
-	// TokenPerIP and TokenPerTenant limit POST /token (code guessing,
-	// client secret guessing).
+	// TokenPerIP and TokenPerTenant limit the endpoints where clients
+	// authenticate (RFC 6749 §2.3): POST /token, /revoke and /introspect,
+	// which share one budget (code guessing, client secret guessing).
 	TokenPerIP     Rate `toml:"token_per_ip"`
 	TokenPerTenant Rate `toml:"token_per_tenant"`
+	// AuthFailuresPerClient is how many failed authentications a
+	// confidential client may have at those endpoints (RFC 6749 §2.3.1,
+	// §10.10): only failures spend it, and once it is spent its client_id
+	// is answered 429 without its secret being checked, whatever the
+	// address, until the bucket refills.
+	AuthFailuresPerClient Rate `toml:"auth_failures_per_client"`
 	// RefreshPerIP and RefreshPerTenant limit POST /auth/refresh.
 	RefreshPerIP     Rate `toml:"refresh_per_ip"`
 	RefreshPerTenant Rate `toml:"refresh_per_tenant"`
@@ -48,6 +55,11 @@ var (
 	DefaultTokenPerTenant   = Rate{Count: 6000, Per: time.Minute}
 	DefaultRefreshPerIP     = Rate{Count: 300, Per: time.Minute}
 	DefaultRefreshPerTenant = Rate{Count: 6000, Per: time.Minute}
+	// A client that knows its secret does not fail twenty times a minute;
+	// a guesser gets one try every three seconds. It is also how often an
+	// attacker who knows a client_id must fail to keep that client locked
+	// out: the price of slowing guessers down per client (§10.10).
+	DefaultAuthFailuresPerClient = Rate{Count: 20, Per: time.Minute}
 )
 
 // DefaultRateLimitKeys is the default of rate_limits.max_keys.
@@ -58,7 +70,8 @@ func defaultRateLimits() RateLimits {
 		LoginPerIP: DefaultLoginPerIP, LoginPerTenant: DefaultLoginPerTenant,
 		TokenPerIP: DefaultTokenPerIP, TokenPerTenant: DefaultTokenPerTenant,
 		RefreshPerIP: DefaultRefreshPerIP, RefreshPerTenant: DefaultRefreshPerTenant,
-		MaxKeys: DefaultRateLimitKeys,
+		AuthFailuresPerClient: DefaultAuthFailuresPerClient,
+		MaxKeys:               DefaultRateLimitKeys,
 	}
 }
 
@@ -138,6 +151,7 @@ func validateRateLimits(r *RateLimits, ps *problems) {
 		{"rate_limits.login_per_ip", r.LoginPerIP}, {"rate_limits.login_per_tenant", r.LoginPerTenant},
 		{"rate_limits.token_per_ip", r.TokenPerIP}, {"rate_limits.token_per_tenant", r.TokenPerTenant},
 		{"rate_limits.refresh_per_ip", r.RefreshPerIP}, {"rate_limits.refresh_per_tenant", r.RefreshPerTenant},
+		{"rate_limits.auth_failures_per_client", r.AuthFailuresPerClient},
 	} {
 		if l.v.Count > 1_000_000 {
 			ps.add(l.key, `at most 1000000 requests per period; use "0" to disable the limit`)

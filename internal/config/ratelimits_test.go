@@ -16,7 +16,8 @@ func TestRateLimitDefaults(t *testing.T) {
 		LoginPerIP: Rate{120, time.Minute}, LoginPerTenant: Rate{6000, time.Minute},
 		TokenPerIP: Rate{300, time.Minute}, TokenPerTenant: Rate{6000, time.Minute},
 		RefreshPerIP: Rate{300, time.Minute}, RefreshPerTenant: Rate{6000, time.Minute},
-		MaxKeys: 100_000,
+		AuthFailuresPerClient: Rate{20, time.Minute},
+		MaxKeys:               100_000,
 	}
 	if got := c.RateLimits; !reflect.DeepEqual(got, want) {
 		t.Errorf("rate_limits = %+v, want %+v", got, want)
@@ -30,6 +31,7 @@ token_per_ip = "5/s"
 token_per_tenant = "0"
 login_per_ip = "100/h"
 refresh_per_ip = "10/30s"
+auth_failures_per_client = "5/h"
 max_keys = 1000
 `), noEnv)
 	if err != nil {
@@ -47,6 +49,7 @@ max_keys = 1000
 		{"refresh_per_ip", r.RefreshPerIP, Rate{10, 30 * time.Second}},
 		{"refresh_per_ip per second", r.RefreshPerIP.PerSecond(), 10.0 / 30},
 		{"refresh_per_tenant (default kept)", r.RefreshPerTenant, DefaultRefreshPerTenant},
+		{"auth_failures_per_client", r.AuthFailuresPerClient, Rate{5, time.Hour}},
 		{"max_keys", r.MaxKeys, 1000},
 	}
 	for _, ck := range checks {
@@ -67,6 +70,7 @@ func TestRateLimitProblems(t *testing.T) {
 		{`refresh_per_ip = "10/48h"`, `rate_limits.refresh_per_ip: invalid rate "10/48h": the period must be at most 24h`},
 		{`refresh_per_tenant = 60`, `rate_limits.refresh_per_tenant: want a string, got an integer`},
 		{`token_per_tenant = "2000000/s"`, `rate_limits.token_per_tenant: at most 1000000 requests per period`},
+		{`auth_failures_per_client = "2000000/m"`, `rate_limits.auth_failures_per_client: at most 1000000 requests per period`},
 		{`max_keys = 10`, `rate_limits.max_keys: want a number from 100 to 10000000, got 10`},
 		{`per_ip = "1/s"`, `rate_limits.per_ip: unknown key`},
 	}

@@ -9,7 +9,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
+
+// MinClientSecretLength is the shortest tenant client_secret accepted.
+const MinClientSecretLength = 32
 
 var (
 	providerName = regexp.MustCompile(`^[a-z0-9_-]+$`)     // a {provider} URL path segment
@@ -36,12 +40,12 @@ func validateServer(c *Config, ps *problems) {
 		c.Issuer = strings.TrimRight(c.Issuer, "/")
 	}
 
-	if host, port, err := net.SplitHostPort(c.Listen); err != nil {
-		ps.add("listen", `want host:port, like "127.0.0.1:8080" or ":8080"`)
-	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-		ps.add("listen", "port %q is not a number from 0 to 65535", port)
-	} else if strings.ContainsAny(host, " /") {
-		ps.add("listen", "host %q is not a host name or address", host)
+	checkListen("listen", c.Listen, ps)
+	if c.MetricsListen != "" {
+		checkListen("metrics_listen", c.MetricsListen, ps)
+		if c.MetricsListen == c.Listen && !strings.HasSuffix(c.Listen, ":0") { // port 0: two free ports
+			ps.add("metrics_listen", "is the same address as listen: leave it out to serve /metrics there, or give it its own port")
+		}
 	}
 
 	for i, s := range c.TrustedProxies {
@@ -78,6 +82,17 @@ func validateServer(c *Config, ps *problems) {
 		}
 	default:
 		ps.add("database.url", `want "sqlite:PATH" or "postgres://user:password@host:5432/db"`)
+	}
+}
+
+// checkListen checks an address to listen on.
+func checkListen(key, addr string, ps *problems) {
+	if host, port, err := net.SplitHostPort(addr); err != nil {
+		ps.add(key, `want host:port, like "127.0.0.1:8080" or ":8080"`)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		ps.add(key, "port %q is not a number from 0 to 65535", port)
+	} else if strings.ContainsAny(host, " /") {
+		ps.add(key, "host %q is not a host name or address", host)
 	}
 }
 
@@ -218,6 +233,13 @@ func validateTenants(c *Config, ps *problems) {
 			} else {
 				ids[t.ID] = i
 			}
+		}
+
+		// RFC 6749 §10.10: client credentials must not be guessable, and a
+		// client_secret is a password (§2.3.1). 32 characters is about 190
+		// bits when random base64; a secret a person made up is shorter.
+		if n := utf8.RuneCountInString(t.ClientSecret); n > 0 && n < MinClientSecretLength {
+			ps.add(key+".client_secret", "too short (%d characters): use at least %d random characters, like the output of `openssl rand -base64 32` (RFC 6749 §10.10)", n, MinClientSecretLength)
 		}
 
 		if len(t.Providers) == 0 {

@@ -101,6 +101,20 @@ func (l *Limiter) Take(key string) Decision {
 	return Decision{RetryAfter: wait, FirstRefusal: first}
 }
 
+// Refund gives back the request Take spent for key: for a budget that
+// only failures should spend, taken before the attempt and refunded when
+// it succeeds, so that concurrent attempts cannot overspend it.
+func (l *Limiter) Refund(key string) {
+	if l == nil {
+		return
+	}
+	now := l.cfg.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.find(key, now)
+	b.tokens = math.Min(l.burst, b.tokens+1)
+}
+
 // find returns key's bucket, rotating generations when due.
 func (l *Limiter) find(key string, now time.Time) *bucket {
 	if len(l.cur) >= l.cfg.MaxKeys/2 || now.Sub(l.rotated) >= l.idle {
@@ -170,14 +184,26 @@ func (rl *RateLimit) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		if d.FirstRefusal && rl.Log != nil {
 			rl.Log.Warn("rate limit exceeded", "limit", rl.Name, "ip", ip, "tenant", tenant)
 		}
-		secs := int(math.Ceil(d.RetryAfter.Seconds()))
-		c.Response().Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
 		if rl.Page {
+			setRetryAfter(c, d.RetryAfter)
 			return &PageError{Status: http.StatusTooManyRequests, Title: "Too many sign-in attempts",
 				Message: "Wait a moment, then start signing in again from the app.", Err: ErrRateLimited}
 		}
-		return &echo.HTTPError{Code: http.StatusTooManyRequests, Message: "too many requests; retry after the delay in Retry-After", Internal: ErrRateLimited}
+		return TooManyRequests(c, d.RetryAfter)
 	}
+}
+
+// TooManyRequests is the refusal of a request beyond its budget: 429 with
+// Retry-After in whole seconds (RFC 6585 §4, RFC 9110 §10.2.3) and an
+// RFC 6749 §5.2-style JSON body.
+func TooManyRequests(c echo.Context, retryAfter time.Duration) error {
+	setRetryAfter(c, retryAfter)
+	return &echo.HTTPError{Code: http.StatusTooManyRequests, Message: "too many requests; retry after the delay in Retry-After", Internal: ErrRateLimited}
+}
+
+func setRetryAfter(c echo.Context, d time.Duration) {
+	secs := int(math.Ceil(d.Seconds()))
+	c.Response().Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
 }
 
 // ipKey is the budget key of a client address. IPv6 clients are keyed by

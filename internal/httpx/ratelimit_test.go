@@ -202,3 +202,27 @@ func TestRateLimitMiddleware(t *testing.T) {
 		t.Errorf("after Retry-After: %d", w.Code)
 	}
 }
+
+// TestLimiterRefund: a budget taken before an attempt and refunded on
+// success is spent only by failures, and never grows past its burst.
+func TestLimiterRefund(t *testing.T) {
+	clk := newClock()
+	l := NewLimiter(LimiterConfig{Burst: 2, Per: time.Minute, MaxKeys: 100, Now: clk.Now})
+	for i := range 10 {
+		if d := l.Take("a"); !d.Allowed {
+			t.Fatalf("success %d refused: refunds must give the request back", i+1)
+		}
+		l.Refund("a")
+	}
+	l.Refund("a") // on a full bucket: nothing to give back
+	for i := range 2 {
+		if d := l.Take("a"); !d.Allowed {
+			t.Fatalf("failure %d refused within the burst", i+1)
+		}
+	}
+	if d := l.Take("a"); d.Allowed {
+		t.Fatal("third failure allowed: the bucket grew past its burst")
+	}
+	var none *Limiter
+	none.Refund("a") // a nil Limiter limits nothing and refunds nothing
+}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/socialbroker/broker/internal/config"
+	"github.com/socialbroker/broker/internal/httpx"
 	"github.com/socialbroker/broker/internal/oautherr"
 )
 
@@ -51,14 +52,34 @@ func (s *Server) authenticateClient(c echo.Context, p url.Values) (*config.Tenan
 	if !ok {
 		return nil, invalidClient()
 	}
-	switch {
-	case t.Confidential() && !secretEqual(secret, t.ClientSecret):
-		return nil, invalidClient()
-	case !t.Confidential() && secret != "":
-		// A public client has no secret; one that sends a secret is confused
-		// or probing.
+	if !t.Confidential() {
+		if secret != "" {
+			// A public client has no secret; one that sends a secret is
+			// confused or probing.
+			return nil, invalidClient()
+		}
+		return t, nil
+	}
+	// RFC 6749 §2.3.1: the server MUST protect the endpoint against brute
+	// force attacks; §10.10: guessing client credentials must be
+	// infeasible. Each confidential client has a budget of failures,
+	// whatever the address they come from: it is taken before the secret
+	// is checked and given back on success, so only failures spend it,
+	// and once it is spent the secret is not even compared. Made-up ids
+	// (which would each take memory) and public clients (which have no
+	// secret to guess, and whose sign-ins anyone could then block) have
+	// none.
+	d := s.authFailures.Take(t.ID)
+	if !d.Allowed {
+		if d.FirstRefusal {
+			s.log.Warn("client authentication failures exceeded", "client_id", t.ID, "ip", c.RealIP())
+		}
+		return nil, httpx.TooManyRequests(c, d.RetryAfter)
+	}
+	if !secretEqual(secret, t.ClientSecret) {
 		return nil, invalidClient()
 	}
+	s.authFailures.Refund(t.ID)
 	return t, nil
 }
 

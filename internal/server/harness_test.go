@@ -85,7 +85,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-const confidentialSecret = "s3cret-of-the-server-app"
+const confidentialSecret = "s3cret-of-the-server-app-4f9c2a7e1b"
 
 func newHarness(t *testing.T, extraTOML string) *harness {
 	t.Helper()

@@ -10,30 +10,35 @@ import (
 
 // rateLimits are the middlewares of [rate_limits].
 type rateLimits struct {
-	login, token, refresh echo.MiddlewareFunc
+	// client guards every endpoint where a client authenticates (/token,
+	// /revoke, /introspect): one budget for all three, so that a guesser
+	// cannot spend one endpoint's and then move on to the next.
+	login, client, refresh echo.MiddlewareFunc
+}
+
+// limiter is a Limiter of rate r; nil (no limit) when r is "0".
+func (s *Server) limiter(r config.Rate) *httpx.Limiter {
+	return httpx.NewLimiter(httpx.LimiterConfig{Burst: r.Count, Per: r.Per, MaxKeys: s.cfg.RateLimits.MaxKeys, Now: s.now})
 }
 
 // rateLimits builds one budget per client address and one per tenant for
-// the login starts, /token and /auth/refresh.
+// the login starts, the client endpoints and /auth/refresh.
 func (s *Server) rateLimits() rateLimits {
 	rl := s.cfg.RateLimits
-	limiter := func(r config.Rate) *httpx.Limiter {
-		return httpx.NewLimiter(httpx.LimiterConfig{Burst: r.Count, Per: r.Per, MaxKeys: rl.MaxKeys, Now: s.now})
-	}
 	login := &httpx.RateLimit{
-		Name: "login", PerIP: limiter(rl.LoginPerIP), PerTenant: limiter(rl.LoginPerTenant),
+		Name: "login", PerIP: s.limiter(rl.LoginPerIP), PerTenant: s.limiter(rl.LoginPerTenant),
 		Tenant: func(c echo.Context) (string, error) { return s.knownTenant(c.QueryParam("client_id")), nil },
 		Page:   true, Log: s.log,
 	}
-	token := &httpx.RateLimit{
-		Name: "token", PerIP: limiter(rl.TokenPerIP), PerTenant: limiter(rl.TokenPerTenant),
-		Tenant: s.tokenClient, Log: s.log,
+	client := &httpx.RateLimit{
+		Name: "token", PerIP: s.limiter(rl.TokenPerIP), PerTenant: s.limiter(rl.TokenPerTenant),
+		Tenant: s.requestClient, Log: s.log,
 	}
 	refresh := &httpx.RateLimit{
-		Name: "refresh", PerIP: limiter(rl.RefreshPerIP), PerTenant: limiter(rl.RefreshPerTenant),
+		Name: "refresh", PerIP: s.limiter(rl.RefreshPerIP), PerTenant: s.limiter(rl.RefreshPerTenant),
 		Tenant: s.browserTenant, Log: s.log,
 	}
-	return rateLimits{login: login.Middleware, token: token.Middleware, refresh: refresh.Middleware}
+	return rateLimits{login: login.Middleware, client: client.Middleware, refresh: refresh.Middleware}
 }
 
 // knownTenant returns id if it names a configured tenant: made-up ids must
@@ -45,10 +50,11 @@ func (s *Server) knownTenant(id string) string {
 	return ""
 }
 
-// tokenClient is the client a /token request names: the Basic user or the
-// body's client_id. It is only a budget key, not authentication. The body
-// is parsed once: params keeps it for the handler.
-func (s *Server) tokenClient(c echo.Context) (string, error) {
+// requestClient is the client a /token, /revoke or /introspect request
+// names: the Basic user or the body's client_id. It is only a budget key,
+// not authentication. The body is parsed once: params keeps it for the
+// handler.
+func (s *Server) requestClient(c echo.Context) (string, error) {
 	req := c.Request()
 	if id, _, ok := req.BasicAuth(); ok {
 		id, _ = url.QueryUnescape(id)

@@ -17,7 +17,8 @@ const paramsKey = "broker.params"
 // params reads a POST body as form (RFC 6749 §3.2) or as a flat JSON
 // object of strings, the two encodings the contract accepts, once per
 // request. A parameter repeated in a form is refused (RFC 6749 §3.2),
-// since two readers could see two different values.
+// since two readers could see two different values; so is a repeated
+// member or anything but whitespace after the object in JSON.
 func params(c echo.Context) (url.Values, error) {
 	if v, ok := c.Get(paramsKey).(url.Values); ok {
 		return v, nil
@@ -34,20 +35,7 @@ func parseParams(c echo.Context) (url.Values, error) {
 	mt, _, _ := mime.ParseMediaType(req.Header.Get(echo.HeaderContentType))
 	switch mt {
 	case echo.MIMEApplicationJSON:
-		var m map[string]any
-		dec := json.NewDecoder(req.Body)
-		if err := dec.Decode(&m); err != nil && err != io.EOF {
-			return nil, oautherr.New(oautherr.InvalidRequest, "the body is not a JSON object")
-		}
-		v := url.Values{}
-		for k, val := range m {
-			s, ok := val.(string)
-			if !ok {
-				return nil, oautherr.New(oautherr.InvalidRequest, k+" must be a string")
-			}
-			v.Set(k, s)
-		}
-		return v, nil
+		return jsonParams(req.Body)
 	case echo.MIMEApplicationForm, "":
 		if err := req.ParseForm(); err != nil {
 			return nil, oautherr.New(oautherr.InvalidRequest, "the body is not a valid form")
@@ -61,4 +49,49 @@ func parseParams(c echo.Context) (url.Values, error) {
 	default:
 		return nil, oautherr.New(oautherr.InvalidRequest, "send application/x-www-form-urlencoded or application/json")
 	}
+}
+
+// jsonParams reads one flat JSON object of strings from r. It walks the
+// token stream instead of decoding into a map, which would keep the last
+// of two members with one name: like a repeated form field, a repeated
+// member is refused (RFC 6749 §3.2, RFC 8259 §4: "names within an object
+// SHOULD be unique"), and so is a second value or junk after the object
+// (`{...}{...}`), which another parser in front of the broker could read
+// instead of the first. An empty body is no parameters at all.
+func jsonParams(r io.Reader) (url.Values, error) {
+	notObject := oautherr.New(oautherr.InvalidRequest, "the body is not one JSON object")
+	dec := json.NewDecoder(r)
+	v := url.Values{}
+	switch tok, err := dec.Token(); {
+	case err == io.EOF:
+		return v, nil
+	case err != nil || tok != json.Delim('{'):
+		return nil, notObject
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		k, ok := tok.(string) // a member name; the decoder yields nothing else here
+		if err != nil || !ok {
+			return nil, notObject
+		}
+		tok, err = dec.Token()
+		if err != nil {
+			return nil, notObject
+		}
+		s, ok := tok.(string)
+		if !ok {
+			return nil, oautherr.New(oautherr.InvalidRequest, k+" must be a string")
+		}
+		if v.Has(k) {
+			return nil, oautherr.New(oautherr.InvalidRequest, k+" is repeated")
+		}
+		v.Set(k, s)
+	}
+	if _, err := dec.Token(); err != nil { // the closing '}'
+		return nil, notObject
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, notObject
+	}
+	return v, nil
 }

@@ -54,6 +54,9 @@ type Server struct {
 	cors          *httpx.CORS
 	metrics       *metrics.Metrics
 	echo          *echo.Echo
+	// authFailures is each confidential client's budget of failed
+	// authentications (clientauth.go).
+	authFailures *httpx.Limiter
 }
 
 // New assembles a broker from cfg. It opens (and migrates) the store and
@@ -142,6 +145,7 @@ func assemble(ctx context.Context, cfg *config.Config, opts Options, store stora
 		tenants: tenants, originTenants: originTenants, metrics: metrics.New(),
 	}
 	s.cors = httpx.NewCORS(origins)
+	s.authFailures = s.limiter(cfg.RateLimits.AuthFailuresPerClient)
 	s.echo = s.routes(flow, opts.Mount)
 	return s, nil
 }
@@ -270,16 +274,18 @@ func (s *Server) routes(flow *callback.Handler, mount func(*echo.Echo)) *echo.Ec
 	e.POST("/logout", s.endSession)
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
-	e.GET("/metrics", echo.WrapHandler(s.metrics.Handler()))
+	if s.cfg.MetricsListen == "" { // otherwise only ServeMetrics answers it
+		e.GET("/metrics", echo.WrapHandler(s.metrics.Handler()))
+	}
 
 	// Endpoints apps call from scripts carry CORS for allow-listed origins.
 	api := e.Group("", s.cors.Middleware)
 	for _, path := range []string{"/token", "/revoke", "/introspect", "/userinfo", "/auth/check", "/auth/me", "/auth/permissions", "/auth/refresh", "/auth/logout"} {
 		api.OPTIONS(path, func(c echo.Context) error { return c.NoContent(http.StatusNoContent) })
 	}
-	api.POST("/token", s.token, httpx.NoStore, limits.token)
-	api.POST("/revoke", s.revoke, httpx.NoStore)
-	api.POST("/introspect", s.introspect, httpx.NoStore)
+	api.POST("/token", s.token, httpx.NoStore, limits.client)
+	api.POST("/revoke", s.revoke, httpx.NoStore, limits.client)
+	api.POST("/introspect", s.introspect, httpx.NoStore, limits.client)
 	api.GET("/userinfo", s.userinfo, httpx.NoStore)
 	api.POST("/userinfo", s.userinfo, httpx.NoStore)
 	api.GET("/auth/check", s.check, httpx.NoStore)
@@ -302,8 +308,29 @@ func (s *Server) Issuer() string { return s.cfg.Issuer }
 // Serve answers on l until ctx ends, then drains in-flight requests. It
 // also keeps the signing keys fresh and removes expired rows.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
-	srv := &http.Server{
-		Handler:           s.echo,
+	srv := s.httpServer(s.echo)
+	// Content-Length with Transfer-Encoding: 400 and the connection closed
+	// (RFC 9112 §6.1), which net/http alone does not do.
+	l = httpx.GuardFraming(srv, l, s.log)
+	bg, stop := context.WithCancel(ctx)
+	defer stop()
+	go s.maintain(bg)
+	return serveUntil(ctx, srv, l)
+}
+
+// ServeMetrics answers GET /metrics, and nothing else, on l until ctx
+// ends: the listener of metrics_listen, kept off the public one as
+// Dex's telemetry port is.
+func (s *Server) ServeMetrics(ctx context.Context, l net.Listener) error {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.metrics.Handler())
+	srv := s.httpServer(mux)
+	return serveUntil(ctx, srv, httpx.GuardFraming(srv, l, s.log))
+}
+
+func (s *Server) httpServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -311,9 +338,11 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
-	bg, stop := context.WithCancel(ctx)
-	defer stop()
-	go s.maintain(bg)
+}
+
+// serveUntil serves srv on l until ctx ends, then drains in-flight
+// requests for at most ten seconds.
+func serveUntil(ctx context.Context, srv *http.Server, l net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 	select {

@@ -1,0 +1,120 @@
+package server_test
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// clientCall is one authenticated call at an endpoint where clients
+// authenticate: Basic credentials, or client_secret_post when post is set.
+func (h *harness) clientCall(path, id, secret string, post bool) reply {
+	h.t.Helper()
+	form := url.Values{"token": {"not-a-token"}}
+	if path == "/token" {
+		form = url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"not-a-token"}}
+	}
+	if post {
+		form.Set("client_id", id)
+		form.Set("client_secret", secret)
+	}
+	req, _ := http.NewRequest(http.MethodPost, h.issuer+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if !post {
+		req.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
+	}
+	return h.call(http.DefaultClient, req)
+}
+
+// TestClientAuthFailureBudget: wrong secrets for one client_id, at /token,
+// /revoke and /introspect together and from any address, spend one
+// budget of failures (RFC 6749 §2.3.1, §10.10); once it is spent that
+// client_id gets 429 with Retry-After, even with its right secret (which
+// is not checked), until the bucket refills. Successes spend nothing;
+// public clients and made-up client_ids have no budget.
+func TestClientAuthFailureBudget(t *testing.T) {
+	// Only the failure budget limits here (default: 20 a minute).
+	h := newHarness(t, "[rate_limits]\ntoken_per_ip = \"0\"\ntoken_per_tenant = \"0\"\n")
+	paths := []string{"/introspect", "/revoke", "/token"}
+	for i := range 20 {
+		r := h.clientCall(paths[i%3], "server", "guess-"+strconv.Itoa(i), i%2 == 0)
+		if r.status != http.StatusUnauthorized {
+			t.Fatalf("guess %d at %s: %d, want 401 invalid_client: %s", i+1, paths[i%3], r.status, r.body)
+		}
+	}
+	for _, path := range paths {
+		for _, secret := range []string{"guess", confidentialSecret} {
+			r := h.clientCall(path, "server", secret, false)
+			limited(t, r, 3)
+			jsonLimited(t, r)
+		}
+	}
+	if n := strings.Count(h.logs.String(), "client authentication failures exceeded"); n != 1 {
+		t.Errorf("the lock-out is logged %d times, want once", n)
+	}
+
+	// Public clients have no secret to guess, hence no budget that
+	// someone sending them secrets could spend; made-up ids have none.
+	for i := range 30 {
+		if r := h.clientCall("/revoke", "spa", "guess-"+strconv.Itoa(i), true); r.status != http.StatusUnauthorized {
+			t.Fatalf("secret %d for a public client: %d, want 401", i+1, r.status)
+		}
+	}
+	if r := h.clientCall("/revoke", "spa", "", true); r.status != http.StatusOK {
+		t.Errorf("the public client: %d, want 200", r.status)
+	}
+	for i := range 50 {
+		if r := h.clientCall("/introspect", "made-up", "guess-"+strconv.Itoa(i), false); r.status != http.StatusUnauthorized {
+			t.Fatalf("unknown client, guess %d: %d, want 401", i+1, r.status)
+		}
+	}
+
+	// Refilled: the right secret works, and successes spend nothing.
+	h.clock.Advance(3 * time.Second)
+	for i := range 30 {
+		if r := h.clientCall(paths[i%3], "server", confidentialSecret, i%2 == 0); r.status == http.StatusTooManyRequests || r.status == http.StatusUnauthorized {
+			t.Fatalf("right secret %d at %s after the refill: %d: %s", i+1, paths[i%3], r.status, r.body)
+		}
+	}
+	if r := h.clientCall("/introspect", "server", "guess", false); r.status != http.StatusUnauthorized {
+		t.Errorf("one guess after the refill: %d, want 401", r.status)
+	}
+	limited(t, h.clientCall("/introspect", "server", confidentialSecret, false), 3)
+}
+
+// TestClientEndpointsShareOneLimit: /token, /revoke and /introspect spend
+// one per-address budget (and one per-tenant budget), so that a guesser
+// cannot move on to the next endpoint when one refuses.
+func TestClientEndpointsShareOneLimit(t *testing.T) {
+	tests := []struct {
+		name, limits string
+		from         func(i int) *http.Client
+	}{
+		{"per address", "token_per_ip = \"3/m\"\ntoken_per_tenant = \"0\"", func(int) *http.Client { return from("127.0.0.1") }},
+		{"per tenant", "token_per_ip = \"0\"\ntoken_per_tenant = \"3/m\"", func(i int) *http.Client { return from("127.0.0." + strconv.Itoa(20+i)) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, "[rate_limits]\n"+tt.limits+"\n")
+			call := func(i int, path string) reply {
+				form := url.Values{"token": {"not-a-token"}, "client_id": {"server"}, "client_secret": {confidentialSecret}}
+				req, _ := http.NewRequest(http.MethodPost, h.issuer+path, strings.NewReader(form.Encode()))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				return h.call(tt.from(i), req)
+			}
+			for i, path := range []string{"/token", "/revoke", "/introspect"} {
+				if r := call(i, path); r.status == http.StatusTooManyRequests {
+					t.Fatalf("request %d at %s: 429 within the budget", i+1, path)
+				}
+			}
+			for i, path := range []string{"/introspect", "/revoke", "/token"} {
+				r := call(3+i, path)
+				limited(t, r, 20)
+				jsonLimited(t, r)
+			}
+		})
+	}
+}
