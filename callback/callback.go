@@ -1,6 +1,7 @@
 package callback
 
 import (
+	"context"
 	"crypto/subtle"
 	"errors"
 	"net/http"
@@ -75,13 +76,17 @@ func (h *Handler) callback(c echo.Context) error {
 	// RFC 9207 §2.4: when the upstream names itself, it must be the one we
 	// sent the browser to; when it promised to name itself, it must
 	// (mix-up defence, RFC 9700 §4.4).
+	// One deadline for the whole sign-in's upstream work: a slow upstream
+	// costs the user at most upstream_timeout, not that per call.
+	upCtx, cancel := h.upstreamContext(c.Request().Context())
+	defer cancel()
 	iss := q.Get("iss")
 	if iss != "" && up.Issuer != "" && subtle.ConstantTimeCompare([]byte(iss), []byte(up.Issuer)) != 1 {
 		h.log.Warn("callback iss does not match provider", "provider", f.Provider)
 		return deny(oautherr.AccessDenied, "the sign-in response came from an unexpected issuer")
 	}
 	if iss == "" {
-		switch promised, err := promisesIssuer(c.Request().Context(), up.Provider); {
+		switch promised, err := promisesIssuer(upCtx, up.Provider); {
 		case err != nil:
 			h.log.Warn("upstream discovery failed", "provider", f.Provider, "err", err)
 			return deny(oautherr.TemporarilyUnavailable, "the sign-in provider cannot be reached; try again shortly")
@@ -97,7 +102,7 @@ func (h *Handler) callback(c echo.Context) error {
 	if code == "" {
 		return deny(oautherr.AccessDenied, "the provider returned no authorization code")
 	}
-	id, err := up.Provider.Exchange(c.Request().Context(), providers.ExchangeRequest{
+	id, err := up.Provider.Exchange(upCtx, providers.ExchangeRequest{
 		Code: code, Verifier: f.Verifier, Nonce: f.UpstreamNonce,
 		RedirectURL: h.callbackURL(f.Provider), WantOrgs: f.WantOrgs,
 	})
@@ -135,6 +140,14 @@ func (h *Handler) callback(c echo.Context) error {
 	}
 	h.log.Info("sign-in", "tenant", tenant.ID, "provider", f.Provider, "user", user.ID, "sid", sid)
 	return h.redirectToApp(c, f.RedirectURI, f.AppState, url.Values{"code": {brokerCode}})
+}
+
+// upstreamContext is ctx bounded by the upstream deadline, if any.
+func (h *Handler) upstreamContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if h.cfg.UpstreamTimeout <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, h.cfg.UpstreamTimeout)
 }
 
 // usedState is the page's message for a state that was used or expired.

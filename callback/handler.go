@@ -53,11 +53,15 @@ type Grants interface {
 
 // Config configures a Handler.
 type Config struct {
-	Issuer    string // the broker's public base URL
-	LoginTTL  time.Duration
-	Tenants   []config.Tenant
-	Upstreams []Upstream
-	States    storage.LoginStates
+	Issuer   string // the broker's public base URL
+	LoginTTL time.Duration
+	// UpstreamTimeout bounds all of a callback's upstream work together
+	// (code exchange, keys, userinfo, GitHub's emails and orgs), however
+	// many calls it takes; zero means no bound beyond each call's own.
+	UpstreamTimeout time.Duration
+	Tenants         []config.Tenant
+	Upstreams       []Upstream
+	States          storage.LoginStates
 	// StateKey seals login states into the state parameter: 32 bytes,
 	// the same on every replica (storage.Secrets).
 	StateKey []byte

@@ -6,11 +6,13 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"io"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -127,6 +129,74 @@ func TestUpstreamAnswerBounded(t *testing.T) {
 			u.hugeJWKS = true
 			if err := exchange(); !errors.Is(err, ErrUpstream) || !strings.Contains(err.Error(), errAnswerTooLarge.Error()) {
 				t.Errorf("10 MB JWKS: error %v, want ErrUpstream and answer too large", err)
+			}
+		})
+	}
+}
+
+// countingTransport counts the answer bytes the broker actually reads.
+type countingTransport struct{ read atomic.Int64 }
+
+func (t *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	if err == nil {
+		resp.Body = &countingBody{ReadCloser: resp.Body, n: &t.read}
+	}
+	return resp, err
+}
+
+type countingBody struct {
+	io.ReadCloser
+	n *atomic.Int64
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n.Add(int64(n))
+	return n, err
+}
+
+// An answer that cannot be valid is refused as soon as that shows, not
+// after reading up to the size cap: a 20 MB HTML page, markup labelled
+// JSON, an image. A 20 MB JSON stream is refused at maxBody.
+func TestUpstreamAnswerRefusedEarly(t *testing.T) {
+	const twentyMB = 20 << 20
+	tests := []struct {
+		name, contentType, start string
+		want                     error
+		maxRead                  int64
+	}{
+		{"HTML page", "text/html; charset=utf-8", "<!doctype html>", errNotJSON, 0},
+		{"markup labelled JSON", "application/json", "  <html>", errNotJSON, 64 << 10},
+		{"image", "image/png", "\x89PNG", errNotJSON, 0},
+		{"endless JSON", "application/json", `{"padding":"`, errAnswerTooLarge, maxBody + 64<<10},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", tt.contentType)
+				w.Write([]byte(tt.start))
+				chunk := []byte(strings.Repeat("A", 32<<10))
+				for sent := 0; sent < twentyMB; sent += len(chunk) { // chunked: no Content-Length
+					if _, err := w.Write(chunk); err != nil {
+						return
+					}
+					w.(http.Flusher).Flush()
+				}
+			}))
+			t.Cleanup(srv.Close)
+			counter := &countingTransport{}
+			p, err := NewOIDC(OIDCConfig{Name: "corp", Issuer: srv.URL, ClientID: "client",
+				HTTPClient: &http.Client{Timeout: 5 * time.Second, Transport: counter}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = p.AuthCodeURL(t.Context(), AuthRequest{State: "s", Nonce: "n", Verifier: strings.Repeat("v", 43), RedirectURL: "https://broker.test/cb"})
+			if !errors.Is(err, ErrUpstream) || !strings.Contains(err.Error(), tt.want.Error()) {
+				t.Fatalf("error %v, want ErrUpstream and %q", err, tt.want)
+			}
+			if got := counter.read.Load(); got > tt.maxRead {
+				t.Errorf("read %d bytes of the answer, want at most %d", got, tt.maxRead)
 			}
 		})
 	}

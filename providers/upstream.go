@@ -11,10 +11,12 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// maxBody bounds every upstream answer read here. Identity answers are a few
-// kilobytes; whoever answers in the upstream's place must not make the broker
-// buffer without limit. x/oauth2 applies the same bound to token responses.
-const maxBody = 1 << 20
+// maxBody bounds every upstream answer. Identity answers are a few
+// kilobytes; the largest real ones are a page of 100 GitHub organisations
+// (about 70 KB) and a JWKS with certificate chains (tens of KB). Whoever
+// answers in the upstream's place must not make the broker read more: a
+// larger answer is refused as soon as it passes this.
+const maxBody = 256 << 10
 
 // getJSON GETs url with the given headers and decodes a 200 answer into v.
 // It returns the answer's headers (GitHub paginates with Link). Failures wrap
@@ -33,12 +35,12 @@ func getJSON(ctx context.Context, client *http.Client, url string, h http.Header
 		return nil, fmt.Errorf("%w: %w", ErrUpstream, err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, statusError(resp) // its body is never read
+	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
 		return nil, fmt.Errorf("%w: read answer: %w", ErrUpstream, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, statusError(resp)
 	}
 	if len(body) > maxBody {
 		return nil, fmt.Errorf("%w: answer larger than %d bytes", ErrUpstream, maxBody)

@@ -103,3 +103,19 @@ token_per_tenant = "0"
 		}
 	}
 }
+
+// A callback's upstream work has one deadline, upstream_timeout (1 s
+// here), not one per call: three calls of 450 ms each (code exchange,
+// keys, userinfo), each well inside the per-call bound, add up past it.
+func TestCallbackHasOneUpstreamDeadline(t *testing.T) {
+	h := newHarness(t, "")
+	b := h.newBrowser()
+	p := newPKCE()
+	h.setNextUser("corp", bob)
+	up := b.upstreamRedirect(h.authorizeURL("/auth/corp/login", "spa", p, nil))
+	h.corp.SetDelay(450 * time.Millisecond)
+	q := b.follow(up.String())
+	if q.Get("error") != "temporarily_unavailable" || q.Get("code") != "" {
+		t.Fatalf("callback over a slow upstream: %v, want temporarily_unavailable", q)
+	}
+}

@@ -133,7 +133,7 @@ func assemble(ctx context.Context, cfg *config.Config, opts Options, store stora
 		return nil, err
 	}
 	flow, err := callback.New(callback.Config{
-		Issuer: cfg.Issuer, LoginTTL: cfg.LoginTTL.Duration, Tenants: cfg.Tenants,
+		Issuer: cfg.Issuer, LoginTTL: cfg.LoginTTL.Duration, UpstreamTimeout: cfg.UpstreamTimeout.Duration, Tenants: cfg.Tenants,
 		Upstreams: upstreams, States: store, StateKey: stateKey, Users: accounts.New(store, opts.Now),
 		Grants: svc, Now: opts.Now, Logger: opts.Logger,
 	})
