@@ -11,6 +11,7 @@ import (
 // TestOAuth2ProxySignIn: a browser sent to the proxy signs in through the
 // broker and its upstream and reaches the app as the broker's user.
 func TestOAuth2ProxySignIn(t *testing.T) {
+	t.Parallel()
 	bin := proxyBinary(t)
 	addr := freeAddr(t)
 	b := newBroker(t, "http://"+addr+"/oauth2/callback", "5m")
@@ -57,6 +58,7 @@ func TestOAuth2ProxySignIn(t *testing.T) {
 // TestOAuth2ProxyRoles: the proxy reads the broker's roles claim as its
 // groups and admits only holders of the role it names.
 func TestOAuth2ProxyRoles(t *testing.T) {
+	t.Parallel()
 	bin := proxyBinary(t)
 	addr := freeAddr(t)
 	b := newBroker(t, "http://"+addr+"/oauth2/callback", "5m")
@@ -90,6 +92,7 @@ func TestOAuth2ProxyRoles(t *testing.T) {
 // The proxy runs on the wall clock, so these waits are real: each round
 // lasts the broker's access_ttl (2s).
 func TestOAuth2ProxyCookieRefresh(t *testing.T) {
+	t.Parallel()
 	bin := proxyBinary(t)
 	addr := freeAddr(t)
 	b := newBroker(t, "http://"+addr+"/oauth2/callback", "2s")
@@ -143,6 +146,7 @@ func TestOAuth2ProxyCookieRefresh(t *testing.T) {
 // broker session: its access token is refused, and the proxy cookie saved
 // before signing out can no longer be refreshed.
 func TestOAuth2ProxyBackendLogout(t *testing.T) {
+	t.Parallel()
 	bin := proxyBinary(t)
 	addr := freeAddr(t)
 	b := newBroker(t, "http://"+addr+"/oauth2/callback", "5m")
