@@ -17,7 +17,7 @@ import (
 // supportedScopes are the scopes the broker grants; others are dropped
 // (RFC 6749 §3.3 lets the server grant less than asked, and the token
 // response names what was granted).
-var supportedScopes = []string{"openid", "email", "profile", "offline_access"}
+var SupportedScopes = []string{"openid", "email", "profile", "roles", "offline_access"}
 
 // defaultScope is granted when the app asks for none.
 const defaultScope = "openid email profile"
@@ -112,7 +112,7 @@ func (h *Handler) parseAuthRequest(q url.Values) (*authRequest, error) {
 func grantedScope(requested string) string {
 	var granted []string
 	for _, s := range strings.Fields(requested) {
-		if slices.Contains(supportedScopes, s) && !slices.Contains(granted, s) {
+		if slices.Contains(SupportedScopes, s) && !slices.Contains(granted, s) {
 			granted = append(granted, s)
 		}
 	}

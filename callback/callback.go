@@ -73,10 +73,22 @@ func (h *Handler) callback(c echo.Context) error {
 		return h.redirectToApp(c, f.RedirectURI, f.AppState, url.Values{"error": {code}, "error_description": {desc}})
 	}
 	// RFC 9207 §2.4: when the upstream names itself, it must be the one we
-	// sent the browser to (mix-up defence, RFC 9700 §4.4).
-	if iss := q.Get("iss"); iss != "" && up.Issuer != "" && subtle.ConstantTimeCompare([]byte(iss), []byte(up.Issuer)) != 1 {
+	// sent the browser to; when it promised to name itself, it must
+	// (mix-up defence, RFC 9700 §4.4).
+	iss := q.Get("iss")
+	if iss != "" && up.Issuer != "" && subtle.ConstantTimeCompare([]byte(iss), []byte(up.Issuer)) != 1 {
 		h.log.Warn("callback iss does not match provider", "provider", f.Provider)
 		return deny(oautherr.AccessDenied, "the sign-in response came from an unexpected issuer")
+	}
+	if iss == "" {
+		switch promised, err := promisesIssuer(c.Request().Context(), up.Provider); {
+		case err != nil:
+			h.log.Warn("upstream discovery failed", "provider", f.Provider, "err", err)
+			return deny(oautherr.TemporarilyUnavailable, "the sign-in provider cannot be reached; try again shortly")
+		case promised:
+			h.log.Warn("callback without the iss its provider promises", "provider", f.Provider)
+			return deny(oautherr.AccessDenied, "the sign-in response does not name its issuer")
+		}
 	}
 	if e := q.Get("error"); e != "" {
 		return deny(oautherr.AccessDenied, "sign-in was cancelled or refused at the provider")
@@ -109,7 +121,7 @@ func (h *Handler) callback(c echo.Context) error {
 	}
 	brokerCode, sid, err := h.cfg.Grants.IssueCode(ctx, tokens.CodeGrant{
 		UserID: user.ID, TenantID: tenant.ID, Provider: f.Provider, Scope: f.Scope,
-		Roles: accounts.Roles(tenant.Roles, facts), Nonce: f.Nonce,
+		Roles: accounts.Roles(tenant.Roles, facts), Facts: facts.Encode(), Nonce: f.Nonce,
 		RedirectURI: f.RedirectURI, CodeChallenge: f.Challenge, LoginState: use,
 	})
 	// Either this write recorded the state, or another callback's did.

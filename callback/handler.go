@@ -28,6 +28,19 @@ type Upstream struct {
 	Issuer string
 }
 
+// issuerPromiser is a provider that can tell whether its upstream promises
+// iss in every authorization response (RFC 9207; providers.OIDC).
+type issuerPromiser interface {
+	PromisesIssuer(ctx context.Context) (bool, error)
+}
+
+func promisesIssuer(ctx context.Context, p providers.Provider) (bool, error) {
+	if ip, ok := p.(issuerPromiser); ok {
+		return ip.PromisesIssuer(ctx)
+	}
+	return false, nil
+}
+
 // Users resolves upstream identities to broker users.
 type Users interface {
 	Resolve(ctx context.Context, id *providers.Identity) (storage.User, error)

@@ -1,13 +1,21 @@
 package providers
 
+import "strings"
+
 // GoogleIssuer is Google's OpenID Connect issuer.
 const GoogleIssuer = "https://accounts.google.com"
 
 // NewGoogle returns the OIDC provider for Google Sign-In. It defaults Name
 // to "google" and Issuer to GoogleIssuer (overridable, for tests and the
-// demo's fake), and always trusts emails: Google verifies the addresses it
-// marks email_verified, and only Google can assert @gmail.com ones.
-// Google-specific checks (hd) live in OIDC, keyed on HostedDomain.
+// demo's fake). Google-specific checks (hd) live in OIDC, keyed on
+// HostedDomain.
+//
+// Google verifies every address it marks email_verified, but it is the
+// authority only for two kinds: @gmail.com addresses, and the addresses of
+// Workspace accounts (ID tokens with hd), whose domain's administrator
+// controls them. A consumer Google account can be opened with any address
+// (ex-employee@acme.com) and outlives the person's access to that mailbox,
+// so its email is trusted for nothing (contract, "one trust rule").
 func NewGoogle(cfg OIDCConfig) (*OIDC, error) {
 	if cfg.Name == "" {
 		cfg.Name = "google"
@@ -15,6 +23,35 @@ func NewGoogle(cfg OIDCConfig) (*OIDC, error) {
 	if cfg.Issuer == "" {
 		cfg.Issuer = GoogleIssuer
 	}
-	cfg.TrustEmail = true
-	return NewOIDC(cfg)
+	p, err := NewOIDC(cfg)
+	if err != nil {
+		return nil, err
+	}
+	p.emailAuthority = googleIsAuthority
+	return p, nil
+}
+
+func googleIsAuthority(c *claims) bool {
+	_, domain, _ := strings.Cut(c.Email, "@")
+	// ASCII only: no Unicode case folding may turn another domain into
+	// gmail.com.
+	return c.HostedDomain != "" || asciiLower(domain) == "gmail.com"
+}
+
+// asciiLower lower-cases ASCII letters only: strings.ToLower also maps
+// characters such as U+0130 (İ) to ASCII ones, which must never make two
+// addresses equal.
+func asciiLower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if 'A' <= b[j] && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
 }

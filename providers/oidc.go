@@ -24,8 +24,8 @@ type OIDCConfig struct {
 	ClientID     string
 	ClientSecret string   // empty for a public client
 	Scopes       []string // default openid email profile; must contain openid
-	// TrustEmail is copied into Identity.EmailTrusted: whether this issuer's
-	// verified emails may link to an existing account.
+	// TrustEmail is copied into Identity.EmailTrusted: whether the broker
+	// may vouch for this issuer's verified emails (internal/accounts).
 	TrustEmail bool
 	// HostedDomain restricts sign-in to one Google Workspace domain: it is
 	// sent as the hd parameter (a UI hint only) and, what actually enforces
@@ -45,6 +45,9 @@ type OIDC struct {
 	// waiting request still honours its context.
 	sem  chan struct{}
 	disc atomic.Pointer[discovered]
+	// emailAuthority, when set, narrows TrustEmail to the identities
+	// whose addresses this issuer is the authority for (Google).
+	emailAuthority func(*claims) bool
 }
 
 var _ Provider = (*OIDC)(nil)
@@ -55,6 +58,9 @@ type discovered struct {
 	userinfo string
 	keys     oidc.KeySet
 	algs     []string
+	// issParam: the upstream promises iss in its authorization responses
+	// (RFC 9207 §3).
+	issParam bool
 }
 
 // NewOIDC validates cfg and returns a provider. It does no network I/O:
@@ -114,6 +120,18 @@ func (p *OIDC) AuthCodeURL(ctx context.Context, req AuthRequest) (string, error)
 	return p.oauth2Config(d, req.RedirectURL).AuthCodeURL(req.State, opts...), nil
 }
 
+// PromisesIssuer reports whether the upstream's discovery document
+// advertises authorization_response_iss_parameter_supported: then every
+// authorization response must carry iss (RFC 9207 §2.4), and one without
+// it may have come from another issuer (a mix-up, RFC 9700 §4.4).
+func (p *OIDC) PromisesIssuer(ctx context.Context) (bool, error) {
+	d, err := p.discover(ctx)
+	if err != nil {
+		return false, err
+	}
+	return d.issParam, nil
+}
+
 // Exchange redeems the code, verifies the ID token and completes its claims
 // from the userinfo endpoint when they are missing.
 func (p *OIDC) Exchange(ctx context.Context, req ExchangeRequest) (*Identity, error) {
@@ -143,7 +161,8 @@ func (p *OIDC) Exchange(ctx context.Context, req ExchangeRequest) (*Identity, er
 			return nil, err
 		}
 	}
-	return c.identity(p.cfg.Name, p.cfg.TrustEmail), nil
+	trusted := p.cfg.TrustEmail && (p.emailAuthority == nil || p.emailAuthority(c))
+	return c.identity(p.cfg.Name, trusted), nil
 }
 
 // verify checks the ID token as OIDC Core §3.1.3.7 asks: signature with a key
@@ -241,6 +260,7 @@ func (p *OIDC) discover(ctx context.Context) (*discovered, error) {
 		JWKSURL     string   `json:"jwks_uri"`
 		Algs        []string `json:"id_token_signing_alg_values_supported"`
 		AuthMethods []string `json:"token_endpoint_auth_methods_supported"`
+		IssParam    bool     `json:"authorization_response_iss_parameter_supported"`
 	}
 	if err := op.Claims(&meta); err != nil || meta.JWKSURL == "" || op.Endpoint().TokenURL == "" {
 		return nil, fmt.Errorf("oidc: discovery: %w: document lacks jwks_uri or token_endpoint", ErrUpstream)
@@ -253,8 +273,9 @@ func (p *OIDC) discover(ctx context.Context) (*discovered, error) {
 		// The key set outlives this request and refetches keys when they
 		// rotate; it keeps the context it is given, so that context must
 		// not be cancelled when this request ends.
-		keys: oidc.NewRemoteKeySet(oidc.ClientContext(context.WithoutCancel(ctx), p.cfg.HTTPClient), meta.JWKSURL),
-		algs: signingAlgs(meta.Algs),
+		keys:     oidc.NewRemoteKeySet(oidc.ClientContext(context.WithoutCancel(ctx), p.cfg.HTTPClient), meta.JWKSURL),
+		algs:     signingAlgs(meta.Algs),
+		issParam: meta.IssParam,
 	}
 	p.disc.Store(d)
 	return d, nil

@@ -51,6 +51,28 @@ func TestOIDCLogin(t *testing.T) {
 				VerifiedEmails: []string{alice.Email}, EmailTrusted: true},
 		},
 		{
+			// Google is the authority only for @gmail.com and Workspace
+			// (hd) accounts: a consumer account opened with a company
+			// address is verified but not trusted.
+			name: "google consumer account with a company address", google: true,
+			user: providertest.User{Subject: "s3", Email: "ex-employee@acme.com", EmailVerified: true},
+			want: &providers.Identity{Provider: "google", Subject: "s3", Email: "ex-employee@acme.com",
+				EmailVerified: true, VerifiedEmails: []string{"ex-employee@acme.com"}},
+		},
+		{
+			name: "google consumer account with a gmail.com address", google: true,
+			user: providertest.User{Subject: "s4", Email: "carol@GMail.com", EmailVerified: true},
+			want: &providers.Identity{Provider: "google", Subject: "s4", Email: "carol@GMail.com",
+				EmailVerified: true, VerifiedEmails: []string{"carol@GMail.com"}, EmailTrusted: true},
+		},
+		{
+			name: "google with trust_email off", google: true, user: alice,
+			config: func(c *providers.OIDCConfig) { c.TrustEmail = false },
+			want: &providers.Identity{Provider: "google", Subject: alice.Subject, Username: "alice",
+				Name: alice.Name, Picture: alice.Picture, Email: alice.Email, EmailVerified: true,
+				VerifiedEmails: []string{alice.Email}},
+		},
+		{
 			name: "generic, minimal ID token, completed from userinfo", minimal: true, user: alice,
 			want: &providers.Identity{Provider: "corp", Subject: alice.Subject, Username: "alice",
 				Name: alice.Name, Picture: alice.Picture, Email: alice.Email, EmailVerified: true,
@@ -179,7 +201,7 @@ func TestOIDCLogin(t *testing.T) {
 				ClientSecret: "secret", HTTPClient: upstreamClient()}
 			newProvider := providers.NewOIDC
 			if tt.google {
-				cfg.Name = ""
+				cfg.Name, cfg.TrustEmail = "", true // trust_email's default for google
 				newProvider = providers.NewGoogle
 			}
 			if tt.config != nil {

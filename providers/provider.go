@@ -52,9 +52,12 @@ type Identity struct {
 	Email          string
 	EmailVerified  bool
 	VerifiedEmails []string
-	// EmailTrusted says whether this provider's verified emails may link an
-	// identity to an existing account (Google and GitHub by default, generic
-	// OIDC only with trust_email = true).
+	// EmailTrusted says whether this provider is trusted to vouch for this
+	// identity's verified emails: its trust_email setting (true by default
+	// for Google and GitHub, false for generic OIDC), narrowed to what the
+	// provider is the authority for (Google: @gmail.com and Workspace
+	// accounts). internal/accounts decides from it what the broker vouches
+	// for.
 	EmailTrusted bool
 	// Orgs are the GitHub organisation logins the user belongs to, filled
 	// only when ExchangeRequest.WantOrgs was set.

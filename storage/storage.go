@@ -30,8 +30,11 @@ type User struct {
 	Email         string
 	EmailVerified bool
 	Picture       string
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// Username is preferred_username: the upstream username of the
+	// identity the user last signed in with (a GitHub login, say).
+	Username  string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Identity links one upstream account (provider, subject) to a user.
@@ -56,7 +59,7 @@ type Users interface {
 	CreateUser(ctx context.Context, u User, first Identity) error
 	GetUser(ctx context.Context, id string) (User, error)
 	// UpdateUser overwrites the profile fields (name, email, email_verified,
-	// picture) and UpdatedAt.
+	// picture, username) and UpdatedAt.
 	UpdateUser(ctx context.Context, u User) error
 	GetIdentity(ctx context.Context, provider, subject string) (Identity, error)
 	// AddIdentity links a new identity; ErrAlreadyExists if (provider,
@@ -135,12 +138,17 @@ type Codes interface {
 // Session is one sign-in of one user into one tenant; the family every
 // refresh token of that sign-in belongs to.
 type Session struct {
-	ID        string
-	UserID    string
-	TenantID  string
-	Provider  string
-	Scope     string
-	Roles     []string
+	ID       string
+	UserID   string
+	TenantID string
+	Provider string
+	Scope    string
+	Roles    []string
+	// Facts is what the upstream asserted at sign-in, encoded by its
+	// owner (internal/accounts) and opaque to storage: access rules and
+	// roles are judged from it again at every refresh. Nil for sessions
+	// stored before facts were kept.
+	Facts     []byte
 	Nonce     string
 	AuthTime  time.Time
 	CreatedAt time.Time

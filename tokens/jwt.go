@@ -45,13 +45,15 @@ type AccessClaims struct {
 // IDClaims are the claims of an OIDC ID token (OIDC Core §2).
 type IDClaims struct {
 	jwt.RegisteredClaims
-	AuthTime      int64  `json:"auth_time"`
-	Nonce         string `json:"nonce,omitempty"`
-	SID           string `json:"sid"`
-	Email         string `json:"email,omitempty"`
-	EmailVerified bool   `json:"email_verified"`
-	Name          string `json:"name,omitempty"`
-	Picture       string `json:"picture,omitempty"`
+	AuthTime          int64    `json:"auth_time"`
+	Nonce             string   `json:"nonce,omitempty"`
+	SID               string   `json:"sid"`
+	Email             string   `json:"email,omitempty"`
+	EmailVerified     bool     `json:"email_verified"`
+	Name              string   `json:"name,omitempty"`
+	Picture           string   `json:"picture,omitempty"`
+	PreferredUsername string   `json:"preferred_username,omitempty"`
+	Roles             []string `json:"roles,omitempty"`
 }
 
 // SignAccessToken signs c as an RFC 9068 access token.

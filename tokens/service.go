@@ -30,9 +30,20 @@ type Config struct {
 	RefreshMaxTTL  time.Duration
 	ReuseGrace     time.Duration
 	CodeTTL        time.Duration
-	Now            func() time.Time
-	Logger         *slog.Logger
+	// Policy judges a session against its tenant's rules as they are at
+	// each grant; nil keeps the roles the session was signed in with.
+	Policy Policy
+	Now    func() time.Time
+	Logger *slog.Logger
 }
+
+// Policy applies the rules of a session's tenant, as they are now, to
+// what the session's sign-in established (Session.Facts): the roles its
+// next tokens carry, or admitted false when the tenant no longer admits
+// the user (or no longer exists). The contract asks for this at every
+// refresh: a role removed from the rules, or an email domain dropped from
+// them, must not live on in a session for its whole lifetime.
+type Policy func(sess storage.Session) (roles []string, admitted bool)
 
 // Service issues, rotates, verifies and revokes the broker's tokens.
 type Service struct {
@@ -113,6 +124,7 @@ type CodeGrant struct {
 	Provider      string
 	Scope         string
 	Roles         []string
+	Facts         []byte // see storage.Session.Facts
 	Nonce         string
 	RedirectURI   string
 	CodeChallenge string
@@ -130,7 +142,7 @@ func (s *Service) IssueCode(ctx context.Context, g CodeGrant) (code, sid string,
 	now := s.cfg.Now()
 	sess := storage.Session{
 		ID: NewID(), UserID: g.UserID, TenantID: g.TenantID, Provider: g.Provider,
-		Scope: g.Scope, Roles: g.Roles, Nonce: g.Nonce,
+		Scope: g.Scope, Roles: g.Roles, Facts: g.Facts, Nonce: g.Nonce,
 		AuthTime: now, CreatedAt: now, ExpiresAt: now.Add(s.cfg.RefreshMaxTTL),
 	}
 	code = NewOpaque()
@@ -216,6 +228,10 @@ func (s *Service) ExchangeCode(ctx context.Context, in CodeExchange) (*Grant, er
 	if err != nil {
 		return nil, err
 	}
+	roles, err := s.judge(ctx, sess, now)
+	if err != nil {
+		return nil, err
+	}
 	refresh := newRefreshToken(sess.ID)
 	code, err = s.store.RedeemCode(ctx, hash, now, storage.RefreshToken{
 		Hash: Hash(refresh), SessionID: sess.ID, CreatedAt: now, ExpiresAt: s.idleEnd(sess, now),
@@ -232,7 +248,7 @@ func (s *Service) ExchangeCode(ctx context.Context, in CodeExchange) (*Grant, er
 	case err != nil:
 		return nil, fmt.Errorf("tokens: redeem code: %w", err)
 	}
-	return s.grant(ctx, sess, refresh, true, now)
+	return s.grant(ctx, sess, roles, refresh, true, now)
 }
 
 // code returns the code stored under hash, from memory if this replica
@@ -274,6 +290,10 @@ func (s *Service) Refresh(ctx context.Context, presented string, authorize func(
 	if err := authorize(sess.TenantID); err != nil {
 		return nil, err
 	}
+	roles, err := s.judge(ctx, sess, now)
+	if err != nil {
+		return nil, err
+	}
 	next := newRefreshToken(sid)
 	old, err := s.store.RotateRefreshToken(ctx, Hash(presented), storage.RefreshToken{
 		Hash: Hash(next), SessionID: sid, CreatedAt: now, ExpiresAt: s.idleEnd(sess, now),
@@ -313,7 +333,25 @@ func (s *Service) Refresh(ctx context.Context, presented string, authorize func(
 	if old.SessionID != sid {
 		return nil, invalidGrant("refresh token is invalid")
 	}
-	return s.grant(ctx, sess, next, false, now)
+	return s.grant(ctx, sess, roles, next, false, now)
+}
+
+// judge returns the roles sess's next tokens carry. A session whose tenant
+// no longer admits its user ends here: it is revoked, and the answer is
+// invalid_grant (contract: "the session ends").
+func (s *Service) judge(ctx context.Context, sess storage.Session, now time.Time) ([]string, error) {
+	if s.cfg.Policy == nil {
+		return sess.Roles, nil
+	}
+	roles, admitted := s.cfg.Policy(sess)
+	if admitted {
+		return roles, nil
+	}
+	if err := s.revoke(ctx, sess.ID, now); err != nil {
+		return nil, err
+	}
+	s.log.Info("session ended: the app's access rules no longer admit its user", "tenant", sess.TenantID, "sid", sess.ID)
+	return nil, invalidGrant("the app's access rules no longer admit this user; sign in again")
 }
 
 // idleEnd is when a refresh token issued now dies unused: the idle
@@ -367,7 +405,7 @@ func (s *Service) user(ctx context.Context, id string, now time.Time) (storage.U
 	return u, nil
 }
 
-func (s *Service) grant(ctx context.Context, sess storage.Session, refresh string, withID bool, now time.Time) (*Grant, error) {
+func (s *Service) grant(ctx context.Context, sess storage.Session, roles []string, refresh string, withID bool, now time.Time) (*Grant, error) {
 	user, err := s.user(ctx, sess.UserID, now)
 	if err != nil {
 		return nil, err
@@ -375,7 +413,7 @@ func (s *Service) grant(ctx context.Context, sess storage.Session, refresh strin
 	scopes := strings.Fields(sess.Scope)
 	at := &AccessClaims{
 		ClientID: sess.TenantID, Scope: sess.Scope, SID: sess.ID, TID: sess.TenantID,
-		Roles: nonNil(sess.Roles),
+		Roles: nonNil(roles),
 	}
 	at.Issuer, at.Subject, at.ID = s.cfg.Issuer, sess.UserID, NewID()
 	at.Audience = []string{sess.TenantID}
@@ -386,7 +424,9 @@ func (s *Service) grant(ctx context.Context, sess storage.Session, refresh strin
 		expires = sess.ExpiresAt
 	}
 	at.IssuedAt, at.ExpiresAt = numericDate(now), numericDate(expires)
-	if slices.Contains(scopes, "email") {
+	// RFC 9068 §2.2.1 leaves identity claims to the AS: an email the
+	// broker does not vouch for stays out of what APIs authorise on.
+	if slices.Contains(scopes, "email") && user.EmailVerified {
 		at.Email = user.Email
 	}
 	access, err := s.keys.SignAccessToken(at)
@@ -402,7 +442,12 @@ func (s *Service) grant(ctx context.Context, sess storage.Session, refresh strin
 			id.Email, id.EmailVerified = user.Email, user.EmailVerified
 		}
 		if slices.Contains(scopes, "profile") {
-			id.Name, id.Picture = user.Name, user.Picture
+			id.Name, id.Picture, id.PreferredUsername = user.Name, user.Picture, user.Username
+		}
+		if slices.Contains(scopes, "roles") {
+			// oauth2-proxy and most gateways gate on a claim of the ID
+			// token or userinfo, not of the access token.
+			id.Roles = at.Roles
 		}
 		if g.IDToken, err = s.keys.SignIDToken(id); err != nil {
 			return nil, err

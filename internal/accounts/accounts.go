@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/socialbroker/broker/providers"
@@ -60,8 +59,8 @@ func (a *Accounts) resolve(ctx context.Context, id *providers.Identity) (storage
 		return storage.User{}, fmt.Errorf("accounts: get identity: %w", err)
 	}
 
-	if rec.EmailVerified && rec.EmailTrusted && rec.Email != "" {
-		userID, err := a.store.FindUserByTrustedEmail(ctx, rec.Email)
+	if email, vouched := vouchedPrimary(id); vouched {
+		userID, err := a.store.FindUserByTrustedEmail(ctx, email)
 		switch {
 		case err == nil:
 			rec.UserID = userID
@@ -74,9 +73,10 @@ func (a *Accounts) resolve(ctx context.Context, id *providers.Identity) (storage
 		}
 	}
 
+	email, vouched := vouchedPrimary(id)
 	u := storage.User{
-		ID: tokens.NewID(), Name: displayName(id), Email: rec.Email,
-		EmailVerified: rec.EmailVerified, Picture: id.Picture, CreatedAt: now, UpdatedAt: now,
+		ID: tokens.NewID(), Name: displayName(id), Email: email, EmailVerified: vouched,
+		Picture: id.Picture, Username: id.Username, CreatedAt: now, UpdatedAt: now,
 	}
 	rec.UserID = u.ID
 	if err := a.store.CreateUser(ctx, u, rec); err != nil {
@@ -85,9 +85,9 @@ func (a *Accounts) resolve(ctx context.Context, id *providers.Identity) (storage
 	return u, nil
 }
 
-// refreshProfile updates the user's name and picture from the latest
-// sign-in, and its email only towards a verified one: an unverified
-// address never replaces a verified one.
+// refreshProfile updates the user's name, picture and username from the
+// latest sign-in, and its email only towards one the broker vouches for:
+// an address it does not vouch for never replaces one it does.
 func (a *Accounts) refreshProfile(ctx context.Context, userID string, id *providers.Identity, now time.Time) (storage.User, error) {
 	u, err := a.store.GetUser(ctx, userID)
 	if err != nil {
@@ -101,9 +101,10 @@ func (a *Accounts) refreshProfile(ctx context.Context, userID string, id *provid
 	}
 	set(&u.Name, displayName(id))
 	set(&u.Picture, id.Picture)
-	email := strings.ToLower(id.Email)
-	if email != "" && (id.EmailVerified || !u.EmailVerified) && (email != u.Email || id.EmailVerified != u.EmailVerified) {
-		u.Email, u.EmailVerified, changed = email, id.EmailVerified, true
+	set(&u.Username, id.Username)
+	email, vouched := vouchedPrimary(id)
+	if email != "" && (vouched || !u.EmailVerified) && (email != u.Email || vouched != u.EmailVerified) {
+		u.Email, u.EmailVerified, changed = email, vouched, true
 	}
 	if !changed {
 		return u, nil
@@ -121,10 +122,14 @@ func sameIdentity(a, b storage.Identity) bool {
 		a.EmailVerified == b.EmailVerified && a.EmailTrusted == b.EmailTrusted
 }
 
+// identityRecord is what an identity stores. Its email is a link target
+// (Users.FindUserByTrustedEmail) only when both flags are set, which is
+// exactly when the broker vouches for it (vouchedPrimary).
 func identityRecord(id *providers.Identity, now time.Time) storage.Identity {
+	email, _ := vouchedPrimary(id)
 	return storage.Identity{
 		Provider: id.Provider, Subject: id.Subject, Username: id.Username,
-		Email: strings.ToLower(id.Email), EmailVerified: id.EmailVerified && id.Email != "",
+		Email: email, EmailVerified: id.EmailVerified && email != "",
 		EmailTrusted: id.EmailTrusted, CreatedAt: now, UpdatedAt: now,
 	}
 }

@@ -180,6 +180,18 @@ func TestResolveLinksOnlyTrustedVerifiedEmails(t *testing.T) {
 			incoming: github("h-1", "alice@acme.com", true),
 		},
 		{
+			// strings.ToLower maps U+0130 to "i̇", EqualFold U+017F to "s":
+			// neither may reach alice's account.
+			name:     "U+0130 in the local part",
+			existing: google("g-1", "alice@acme.com", true),
+			incoming: github("h-1", "al\u0130ce@acme.com", true),
+		},
+		{
+			name:     "U+017F in the domain",
+			existing: google("g-1", "alice@acme.test", true),
+			incoming: github("h-1", "alice@acme.te\u017ft", true),
+		},
+		{
 			name:     "different address",
 			existing: google("g-1", "alice@acme.com", true),
 			incoming: github("h-1", "alice@other.example", true),
@@ -215,6 +227,23 @@ func TestResolveLinksOnlyTrustedVerifiedEmails(t *testing.T) {
 				t.Errorf("second sign-in of the incoming identity: got user %q, want %q", again.ID, b.ID)
 			}
 		})
+	}
+}
+
+// The broker vouches for an email only when the provider is trusted for it:
+// a generic OIDC issuer without trust_email gets its address shown, never
+// as verified.
+func TestResolveUntrustedEmailIsNotVouchedFor(t *testing.T) {
+	f := newFixture(t)
+	id := github("o-1", "admin@acme.com", true)
+	id.Provider, id.EmailTrusted = "corp", false
+	u := f.resolve(t, id)
+	if u.Email != "admin@acme.com" || u.EmailVerified {
+		t.Fatalf("user email %q verified %v, want admin@acme.com unverified", u.Email, u.EmailVerified)
+	}
+	stored, err := f.store.GetUser(t.Context(), u.ID)
+	if err != nil || stored.EmailVerified {
+		t.Fatalf("stored user: %+v, %v; want email_verified false", stored, err)
 	}
 }
 

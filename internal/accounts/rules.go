@@ -1,8 +1,8 @@
 package accounts
 
 import (
+	"encoding/json"
 	"slices"
-	"strings"
 
 	"github.com/socialbroker/broker/internal/config"
 	"github.com/socialbroker/broker/providers"
@@ -11,45 +11,79 @@ import (
 // GitHubType is the provider type whose identities carry organisations.
 const GitHubType = "github"
 
-// Facts are what a tenant's rules may look at: only verified emails, and
-// organisations only for GitHub identities.
+// Facts are what a tenant's rules may look at: only addresses the broker
+// vouches for, and organisations only for GitHub identities. A session
+// keeps the facts of its sign-in (Encode), so that the rules can be
+// applied again, as they are then, at every refresh (Judge).
 type Facts struct {
-	VerifiedEmails []string // lower-cased
-	GitHub         bool     // the identity comes from a provider of type github
-	Orgs           []string // lower-cased GitHub organisation logins
+	VerifiedEmails []string `json:"emails,omitempty"` // vouched for, canonical (CanonicalEmail)
+	GitHub         bool     `json:"github,omitempty"` // the identity comes from a provider of type github
+	Orgs           []string `json:"orgs,omitempty"`   // ASCII lower-cased GitHub organisation logins
 }
 
 // FactsOf extracts the facts from an identity signed in through a provider
 // of the given type.
 func FactsOf(id *providers.Identity, providerType string) Facts {
-	f := Facts{GitHub: providerType == GitHubType}
-	for _, e := range id.VerifiedEmails {
-		f.VerifiedEmails = append(f.VerifiedEmails, strings.ToLower(e))
-	}
-	if id.EmailVerified && id.Email != "" && !slices.Contains(f.VerifiedEmails, strings.ToLower(id.Email)) {
-		f.VerifiedEmails = append(f.VerifiedEmails, strings.ToLower(id.Email))
-	}
+	f := Facts{GitHub: providerType == GitHubType, VerifiedEmails: VouchedEmails(id)}
 	if f.GitHub {
 		for _, o := range id.Orgs {
-			f.Orgs = append(f.Orgs, strings.ToLower(o))
+			f.Orgs = append(f.Orgs, asciiLower(o))
 		}
 	}
 	return f
 }
 
+// Encode is the form a session stores its facts in.
+func (f Facts) Encode() []byte {
+	b, _ := json.Marshal(f) // strings and a bool cannot fail
+	return b
+}
+
+// Judge applies tenant t's rules as they are now to a session's stored
+// facts: whether t still admits the user, and the roles they earn now
+// (contract: roles and access rules are applied again at every refresh).
+// A session stored without facts, by an earlier broker, keeps the roles it
+// was signed in with until it ends; facts that do not decode admit nobody.
+func Judge(t *config.Tenant, facts []byte, signedIn []string) ([]string, bool) {
+	if facts == nil {
+		return signedIn, true
+	}
+	var f Facts
+	if err := json.Unmarshal(facts, &f); err != nil {
+		return nil, false
+	}
+	if ok, _ := Allowed(t.Access, f); !ok {
+		return nil, false
+	}
+	return Roles(t.Roles, f), true
+}
+
 // Allowed reports whether the tenant's access rules admit f, and if not,
-// a reason fit to show the person.
+// a reason fit to show the person. No rule: anyone. Otherwise some named
+// rule must admit f, and an identity that cannot satisfy a rule is not
+// admitted by it (fail closed):
 //
-// email_domains: some verified email must be in one of the domains.
-// github_orgs: a GitHub identity must belong to one of the organisations.
+// email_domains: some vouched-for email is in one of the domains.
+// github_orgs: a GitHub identity belongs to one of the organisations; a
+// Google or OIDC identity never does.
 func Allowed(a config.Access, f Facts) (bool, string) {
-	if len(a.EmailDomains) > 0 && !anyEmailInDomains(f.VerifiedEmails, a.EmailDomains) {
+	domains, orgs := len(a.EmailDomains) > 0, len(a.GitHubOrgs) > 0
+	switch {
+	case !domains && !orgs:
+		return true, ""
+	case domains && anyEmailInDomains(f.VerifiedEmails, a.EmailDomains):
+		return true, ""
+	case orgs && f.GitHub && intersects(f.Orgs, a.GitHubOrgs):
+		return true, ""
+	case domains && orgs:
+		return false, "Your account has no verified email address in a domain this app accepts, and is not a GitHub account in an organisation it accepts."
+	case domains:
 		return false, "Your account has no verified email address in a domain this app accepts."
-	}
-	if len(a.GitHubOrgs) > 0 && f.GitHub && !intersects(f.Orgs, a.GitHubOrgs) {
+	case f.GitHub:
 		return false, "Your GitHub account is not a member of an organisation this app accepts."
+	default:
+		return false, "This app accepts only GitHub accounts of the organisations it names."
 	}
-	return true, ""
 }
 
 // Roles returns the tenant roles f earns, in configuration order.
@@ -59,7 +93,7 @@ func Roles(rules []config.Role, f Facts) []string {
 		if slices.Contains(roles, r.Role) {
 			continue
 		}
-		if r.Everyone || intersects(f.VerifiedEmails, r.Emails) ||
+		if r.Everyone || anyEmailIn(f.VerifiedEmails, r.Emails) ||
 			anyEmailInDomains(f.VerifiedEmails, r.EmailDomains) ||
 			(f.GitHub && intersects(f.Orgs, r.GitHubOrgs)) {
 			roles = append(roles, r.Role)
@@ -82,14 +116,27 @@ func NeedsOrgs(t *config.Tenant) bool {
 	return false
 }
 
+// anyEmailIn reports whether one of the canonical emails is one of the
+// rule's addresses, compared in canonical form.
+func anyEmailIn(emails, rule []string) bool {
+	for _, w := range rule {
+		if c, ok := CanonicalEmail(w); ok && slices.Contains(emails, c) {
+			return true
+		}
+	}
+	return false
+}
+
+// anyEmailInDomains compares domains in their IDNA ASCII form
+// (CanonicalDomain): never with Unicode case folding.
 func anyEmailInDomains(emails, domains []string) bool {
-	for _, e := range emails {
-		_, domain, ok := strings.Cut(e, "@")
+	for _, d := range domains {
+		want, ok := CanonicalDomain(d)
 		if !ok {
 			continue
 		}
-		for _, d := range domains {
-			if strings.EqualFold(domain, d) {
+		for _, e := range emails {
+			if i := len(e) - len(want); i > 0 && e[i-1] == '@' && e[i:] == want {
 				return true
 			}
 		}
@@ -97,13 +144,12 @@ func anyEmailInDomains(emails, domains []string) bool {
 	return false
 }
 
-// intersects compares case-insensitively: emails and GitHub logins are.
+// intersects compares GitHub logins, which are ASCII and case-insensitive,
+// by their ASCII lower case.
 func intersects(have, want []string) bool {
-	for _, h := range have {
-		for _, w := range want {
-			if strings.EqualFold(h, w) {
-				return true
-			}
+	for _, w := range want {
+		if slices.Contains(have, asciiLower(w)) {
+			return true
 		}
 	}
 	return false

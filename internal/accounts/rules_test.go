@@ -17,15 +17,41 @@ func TestFactsOf(t *testing.T) {
 	}{
 		{
 			name:         "verified emails lower-cased, primary not repeated",
-			id:           providers.Identity{Email: "Alice@Acme.com", EmailVerified: true, VerifiedEmails: []string{"ALICE@acme.com", "a@Other.example"}},
+			id:           providers.Identity{Email: "Alice@Acme.com", EmailVerified: true, EmailTrusted: true, VerifiedEmails: []string{"ALICE@acme.com", "a@Other.example"}},
 			providerType: "google",
 			want:         Facts{VerifiedEmails: []string{"alice@acme.com", "a@other.example"}},
 		},
 		{
 			name:         "verified primary missing from the list is added",
-			id:           providers.Identity{Email: "alice@acme.com", EmailVerified: true},
+			id:           providers.Identity{Email: "alice@acme.com", EmailVerified: true, EmailTrusted: true},
 			providerType: "oidc",
 			want:         Facts{VerifiedEmails: []string{"alice@acme.com"}},
+		},
+		{
+			// The nOAuth pattern: a provider not trusted for email (an
+			// OIDC issuer without trust_email) vouches for nothing.
+			name:         "verified by a provider not trusted for email",
+			id:           providers.Identity{Email: "admin@acme.com", EmailVerified: true, VerifiedEmails: []string{"admin@acme.com"}},
+			providerType: "oidc",
+			want:         Facts{},
+		},
+		{
+			name:         "no Unicode case folding: U+0130 stays in the local part",
+			id:           providers.Identity{Email: "al\u0130ce@acme.com", EmailVerified: true, EmailTrusted: true},
+			providerType: "google",
+			want:         Facts{VerifiedEmails: []string{"al\u0130ce@acme.com"}},
+		},
+		{
+			name:         "international domain in its IDNA ASCII form",
+			id:           providers.Identity{Email: "anna@B\u00fccher.example", EmailVerified: true, EmailTrusted: true},
+			providerType: "google",
+			want:         Facts{VerifiedEmails: []string{"anna@xn--bcher-kva.example"}},
+		},
+		{
+			name:         "a domain that only Unicode folding would make valid matches nothing",
+			id:           providers.Identity{Email: "x@acme.te\u017ft", EmailVerified: true, EmailTrusted: true},
+			providerType: "google",
+			want:         Facts{},
 		},
 		{
 			name:         "unverified primary ignored",
@@ -57,7 +83,7 @@ func TestFactsOf(t *testing.T) {
 }
 
 func verifiedAt(email string) providers.Identity {
-	return providers.Identity{Email: email, EmailVerified: true}
+	return providers.Identity{Email: email, EmailVerified: true, EmailTrusted: true}
 }
 
 func TestAllowed(t *testing.T) {
@@ -77,7 +103,7 @@ func TestAllowed(t *testing.T) {
 		{"email domain in another case", acme, verifiedAt("Bob@ACME.com"), "google", true},
 		{"configured domain in another case", config.Access{EmailDomains: []string{"Acme.COM"}}, verifiedAt("bob@acme.com"), "google", true},
 		{"second configured domain", config.Access{EmailDomains: []string{"other.example", "acme.com"}}, verifiedAt("bob@acme.com"), "google", true},
-		{"any verified email counts", acme, providers.Identity{Email: "bob@gmail.com", EmailVerified: true, VerifiedEmails: []string{"bob@gmail.com", "bob@acme.com"}}, "github", true},
+		{"any verified email counts", acme, providers.Identity{Email: "bob@gmail.com", EmailVerified: true, EmailTrusted: true, VerifiedEmails: []string{"bob@gmail.com", "bob@acme.com"}}, "github", true},
 		{"unverified email in domain", acme, providers.Identity{Email: "bob@acme.com"}, "google", false},
 		{"no email", acme, providers.Identity{}, "google", false},
 		{"other domain", acme, verifiedAt("bob@other.example"), "google", false},
@@ -91,13 +117,25 @@ func TestAllowed(t *testing.T) {
 		{"GitHub member, org in another case", orgs, providers.Identity{Orgs: []string{"ACME"}}, GitHubType, true},
 		{"GitHub non-member", orgs, providers.Identity{Orgs: []string{"other"}}, GitHubType, false},
 		{"GitHub without orgs", orgs, providers.Identity{}, GitHubType, false},
-		// github_orgs restricts GitHub users only (config: "GitHub users must
-		// belong to one of these organisations").
-		{"non-GitHub identity under an org rule", orgs, verifiedAt("bob@gmail.com"), "google", true},
+		// Fail closed: an identity that cannot satisfy the org rule is
+		// refused by it, not waved through.
+		{"non-GitHub identity under an org rule", orgs, verifiedAt("bob@gmail.com"), "google", false},
+		{"OIDC identity claiming orgs under an org rule", orgs, providers.Identity{Orgs: []string{"acme"}}, "oidc", false},
 
 		{"both rules, GitHub member with domain email", both, providers.Identity{Email: "bob@acme.com", EmailVerified: true, Orgs: []string{"acme"}}, GitHubType, true},
-		{"both rules, GitHub member without domain email", both, providers.Identity{Email: "bob@gmail.com", EmailVerified: true, Orgs: []string{"acme"}}, GitHubType, false},
-		{"both rules, GitHub non-member with domain email", both, providers.Identity{Email: "bob@acme.com", EmailVerified: true, Orgs: []string{"other"}}, GitHubType, false},
+		// Either rule admits (contract: github_orgs refuses "unless
+		// email_domains admits them").
+		{"both rules, GitHub member without domain email", both, providers.Identity{Email: "bob@gmail.com", EmailVerified: true, EmailTrusted: true, Orgs: []string{"acme"}}, GitHubType, true},
+		{"both rules, GitHub non-member with domain email", both, providers.Identity{Email: "bob@acme.com", EmailVerified: true, EmailTrusted: true, Orgs: []string{"other"}}, GitHubType, true},
+		{"both rules, Google with domain email", both, verifiedAt("bob@acme.com"), "google", true},
+		{"both rules, neither", both, providers.Identity{Email: "bob@gmail.com", EmailVerified: true, EmailTrusted: true, Orgs: []string{"other"}}, GitHubType, false},
+
+		{"verified but from a provider not trusted for email", acme, providers.Identity{Email: "bob@acme.com", EmailVerified: true}, "oidc", false},
+		// Unicode folding must never turn another domain into a rule's.
+		{"U+017F folded into s by EqualFold", config.Access{EmailDomains: []string{"acme.test"}}, verifiedAt("x@acme.te\u017ft"), "google", false},
+		{"U+212A (Kelvin) folded into k by EqualFold", config.Access{EmailDomains: []string{"kacme.test"}}, verifiedAt("x@\u212Aacme.test"), "google", false},
+		{"U+0130 lowered to i by ToLower", config.Access{EmailDomains: []string{"iacme.test"}}, verifiedAt("x@\u0130acme.test"), "google", false},
+		{"international domain configured in Unicode", config.Access{EmailDomains: []string{"b\u00fccher.example"}}, verifiedAt("anna@xn--bcher-kva.example"), "google", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -129,13 +167,15 @@ func TestRoles(t *testing.T) {
 	}{
 		{"everyone only", rules, providers.Identity{}, "google", []string{"viewer"}},
 		{"email match, case-insensitive", rules, verifiedAt("alice@ACME.com"), "google", []string{"admin", "staff", "viewer"}},
+		{"U+0130 in the local part is not i", rules, verifiedAt("al\u0130ce@acme.com"), "google", []string{"staff", "viewer"}},
+		{"verified by a provider not trusted for email earns nothing", rules, providers.Identity{Email: "alice@acme.com", EmailVerified: true}, "oidc", []string{"viewer"}},
 		{"unverified email earns nothing", rules, providers.Identity{Email: "alice@acme.com"}, "google", []string{"viewer"}},
 		{"domain", rules, verifiedAt("bob@acme.com"), "google", []string{"staff", "viewer"}},
 		{"two @ is not in the domain", rules, verifiedAt("bob@x@acme.com"), "google", []string{"viewer"}},
 		{"GitHub org", rules, providers.Identity{Orgs: []string{"acme"}}, GitHubType, []string{"dev", "viewer"}},
 		{"orgs claimed by a non-GitHub provider", rules, providers.Identity{Orgs: []string{"acme", "acme-admins"}}, "oidc", []string{"viewer"}},
 		{"role earned twice is listed once, in configuration order", rules,
-			providers.Identity{Email: "alice@acme.com", EmailVerified: true, Orgs: []string{"acme", "acme-admins"}}, GitHubType,
+			providers.Identity{Email: "alice@acme.com", EmailVerified: true, EmailTrusted: true, Orgs: []string{"acme", "acme-admins"}}, GitHubType,
 			[]string{"admin", "staff", "dev", "viewer"}},
 		{"second rule for a role still grants it", rules, providers.Identity{Orgs: []string{"acme-admins"}}, GitHubType, []string{"admin", "viewer"}},
 		{"configuration order, not match order", []config.Role{

@@ -17,7 +17,7 @@ import (
 
 // check is GET /auth/check.
 func (s *Server) check(c echo.Context) error {
-	claims, err := s.authenticate(c)
+	claims, err := s.authenticateApp(c)
 	if err != nil {
 		if isTokenFault(err) {
 			return unauthorized(c, err, map[string]any{"authenticated": false})
@@ -90,7 +90,7 @@ type identityJSON struct {
 
 // me is GET /auth/me.
 func (s *Server) me(c echo.Context) error {
-	claims, err := s.authenticate(c)
+	claims, err := s.authenticateApp(c)
 	if err != nil {
 		if isTokenFault(err) {
 			return unauthorized(c, err, nil)
@@ -119,7 +119,7 @@ func (s *Server) me(c echo.Context) error {
 // permissions is GET /auth/permissions: the token's roles and the
 // permissions the tenant's configuration attaches to them.
 func (s *Server) permissions(c echo.Context) error {
-	claims, err := s.authenticate(c)
+	claims, err := s.authenticateApp(c)
 	if err != nil {
 		if isTokenFault(err) {
 			return unauthorized(c, err, nil)

@@ -7,11 +7,16 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
+	"github.com/socialbroker/broker/internal/oautherr"
 	"github.com/socialbroker/broker/tokens"
 )
 
 // errNoToken: the request carries no bearer token at all.
 var errNoToken = errors.New("no bearer token")
+
+// errNoApp: an app endpoint's request names no app (contract: 400).
+var errNoApp = oautherr.New(oautherr.InvalidRequest,
+	"name the calling app: send X-Tenant-ID, or call from an origin that belongs to exactly one app")
 
 // bearerToken extracts an RFC 6750 §2.1 bearer token. The scheme is
 // case-insensitive; tokens in query strings (§2.3) are never accepted:
@@ -41,6 +46,24 @@ func (s *Server) authenticate(c echo.Context) (*tokens.AccessClaims, error) {
 	}
 	if err := s.sameApp(c, claims.TID); err != nil {
 		return nil, err
+	}
+	return claims, nil
+}
+
+// authenticateApp is authenticate for the endpoints that answer about one
+// app's user (/auth/check, /auth/me, /auth/permissions): the calling app
+// must be named, by X-Tenant-ID or by an Origin that belongs to exactly
+// one tenant. A backend that forgot to say which app it is would
+// otherwise admit any app's token, including users its own rules refuse.
+// The token is judged first: a missing or bad one is a 401 whoever asks.
+func (s *Server) authenticateApp(c echo.Context) (*tokens.AccessClaims, error) {
+	claims, err := s.authenticate(c)
+	if err != nil {
+		return nil, err
+	}
+	r := c.Request()
+	if r.Header.Get("X-Tenant-ID") == "" && len(s.originTenants[r.Header.Get("Origin")]) != 1 {
+		return nil, errNoApp
 	}
 	return claims, nil
 }

@@ -72,7 +72,9 @@ func TestOffTheShelfClient(t *testing.T) {
 		t.Error("refresh did not rotate the tokens")
 	}
 	client := conf.Client(ctx, fresh)
-	resp, err := client.Get(h.issuer + "/auth/me")
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, h.issuer+"/auth/me", nil)
+	req.Header.Set("X-Tenant-ID", "spa") // the app names itself
+	resp, err := client.Do(req)
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET /auth/me with the oauth2 client: %v %v", resp, err)
 	}

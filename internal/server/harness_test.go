@@ -28,7 +28,8 @@ import (
 const appRedirect = "http://127.0.0.1:5173/callback"
 
 var (
-	alice = providertest.User{Subject: "1001", Login: "alice", Name: "Alice", Email: "alice@acme.test", EmailVerified: true, Orgs: []string{"acme"}}
+	// alice is a Workspace user (hd): Google is the authority for her address.
+	alice = providertest.User{Subject: "1001", Login: "alice", Name: "Alice", Email: "alice@acme.test", EmailVerified: true, Orgs: []string{"acme"}, HostedDomain: "acme.test"}
 	bob   = providertest.User{Subject: "1002", Login: "bob", Name: "Bob", Email: "bob@other.test", EmailVerified: true}
 	// eve claims alice's address but her provider does not vouch for it.
 	eve = providertest.User{Subject: "1003", Login: "eve", Name: "Eve", Email: "alice@acme.test", EmailVerified: false}
@@ -103,7 +104,7 @@ func newHarnessDB(t *testing.T, dbURL, extraTOML string) *harness {
 	h.issuer = "http://" + l.Addr().String()
 	h.google = providertest.NewOIDC(providertest.OIDCOptions{Title: "Google", ClientID: "g-client", ClientSecret: "g-secret", Users: users})
 	h.github = providertest.NewGitHub(providertest.GitHubOptions{ClientID: "gh-client", ClientSecret: "gh-secret", Users: users})
-	h.corp = providertest.NewOIDC(providertest.OIDCOptions{Title: "Corp", ClientID: "corp-client", ClientSecret: "corp-secret", Users: users, MinimalIDToken: true})
+	h.corp = providertest.NewOIDC(providertest.OIDCOptions{Title: "Corp", ClientID: "corp-client", ClientSecret: "corp-secret", Users: users, MinimalIDToken: true, IssuerParameter: true})
 	t.Cleanup(h.google.Close)
 	t.Cleanup(h.github.Close)
 	t.Cleanup(h.corp.Close)
@@ -193,11 +194,17 @@ func (h *harness) serve(cfg *config.Config, l net.Listener) *server.Server {
 // swapping h.issuer for that base URL.
 func (h *harness) addReplica() string {
 	h.t.Helper()
+	return h.startReplica(h.cfg)
+}
+
+// startReplica is addReplica with a configuration of its own.
+func (h *harness) startReplica(cfg *config.Config) string {
+	h.t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	h.serve(h.cfg, l)
+	h.serve(cfg, l)
 	return "http://" + l.Addr().String()
 }
 
@@ -346,11 +353,15 @@ func (h *harness) postJSON(path string, body any, hdr http.Header, out any) int 
 	return h.do(req, out)
 }
 
-// getBearer calls a GET endpoint with an access token.
+// getBearer calls a GET endpoint with an access token, naming the app the
+// token was issued to (X-Tenant-ID), as every app's client does.
 func (h *harness) getBearer(path, token string, out any) (int, http.Header) {
 	h.t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, h.issuer+path, nil)
 	req.Header.Set("Authorization", "Bearer "+token)
+	if tid := tokenTenant(token); tid != "" {
+		req.Header.Set("X-Tenant-ID", tid)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		h.t.Fatalf("GET %s: %v", path, err)
@@ -413,4 +424,22 @@ func (h *harness) refreshGrant(client, rt string) (tokenResponse, int) {
 	var tr tokenResponse
 	status := h.postForm("/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {client}}, nil, &tr)
 	return tr, status
+}
+
+// tokenTenant reads, unverified, the tid claim of what looks like one of
+// the broker's access tokens; "" for anything else.
+func tokenTenant(token string) string {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return ""
+	}
+	var c struct {
+		TID string `json:"tid"`
+	}
+	_ = json.Unmarshal(b, &c)
+	return c.TID
 }

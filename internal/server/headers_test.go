@@ -25,6 +25,7 @@ func TestResponseHeaders(t *testing.T) {
 	bearer := func(path string) *http.Request {
 		req, _ := http.NewRequest(http.MethodGet, h.issuer+path, nil)
 		req.Header.Set("Authorization", "Bearer "+tokens.AccessToken)
+		req.Header.Set("X-Tenant-ID", "spa")
 		return req
 	}
 	get := func(path string) *http.Request {

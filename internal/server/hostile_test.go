@@ -506,6 +506,9 @@ func tokenEndpoints(h *harness) []tokenEndpoint {
 		return func(t *testing.T, tok string, hdr http.Header) (bool, int, string) {
 			req := mustRequest(t, method, h.issuer+path)
 			req.Header.Set("Authorization", "Bearer "+tok)
+			if tid := tokenTenant(tok); tid != "" {
+				req.Header.Set("X-Tenant-ID", tid) // as the token's own app
+			}
 			for k, v := range hdr {
 				req.Header[k] = v
 			}

@@ -38,13 +38,15 @@ func TestLoginEndToEnd(t *testing.T) {
 		name, provider string
 		user           providertest.User
 		wantEmail      string
+		wantVerified   bool // the broker vouches for it (trust rule)
 		wantRoles      []string
 	}{
-		{"google", "google", alice, "alice@acme.test", []string{"admin", "viewer"}},
+		{"google", "google", alice, "alice@acme.test", true, []string{"admin", "viewer"}},
 		// bob's GitHub email is private: only /user/emails reveals it.
-		{"github private email", "github", bob, "bob@other.test", []string{"viewer"}},
+		{"github private email", "github", bob, "bob@other.test", true, []string{"viewer"}},
 		// corp's ID token carries only sub: the rest comes from userinfo.
-		{"generic oidc via userinfo", "corp", bob, "bob@other.test", []string{"viewer"}},
+		// corp is not trusted for email: its "verified" is not the broker's.
+		{"generic oidc via userinfo", "corp", bob, "bob@other.test", false, []string{"viewer"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -71,8 +73,8 @@ func TestLoginEndToEnd(t *testing.T) {
 			if status, _ := h.getBearer("/auth/me", tr.AccessToken, &me); status != http.StatusOK {
 				t.Fatalf("me: status %d", status)
 			}
-			if me.ID != check.Sub || me.Email != tt.wantEmail || !me.EmailVerified || me.Tenant != "spa" || len(me.Identities) != 1 || me.Identities[0].Provider != tt.provider {
-				t.Errorf("me = %+v, want email %s verified, one %s identity", me, tt.wantEmail, tt.provider)
+			if me.ID != check.Sub || me.Email != tt.wantEmail || me.EmailVerified != tt.wantVerified || me.Tenant != "spa" || len(me.Identities) != 1 || me.Identities[0].Provider != tt.provider {
+				t.Errorf("me = %+v, want email %s (verified %v), one %s identity", me, tt.wantEmail, tt.wantVerified, tt.provider)
 			}
 			if me.ID == tt.user.Subject {
 				t.Errorf("me.id = upstream subject %q; the broker must mint its own ids", me.ID)

@@ -48,9 +48,12 @@ type Server struct {
 	keys    *tokens.KeySet
 	tokens  *tokens.Service
 	tenants map[string]*config.Tenant
-	cors    *httpx.CORS
-	metrics *metrics.Metrics
-	echo    *echo.Echo
+	// originTenants lists, for each allowed origin, the tenants that
+	// allow it.
+	originTenants map[string][]string
+	cors          *httpx.CORS
+	metrics       *metrics.Metrics
+	echo          *echo.Echo
 }
 
 // New assembles a broker from cfg. It opens (and migrates) the store and
@@ -79,6 +82,17 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Server, error)
 const stateKeyName = "login-state-xchacha20poly1305"
 
 func assemble(ctx context.Context, cfg *config.Config, opts Options, store storage.Store) (*Server, error) {
+	tenants := map[string]*config.Tenant{}
+	originTenants := map[string][]string{}
+	var origins []string
+	for i := range cfg.Tenants {
+		t := &cfg.Tenants[i]
+		tenants[t.ID] = t
+		origins = append(origins, t.AllowedOrigins...)
+		for _, o := range t.AllowedOrigins {
+			originTenants[o] = append(originTenants[o], t.ID)
+		}
+	}
 	t := cfg.Tokens
 	keys, err := tokens.NewKeySet(store, tokens.KeySetConfig{
 		Alg: t.SigningAlg, Rotation: t.KeyRotation.Duration,
@@ -94,7 +108,7 @@ func assemble(ctx context.Context, cfg *config.Config, opts Options, store stora
 		Issuer: cfg.Issuer, AccessTTL: t.AccessTTL.Duration, IDTokenTTL: t.IDTokenTTL.Duration,
 		RefreshIdleTTL: t.RefreshIdleTTL.Duration, RefreshMaxTTL: t.RefreshMaxTTL.Duration,
 		ReuseGrace: t.RefreshReuseGrace.Duration, CodeTTL: t.CodeTTL.Duration,
-		Now: opts.Now, Logger: opts.Logger,
+		Policy: tenantPolicy(tenants), Now: opts.Now, Logger: opts.Logger,
 	})
 	if err != nil {
 		return nil, err
@@ -122,16 +136,23 @@ func assemble(ctx context.Context, cfg *config.Config, opts Options, store stora
 	}
 	s := &Server{
 		cfg: cfg, log: opts.Logger, now: opts.Now, store: store, keys: keys, tokens: svc,
-		tenants: map[string]*config.Tenant{}, metrics: metrics.New(),
-	}
-	var origins []string
-	for i := range cfg.Tenants {
-		s.tenants[cfg.Tenants[i].ID] = &cfg.Tenants[i]
-		origins = append(origins, cfg.Tenants[i].AllowedOrigins...)
+		tenants: tenants, originTenants: originTenants, metrics: metrics.New(),
 	}
 	s.cors = httpx.NewCORS(origins)
 	s.echo = s.routes(flow, opts.Mount)
 	return s, nil
+}
+
+// tenantPolicy judges sessions against their tenant's current rules
+// (tokens.Policy). A session whose tenant is gone admits nobody.
+func tenantPolicy(tenants map[string]*config.Tenant) tokens.Policy {
+	return func(sess storage.Session) ([]string, bool) {
+		t, ok := tenants[sess.TenantID]
+		if !ok {
+			return nil, false
+		}
+		return accounts.Judge(t, sess.Facts, sess.Roles)
+	}
 }
 
 // openStore opens the store a database URL names, applying its migrations.

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
+	"github.com/socialbroker/broker/callback"
 	"github.com/socialbroker/broker/internal/httpx"
 	"github.com/socialbroker/broker/internal/oautherr"
 	"github.com/socialbroker/broker/internal/web"
@@ -36,8 +37,8 @@ func (s *Server) discovery(c echo.Context) error {
 		"token_endpoint_auth_methods_supported":          []string{"client_secret_basic", "client_secret_post", "none"},
 		"revocation_endpoint_auth_methods_supported":     []string{"client_secret_basic", "client_secret_post", "none"},
 		"introspection_endpoint_auth_methods_supported":  []string{"client_secret_basic", "client_secret_post"},
-		"scopes_supported":                               []string{"openid", "email", "profile", "offline_access"},
-		"claims_supported":                               []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "sid", "email", "email_verified", "name", "picture"},
+		"scopes_supported":                               callback.SupportedScopes,
+		"claims_supported":                               []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "sid", "email", "email_verified", "name", "picture", "preferred_username", "roles"},
 		"authorization_response_iss_parameter_supported": true,
 	})
 }
@@ -68,7 +69,10 @@ func (s *Server) userinfo(c echo.Context) error {
 		out["email"], out["email_verified"] = u.Email, u.EmailVerified
 	}
 	if slices.Contains(scopes, "profile") {
-		out["name"], out["picture"] = u.Name, u.Picture
+		out["name"], out["picture"], out["preferred_username"] = u.Name, u.Picture, u.Username
+	}
+	if slices.Contains(scopes, "roles") {
+		out["roles"] = claims.Roles
 	}
 	return c.JSON(http.StatusOK, out)
 }

@@ -40,6 +40,10 @@ type OIDCOptions struct {
 	// "ES256", two orders of magnitude cheaper to sign, for load tests in
 	// which the fake must not be the bottleneck.
 	SigningAlg string
+	// IssuerParameter advertises RFC 9207 in discovery
+	// (authorization_response_iss_parameter_supported) and sends iss in
+	// every authorization response, as Microsoft Entra ID and Keycloak do.
+	IssuerParameter bool
 }
 
 // OIDC is a fake OpenID Connect provider: discovery, authorization, token,
@@ -87,6 +91,9 @@ func NewOIDC(opts OIDCOptions) *OIDC {
 	mux.HandleFunc("/userinfo", f.userinfo)
 	mux.HandleFunc("GET /jwks", f.jwks)
 	f.core.start(mux)
+	if opts.IssuerParameter {
+		f.core.responseIss = f.URL()
+	}
 	return f
 }
 
@@ -162,6 +169,7 @@ func (f *OIDC) discovery(w http.ResponseWriter, _ *http.Request) {
 		"grant_types_supported":                 []string{"authorization_code"},
 		"claims_supported": []string{"iss", "sub", "aud", "exp", "iat", "nonce", "azp",
 			"email", "email_verified", "name", "picture", "preferred_username", "hd"},
+		"authorization_response_iss_parameter_supported": f.opts.IssuerParameter,
 	})
 }
 

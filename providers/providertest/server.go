@@ -31,6 +31,9 @@ type core struct {
 	// grantTypeOptional accepts token requests without grant_type, as
 	// GitHub does.
 	grantTypeOptional bool
+	// responseIss, when set, is sent as iss in every authorization
+	// response (RFC 9207 §2).
+	responseIss string
 
 	mu       sync.Mutex
 	next     *User
@@ -173,12 +176,12 @@ func (c *core) approve(w http.ResponseWriter, r *http.Request, redirectURI strin
 	if q.Get("code_challenge_method") != "S256" || !pkceChars.MatchString(q.Get("code_challenge")) ||
 		len(q.Get("code_challenge")) != 43 {
 		redirectBack(w, r, redirectURI, url.Values{"error": {"invalid_request"},
-			"error_description": {"PKCE code_challenge with code_challenge_method=S256 is required"}, "state": {state}})
+			"error_description": {"PKCE code_challenge with code_challenge_method=S256 is required"}, "state": {state}, "iss": {c.responseIss}})
 		return
 	}
 	if q.Has("deny") {
 		redirectBack(w, r, redirectURI, url.Values{"error": {"access_denied"},
-			"error_description": {"the user refused"}, "state": {state}})
+			"error_description": {"the user refused"}, "state": {state}, "iss": {c.responseIss}})
 		return
 	}
 	var user *User
@@ -204,7 +207,7 @@ func (c *core) approve(w http.ResponseWriter, r *http.Request, redirectURI strin
 	c.mu.Lock()
 	c.codes[code] = g
 	c.mu.Unlock()
-	redirectBack(w, r, redirectURI, url.Values{"code": {code}, "state": {state}})
+	redirectBack(w, r, redirectURI, url.Values{"code": {code}, "state": {state}, "iss": {c.responseIss}})
 }
 
 // redeem authenticates the client and spends a code (RFC 6749 §4.1.3). On

@@ -18,6 +18,7 @@ func testSession(t *testing.T, s storage.Store) {
 	noRoles := sess
 	noRoles.ID = "s2"
 	noRoles.Roles = nil
+	noRoles.Facts = nil // a session stored before facts were kept
 	wantErr(t, "CreateSession(no roles)", s.CreateSession(t.Context(), storage.NewSession{Session: noRoles}), nil)
 	got, err = s.GetSession(t.Context(), "s2")
 	wantErr(t, "GetSession(no roles)", err, nil)

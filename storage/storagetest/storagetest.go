@@ -116,6 +116,7 @@ func newUser(t *testing.T, s storage.Store, id string, created time.Time) (stora
 		Email:         id + "@example.com",
 		EmailVerified: true,
 		Picture:       "https://example.com/" + id + ".png",
+		Username:      "login-" + id,
 		CreatedAt:     created,
 		UpdatedAt:     created,
 	}
@@ -156,6 +157,7 @@ func session(t *testing.T, s storage.Store, id string, expires time.Time) storag
 		Provider:  "test",
 		Scope:     "openid email",
 		Roles:     []string{"admin", "dev"},
+		Facts:     []byte(`{"emails":["` + id + `@example.com"]}`),
 		Nonce:     "nonce-" + id,
 		AuthTime:  t0,
 		CreatedAt: t0,

@@ -61,6 +61,7 @@ func testUpdateUser(t *testing.T, s storage.Store) {
 	u.Email = "new@example.com"
 	u.EmailVerified = false
 	u.Picture = "https://example.com/new.png"
+	u.Username = "renamed"
 	u.UpdatedAt = t0.Add(time.Hour)
 	wantErr(t, "UpdateUser", s.UpdateUser(t.Context(), u), nil)
 
