@@ -5,7 +5,7 @@
 // It holds tests only. The oauth2-proxy tests run a real build of
 // github.com/oauth2-proxy/oauth2-proxy/v7 (pinned at v7.15.6, built by
 // .ci/run) with the broker, in process, as its OpenID Connect provider and
-// the providertest fakes upstream, and prove four things:
+// the providertest fakes upstream, and prove:
 //
 //   - sign-in: a browser sent to the proxy goes through the broker's
 //     /authorize, the fake upstream and the proxy's callback, and reaches the
@@ -17,6 +17,10 @@
 //     the broker's refresh_token grant, twice (so it keeps the rotated
 //     refresh token), and the user stays signed in after the first access
 //     token has expired;
+//   - roles after a refresh: when the operator takes a role away, the
+//     refreshed access token the proxy holds no longer carries it; the
+//     proxy's groups follow only once the refresh response carries an ID
+//     token, which it does not yet (the test skips naming that gap);
 //   - logout: /oauth2/sign_out with --backend-logout-url={issuer}/logout?id_token_hint={id_token}
 //     ends the broker session: its access token is refused and the proxy's
 //     old cookie can no longer be refreshed.

@@ -114,20 +114,43 @@ type broker struct {
 	t      *testing.T
 	issuer string
 	github *providertest.GitHub
+	logs   *syncBuffer
+	// what the configuration is made of; restart changes admins.
+	addr, db, redirectURI, accessTTL string
+	admins                           []string
+	stop                             func()
 }
 
 // newBroker starts a broker whose tenant "proxy" redirects to
-// redirectURI, with access tokens that live accessTTL.
+// redirectURI, with access tokens that live accessTTL. alice holds the
+// role admin; everyone holds viewer.
 func newBroker(t *testing.T, redirectURI, accessTTL string) *broker {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &broker{t: t, issuer: "http://" + l.Addr().String()}
+	b := &broker{
+		t: t, issuer: "http://" + l.Addr().String(), logs: &syncBuffer{},
+		addr: l.Addr().String(), db: "sqlite:" + filepath.Join(t.TempDir(), "broker.db"),
+		redirectURI: redirectURI, accessTTL: accessTTL, admins: []string{alice.Email},
+	}
 	b.github = providertest.NewGitHub(providertest.GitHubOptions{ClientID: "gh-client", ClientSecret: "gh-secret", Users: []providertest.User{alice, bob}})
 	t.Cleanup(b.github.Close)
+	b.serve(l)
+	t.Cleanup(func() {
+		b.stop()
+		if t.Failed() {
+			t.Logf("broker logs:\n%s", b.logs.String())
+		}
+	})
+	return b
+}
 
+// config is the broker's configuration as it stands.
+func (b *broker) config() *config.Config {
+	b.t.Helper()
+	admins, _ := json.Marshal(b.admins) // a TOML array of strings too
 	// refresh_reuse_grace = 0: a refresh token presented twice ends the
 	// session at once, so a proxy that kept a spent refresh token would
 	// be caught at its next refresh.
@@ -152,36 +175,51 @@ providers = ["github"]
 client_secret = %q
 [[tenants.roles]]
 role = "admin"
-emails = [%q]
+emails = %s
 [[tenants.roles]]
 role = "viewer"
 everyone = true
-`, b.issuer, "sqlite:"+filepath.Join(t.TempDir(), "broker.db"), accessTTL,
-		b.github.BaseURL(), b.github.APIURL(), tenantID, redirectURI, tenantSecret, alice.Email)
+`, b.issuer, b.db, b.accessTTL, b.github.BaseURL(), b.github.APIURL(), tenantID, b.redirectURI, tenantSecret, admins)
 	cfg, err := config.Parse([]byte(toml), func(string) string { return "" })
 	if err != nil {
-		t.Fatalf("config: %v", err)
+		b.t.Fatalf("config: %v", err)
 	}
-	logs := &syncBuffer{}
-	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv, err := server.New(t.Context(), cfg, server.Options{Logger: logger})
+	return cfg
+}
+
+// serve starts a broker with the current configuration on l.
+func (b *broker) serve(l net.Listener) {
+	b.t.Helper()
+	logger := slog.New(slog.NewJSONHandler(b.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	srv, err := server.New(b.t.Context(), b.config(), server.Options{Logger: logger})
 	if err != nil {
-		t.Fatalf("server.New: %v", err)
+		b.t.Fatalf("server.New: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, l) }()
-	t.Cleanup(func() {
+	b.stop = func() {
 		cancel()
 		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
+			b.t.Errorf("Serve: %v", err)
 		}
 		srv.Close()
-		if t.Failed() {
-			t.Logf("broker logs:\n%s", logs.String())
-		}
-	})
-	return b
+		b.stop = func() {}
+	}
+}
+
+// restart stops the broker and starts it again at the same address, on
+// the same database, with admins as the only holders of the role admin:
+// an operator's change to config.toml.
+func (b *broker) restart(admins ...string) {
+	b.t.Helper()
+	b.stop()
+	b.admins = admins
+	l, err := net.Listen("tcp", b.addr)
+	if err != nil {
+		b.t.Fatalf("listen again on %s: %v", b.addr, err)
+	}
+	b.serve(l)
 }
 
 // userinfo calls the broker's /userinfo with an access token and returns
