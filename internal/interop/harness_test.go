@@ -269,10 +269,11 @@ func (b *broker) waitRefused(accessToken string) {
 // seen is what the app behind the proxy was told about the user: the
 // headers oauth2-proxy sets (pass_user_headers, pass_access_token).
 type seen struct {
-	User        string `json:"user"`
-	Email       string `json:"email"`
-	Groups      string `json:"groups"`
-	AccessToken string `json:"access_token"`
+	User              string `json:"user"`
+	Email             string `json:"email"`
+	PreferredUsername string `json:"preferred_username"`
+	Groups            string `json:"groups"`
+	AccessToken       string `json:"access_token"`
 }
 
 // newApp starts the app behind the proxy. It answers every request with
@@ -281,10 +282,11 @@ func newApp(t *testing.T) *httptest.Server {
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(seen{
-			User:        r.Header.Get("X-Forwarded-User"),
-			Email:       r.Header.Get("X-Forwarded-Email"),
-			Groups:      r.Header.Get("X-Forwarded-Groups"),
-			AccessToken: r.Header.Get("X-Forwarded-Access-Token"),
+			User:              r.Header.Get("X-Forwarded-User"),
+			Email:             r.Header.Get("X-Forwarded-Email"),
+			PreferredUsername: r.Header.Get("X-Forwarded-Preferred-Username"),
+			Groups:            r.Header.Get("X-Forwarded-Groups"),
+			AccessToken:       r.Header.Get("X-Forwarded-Access-Token"),
 		})
 	}))
 	t.Cleanup(app.Close)

@@ -32,6 +32,10 @@ func TestOAuth2ProxySignIn(t *testing.T) {
 	if got.Email != alice.Email {
 		t.Errorf("X-Forwarded-Email = %q, want %q", got.Email, alice.Email)
 	}
+	// preferred_username: the ID token's, with scope profile.
+	if got.PreferredUsername != alice.Login {
+		t.Errorf("X-Forwarded-Preferred-Username = %q, want %q", got.PreferredUsername, alice.Login)
+	}
 	// X-Forwarded-User is the ID token's sub: the broker's own opaque id,
 	// the one /userinfo gives for the access token the proxy holds.
 	st, sub := b.userinfo(got.AccessToken)
