@@ -17,6 +17,9 @@
 //     the broker's refresh_token grant, twice (so it keeps the rotated
 //     refresh token), and the user stays signed in after the first access
 //     token has expired;
+//   - bearer: with --skip-jwt-bearer-tokens an API client's broker access
+//     token passes the proxy without a cookie, roles as groups; a token with
+//     a broken signature does not;
 //   - roles after a refresh: when the operator takes a role away, the
 //     refreshed access token the proxy holds no longer carries it; the
 //     proxy's groups follow only once the refresh response carries an ID
