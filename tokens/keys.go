@@ -45,8 +45,10 @@ type KeySetConfig struct {
 	Alg string // ES256 (default), EdDSA or RS256
 	// Rotation is the age at which a signing key is replaced.
 	Rotation time.Duration
-	// MaxTokenTTL is the longest life of a token a key signs; a retired key
-	// stays published that long so rotation never breaks a live token.
+	// MaxTokenTTL is the longest a token a key signs stays in use (an
+	// access token until its exp, an ID token as a logout hint as long as
+	// its session); a retired key stays published that long so rotation
+	// never breaks a token still in use.
 	MaxTokenTTL time.Duration
 	Now         func() time.Time
 }

@@ -5,7 +5,8 @@
 // ./...`: npm ci when node_modules is missing or older than
 // package-lock.json, the build, the unit tests (node --test), and the
 // browser tests (Debian's Chromium driven by playwright-core against a real
-// `broker demo` and the example app).
+// `broker demo`: the example app, and a page signing in with the
+// third-party oidc-client-ts).
 //
 // With CI=true a missing Node, npm or Chromium fails the test; elsewhere it
 // skips with a message. -short skips the browser tests.

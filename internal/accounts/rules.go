@@ -1,7 +1,6 @@
 package accounts
 
 import (
-	"encoding/json"
 	"slices"
 
 	"github.com/socialbroker/broker/internal/config"
@@ -16,9 +15,9 @@ const GitHubType = "github"
 // keeps the facts of its sign-in (Encode), so that the rules can be
 // applied again, as they are then, at every refresh (Judge).
 type Facts struct {
-	VerifiedEmails []string `json:"emails,omitempty"` // vouched for, canonical (CanonicalEmail)
-	GitHub         bool     `json:"github,omitempty"` // the identity comes from a provider of type github
-	Orgs           []string `json:"orgs,omitempty"`   // ASCII lower-cased GitHub organisation logins
+	VerifiedEmails []string // vouched for, canonical (CanonicalEmail)
+	GitHub         bool     // the identity comes from a provider of type github
+	Orgs           []string // ASCII lower-cased GitHub organisation logins
 }
 
 // FactsOf extracts the facts from an identity signed in through a provider
@@ -33,12 +32,6 @@ func FactsOf(id *providers.Identity, providerType string) Facts {
 	return f
 }
 
-// Encode is the form a session stores its facts in.
-func (f Facts) Encode() []byte {
-	b, _ := json.Marshal(f) // strings and a bool cannot fail
-	return b
-}
-
 // Judge applies tenant t's rules as they are now to a session's stored
 // facts: whether t still admits the user, and the roles they earn now
 // (contract: roles and access rules are applied again at every refresh).
@@ -48,8 +41,8 @@ func Judge(t *config.Tenant, facts []byte, signedIn []string) ([]string, bool) {
 	if facts == nil {
 		return signedIn, true
 	}
-	var f Facts
-	if err := json.Unmarshal(facts, &f); err != nil {
+	f, err := decodeFacts(facts)
+	if err != nil {
 		return nil, false
 	}
 	if ok, _ := Allowed(t.Access, f); !ok {

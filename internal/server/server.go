@@ -96,7 +96,10 @@ func assemble(ctx context.Context, cfg *config.Config, opts Options, store stora
 	t := cfg.Tokens
 	keys, err := tokens.NewKeySet(store, tokens.KeySetConfig{
 		Alg: t.SigningAlg, Rotation: t.KeyRotation.Duration,
-		MaxTokenTTL: max(t.AccessTTL.Duration, t.IDTokenTTL.Duration), Now: opts.Now,
+		// An ID token stays in use as a logout hint (id_token_hint) for as
+		// long as its session lives: refresh grants issue none, and RP
+		// libraries keep the sign-in's. Its key stays published that long.
+		MaxTokenTTL: max(t.AccessTTL.Duration, t.IDTokenTTL.Duration, t.RefreshMaxTTL.Duration), Now: opts.Now,
 	})
 	if err != nil {
 		return nil, err

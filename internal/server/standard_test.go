@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestDiscovery(t *testing.T) {
@@ -236,5 +237,40 @@ func TestPublicMetadataCORS(t *testing.T) {
 		if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
 			t.Errorf("preflight %s: status %d, want 204 with *", path, resp.StatusCode)
 		}
+	}
+}
+
+// oidc-client-ts and most RP libraries keep the sign-in's ID token and
+// send it as id_token_hint at logout, however long the session has lived
+// and however many times the signing key rotated meanwhile (refresh
+// grants issue no new ID token). A retired key must keep verifying hints
+// for as long as a session may live.
+func TestLogoutHintOutlivesKeyRotation(t *testing.T) {
+	h := newHarness(t, "")
+	tr := h.signIn("google", "spa", alice)
+	h.clock.Advance(20 * 24 * time.Hour)
+	next, status := h.refreshGrant("spa", tr.RefreshToken) // keeps the session alive
+	if status != http.StatusOK {
+		t.Fatalf("refresh on day 20: %d %+v", status, next)
+	}
+	h.clock.Advance(15 * 24 * time.Hour)
+	// Each replica refreshes the keys as it starts: the first publishes a
+	// new key (the old one is near key_rotation), the second, once the new
+	// key has been published long enough (a tenth of key_rotation), signs
+	// with it and retires the old one, the third loads what is still in
+	// force two hours later.
+	h.addReplica()
+	h.clock.Advance(4 * 24 * time.Hour)
+	h.addReplica()
+	h.clock.Advance(2 * time.Hour)
+	h.issuer = h.addReplica()
+
+	resp := h.newBrowser().get(h.issuer + "/logout?" + url.Values{"id_token_hint": {tr.IDToken}, "post_logout_redirect_uri": {"http://127.0.0.1:5173/"}}.Encode())
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound {
+		t.Fatalf("logout with a 39-day-old hint: status %d, want a redirect back to the app", resp.StatusCode)
+	}
+	if _, status := h.refreshGrant("spa", next.RefreshToken); status != http.StatusBadRequest {
+		t.Errorf("refresh after logout: status %d, want 400: the session must have ended", status)
 	}
 }

@@ -1,0 +1,56 @@
+package accounts
+
+import (
+	"slices"
+	"testing"
+)
+
+func TestFactsRoundTrip(t *testing.T) {
+	for _, f := range []Facts{
+		{},
+		{GitHub: true},
+		{VerifiedEmails: []string{"alice@acme.com", "a@xn--bcher-kva.example"}, GitHub: true, Orgs: []string{"acme", ""}},
+		{VerifiedEmails: []string{string(make([]byte, 300))}},
+	} {
+		got, err := decodeFacts(f.Encode())
+		if err != nil || got.GitHub != f.GitHub || !slices.Equal(got.VerifiedEmails, f.VerifiedEmails) || !slices.Equal(got.Orgs, f.Orgs) {
+			t.Errorf("decode(encode(%+v)) = %+v, %v", f, got, err)
+		}
+	}
+}
+
+// Facts that do not decode admit nobody: Judge must never read a torn or
+// foreign value as an empty, and so rule-free, set of facts.
+func TestFactsMalformed(t *testing.T) {
+	good := Facts{VerifiedEmails: []string{"alice@acme.com"}, Orgs: []string{"acme"}}.Encode()
+	cases := map[string][]byte{
+		"empty":           {},
+		"unknown version": append([]byte{9}, good[1:]...),
+		"truncated":       good[:len(good)-1],
+		"trailing bytes":  append(slices.Clone(good), 0),
+		"huge count":      {factsVersion, 0, 0xff, 0xff, 0xff, 0xff, 0x0f},
+		"JSON":            []byte(`{"emails":["alice@acme.com"]}`),
+	}
+	for name, b := range cases {
+		if _, err := decodeFacts(b); err == nil {
+			t.Errorf("%s: decoded, want an error", name)
+		}
+		if _, ok := Judge(nil, b, []string{"admin"}); ok {
+			t.Errorf("%s: Judge admitted", name)
+		}
+	}
+}
+
+func FuzzDecodeFacts(f *testing.F) {
+	f.Add(Facts{VerifiedEmails: []string{"alice@acme.com"}, GitHub: true, Orgs: []string{"acme"}}.Encode())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, err := decodeFacts(b)
+		if err != nil {
+			return
+		}
+		again, err := decodeFacts(got.Encode())
+		if err != nil || again.GitHub != got.GitHub || !slices.Equal(again.VerifiedEmails, got.VerifiedEmails) || !slices.Equal(again.Orgs, got.Orgs) {
+			t.Fatalf("re-encoding %+v gave %+v, %v", got, again, err)
+		}
+	})
+}
