@@ -537,7 +537,7 @@ func (s *Service) grant(ctx context.Context, sess storage.Session, roles []strin
 // Verify checks an access token and that its session has not been
 // revoked. It reads no storage: the signature proves the claims, the
 // token's exp is capped by the session's end, and revocations are kept in
-// memory. It returns ErrTokenExpired, an error wrapping ErrInvalidToken,
+// memory. It returns ErrTokenExpired, an *InvalidTokenError,
 // or one wrapping storage.ErrUnavailable when revocations cannot be
 // vouched for.
 //
@@ -545,7 +545,7 @@ func (s *Service) grant(ctx context.Context, sess storage.Session, roles []strin
 // checks of one token skip the signature verification.
 func (s *Service) Verify(ctx context.Context, raw string) (*AccessClaims, error) {
 	if len(raw) > MaxTokenBytes {
-		return nil, fmt.Errorf("%w: malformed token", ErrInvalidToken)
+		return nil, Invalid("malformed token")
 	}
 	now := s.cfg.Now()
 	c, ok := s.checked.get(raw, now)
@@ -562,7 +562,7 @@ func (s *Service) Verify(ctx context.Context, raw string) (*AccessClaims, error)
 	case err != nil:
 		return nil, err
 	case revoked:
-		return nil, fmt.Errorf("%w: session is no longer active", ErrInvalidToken)
+		return nil, Invalid("session is no longer active")
 	}
 	return c, nil
 }
