@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"golang.org/x/time/rate"
 )
 
 // LimiterConfig configures a Limiter: a token bucket per key that holds
@@ -26,17 +25,17 @@ type LimiterConfig struct {
 	Now     func() time.Time
 }
 
-// Limiter is a set of token buckets (golang.org/x/time/rate), one per key
-// (a client address, a tenant). What it adds to the library is the keys'
-// memory, which is bounded: keys live in two generations, the current and
-// the previous one; a key seen again moves to the current generation, and
-// a rotation drops the previous generation whole. Rotation happens when
-// the current generation is half full, and otherwise once per refill
-// period, so an idle key is dropped only when its bucket is full again
-// anyway.
+// Limiter is a set of token buckets, one per key (a client address, a
+// tenant). Its memory is bounded: keys live in two generations, the
+// current and the previous one; a key seen again moves to the current
+// generation, and a rotation drops the previous generation whole. Rotation
+// happens when the current generation is half full, and otherwise once per
+// refill period, so an idle key is dropped only when its bucket is full
+// again anyway.
 type Limiter struct {
 	cfg   LimiterConfig
-	limit rate.Limit
+	rate  float64 // tokens per second
+	burst float64
 	idle  time.Duration // an untouched bucket is full again after this
 
 	mu        sync.Mutex
@@ -45,7 +44,8 @@ type Limiter struct {
 }
 
 type bucket struct {
-	*rate.Limiter
+	tokens  float64
+	last    time.Time
 	refused bool // refused since it last allowed: log only the first refusal
 }
 
@@ -62,7 +62,7 @@ func NewLimiter(cfg LimiterConfig) *Limiter {
 		cfg.Now = time.Now
 	}
 	return &Limiter{
-		cfg: cfg, limit: rate.Limit(float64(cfg.Burst) / cfg.Per.Seconds()), idle: cfg.Per,
+		cfg: cfg, rate: float64(cfg.Burst) / cfg.Per.Seconds(), burst: float64(cfg.Burst), idle: cfg.Per,
 		cur: map[string]*bucket{}, prev: map[string]*bucket{}, rotated: cfg.Now(),
 	}
 }
@@ -75,9 +75,6 @@ type Decision struct {
 	// FirstRefusal is set on the first refusal after an allowed request,
 	// so that a flood is logged once, not once per request.
 	FirstRefusal bool
-	// spent is what an allowed Take took from its bucket, for Refund.
-	spent *rate.Reservation
-	l     *Limiter
 }
 
 // Take spends one request of key's budget if it has one.
@@ -89,24 +86,33 @@ func (l *Limiter) Take(key string) Decision {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b := l.find(key, now)
-	r := b.ReserveN(now, 1)
-	if wait := r.DelayFrom(now); wait > 0 {
-		r.CancelAt(now) // a refusal spends nothing
-		first := !b.refused
-		b.refused = true
-		return Decision{RetryAfter: wait, FirstRefusal: first}
+	if elapsed := now.Sub(b.last).Seconds(); elapsed > 0 {
+		b.tokens = math.Min(l.burst, b.tokens+elapsed*l.rate)
 	}
-	b.refused = false
-	return Decision{Allowed: true, spent: r, l: l}
+	b.last = now
+	if b.tokens >= 1 {
+		b.tokens--
+		b.refused = false
+		return Decision{Allowed: true}
+	}
+	first := !b.refused
+	b.refused = true
+	wait := time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
+	return Decision{RetryAfter: wait, FirstRefusal: first}
 }
 
-// Refund gives back the request an allowed Take spent: for a budget that
+// Refund gives back the request Take spent for key: for a budget that
 // only failures should spend, taken before the attempt and refunded when
 // it succeeds, so that concurrent attempts cannot overspend it.
-func (d Decision) Refund() {
-	if d.spent != nil {
-		d.spent.CancelAt(d.l.cfg.Now())
+func (l *Limiter) Refund(key string) {
+	if l == nil {
+		return
 	}
+	now := l.cfg.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.find(key, now)
+	b.tokens = math.Min(l.burst, b.tokens+1)
 }
 
 // find returns key's bucket, rotating generations when due.
@@ -121,7 +127,7 @@ func (l *Limiter) find(key string, now time.Time) *bucket {
 	if ok {
 		delete(l.prev, key)
 	} else {
-		b = &bucket{Limiter: rate.NewLimiter(l.limit, l.cfg.Burst)}
+		b = &bucket{tokens: l.burst, last: now}
 	}
 	l.cur[key] = b
 	return b

@@ -209,13 +209,12 @@ func TestLimiterRefund(t *testing.T) {
 	clk := newClock()
 	l := NewLimiter(LimiterConfig{Burst: 2, Per: time.Minute, MaxKeys: 100, Now: clk.Now})
 	for i := range 10 {
-		d := l.Take("a")
-		if !d.Allowed {
+		if d := l.Take("a"); !d.Allowed {
 			t.Fatalf("success %d refused: refunds must give the request back", i+1)
 		}
-		d.Refund()
-		d.Refund() // twice: the second gives nothing back
+		l.Refund("a")
 	}
+	l.Refund("a") // on a full bucket: nothing to give back
 	for i := range 2 {
 		if d := l.Take("a"); !d.Allowed {
 			t.Fatalf("failure %d refused within the burst", i+1)
@@ -225,5 +224,5 @@ func TestLimiterRefund(t *testing.T) {
 		t.Fatal("third failure allowed: the bucket grew past its burst")
 	}
 	var none *Limiter
-	none.Take("a").Refund() // a nil Limiter limits nothing and refunds nothing
+	none.Refund("a") // a nil Limiter limits nothing and refunds nothing
 }

@@ -79,7 +79,7 @@ func (s *Server) authenticateClient(c echo.Context, p url.Values) (*config.Tenan
 	if !secretEqual(secret, t.ClientSecret) {
 		return nil, invalidClient()
 	}
-	d.Refund()
+	s.authFailures.Refund(t.ID)
 	return t, nil
 }
 
