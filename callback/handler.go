@@ -120,6 +120,7 @@ func (h *Handler) Register(e *echo.Echo, start ...echo.MiddlewareFunc) {
 	e.GET("/authorize", h.authorize, start...)
 	e.GET("/auth/:provider/login", h.login, start...)
 	e.GET("/auth/:provider/callback", h.callback)
+	e.POST("/auth/:provider/callback", h.formPost) // response_mode=form_post: formpost.go
 }
 
 // callbackURL is where an upstream sends the browser back.
