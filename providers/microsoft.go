@@ -116,6 +116,13 @@ func NewMicrosoft(cfg MicrosoftConfig) (*OIDC, error) {
 			return fmt.Errorf("microsoft: %w: ID token has no valid oid (is the profile scope missing?)", ErrInvalidIdentity)
 		}
 		id.Subject = c.TenantID + ":" + c.ObjectID
+		// Entra sends no email_verified: xms_edov is what says the
+		// address's domain belongs to the directory that vouches for it.
+		id.EmailVerified = id.Email != "" && bool(c.EmailDomainOwnerVerify)
+		id.VerifiedEmails = nil
+		if id.EmailVerified {
+			id.VerifiedEmails = []string{id.Email}
+		}
 		return nil
 	}
 	return p, nil
