@@ -2,7 +2,6 @@ package callback
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"net/http"
 	"net/url"
@@ -92,7 +91,7 @@ func (h *Handler) callback(c echo.Context) error {
 	upCtx, cancel := h.upstreamContext(c.Request().Context())
 	defer cancel()
 	iss := q.Get("iss")
-	if iss != "" && up.Issuer != "" && subtle.ConstantTimeCompare([]byte(iss), []byte(up.Issuer)) != 1 {
+	if iss != "" && !issuerMatches(up, iss) {
 		h.log.Warn("callback iss does not match provider", "provider", f.Provider)
 		return deny(oautherr.AccessDenied, "the sign-in response came from an unexpected issuer")
 	}

@@ -3,6 +3,7 @@ package callback
 import (
 	"context"
 	"crypto/cipher"
+	"crypto/subtle"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -32,6 +33,21 @@ type Upstream struct {
 // iss in every authorization response (RFC 9207; providers.OIDC).
 type issuerPromiser interface {
 	PromisesIssuer(ctx context.Context) (bool, error)
+}
+
+// issuerMatcher is a provider that judges an authorization response's iss
+// itself (providers.OIDC: Microsoft has one issuer per directory).
+type issuerMatcher interface {
+	MatchesIssuer(iss string) bool
+}
+
+// issuerMatches reports whether iss names up's upstream: by the provider's
+// own judgement, else by equality with up.Issuer when that is known.
+func issuerMatches(up *Upstream, iss string) bool {
+	if m, ok := up.Provider.(issuerMatcher); ok {
+		return m.MatchesIssuer(iss)
+	}
+	return up.Issuer == "" || subtle.ConstantTimeCompare([]byte(iss), []byte(up.Issuer)) == 1
 }
 
 func promisesIssuer(ctx context.Context, p providers.Provider) (bool, error) {

@@ -88,6 +88,15 @@ func NewMicrosoft(cfg MicrosoftConfig) (*OIDC, error) {
 		}
 		return nil
 	}
+	directoryOK := func(tid string) error {
+		if !guidRe.MatchString(tid) {
+			return errors.New("no valid tid")
+		}
+		if !allowed["*"] && !allowed[tid] {
+			return fmt.Errorf("directory %s is not in allowed_tenants", tid)
+		}
+		return nil
+	}
 	p.q.tokenIssuer = func(payload []byte) (string, error) {
 		var t struct {
 			TID string `json:"tid"`
@@ -95,21 +104,18 @@ func NewMicrosoft(cfg MicrosoftConfig) (*OIDC, error) {
 		if err := json.Unmarshal(payload, &t); err != nil {
 			return "", fmt.Errorf("payload: %v", err)
 		}
-		if !guidRe.MatchString(t.TID) {
-			return "", errors.New("no valid tid")
-		}
-		if !allowed["*"] && !allowed[t.TID] {
-			return "", fmt.Errorf("directory %s is not in allowed_tenants", t.TID)
+		if err := directoryOK(t.TID); err != nil {
+			return "", err
 		}
 		return authority + "/" + t.TID + "/v2.0", nil
 	}
-	// The authorization response's iss is the token's directory's issuer,
-	// unknown until then, except for one fixed directory.
-	callbackIss := ""
-	if guidRe.MatchString(tenant) {
-		callbackIss = cfg.OIDC.Issuer
+	// The authorization response's iss (RFC 9207) is the issuer of the
+	// user's directory: one of this authority's, for an allowed directory.
+	p.q.issuerOK = func(iss string) bool {
+		rest, ok := strings.CutPrefix(iss, authority+"/")
+		tid, ok2 := strings.CutSuffix(rest, "/v2.0")
+		return ok && ok2 && directoryOK(tid) == nil
 	}
-	p.q.callbackIssuer = &callbackIss
 	p.q.emailAuthority = func(c *claims) bool { return bool(c.EmailDomainOwnerVerify) }
 	p.q.finish = func(_ ExchangeRequest, c *claims, id *Identity) error {
 		if !guidRe.MatchString(c.ObjectID) {

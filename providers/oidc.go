@@ -62,9 +62,10 @@ type quirks struct {
 	// tokenIssuer, when set, names the one issuer an ID token must carry,
 	// from its payload once its signature is verified (Microsoft: from tid).
 	tokenIssuer func(payload []byte) (string, error)
-	// callbackIssuer is the iss an authorization response may carry
-	// (RFC 9207); "" when it cannot be known in advance. Default cfg.Issuer.
-	callbackIssuer *string
+	// issuerOK, when set, judges the iss of an authorization response
+	// (RFC 9207) instead of comparing it with cfg.Issuer (Microsoft: one
+	// issuer per directory).
+	issuerOK func(iss string) bool
 	// authParams are added to every authorization request
 	// (Apple: response_mode=form_post).
 	authParams map[string]string
@@ -154,13 +155,16 @@ func (p *OIDC) AuthCodeURL(ctx context.Context, req AuthRequest) (string, error)
 	return p.oauth2Config(d, req.RedirectURL, "").AuthCodeURL(req.State, opts...), nil
 }
 
-// Issuer is the iss an authorization response from this upstream carries
-// (RFC 9207), or "" when it cannot be known before the token is read.
-func (p *OIDC) Issuer() string {
-	if p.q.callbackIssuer != nil {
-		return *p.q.callbackIssuer
+// Issuer is the configured issuer (for Microsoft, the discovery base).
+func (p *OIDC) Issuer() string { return p.cfg.Issuer }
+
+// MatchesIssuer reports whether iss, from an authorization response,
+// names this upstream (RFC 9207 §2.4).
+func (p *OIDC) MatchesIssuer(iss string) bool {
+	if p.q.issuerOK != nil {
+		return p.q.issuerOK(iss)
 	}
-	return p.cfg.Issuer
+	return subtle.ConstantTimeCompare([]byte(iss), []byte(p.cfg.Issuer)) == 1
 }
 
 // FormPost reports whether the upstream returns with a cross-site form

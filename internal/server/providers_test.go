@@ -69,7 +69,7 @@ func newProvHarness(t *testing.T) *provHarness {
 	h.issuer = "http://" + l.Addr().String()
 	cb := func(name string) []string { return []string{h.issuer + "/auth/" + name + "/callback"} }
 	msUsers := []providertest.User{msAlice, msNoEdov, msOutsider, msPersonal}
-	h.ms = providertest.NewMicrosoft(providertest.OIDCOptions{ClientID: "ms-client", ClientSecret: "ms-secret",
+	h.ms = providertest.NewMicrosoft(providertest.OIDCOptions{ClientID: "ms-client", ClientSecret: "ms-secret", IssuerParameter: true,
 		RedirectURIs: append(cb("microsoft"), cb("mscommon")...), Users: msUsers})
 	h.apple = providertest.NewApple(providertest.AppleOptions{RedirectURIs: cb("apple"), Users: []providertest.User{appleAlice, appleBob}})
 	h.appleBool = providertest.NewApple(providertest.AppleOptions{RedirectURIs: cb("apple2"), Users: []providertest.User{appleBob}, BooleanClaims: true})
@@ -250,6 +250,29 @@ func TestMicrosoftRefusals(t *testing.T) {
 	forge("forged iss", msAlice, func(c map[string]any) { c["iss"] = h.ms.BaseURL() + "/" + otherDir + "/v2.0" })
 	forge("templated iss", msAlice, func(c map[string]any) { c["iss"] = h.ms.BaseURL() + "/{tenantid}/v2.0" })
 	forge("no tid", msAlice, func(c map[string]any) { delete(c, "tid") })
+	// RFC 9207: the authorization response's iss must be an allowed
+	// directory's issuer at this authority.
+	for name, iss := range map[string]string{
+		"response iss of a directory not allowed": h.ms.BaseURL() + "/" + otherDir + "/v2.0",
+		"response iss of another authority":       "https://login.evil.test/" + allowedDir + "/v2.0",
+		"response iss templated":                  h.ms.BaseURL() + "/{tenantid}/v2.0",
+	} {
+		t.Run(name, func(t *testing.T) {
+			b, p := h.newBrowser(), newPKCE()
+			h.ms.SetNextUser(msAlice)
+			up := b.upstreamRedirect(h.authorizeURL("/auth/microsoft/login", "spa", p, nil))
+			resp := b.get(up.String())
+			resp.Body.Close()
+			back, _ := url.Parse(resp.Header.Get("Location"))
+			q := back.Query()
+			if q.Get("iss") != h.ms.BaseURL()+"/"+allowedDir+"/v2.0" {
+				t.Fatalf("the fake sent iss %q, want alice's directory's issuer", q.Get("iss"))
+			}
+			q.Set("iss", iss)
+			back.RawQuery = q.Encode()
+			wantDenied(t, b.follow(back.String()))
+		})
+	}
 	// tenant = common with no allowed_tenants refuses every account.
 	t.Run("common without allowed_tenants", func(t *testing.T) {
 		q, _ := h.signInWith("mscommon", h.ms.SetNextUser, msAlice)

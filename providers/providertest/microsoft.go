@@ -21,7 +21,8 @@ var msGUID = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4
 //   - each ID token's iss is {authority}/{tid}/v2.0 for the user's own
 //     tid, with tid, oid, and xms_edov when User.DomainVerified.
 //
-// SetIDTokenMutator forges the rest (another iss, tid...).
+// With IssuerParameter, authorization responses carry iss (RFC 9207): the
+// user's directory's issuer. SetIDTokenMutator forges the rest (another iss, tid...).
 func NewMicrosoft(opts OIDCOptions) *OIDC {
 	if opts.Title == "" {
 		opts.Title = "Microsoft"
@@ -57,6 +58,9 @@ func NewMicrosoft(opts OIDCOptions) *OIDC {
 			doc["claims_supported"] = append(doc["claims_supported"].([]string), "tid", "oid", "xms_edov")
 		},
 		issuerOf: func(u User) string { return issuer(u.TenantID) },
+		// With IssuerParameter, the authorization response's iss is the
+		// user's directory's issuer, as Entra sends it.
+		setup: func(c *core) { c.responseIssOf = func(u User) string { return issuer(u.TenantID) } },
 		idClaims: func(u User, c map[string]any) {
 			c["tid"], c["oid"] = u.TenantID, u.ObjectID
 			if u.DomainVerified {

@@ -34,6 +34,9 @@ type core struct {
 	// responseIss, when set, is sent as iss in every authorization
 	// response (RFC 9207 §2).
 	responseIss string
+	// responseIssOf, when set, is the iss of a successful authorization
+	// response for u (Microsoft: the user's directory's issuer).
+	responseIssOf func(u User) string
 	// formPost answers authorization requests with an auto-submitting
 	// form that POSTs the response to the redirect URI
 	// (response_mode=form_post, as Apple does) instead of a redirect.
@@ -220,6 +223,9 @@ func (c *core) approve(w http.ResponseWriter, r *http.Request, redirectURI strin
 	c.codes[code] = g
 	c.mu.Unlock()
 	params := url.Values{"code": {code}, "state": {state}, "iss": {c.responseIss}}
+	if c.responseIssOf != nil && c.responseIss != "" {
+		params.Set("iss", c.responseIssOf(*user))
+	}
 	if c.formPost && c.formExtra != nil {
 		for k, v := range c.formExtra(*user) {
 			params[k] = v
