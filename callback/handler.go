@@ -22,7 +22,7 @@ import (
 type Upstream struct {
 	Provider providers.Provider
 	Name     string // the configured name: the {provider} path segment
-	Type     string // google | github | oidc
+	Type     string // the provider type: google, github, oidc, microsoft, apple...
 	Label    string // shown on the sign-in page
 	// Issuer is the provider's issuer identifier, checked against the
 	// callback's iss parameter (RFC 9207) when the provider sends one.
