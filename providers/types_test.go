@@ -1,6 +1,7 @@
 package providers_test
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"reflect"
@@ -136,5 +137,64 @@ func TestOAuth2Refusals(t *testing.T) {
 	p, _ = providers.New(spec, providers.Deps{HTTPClient: &http.Client{Timeout: time.Second}})
 	if _, err = p.Exchange(t.Context(), providers.ExchangeRequest{Code: "c", Verifier: strings.Repeat("v", 43)}); !errors.Is(err, providers.ErrUpstream) {
 		t.Errorf("upstream down: %v, want ErrUpstream", err)
+	}
+}
+
+// A connection record (the admin API's JSON, the same keys as a
+// [providers.NAME] section) builds a provider through the same factory.
+func TestSpecFromConnectionJSON(t *testing.T) {
+	u := providertest.User{Subject: "7", Login: "d", Name: "D", Email: "d@x.test", EmailVerified: true}
+	fake := providertest.NewDiscord(providertest.OAuth2Options{ClientID: "c", ClientSecret: "s", Users: []providertest.User{u}})
+	defer fake.Close()
+	body := `{"id":"acme-discord","type":"oauth2","client_id":"c","client_secret":"s",
+		"authorize_url":"` + fake.BaseURL() + `/oauth2/authorize","token_url":"` + fake.BaseURL() + `/api/oauth2/token",
+		"userinfo_url":"` + fake.BaseURL() + `/api/users/@me","scopes":["identify","email"],"trust_email":true,
+		"claims":{"subject":"id","email":"email","email_verified":"verified","username":"username"}}`
+	var spec providers.Spec
+	if err := json.Unmarshal([]byte(body), &spec); err != nil {
+		t.Fatal(err)
+	}
+	if ps := providers.CheckSpec(spec); len(ps) > 0 {
+		t.Fatalf("problems: %v", ps)
+	}
+	p, err := providers.New(spec, providers.Deps{HTTPClient: upstreamClient()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake.SetNextUser(u)
+	id, err := login(t, p, flow{})
+	if err != nil || p.Name() != "acme-discord" || id.Subject != "7" || id.Username != "d" || !id.EmailVerified || !id.EmailTrusted {
+		t.Fatalf("identity %+v, %v", id, err)
+	}
+}
+
+// A generic OIDC provider's groups claim, an array or one string, becomes
+// the identity's groups; members that are not strings are skipped.
+func TestOIDCGroupsClaim(t *testing.T) {
+	u := providertest.User{Subject: "g1", Email: "g@x.test", EmailVerified: true}
+	fake := providertest.NewOIDC(providertest.OIDCOptions{ClientID: "c", ClientSecret: "s", Users: []providertest.User{u}})
+	defer fake.Close()
+	p, err := providers.New(providers.Spec{Name: "corp", Type: "oidc", Issuer: fake.URL(), ClientID: "c", ClientSecret: "s"},
+		providers.Deps{HTTPClient: upstreamClient()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		claim any
+		want  []string
+	}{
+		{[]any{"eng", 42, "ops"}, []string{"eng", "ops"}},
+		{"eng", []string{"eng"}},
+		{map[string]any{"x": 1}, nil},
+	} {
+		fake.SetIDTokenMutator(func(c map[string]any) { c["groups"] = tt.claim })
+		fake.SetNextUser(u)
+		id, err := login(t, p, flow{})
+		if err != nil {
+			t.Fatalf("groups %v: %v", tt.claim, err)
+		}
+		if !reflect.DeepEqual(id.Groups, tt.want) {
+			t.Errorf("groups claim %v: got %v, want %v", tt.claim, id.Groups, tt.want)
+		}
 	}
 }
