@@ -59,10 +59,11 @@ func (h *Handler) formPost(c echo.Context) error {
 	if fp, ok := up.Provider.(formPoster); !ok || !fp.FormPost() {
 		return httpx.Page(http.StatusMethodNotAllowed, "Sign-in could not be completed", "This provider returns with a redirect, not a form.")
 	}
-	form, err := c.FormParams()
-	if err != nil {
+	// The body only: a parameter in the URL was not sent by the upstream.
+	if err := c.Request().ParseForm(); err != nil {
 		return badState("The sign-in response is malformed.")
 	}
+	form := c.Request().PostForm
 	kept := url.Values{}
 	for _, p := range formPostParams {
 		switch vs := form[p]; {

@@ -179,13 +179,7 @@ func validateProviders(c *Config, ps *problems) {
 				ps.add(key+"."+pr.Key, "%s", pr.Message)
 			}
 		}
-		if !oldType(p.Type) {
-			if p.HostedDomain != "" {
-				ps.add(key+".hosted_domain", "only for google providers")
-			}
-			if p.APIURL != "" {
-				ps.add(key+".api_url", "only for github providers")
-			}
+		if !oldType(p.Type) { // checked whole by CheckSpec
 			c.Providers[name] = p
 			continue
 		}

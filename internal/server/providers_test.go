@@ -415,6 +415,16 @@ func TestAppleRefusals(t *testing.T) {
 			t.Errorf("status %d, want 400", resp.StatusCode)
 		}
 	})
+	t.Run("state in the URL, not the form", func(t *testing.T) {
+		b, p := h.newBrowser(), newPKCE()
+		action, form := h.appleUpstream(b, "apple", h.apple, appleBob, p)
+		state := form.Get("state")
+		form.Del("state")
+		resp, _ := h.crossSitePost(action+"?state="+url.QueryEscape(state), form)
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("status %d, want 400", resp.StatusCode)
+		}
+	})
 	t.Run("POST to a provider that redirects", func(t *testing.T) {
 		resp, _ := h.crossSitePost(h.issuer+"/auth/gitlab/callback", url.Values{"state": {"x"}, "code": {"y"}})
 		if resp.StatusCode != http.StatusMethodNotAllowed {
