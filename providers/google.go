@@ -31,7 +31,7 @@ func NewGoogle(cfg OIDCConfig) (*OIDC, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.emailAuthority = googleIsAuthority
+	p.q.emailAuthority = googleIsAuthority
 	return p, nil
 }
 
