@@ -3,7 +3,9 @@
 // Package js holds the JavaScript client (@socialbroker/client), its
 // example app and their tests. This Go test runs them from `go test
 // ./...`: npm ci when node_modules is missing or older than
-// package-lock.json, the build, the unit tests (node --test), and the
+// package-lock.json, the build, the package's contents (npm pack against
+// exports) and the README's quick start against the installed tarball,
+// the unit tests (node --test), and the
 // browser tests (Debian's Chromium driven by playwright-core against a real
 // `broker demo`: the example app, and a page signing in with the
 // third-party oidc-client-ts).
@@ -53,6 +55,15 @@ func TestJSClient(t *testing.T) {
 				t.Errorf("build did not produce dist/%s", f)
 			}
 		}
+	})
+	// The package as an app installs it: npm pack must ship every file
+	// exports names, types included, and the README's quick start must
+	// type-check against the tarball installed with npm install.
+	t.Run("pack", func(t *testing.T) {
+		t.Log(strings.TrimSpace(lastLine(npm(ctx, t, nil, "run", "--silent", "check:pack"))))
+	})
+	t.Run("quickstart", func(t *testing.T) {
+		t.Log(strings.TrimSpace(lastLine(npm(ctx, t, nil, "run", "--silent", "check:quickstart"))))
 	})
 	t.Run("unit", func(t *testing.T) {
 		summary(t, npm(ctx, t, nil, "test"))
@@ -129,4 +140,10 @@ func summary(t *testing.T, out string) {
 			t.Log(strings.TrimPrefix(line, "# "))
 		}
 	}
+}
+
+// lastLine is the last non-empty line of out.
+func lastLine(out string) string {
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	return lines[len(lines)-1]
 }
