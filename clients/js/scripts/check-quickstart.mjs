@@ -5,7 +5,7 @@
 // the installed entry points in Node. React, Refine, the router and axios
 // come from this package's node_modules (the scratch app sits below it).
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -16,8 +16,14 @@ const run = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, encoding: "utf8",
 rmSync(app, { recursive: true, force: true });
 mkdirSync(join(app, "src"), { recursive: true });
 
-// 1. The tarball (npm pack runs prepare: the build).
-run("npm", ["pack", "--pack-destination", app, "--silent"], root);
+// 1. The tarball. npm pack would run prepare (the build) again; check:pack
+// proves that it does, so build here only when dist/ is missing or older
+// than a source file, and pack what is there.
+const newest = (dir) => Math.max(0, ...readdirSync(dir).map((f) => statSync(join(dir, f)).mtimeMs));
+if (!existsSync(join(root, "dist", "index.js")) || newest(join(root, "src")) > statSync(join(root, "dist", "index.js")).mtimeMs) {
+  run("npm", ["run", "build", "--silent"], root);
+}
+run("npm", ["pack", "--ignore-scripts", "--pack-destination", app, "--silent"], root);
 const tgz = readdirSync(app).find((f) => f.endsWith(".tgz"));
 if (!tgz) throw new Error("npm pack wrote no tarball");
 

@@ -106,7 +106,9 @@ export class MapStorage implements StorageLike {
 export function webStorage(name: "sessionStorage" | "localStorage"): StorageLike | undefined {
   try {
     // Reading the property itself throws where storage is blocked.
-    const s: Storage | undefined = name === "sessionStorage" ? globalThis.sessionStorage : globalThis.localStorage;
+    let s: Storage | undefined;
+    if (name === "sessionStorage") s = globalThis.sessionStorage;
+    else if (name === "localStorage") s = globalThis.localStorage;
     if (!s) return undefined;
     const probe = "__broker_probe__";
     s.setItem(probe, "1");

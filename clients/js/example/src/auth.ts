@@ -26,7 +26,11 @@ export async function loadConfig(): Promise<AppConfig> {
   };
   try {
     const res = await fetch("/config.json", { cache: "no-store" });
-    if (res.ok) return { ...fallback, ...((await res.json()) as Partial<AppConfig>) };
+    if (res.ok) {
+      const c = { ...fallback, ...((await res.json()) as Partial<AppConfig>) };
+      if (!["memory", "sessionStorage", "localStorage"].includes(c.storage)) c.storage = "memory";
+      return c;
+    }
   } catch {
     // no config.json: the defaults
   }
