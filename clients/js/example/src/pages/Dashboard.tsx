@@ -208,7 +208,7 @@ function Session() {
         </div>
       </dl>
       {info && (
-        <p className="muted small" data-testid="session-storage">
+        <p className="muted small spaced" data-testid="session-storage">
           {storageMeaning(config.storage, info.mode === "cookie")}
         </p>
       )}
