@@ -3,10 +3,12 @@
 // Package js holds the JavaScript client (@socialbroker/client), its
 // example app and their tests. This Go test runs them from `go test
 // ./...`: npm ci when node_modules is missing or older than
-// package-lock.json, the build, the unit tests (node --test), and the
-// browser tests (Debian's Chromium driven by playwright-core against a real
-// `broker demo`: the example app, and a page signing in with the
-// third-party oidc-client-ts).
+// package-lock.json; the build (npm pack's prepare) and the package's
+// contents checked against exports; the README's quick start against the
+// installed tarball; the unit tests (node --test); and the browser tests
+// (Debian's Chromium driven by playwright-core against a real `broker
+// demo`: the example app, and a page signing in with the third-party
+// oidc-client-ts).
 //
 // With CI=true a missing Node, npm or Chromium fails the test; elsewhere it
 // skips with a message. -short skips the browser tests.
@@ -39,20 +41,27 @@ func TestJSClient(t *testing.T) {
 			missing(tool)
 		}
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), 8*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), 9*time.Minute)
 	defer cancel()
 
 	if stale, why := nodeModulesStale(); stale {
 		t.Logf("npm ci (%s)", why)
 		npm(ctx, t, nil, "ci", "--no-audit", "--no-fund")
 	}
-	t.Run("build", func(t *testing.T) {
-		npm(ctx, t, nil, "run", "build")
+	// The package as an app installs it. check:pack runs npm pack, whose
+	// prepare script is the build, and checks that the pack ships every
+	// file exports names, types included; check:quickstart installs the
+	// tarball with npm install and type-checks the README's quick start.
+	t.Run("build+pack", func(t *testing.T) {
+		t.Log(strings.TrimSpace(lastLine(npm(ctx, t, nil, "run", "--silent", "check:pack"))))
 		for _, f := range []string{"index.js", "index.d.ts", "refine.d.ts", "axios.d.ts"} {
 			if _, err := os.Stat(filepath.Join("dist", f)); err != nil {
-				t.Errorf("build did not produce dist/%s", f)
+				t.Errorf("npm pack (prepare) did not build dist/%s", f)
 			}
 		}
+	})
+	t.Run("quickstart", func(t *testing.T) {
+		t.Log(strings.TrimSpace(lastLine(npm(ctx, t, nil, "run", "--silent", "check:quickstart"))))
 	})
 	t.Run("unit", func(t *testing.T) {
 		summary(t, npm(ctx, t, nil, "test"))
@@ -129,4 +138,10 @@ func summary(t *testing.T, out string) {
 			t.Log(strings.TrimPrefix(line, "# "))
 		}
 	}
+}
+
+// lastLine is the last non-empty line of out.
+func lastLine(out string) string {
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	return lines[len(lines)-1]
 }

@@ -1,7 +1,7 @@
 // The example app in a real browser against a real broker: sign in with
 // GitHub, identity, parallel API calls after expiry share one refresh, two
-// tabs, logout across tabs, and cookie mode. Screenshots go to
-// test-results/.
+// tabs, logout across tabs, cookie mode, and what a reload does with each
+// storage choice. Screenshots go to test-results/.
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -268,5 +268,52 @@ describe("example app in cookie mode (tenant example-cookie)", { concurrency: fa
     assert.equal(r.body.error, "invalid_grant", "the session is revoked at the broker");
     await page1.goto(app.origin + "/");
     await page1.waitForURL(/\/login/);
+  });
+});
+
+describe("where tokens are kept: what a reload does (tenant example)", { concurrency: false }, () => {
+  before(() => {
+    app.config.clientId = "example";
+  });
+  after(() => {
+    app.config.storage = "memory";
+  });
+
+  /** Runs fn with a fresh browser profile whose app keeps tokens in storage. */
+  async function withStorage(storage, fn) {
+    app.config.storage = storage;
+    const ctx = await newContext();
+    try {
+      await fn(await ctx.context.newPage(), ctx);
+    } finally {
+      await ctx.context.close();
+    }
+  }
+
+  test("memory (the default): a reload with no other tab open signs out, and the login page says why", async () => {
+    await withStorage("memory", async (page) => {
+      await signInWithGitHub(page);
+      await expectText(page.getByTestId("session-mode"), "in memory");
+      await expectText(page.getByTestId("session-storage"), "a reload signs you out unless another tab of this app is open");
+      await page.reload();
+      await page.waitForURL(/\/login/);
+      await expectText(page.getByTestId("storage-note"), "reloading the page signs you out");
+      await page.screenshot({ path: join(resultsDir, "reload-memory.png") });
+    });
+  });
+
+  test("sessionStorage: a reload stays signed in, and the page says the tokens are readable by script", async () => {
+    await withStorage("sessionStorage", async (page) => {
+      await signInWithGitHub(page);
+      await expectText(page.getByTestId("session-mode"), "in sessionStorage");
+      await expectText(page.getByTestId("session-storage"), "any script on this page can read them");
+      const stored = await page.evaluate(() => sessionStorage.getItem("broker:example:tokens"));
+      assert.match(stored ?? "", /"refreshToken"/, "the tokens are in this tab's sessionStorage");
+      const visited = [];
+      page.on("framenavigated", (f) => f === page.mainFrame() && visited.push(f.url()));
+      await page.reload();
+      await expectText(page.getByTestId("identity-name"), "Alice Admin");
+      assert.deepEqual(visited.filter((u) => /\/login|\/authorize/.test(u)), [], "no detour through the login page or the broker");
+    });
   });
 });

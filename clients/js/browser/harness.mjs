@@ -79,13 +79,14 @@ const types = {
 
 /**
  * Serves the built example (example/dist) like any static host with an
- * SPA fallback, plus /config.json (which broker and tenant) and the
- * example's API. The tenant can be switched between tests.
+ * SPA fallback, plus /config.json (which broker and tenant, where tokens
+ * are kept) and the example's API. The tenant and the storage can be
+ * switched between tests.
  */
 export async function startApp() {
   const dist = join(jsRoot, "example", "dist");
   if (!existsSync(join(dist, "index.html"))) throw new Error("example/dist is missing: run `npm run build:example`");
-  const config = { brokerUrl: "", clientId: "example" };
+  const config = { brokerUrl: "", clientId: "example", storage: "memory" };
   const api = reportsApi({ brokerUrl: () => config.brokerUrl });
   const server = http.createServer((req, res) => {
     const path = new URL(req.url ?? "/", "http://x").pathname;

@@ -8,13 +8,15 @@ import { reportsApi } from "./api.mjs"; // plain JavaScript: the browser tests' 
 // app in cookie mode). The page reads them from /config.json.
 const brokerUrl = () => process.env["BROKER_URL"] ?? "http://127.0.0.1:8080";
 const clientId = () => process.env["CLIENT_ID"] ?? "example";
+// STORAGE: where the client keeps tokens ("memory", the default, "sessionStorage" or "localStorage").
+const storage = () => process.env["STORAGE"] ?? "memory";
 
 function exampleServer(): Plugin {
   const mount = (server: ViteDevServer | PreviewServer) => {
     server.middlewares.use((req, res, next) => {
       if (req.url !== "/config.json") return next();
       res.setHeader("Content-Type", "application/json");
-      res.end(JSON.stringify({ brokerUrl: brokerUrl(), clientId: clientId() }));
+      res.end(JSON.stringify({ brokerUrl: brokerUrl(), clientId: clientId(), storage: storage() }));
     });
     server.middlewares.use(reportsApi({ brokerUrl }) as unknown as Connect.NextHandleFunction);
   };

@@ -11,11 +11,19 @@ export interface TokenSet {
   scope?: string;
 }
 
-/** The subset of the Web Storage API the client uses. */
+/**
+ * The subset of the Web Storage API the client uses. `Storage`
+ * (sessionStorage, localStorage) is one. `length` and `key` are optional:
+ * with them the client lists its keys to drop pending sign-ins older than
+ * ten minutes (abandoned at the identity provider); without them those
+ * stay until the store is cleared.
+ */
 export interface StorageLike {
   getItem(key: string): string | null;
   setItem(key: string, value: string): void;
   removeItem(key: string): void;
+  readonly length?: number;
+  key?(index: number): string | null;
 }
 
 /** Where tokens are kept. */
@@ -86,12 +94,21 @@ export class MapStorage implements StorageLike {
   removeItem(key: string): void {
     this.m.delete(key);
   }
+  get length(): number {
+    return this.m.size;
+  }
+  key(index: number): string | null {
+    return [...this.m.keys()][index] ?? null;
+  }
 }
 
 /** The page's sessionStorage or localStorage, if usable. */
 export function webStorage(name: "sessionStorage" | "localStorage"): StorageLike | undefined {
   try {
-    const s = (globalThis as Record<string, unknown>)[name] as StorageLike | undefined;
+    // Reading the property itself throws where storage is blocked.
+    let s: Storage | undefined;
+    if (name === "sessionStorage") s = globalThis.sessionStorage;
+    else if (name === "localStorage") s = globalThis.localStorage;
     if (!s) return undefined;
     const probe = "__broker_probe__";
     s.setItem(probe, "1");

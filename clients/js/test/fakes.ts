@@ -241,7 +241,7 @@ export class FakeBrowser {
       hintStorage: this.localStorage,
       navigate: (u) => this.navigations.push(u),
       now: () => this.clock.now,
-      peerTimeoutMs: 30,
+      peerTimeoutMs: 250, // an answer ends the wait at once; a loaded machine may stall timers for tens of ms
       ...options,
     });
     this.tabs.push(c);

@@ -1,6 +1,7 @@
 import { useEffect, useState } from "react";
 import { useGetIdentity, usePermissions } from "@refinedev/core";
 import type { BrokerPermissions, BrokerUser, SessionInfo } from "@socialbroker/client";
+import { storageMeaning } from "../auth";
 import { useAuth } from "../context";
 import { Avatar } from "../ui";
 
@@ -193,7 +194,7 @@ function Session() {
       <dl className="facts facts-row">
         <div>
           <dt>Refresh token</dt>
-          <dd data-testid="session-mode">{info ? (info.mode === "cookie" ? "HttpOnly cookie" : "in memory") : "—"}</dd>
+          <dd data-testid="session-mode">{info ? (info.mode === "cookie" ? "HttpOnly cookie" : kept[config.storage]) : "—"}</dd>
         </div>
         <div>
           <dt>Access token</dt>
@@ -206,6 +207,13 @@ function Session() {
           </dd>
         </div>
       </dl>
+      {info && (
+        <p className="muted small spaced" data-testid="session-storage">
+          {storageMeaning(config.storage, info.mode === "cookie")}
+        </p>
+      )}
     </section>
   );
 }
+
+const kept = { memory: "in memory", sessionStorage: "in sessionStorage", localStorage: "in localStorage" } as const;

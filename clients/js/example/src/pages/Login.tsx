@@ -1,6 +1,7 @@
 import { useLogin } from "@refinedev/core";
 import type { BrokerLoginParams } from "@socialbroker/client/refine";
 import { useSearchParams } from "react-router";
+import { loginNote } from "../auth";
 import { useAuth } from "../context";
 import { GitHubIcon, GoogleIcon, Logo } from "../ui";
 
@@ -41,6 +42,9 @@ export function LoginPage() {
             <span>{isPending && variables?.providerName === "github" ? "Redirecting…" : "Sign in with GitHub"}</span>
           </button>
         </div>
+        <p className="fine" data-testid="storage-note">
+          {loginNote(config.storage)}
+        </p>
         <p className="fine">
           Tenant <code>{config.clientId}</code> · broker <code>{config.brokerUrl.replace(/^https?:\/\//, "")}</code>
         </p>
