@@ -288,9 +288,6 @@ func (s *Server) routes(flow *callback.Handler, mount func(*echo.Echo)) *echo.Ec
 // Handler is the broker as an http.Handler.
 func (s *Server) Handler() http.Handler { return s.echo }
 
-// Issuer is the broker's public base URL.
-func (s *Server) Issuer() string { return s.cfg.Issuer }
-
 // Serve answers on l until ctx ends, then drains in-flight requests. It
 // also keeps the signing keys fresh and removes expired rows.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
