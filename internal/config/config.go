@@ -142,15 +142,6 @@ func (d Duration) MarshalText() ([]byte, error) {
 	return []byte(d.Duration.String()), nil
 }
 
-// Tenant returns the tenant whose id (OAuth client_id) is id.
-func (c *Config) Tenant(id string) (*Tenant, bool) {
-	for i := range c.Tenants {
-		if c.Tenants[i].ID == id {
-			return &c.Tenants[i], true
-		}
-	}
-	return nil, false
-}
 
 // CallbackURL is where the upstream provider sends the browser back:
 // {issuer}/auth/{provider}/callback. It is the redirect URI to register
