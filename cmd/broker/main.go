@@ -4,6 +4,7 @@
 //	broker demo [--listen 127.0.0.1:8080] a self-contained demo with fake upstreams
 //	broker check --config config.toml   validate a configuration and exit
 //	broker migrate --config config.toml apply database migrations and exit
+//	broker version                      print the version and commit
 package main
 
 import (
@@ -33,15 +34,18 @@ commands:
        [--access-ttl 2m] [--example-origin http://127.0.0.1:5173]   for clients/js/example
   check --config config.toml    validate a configuration and exit
   migrate --config config.toml  apply database migrations and exit (serve applies them too)
+  version                       print the module version and the commit it was built from
 `
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "broker:", err)
-		}
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		// --help asked for the usage it got: not a failure.
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "broker:", err)
 		os.Exit(1)
 	}
 }
@@ -70,10 +74,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintln(stdout, "configuration is valid")
 			return nil
 		case "migrate":
-			if err := server.Migrate(ctx, cfg); err != nil {
+			res, err := server.ApplyMigrations(ctx, cfg)
+			if err != nil {
 				return err
 			}
-			fmt.Fprintln(stdout, "database schema is up to date")
+			fmt.Fprintln(stdout, res)
 			return nil
 		}
 		return serve(ctx, cfg, *pprofAddr, stderr)
@@ -88,6 +93,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runDemo(ctx, *listen, opts, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
+		return nil
+	case "version", "--version":
+		printVersion(stdout)
 		return nil
 	default:
 		fmt.Fprint(stderr, usage)
