@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -31,6 +32,7 @@ const usage = `usage: broker <command> [flags]
 commands:
   serve --config config.toml    run the broker ([--pprof 127.0.0.1:6060] profiler on loopback)
   demo [--listen host:port]     run a self-contained demo (fake Google and GitHub, no credentials)
+       [--public-url URL]       in a container or VM: --listen 0.0.0.0:8080, opened through a forwarded port
        [--access-ttl 2m] [--example-origin http://127.0.0.1:5173]   for clients/js/example
   check --config config.toml    validate a configuration and exit
   migrate --config config.toml  apply database migrations and exit (serve applies them too)
@@ -87,6 +89,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		var opts demo.Options
 		fs.DurationVar(&opts.AccessTTL, "access-ttl", 2*time.Minute, "access token lifetime (a few seconds shows refreshes)")
 		fs.StringVar(&opts.ExampleOrigin, "example-origin", "", "origin of clients/js/example (default: port 5173 on the demo's host)")
+		fs.StringVar(&opts.PublicURL, "public-url", "", "the demo's address as the browser opens it, when not the listen address (http://localhost:9000 for a port published as 9000, or an https tunnel's)")
 		if err := fs.Parse(args); err != nil {
 			return err
 		}
@@ -166,6 +169,9 @@ func runDemo(ctx context.Context, listen string, opts demo.Options, stdout, stde
 	}
 	defer d.Close()
 	fmt.Fprintf(stdout, "\nBroker demo running. Open %s\n\n", d.URL)
+	if !strings.HasPrefix(d.URL, "http://"+d.Listen+"/") {
+		fmt.Fprintf(stdout, "  listening on %s; other names for it (a VM's address) are refused: browsers come back over plain http only to localhost,\n  so reach it through a forwarded port, or pass --public-url\n", d.Listen)
+	}
 	fmt.Fprintf(stdout, "  fake Google: %s\n  fake GitHub: %s\n  (fakes: anyone can sign in as a demo user; nothing here is real)\n", d.Google.URL(), d.GitHub.BaseURL())
 	fmt.Fprintf(stdout, "  clients/js/example at %s: tenants %q and %q (cookie mode)\n\nPress Ctrl+C to stop.\n", d.ExampleOrigin, demo.ExampleTenantID, demo.ExampleCookieTenantID)
 	return d.Serve(ctx)

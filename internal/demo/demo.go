@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,6 +46,12 @@ type Options struct {
 	// ExampleOrigin is where clients/js/example is served; when empty,
 	// port 5173 on the demo's own host (Vite's default port).
 	ExampleOrigin string
+	// PublicURL is the demo's origin as browsers open it, when it is not
+	// the listen address: http://localhost:9000 for a container port 8080
+	// published as 9000, or an https tunnel's address. When empty: the
+	// host of listen as written, "localhost" for 0.0.0.0 or [::], with the
+	// port listened on.
+	PublicURL string
 }
 
 // Users are the people the fake upstreams let you sign in as. Alice has a
@@ -64,34 +71,57 @@ type Demo struct {
 	URL    string // where to open the demo page
 	// ExampleOrigin is the origin the example app's tenants accept.
 	ExampleOrigin string
-	listener      net.Listener
-	dir           string
+	// Listen is the address listened on (0.0.0.0:8080 stays that).
+	Listen   string
+	listener net.Listener
+	public   *url.URL
+	dir      string
 }
 
+// Paths under which the demo serves its fake upstreams, on its own port:
+// one forwarded port is all a container or a VM needs.
+const (
+	fakeGooglePath = "/_fake/google"
+	fakeGitHubPath = "/_fake/github"
+)
+
 // Start starts the fakes and a broker listening on listen (host:port;
-// port 0 picks a free one).
+// port 0 picks a free one). Its address (Demo.URL) is opts.PublicURL or
+// derived from listen (see publicURL): a loopback name, or an https
+// tunnel's.
 func Start(ctx context.Context, listen string, log *slog.Logger, opts Options) (*Demo, error) {
+	// A host the demo cannot be opened as is refused before listening.
+	if _, err := publicURL(listen, opts.PublicURL, "0"); err != nil {
+		return nil, err
+	}
 	l, err := net.Listen("tcp", listen)
 	if err != nil {
 		return nil, fmt.Errorf("demo: listen on %s: %w", listen, err)
 	}
-	issuer := "http://" + l.Addr().String()
-	d := &Demo{listener: l, URL: issuer + "/demo/", ExampleOrigin: strings.TrimRight(opts.ExampleOrigin, "/")}
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	public, err := publicURL(listen, opts.PublicURL, port)
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
+	issuer := public.String()
+	d := &Demo{listener: l, public: public, Listen: listenAddr(listen, l), URL: issuer + "/demo/",
+		ExampleOrigin: strings.TrimRight(opts.ExampleOrigin, "/")}
 	if d.ExampleOrigin == "" {
 		// The same host as the broker: the cookie tenant needs the app on
 		// the broker's site (SameSite cookies), and ports do not count.
-		d.ExampleOrigin = "http://" + net.JoinHostPort(l.Addr().(*net.TCPAddr).IP.String(), "5173")
+		d.ExampleOrigin = "http://" + net.JoinHostPort(public.Hostname(), "5173")
 	}
 	if opts.AccessTTL <= 0 {
 		opts.AccessTTL = 2 * time.Minute
 	}
 	d.Google = providertest.NewOIDC(providertest.OIDCOptions{
 		Title: "Google", ClientID: "demo-google-client", ClientSecret: "demo-google-secret",
-		RedirectURIs: []string{issuer + "/auth/google/callback"}, Users: Users,
+		RedirectURIs: []string{issuer + "/auth/google/callback"}, Users: Users, URL: issuer + fakeGooglePath,
 	})
 	d.GitHub = providertest.NewGitHub(providertest.GitHubOptions{
 		ClientID: "demo-github-client", ClientSecret: "demo-github-secret",
-		RedirectURIs: []string{issuer + "/auth/github/callback"}, Users: Users,
+		RedirectURIs: []string{issuer + "/auth/github/callback"}, Users: Users, URL: issuer + fakeGitHubPath,
 	})
 	if d.dir, err = os.MkdirTemp("", "broker-demo-"); err != nil {
 		d.Close()
@@ -102,7 +132,7 @@ func Start(ctx context.Context, listen string, log *slog.Logger, opts Options) (
 		d.Close()
 		return nil, fmt.Errorf("demo: config: %w", err)
 	}
-	d.Server, err = server.New(ctx, cfg, server.Options{Logger: log, Mount: mountPage})
+	d.Server, err = server.New(ctx, cfg, server.Options{Logger: log, Mount: d.mount, Transport: newLocalTransport(public, l)})
 	if err != nil {
 		d.Close()
 		return nil, err
@@ -172,6 +202,28 @@ func (d *Demo) Close() {
 	if d.dir != "" {
 		os.RemoveAll(d.dir)
 	}
+}
+
+// mount keeps browsers on the demo's address and serves the fakes (before
+// routing: they are not the broker's routes, its limits and headers are
+// not theirs), then the demo page.
+func (d *Demo) mount(e *echo.Echo) {
+	fakes := map[string]http.Handler{
+		fakeGooglePath: http.StripPrefix(fakeGooglePath, d.Google.Handler()),
+		fakeGitHubPath: http.StripPrefix(fakeGitHubPath, d.GitHub.Handler()),
+	}
+	e.Pre(canonicalHost(d.public), func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			for prefix, h := range fakes {
+				if strings.HasPrefix(c.Request().URL.Path, prefix+"/") {
+					h.ServeHTTP(c.Response(), c.Request())
+					return nil
+				}
+			}
+			return next(c)
+		}
+	})
+	mountPage(e)
 }
 
 // mountPage serves the demo app at /demo/ (its callback too: /demo/callback).

@@ -40,6 +40,11 @@ type OIDCOptions struct {
 	// "ES256", two orders of magnitude cheaper to sign, for load tests in
 	// which the fake must not be the bottleneck.
 	SigningAlg string
+	// URL, when set, makes the fake start no server of its own: URL is its
+	// issuer, and the caller serves Handler() there (broker demo mounts
+	// its fakes on its own listener, so that one published port is enough
+	// from a container or a VM).
+	URL string
 	// IssuerParameter advertises RFC 9207 in discovery
 	// (authorization_response_iss_parameter_supported) and sends iss in
 	// every authorization response, as Microsoft Entra ID and Keycloak do.
@@ -62,7 +67,8 @@ type OIDC struct {
 	rogue       crypto.Signer // the unpublished key, made on first use
 }
 
-// NewOIDC starts a fake OpenID Connect provider on 127.0.0.1.
+// NewOIDC starts a fake OpenID Connect provider on 127.0.0.1 (or, with
+// opts.URL, prepares one to be mounted there).
 func NewOIDC(opts OIDCOptions) *OIDC {
 	if opts.Title == "" {
 		opts.Title = "OpenID Connect"
@@ -90,7 +96,7 @@ func NewOIDC(opts OIDCOptions) *OIDC {
 	mux.HandleFunc("/token", f.token)
 	mux.HandleFunc("/userinfo", f.userinfo)
 	mux.HandleFunc("GET /jwks", f.jwks)
-	f.core.start(mux)
+	f.core.start(mux, opts.URL)
 	if opts.IssuerParameter {
 		f.core.responseIss = f.URL()
 	}
@@ -98,10 +104,14 @@ func NewOIDC(opts OIDCOptions) *OIDC {
 }
 
 // URL is the issuer: the server's base URL, without trailing slash.
-func (f *OIDC) URL() string { return f.core.srv.URL }
+func (f *OIDC) URL() string { return f.core.url }
+
+// Handler serves the fake; for a fake made with OIDCOptions.URL, the
+// caller serves it there, with the URL's path stripped.
+func (f *OIDC) Handler() http.Handler { return f.core.handler }
 
 // Close shuts the server down.
-func (f *OIDC) Close() { f.core.srv.Close() }
+func (f *OIDC) Close() { f.core.close() }
 
 // SetNextUser makes the next authorization request approve at once as u
 // instead of showing the chooser page. It applies to one request.
