@@ -79,6 +79,9 @@ func server(t testing.TB) string {
 			return
 		}
 		chosen.private, chosen.dsn = c, c.dsn
+		// Said once per test process, so that a fallback is never silent.
+		fmt.Fprintf(os.Stderr, "pgtest: no usable PostgreSQL at %s (%v): using a private cluster at %s, removed when the tests end\n",
+			redacted(def), err, redacted(c.dsn))
 	})
 	if chosen.err != nil {
 		t.Fatalf("pgtest: no PostgreSQL for the tests%s: %v\nTo fix: %s", inCI(), chosen.err, howToStart)
