@@ -2,7 +2,6 @@ package callback
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"net/http"
 	"net/url"
@@ -30,6 +29,17 @@ var callbackParams = []string{"state", "code", "iss", "error", "error_descriptio
 // callback is GET /auth/{provider}/callback.
 func (h *Handler) callback(c echo.Context) error {
 	q := c.QueryParams()
+	// A form-post response, sealed by formPost (formpost.go).
+	fromForm := q.Has("response")
+	if fromForm {
+		var ok bool
+		if len(q) != 1 || len(q["response"]) != 1 || len(q.Get("response")) > 2*maxSealedResponse {
+			return badState("The sign-in response is malformed.")
+		}
+		if q, ok = h.openResponse(q.Get("response")); !ok {
+			return badState(usedState)
+		}
+	}
 	for _, p := range callbackParams {
 		if len(q[p]) > 1 {
 			return badState("The sign-in response repeats the parameter " + p + ".")
@@ -81,7 +91,7 @@ func (h *Handler) callback(c echo.Context) error {
 	upCtx, cancel := h.upstreamContext(c.Request().Context())
 	defer cancel()
 	iss := q.Get("iss")
-	if iss != "" && up.Issuer != "" && subtle.ConstantTimeCompare([]byte(iss), []byte(up.Issuer)) != 1 {
+	if iss != "" && !issuerMatches(up, iss) {
 		h.log.Warn("callback iss does not match provider", "provider", f.Provider)
 		return deny(oautherr.AccessDenied, "the sign-in response came from an unexpected issuer")
 	}
@@ -102,10 +112,14 @@ func (h *Handler) callback(c echo.Context) error {
 	if code == "" {
 		return deny(oautherr.AccessDenied, "the provider returned no authorization code")
 	}
-	id, err := up.Provider.Exchange(upCtx, providers.ExchangeRequest{
+	req := providers.ExchangeRequest{
 		Code: code, Verifier: f.Verifier, Nonce: f.UpstreamNonce,
 		RedirectURL: h.callbackURL(f.Provider), WantOrgs: f.WantOrgs,
-	})
+	}
+	if fromForm && q.Get("user") != "" {
+		req.Response = map[string]string{"user": q.Get("user")}
+	}
+	id, err := up.Provider.Exchange(upCtx, req)
 	switch {
 	case errors.Is(err, providers.ErrInvalidIdentity):
 		h.log.Warn("upstream identity rejected", "provider", f.Provider, "err", err)

@@ -3,6 +3,7 @@ package callback
 import (
 	"context"
 	"crypto/cipher"
+	"crypto/subtle"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -21,7 +22,7 @@ import (
 type Upstream struct {
 	Provider providers.Provider
 	Name     string // the configured name: the {provider} path segment
-	Type     string // google | github | oidc
+	Type     string // the provider type: google, github, oidc, microsoft, apple...
 	Label    string // shown on the sign-in page
 	// Issuer is the provider's issuer identifier, checked against the
 	// callback's iss parameter (RFC 9207) when the provider sends one.
@@ -32,6 +33,21 @@ type Upstream struct {
 // iss in every authorization response (RFC 9207; providers.OIDC).
 type issuerPromiser interface {
 	PromisesIssuer(ctx context.Context) (bool, error)
+}
+
+// issuerMatcher is a provider that judges an authorization response's iss
+// itself (providers.OIDC: Microsoft has one issuer per directory).
+type issuerMatcher interface {
+	MatchesIssuer(iss string) bool
+}
+
+// issuerMatches reports whether iss names up's upstream: by the provider's
+// own judgement, else by equality with up.Issuer when that is known.
+func issuerMatches(up *Upstream, iss string) bool {
+	if m, ok := up.Provider.(issuerMatcher); ok {
+		return m.MatchesIssuer(iss)
+	}
+	return up.Issuer == "" || subtle.ConstantTimeCompare([]byte(iss), []byte(up.Issuer)) == 1
 }
 
 func promisesIssuer(ctx context.Context, p providers.Provider) (bool, error) {
@@ -120,6 +136,7 @@ func (h *Handler) Register(e *echo.Echo, start ...echo.MiddlewareFunc) {
 	e.GET("/authorize", h.authorize, start...)
 	e.GET("/auth/:provider/login", h.login, start...)
 	e.GET("/auth/:provider/callback", h.callback)
+	e.POST("/auth/:provider/callback", h.formPost) // response_mode=form_post: formpost.go
 }
 
 // callbackURL is where an upstream sends the browser back.

@@ -16,6 +16,13 @@ type claims struct {
 	PreferredUsername string   `json:"preferred_username"`
 	HostedDomain      string   `json:"hd"` // Google Workspace domain
 	AuthorizedParty   string   `json:"azp"`
+	// Groups: an OIDC provider's groups claim (GitLab, Okta, Keycloak...).
+	Groups flexStrings `json:"groups"`
+	// Microsoft Entra ID: directory (tenant) id, object id, and whether
+	// the email's domain is verified by the directory's owner.
+	TenantID               string   `json:"tid"`
+	ObjectID               string   `json:"oid"`
+	EmailDomainOwnerVerify flexBool `json:"xms_edov"`
 }
 
 func (c *claims) identity(provider string, trustEmail bool) *Identity {
@@ -32,7 +39,40 @@ func (c *claims) identity(provider string, trustEmail bool) *Identity {
 	if id.EmailVerified {
 		id.VerifiedEmails = []string{c.Email}
 	}
+	if len(c.Groups) > 0 {
+		id.Groups = []string(c.Groups)
+	}
 	return id
+}
+
+// maxGroups bounds the groups kept from one identity: real users have
+// dozens; an upstream listing thousands is cut, not trusted to be small.
+const maxGroups = 1000
+
+// flexStrings reads a groups claim: an array of strings, or one string.
+// Other members (numbers, objects) are skipped rather than failing the
+// whole token: groups are facts for rules, never an identifier.
+type flexStrings []string
+
+func (s *flexStrings) UnmarshalJSON(data []byte) error {
+	var v any
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	*s = nil
+	switch v := v.(type) {
+	case string:
+		if v != "" {
+			*s = flexStrings{v}
+		}
+	case []any:
+		for _, e := range v {
+			if g, ok := e.(string); ok && g != "" && len(*s) < maxGroups {
+				*s = append(*s, g)
+			}
+		}
+	}
+	return nil
 }
 
 // flexBool reads email_verified, which OIDC Core §5.1 makes a boolean but

@@ -10,6 +10,19 @@
 //   - NewGoogle (google.go): OIDC with Google's issuer and defaults.
 //   - GitHub (github.go): OAuth2 plus the REST API (/user, /user/emails,
 //     /user/orgs), for github.com and GitHub Enterprise Server.
+//   - NewMicrosoft (microsoft.go): OIDC whose issuer follows each token's
+//     directory (tid), checked against allowed_tenants; subject tid:oid.
+//   - NewApple (apple.go): OIDC with a client secret the broker signs,
+//     form_post responses and the once-only user field.
+//   - NewGitLab (gitlab.go): OIDC on a GitLab instance; groups from userinfo.
+//   - OAuth2 (oauth2.go): any OAuth 2.0 service, the identity read from its
+//     userinfo answer through configured field paths.
+//
+// New (spec.go) builds any of them from a Spec, the plain settings of a
+// [providers.NAME] section or a connection record; presets (discord,
+// facebook, linkedin, slack) are data on top of the oauth2 and oidc types.
+// How each departs from plain OIDC is a set of quirks (oidc.go), not a
+// subtype.
 //
 // Every round trip uses PKCE S256 (RFC 7636). Callers branch on two
 // sentinels: ErrUpstream (unreachable, slow, 5xx, malformed: worth a retry

@@ -1,6 +1,10 @@
 package providers
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/socialbroker/broker/internal/email"
+)
 
 // GoogleIssuer is Google's OpenID Connect issuer.
 const GoogleIssuer = "https://accounts.google.com"
@@ -27,31 +31,14 @@ func NewGoogle(cfg OIDCConfig) (*OIDC, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.emailAuthority = googleIsAuthority
+	p.q.emailAuthority = googleIsAuthority
 	return p, nil
 }
 
 func googleIsAuthority(c *claims) bool {
 	_, domain, _ := strings.Cut(c.Email, "@")
-	// ASCII only: no Unicode case folding may turn another domain into
-	// gmail.com.
-	return c.HostedDomain != "" || asciiLower(domain) == "gmail.com"
-}
-
-// asciiLower lower-cases ASCII letters only: strings.ToLower also maps
-// characters such as U+0130 (İ) to ASCII ones, which must never make two
-// addresses equal.
-func asciiLower(s string) string {
-	for i := 0; i < len(s); i++ {
-		if 'A' <= s[i] && s[i] <= 'Z' {
-			b := []byte(s)
-			for j := i; j < len(b); j++ {
-				if 'A' <= b[j] && b[j] <= 'Z' {
-					b[j] += 'a' - 'A'
-				}
-			}
-			return string(b)
-		}
-	}
-	return s
+	// The canonical form only: no Unicode case folding may turn another
+	// domain into gmail.com.
+	d, ok := email.Domain(domain)
+	return c.HostedDomain != "" || (ok && d == "gmail.com")
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"testing"
 	"time"
 
@@ -83,4 +84,26 @@ func authorize(t *testing.T, authURL string) url.Values {
 		t.Fatalf("authorization endpoint refused: %s: %s", e, loc.Query().Get("error_description"))
 	}
 	return loc.Query()
+}
+
+// appleCode plays the browser at a form_post upstream (Apple): it reads
+// the code from the self-submitting form instead of a redirect.
+func appleCode(t *testing.T, p providers.Provider) providers.ExchangeRequest {
+	t.Helper()
+	req := providers.AuthRequest{State: rand.Text(), Nonce: rand.Text(), Verifier: oauth2.GenerateVerifier(), RedirectURL: callback}
+	authURL, err := p.AuthCodeURL(t.Context(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(authURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	m := regexp.MustCompile(`name="code" value="([^"]+)"`).FindSubmatch(body)
+	if m == nil {
+		t.Fatalf("no code in the form: %.300s", body)
+	}
+	return providers.ExchangeRequest{Code: string(m[1]), Verifier: req.Verifier, Nonce: req.Nonce, RedirectURL: callback}
 }

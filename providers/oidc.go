@@ -45,9 +45,41 @@ type OIDC struct {
 	// waiting request still honours its context.
 	sem  chan struct{}
 	disc atomic.Pointer[discovered]
+	q    quirks
+}
+
+// quirks are how a known issuer departs from the plain OIDC flow. Each
+// type's constructor (google.go, microsoft.go, apple.go, gitlab.go) sets
+// the ones it needs; the zero value is plain OpenID Connect.
+type quirks struct {
 	// emailAuthority, when set, narrows TrustEmail to the identities
-	// whose addresses this issuer is the authority for (Google).
+	// whose addresses this issuer is the authority for (Google, Microsoft).
 	emailAuthority func(*claims) bool
+	// publishedIssuer, when set, judges the issuer the discovery document
+	// publishes, instead of requiring it to equal cfg.Issuer (Microsoft's
+	// multi-tenant endpoints publish a template).
+	publishedIssuer func(iss string) error
+	// tokenIssuer, when set, names the one issuer an ID token must carry,
+	// from its payload once its signature is verified (Microsoft: from tid).
+	tokenIssuer func(payload []byte) (string, error)
+	// issuerOK, when set, judges the iss of an authorization response
+	// (RFC 9207) instead of comparing it with cfg.Issuer (Microsoft: one
+	// issuer per directory).
+	issuerOK func(iss string) bool
+	// authParams are added to every authorization request
+	// (Apple: response_mode=form_post).
+	authParams map[string]string
+	// clientSecret, when set, makes the client secret for each token
+	// request (Apple: a JWT the broker signs).
+	clientSecret func() (string, error)
+	// alwaysUserinfo reads the userinfo endpoint even when the ID token
+	// has email and name (GitLab puts groups only there).
+	alwaysUserinfo bool
+	// finish adjusts the identity from the verified claims and the
+	// authorization response (Microsoft's subject, Apple's name).
+	finish func(req ExchangeRequest, c *claims, id *Identity) error
+	// formPost: the upstream returns with a cross-site POST.
+	formPost bool
 }
 
 var _ Provider = (*OIDC)(nil)
@@ -117,8 +149,27 @@ func (p *OIDC) AuthCodeURL(ctx context.Context, req AuthRequest) (string, error)
 			opts = append(opts, oauth2.SetAuthURLParam(k, v))
 		}
 	}
-	return p.oauth2Config(d, req.RedirectURL).AuthCodeURL(req.State, opts...), nil
+	for k, v := range p.q.authParams {
+		opts = append(opts, oauth2.SetAuthURLParam(k, v))
+	}
+	return p.oauth2Config(d, req.RedirectURL, "").AuthCodeURL(req.State, opts...), nil
 }
+
+// Issuer is the configured issuer (for Microsoft, the discovery base).
+func (p *OIDC) Issuer() string { return p.cfg.Issuer }
+
+// MatchesIssuer reports whether iss, from an authorization response,
+// names this upstream (RFC 9207 §2.4).
+func (p *OIDC) MatchesIssuer(iss string) bool {
+	if p.q.issuerOK != nil {
+		return p.q.issuerOK(iss)
+	}
+	return subtle.ConstantTimeCompare([]byte(iss), []byte(p.cfg.Issuer)) == 1
+}
+
+// FormPost reports whether the upstream returns with a cross-site form
+// POST (response_mode=form_post) rather than a redirect.
+func (p *OIDC) FormPost() bool { return p.q.formPost }
 
 // PromisesIssuer reports whether the upstream's discovery document
 // advertises authorization_response_iss_parameter_supported: then every
@@ -143,7 +194,13 @@ func (p *OIDC) Exchange(ctx context.Context, req ExchangeRequest) (*Identity, er
 		return nil, err
 	}
 	ctx = oidc.ClientContext(ctx, p.cfg.HTTPClient) // x/oauth2 reads the same key
-	tok, err := p.oauth2Config(d, req.RedirectURL).Exchange(ctx, req.Code, oauth2.VerifierOption(req.Verifier))
+	secret := p.cfg.ClientSecret
+	if p.q.clientSecret != nil {
+		if secret, err = p.q.clientSecret(); err != nil {
+			return nil, fmt.Errorf("oidc: client secret: %w", err)
+		}
+	}
+	tok, err := p.oauth2Config(d, req.RedirectURL, secret).Exchange(ctx, req.Code, oauth2.VerifierOption(req.Verifier))
 	if err != nil {
 		return nil, fmt.Errorf("oidc: exchange code: %w", tokenError(err))
 	}
@@ -156,20 +213,43 @@ func (p *OIDC) Exchange(ctx context.Context, req ExchangeRequest) (*Identity, er
 	if err != nil {
 		return nil, err
 	}
-	if (c.Email == "" || c.Name == "") && d.userinfo != "" {
+	if (c.Email == "" || c.Name == "" || p.q.alwaysUserinfo) && d.userinfo != "" {
 		if err := p.completeFromUserinfo(ctx, d, tok.AccessToken, c); err != nil {
 			return nil, err
 		}
 	}
-	trusted := p.cfg.TrustEmail && (p.emailAuthority == nil || p.emailAuthority(c))
-	return c.identity(p.cfg.Name, trusted), nil
+	trusted := p.cfg.TrustEmail && (p.q.emailAuthority == nil || p.q.emailAuthority(c))
+	id := c.identity(p.cfg.Name, trusted)
+	if p.q.finish != nil {
+		if err := p.q.finish(req, c, id); err != nil {
+			return nil, err
+		}
+	}
+	return id, nil
 }
 
 // verify checks the ID token as OIDC Core §3.1.3.7 asks: signature with a key
 // from the issuer's JWKS, iss, aud, exp (go-oidc), then azp, nonce and hd.
 func (p *OIDC) verify(ctx context.Context, d *discovered, raw, nonce string) (*claims, error) {
 	keys := &faultRecorder{KeySet: d.keys}
-	v := oidc.NewVerifier(p.cfg.Issuer, keys, &oidc.Config{
+	issuer := p.cfg.Issuer
+	if p.q.tokenIssuer != nil {
+		// The expected issuer depends on the token (Microsoft's tid), so
+		// it is read from a payload whose signature verified, and then
+		// go-oidc checks iss against it exactly like any other: the
+		// issuer check is never switched off (SkipIssuerCheck).
+		payload, err := keys.VerifySignature(ctx, raw)
+		if err != nil {
+			if keys.fetchErr != nil {
+				return nil, fmt.Errorf("oidc: fetch signing keys: %w: %w", ErrUpstream, keys.fetchErr)
+			}
+			return nil, fmt.Errorf("oidc: verify id token: %w: %v", ErrInvalidIdentity, err)
+		}
+		if issuer, err = p.q.tokenIssuer(payload); err != nil {
+			return nil, fmt.Errorf("oidc: verify id token: %w: %v", ErrInvalidIdentity, err)
+		}
+	}
+	v := oidc.NewVerifier(issuer, keys, &oidc.Config{
 		ClientID:             p.cfg.ClientID,
 		SupportedSigningAlgs: d.algs,
 		Now:                  p.cfg.Now,
@@ -220,16 +300,21 @@ func (p *OIDC) completeFromUserinfo(ctx context.Context, d *discovered, accessTo
 	if c.Email == "" {
 		c.Email, c.EmailVerified = u.Email, u.EmailVerified
 	}
+	if len(c.Groups) == 0 {
+		c.Groups = u.Groups
+	}
 	c.Name = cmp.Or(c.Name, u.Name)
 	c.Picture = cmp.Or(c.Picture, u.Picture)
 	c.PreferredUsername = cmp.Or(c.PreferredUsername, u.PreferredUsername)
 	return nil
 }
 
-func (p *OIDC) oauth2Config(d *discovered, redirectURL string) *oauth2.Config {
+// oauth2Config is the x/oauth2 view of this client; secret is the client
+// secret for a token request, "" for an authorization URL.
+func (p *OIDC) oauth2Config(d *discovered, redirectURL, secret string) *oauth2.Config {
 	return &oauth2.Config{
 		ClientID:     p.cfg.ClientID,
-		ClientSecret: p.cfg.ClientSecret,
+		ClientSecret: secret,
 		Endpoint:     d.endpoint,
 		RedirectURL:  redirectURL,
 		Scopes:       p.cfg.Scopes,
@@ -252,11 +337,23 @@ func (p *OIDC) discover(ctx context.Context) (*discovered, error) {
 	if d := p.disc.Load(); d != nil { // another request finished it meanwhile
 		return d, nil
 	}
-	op, err := oidc.NewProvider(oidc.ClientContext(ctx, p.cfg.HTTPClient), p.cfg.Issuer)
+	dctx := oidc.ClientContext(ctx, p.cfg.HTTPClient)
+	if p.q.publishedIssuer != nil {
+		// go-oidc compares the published issuer with the discovery URL;
+		// Microsoft's multi-tenant endpoints publish a template instead
+		// (go-oidc #121). InsecureIssuerURLContext is go-oidc's deliberate
+		// way around that comparison; what it leaves open is closed here:
+		// publishedIssuer judges the published value, and every ID token's
+		// issuer is checked exactly against one derived from the token
+		// (tokenIssuer). The provider's own issuer is never used.
+		dctx = oidc.InsecureIssuerURLContext(dctx, p.cfg.Issuer)
+	}
+	op, err := oidc.NewProvider(dctx, p.cfg.Issuer)
 	if err != nil {
 		return nil, fmt.Errorf("oidc: discovery: %w: %w", ErrUpstream, err)
 	}
 	var meta struct {
+		Issuer      string   `json:"issuer"`
 		JWKSURL     string   `json:"jwks_uri"`
 		Algs        []string `json:"id_token_signing_alg_values_supported"`
 		AuthMethods []string `json:"token_endpoint_auth_methods_supported"`
@@ -265,8 +362,14 @@ func (p *OIDC) discover(ctx context.Context) (*discovered, error) {
 	if err := op.Claims(&meta); err != nil || meta.JWKSURL == "" || op.Endpoint().TokenURL == "" {
 		return nil, fmt.Errorf("oidc: discovery: %w: document lacks jwks_uri or token_endpoint", ErrUpstream)
 	}
+	if p.q.publishedIssuer != nil {
+		if err := p.q.publishedIssuer(meta.Issuer); err != nil {
+			return nil, fmt.Errorf("oidc: discovery: %w: %w", ErrUpstream, err)
+		}
+	}
 	endpoint := op.Endpoint()
-	endpoint.AuthStyle = authStyle(meta.AuthMethods, p.cfg.ClientSecret)
+	hasSecret := p.cfg.ClientSecret != "" || p.q.clientSecret != nil
+	endpoint.AuthStyle = authStyle(meta.AuthMethods, hasSecret)
 	d := &discovered{
 		endpoint: endpoint,
 		userinfo: op.UserInfoEndpoint(),
@@ -285,8 +388,8 @@ func (p *OIDC) discover(ctx context.Context) (*discovered, error) {
 // token_endpoint_auth_methods_supported is absent the default is
 // client_secret_basic. Fixing the style avoids x/oauth2's probing, which
 // would spend a single-use code on a failed first attempt.
-func authStyle(methods []string, secret string) oauth2.AuthStyle {
-	if secret == "" || (len(methods) > 0 && !slices.Contains(methods, "client_secret_basic") &&
+func authStyle(methods []string, hasSecret bool) oauth2.AuthStyle {
+	if !hasSecret || (len(methods) > 0 && !slices.Contains(methods, "client_secret_basic") &&
 		slices.Contains(methods, "client_secret_post")) {
 		return oauth2.AuthStyleInParams
 	}

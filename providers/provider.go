@@ -37,6 +37,11 @@ type ExchangeRequest struct {
 	Nonce       string
 	RedirectURL string
 	WantOrgs    bool
+	// Response holds the authorization response's parameters other than
+	// code, state and iss, as the upstream sent them: Apple's user (the
+	// name, sent once, on the first sign-in). Unsigned: a provider may read
+	// a display name from it, never an identifier or an email to trust.
+	Response map[string]string
 }
 
 // Identity is what an upstream asserts about the person signing in.
@@ -62,6 +67,9 @@ type Identity struct {
 	// Orgs are the GitHub organisation logins the user belongs to, filled
 	// only when ExchangeRequest.WantOrgs was set.
 	Orgs []string
+	// Groups are the upstream's group names for this user: GitLab's groups,
+	// an OIDC provider's groups claim. Empty when the upstream says nothing.
+	Groups []string
 }
 
 // Errors a caller branches on. Everything else is an upstream fault.

@@ -2,7 +2,6 @@ package tokens
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 	"time"
 
@@ -18,6 +17,19 @@ var (
 	// issuer or audience, revoked session.
 	ErrInvalidToken = errors.New("invalid token")
 )
+
+// InvalidTokenError is a refused token with the reason why: a short fixed
+// phrase fit for an RFC 6750 error_description, never token content.
+// errors.Is(err, ErrInvalidToken) holds for it; errors.As finds the reason.
+type InvalidTokenError struct{ Reason string }
+
+func (e *InvalidTokenError) Error() string { return ErrInvalidToken.Error() + ": " + e.Reason }
+
+// Is makes an InvalidTokenError an ErrInvalidToken.
+func (e *InvalidTokenError) Is(target error) bool { return target == ErrInvalidToken }
+
+// Invalid returns an InvalidTokenError giving reason.
+func Invalid(reason string) error { return &InvalidTokenError{Reason: reason} }
 
 // MaxTokenBytes bounds what is parsed at all: larger input is refused
 // before any base64 decoding or signature check (RFC 8725 §3.x: cheap
@@ -75,7 +87,7 @@ func (ks *KeySet) SignIDToken(c *IDClaims) (string, error) {
 // is the caller's concern.
 func (ks *KeySet) ParseAccessToken(raw, issuer string) (*AccessClaims, error) {
 	if len(raw) > MaxTokenBytes || strings.Count(raw, ".") != 2 {
-		return nil, fmt.Errorf("%w: malformed token", ErrInvalidToken)
+		return nil, Invalid("malformed token")
 	}
 	p := jwt.NewParser(
 		jwt.WithValidMethods(ks.algorithms()),
@@ -96,13 +108,13 @@ func (ks *KeySet) ParseAccessToken(raw, issuer string) (*AccessClaims, error) {
 	case err == nil, errors.Is(err, jwt.ErrTokenExpired) && onlyExpired(err):
 		return nil, ErrTokenExpired
 	default:
-		return nil, fmt.Errorf("%w: %s", ErrInvalidToken, describe(err))
+		return nil, Invalid(describe(err))
 	}
 	if claims.Subject == "" || claims.SID == "" || claims.TID == "" || claims.ClientID == "" {
-		return nil, fmt.Errorf("%w: required claims missing", ErrInvalidToken)
+		return nil, Invalid("required claims missing")
 	}
 	if len(claims.Audience) != 1 || claims.Audience[0] != claims.ClientID {
-		return nil, fmt.Errorf("%w: audience does not match client", ErrInvalidToken)
+		return nil, Invalid("audience does not match client")
 	}
 	return claims, nil
 }
@@ -112,7 +124,7 @@ func (ks *KeySet) ParseAccessToken(raw, issuer string) (*AccessClaims, error) {
 // §2 lets the hint be an expired token; it only names who logs out.
 func (ks *KeySet) ParseIDTokenHint(raw, issuer string) (*IDClaims, error) {
 	if len(raw) > MaxTokenBytes || strings.Count(raw, ".") != 2 {
-		return nil, fmt.Errorf("%w: malformed token", ErrInvalidToken)
+		return nil, Invalid("malformed token")
 	}
 	p := jwt.NewParser(
 		jwt.WithValidMethods(ks.algorithms()),
@@ -121,13 +133,13 @@ func (ks *KeySet) ParseIDTokenHint(raw, issuer string) (*IDClaims, error) {
 	)
 	claims := &IDClaims{}
 	if _, err := p.ParseWithClaims(raw, claims, ks.keyFunc(typID)); err != nil {
-		return nil, fmt.Errorf("%w: %s", ErrInvalidToken, describe(err))
+		return nil, Invalid(describe(err))
 	}
 	if claims.Issuer != issuer {
-		return nil, fmt.Errorf("%w: wrong issuer", ErrInvalidToken)
+		return nil, Invalid("wrong issuer")
 	}
 	if claims.Subject == "" || claims.SID == "" || len(claims.Audience) != 1 {
-		return nil, fmt.Errorf("%w: required claims missing", ErrInvalidToken)
+		return nil, Invalid("required claims missing")
 	}
 	return claims, nil
 }

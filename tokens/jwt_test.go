@@ -374,3 +374,14 @@ func testParseIDTokenHint(t *testing.T, alg string) {
 		})
 	}
 }
+
+// A refusal says why in a type errors.As finds, and still is
+// ErrInvalidToken for callers that only branch.
+func TestInvalidTokenReason(t *testing.T) {
+	f := newParserFixture(t, ES256)
+	_, err := f.ks.ParseAccessToken("a.b", testIssuer)
+	var ie *InvalidTokenError
+	if !errors.As(err, &ie) || ie.Reason != "malformed token" || !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("ParseAccessToken(a.b) = %v; want an *InvalidTokenError saying malformed token, and ErrInvalidToken", err)
+	}
+}

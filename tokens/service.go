@@ -248,7 +248,7 @@ func (s *Service) ExchangeCode(ctx context.Context, in CodeExchange) (*Grant, er
 	case err != nil:
 		return nil, fmt.Errorf("tokens: redeem code: %w", err)
 	}
-	return s.grant(ctx, sess, roles, refresh, true, now)
+	return s.grant(ctx, sess, roles, refresh, signInIDToken, now)
 }
 
 // code returns the code stored under hash, from memory if this replica
@@ -324,7 +324,11 @@ func (s *Service) Refresh(ctx context.Context, presented string, authorize func(
 	if old.SessionID != sid {
 		return nil, invalidGrant("refresh token is invalid")
 	}
-	return s.grant(ctx, sess, roles, next, false, now)
+	id := noIDToken
+	if !slices.Equal(roles, sess.Roles) && slices.Contains(strings.Fields(sess.Scope), "roles") {
+		id = refreshIDToken
+	}
+	return s.grant(ctx, sess, roles, next, id, now)
 }
 
 // judge returns the roles sess's next tokens carry. A session whose tenant
@@ -459,7 +463,24 @@ func (s *Service) user(ctx context.Context, id string, now time.Time) (storage.U
 	return u, nil
 }
 
-func (s *Service) grant(ctx context.Context, sess storage.Session, roles []string, refresh string, withID bool, now time.Time) (*Grant, error) {
+// idTokenKind says whether a grant carries an ID token, and which.
+type idTokenKind int
+
+const (
+	noIDToken idTokenKind = iota
+	// signInIDToken answers the code exchange: it carries the nonce.
+	signInIDToken
+	// refreshIDToken answers a refresh (OIDC Core §12.2): same iss, sub,
+	// aud and auth_time, and no nonce. A refresh carries one only when
+	// the roles it would state differ from the sign-in's (the tenant's
+	// rules changed, and roles follow them at every refresh), so that an
+	// RP that gates on the ID token's roles (oauth2-proxy's allowed
+	// groups) sees the change. §12.2 makes it optional, and leaving it out
+	// otherwise spares every refresh a second signature.
+	refreshIDToken
+)
+
+func (s *Service) grant(ctx context.Context, sess storage.Session, roles []string, refresh string, idToken idTokenKind, now time.Time) (*Grant, error) {
 	user, err := s.user(ctx, sess.UserID, now)
 	if err != nil {
 		return nil, err
@@ -488,8 +509,11 @@ func (s *Service) grant(ctx context.Context, sess storage.Session, roles []strin
 		return nil, err
 	}
 	g := &Grant{AccessToken: access, RefreshToken: refresh, Scope: sess.Scope, ExpiresIn: expires.Sub(now).Truncate(time.Second), Session: sess}
-	if withID && slices.Contains(scopes, "openid") {
-		id := &IDClaims{AuthTime: sess.AuthTime.Unix(), Nonce: sess.Nonce, SID: sess.ID}
+	if idToken != noIDToken && slices.Contains(scopes, "openid") {
+		id := &IDClaims{AuthTime: sess.AuthTime.Unix(), SID: sess.ID}
+		if idToken == signInIDToken {
+			id.Nonce = sess.Nonce
+		}
 		id.Issuer, id.Subject, id.Audience = s.cfg.Issuer, sess.UserID, []string{sess.TenantID}
 		id.IssuedAt, id.ExpiresAt = numericDate(now), numericDate(now.Add(s.cfg.IDTokenTTL))
 		if slices.Contains(scopes, "email") {
@@ -513,7 +537,7 @@ func (s *Service) grant(ctx context.Context, sess storage.Session, roles []strin
 // Verify checks an access token and that its session has not been
 // revoked. It reads no storage: the signature proves the claims, the
 // token's exp is capped by the session's end, and revocations are kept in
-// memory. It returns ErrTokenExpired, an error wrapping ErrInvalidToken,
+// memory. It returns ErrTokenExpired, an *InvalidTokenError,
 // or one wrapping storage.ErrUnavailable when revocations cannot be
 // vouched for.
 //
@@ -521,7 +545,7 @@ func (s *Service) grant(ctx context.Context, sess storage.Session, roles []strin
 // checks of one token skip the signature verification.
 func (s *Service) Verify(ctx context.Context, raw string) (*AccessClaims, error) {
 	if len(raw) > MaxTokenBytes {
-		return nil, fmt.Errorf("%w: malformed token", ErrInvalidToken)
+		return nil, Invalid("malformed token")
 	}
 	now := s.cfg.Now()
 	c, ok := s.checked.get(raw, now)
@@ -538,7 +562,7 @@ func (s *Service) Verify(ctx context.Context, raw string) (*AccessClaims, error)
 	case err != nil:
 		return nil, err
 	case revoked:
-		return nil, fmt.Errorf("%w: session is no longer active", ErrInvalidToken)
+		return nil, Invalid("session is no longer active")
 	}
 	return c, nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -1138,5 +1139,50 @@ func TestRefreshTheftDetectedOneStepLater(t *testing.T) {
 	wantOAuthErr(t, "the thief's next refresh", err, oautherr.InvalidGrant)
 	if _, err := verify(t, f.svc, thief.AccessToken); !errors.Is(err, ErrInvalidToken) {
 		t.Errorf("Verify(the thief's access token): %v, want %v", err, ErrInvalidToken)
+	}
+}
+
+// When the tenant's rules change a session's roles, the refresh that
+// applies them carries a new ID token stating them (no nonce, the sign-in's
+// auth_time: OIDC Core §12.2), for RPs that gate on the ID token; an
+// unchanged refresh carries none.
+func TestRefreshIDTokenWhenRolesChange(t *testing.T) {
+	f := newServiceFixture(t)
+	roles := []string{"admin"}
+	cfg := testConfig(f.clock)
+	cfg.Policy = func(storage.Session) ([]string, bool) { return roles, true }
+	svc, err := NewService(f.store, f.keys, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.svc = svc
+	g0 := f.login(t, "openid roles")
+	signIn, err := f.keys.ParseIDTokenHint(g0.IDToken, testIssuer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(time.Minute)
+	g1, err := svc.Refresh(t.Context(), g0.RefreshToken, allow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g1.IDToken != "" {
+		t.Error("refresh with the roles of the sign-in: an ID token, want none")
+	}
+	roles = []string{"viewer"}
+	f.clock.Advance(time.Minute)
+	g2, err := svc.Refresh(t.Context(), g1.RefreshToken, allow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g2.IDToken == "" {
+		t.Fatal("refresh after the roles changed: no ID token")
+	}
+	id, err := f.keys.ParseIDTokenHint(g2.IDToken, testIssuer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(id.Roles, []string{"viewer"}) || id.Nonce != "" || id.AuthTime != signIn.AuthTime || id.Subject != signIn.Subject || id.SID != signIn.SID {
+		t.Errorf("refreshed ID token %+v; want roles [viewer], no nonce, the sign-in's auth_time, sub and sid (%+v)", id, signIn)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/socialbroker/broker/internal/config"
+	"github.com/socialbroker/broker/internal/email"
 	"github.com/socialbroker/broker/providers"
 )
 
@@ -15,7 +16,7 @@ const GitHubType = "github"
 // keeps the facts of its sign-in (Encode), so that the rules can be
 // applied again, as they are then, at every refresh (Judge).
 type Facts struct {
-	VerifiedEmails []string // vouched for, canonical (CanonicalEmail)
+	VerifiedEmails []string // vouched for, canonical (email.Canonical)
 	GitHub         bool     // the identity comes from a provider of type github
 	Orgs           []string // ASCII lower-cased GitHub organisation logins
 }
@@ -26,7 +27,7 @@ func FactsOf(id *providers.Identity, providerType string) Facts {
 	f := Facts{GitHub: providerType == GitHubType, VerifiedEmails: VouchedEmails(id)}
 	if f.GitHub {
 		for _, o := range id.Orgs {
-			f.Orgs = append(f.Orgs, asciiLower(o))
+			f.Orgs = append(f.Orgs, email.ASCIILower(o))
 		}
 	}
 	return f
@@ -113,7 +114,7 @@ func NeedsOrgs(t *config.Tenant) bool {
 // rule's addresses, compared in canonical form.
 func anyEmailIn(emails, rule []string) bool {
 	for _, w := range rule {
-		if c, ok := CanonicalEmail(w); ok && slices.Contains(emails, c) {
+		if c, ok := email.Canonical(w); ok && slices.Contains(emails, c) {
 			return true
 		}
 	}
@@ -121,10 +122,10 @@ func anyEmailIn(emails, rule []string) bool {
 }
 
 // anyEmailInDomains compares domains in their IDNA ASCII form
-// (CanonicalDomain): never with Unicode case folding.
+// (email.Domain): never with Unicode case folding.
 func anyEmailInDomains(emails, domains []string) bool {
 	for _, d := range domains {
-		want, ok := CanonicalDomain(d)
+		want, ok := email.Domain(d)
 		if !ok {
 			continue
 		}
@@ -141,7 +142,7 @@ func anyEmailInDomains(emails, domains []string) bool {
 // by their ASCII lower case.
 func intersects(have, want []string) bool {
 	for _, w := range want {
-		if slices.Contains(have, asciiLower(w)) {
+		if slices.Contains(have, email.ASCIILower(w)) {
 			return true
 		}
 	}

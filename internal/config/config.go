@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/socialbroker/broker/providers"
 )
 
 // Config is config.toml after ${NAME} expansion, defaults and validation.
@@ -59,9 +61,31 @@ type Provider struct {
 	Scopes       []string `toml:"scopes"`        // oidc
 	TrustEmail   *bool    `toml:"trust_email"`   // default: true for google and github, false for oidc
 	HostedDomain string   `toml:"hosted_domain"` // google: required hd claim
-	BaseURL      string   `toml:"base_url"`      // github
+	BaseURL      string   `toml:"base_url"`      // github, gitlab, discord, facebook
 	APIURL       string   `toml:"api_url"`       // github
 	DisplayName  string   `toml:"display_name"`  // label on the sign-in page
+	// The second round's types (providers.CheckSpec says which reads what).
+	Tenant         string               `toml:"tenant"`          // microsoft
+	AllowedTenants []string             `toml:"allowed_tenants"` // microsoft
+	Authority      string               `toml:"authority"`       // microsoft
+	TeamID         string               `toml:"team_id"`         // apple
+	KeyID          string               `toml:"key_id"`          // apple
+	PrivateKey     string               `toml:"private_key"`     // apple
+	AuthorizeURL   string               `toml:"authorize_url"`   // oauth2 and its presets
+	TokenURL       string               `toml:"token_url"`
+	UserinfoURL    string               `toml:"userinfo_url"`
+	Claims         providers.ClaimPaths `toml:"claims"`
+}
+
+// Spec is the section as providers.New reads it.
+func (p *Provider) Spec() providers.Spec {
+	return providers.Spec{
+		Name: p.Name, Type: p.Type, ClientID: p.ClientID, ClientSecret: p.ClientSecret,
+		Issuer: p.Issuer, Scopes: p.Scopes, TrustEmail: p.TrustEmail, HostedDomain: p.HostedDomain,
+		BaseURL: p.BaseURL, APIURL: p.APIURL, Tenant: p.Tenant, AllowedTenants: p.AllowedTenants,
+		Authority: p.Authority, TeamID: p.TeamID, KeyID: p.KeyID, PrivateKey: p.PrivateKey,
+		AuthorizeURL: p.AuthorizeURL, TokenURL: p.TokenURL, UserinfoURL: p.UserinfoURL, Claims: p.Claims,
+	}
 }
 
 // Tenant is one [[tenants]] entry: an app registered with the broker.

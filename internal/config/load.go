@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"slices"
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/socialbroker/broker/providers"
 )
 
 // Defaults for everything config.toml may leave out.
@@ -100,14 +102,16 @@ func defaults() *Config {
 func applyProviderDefaults(c *Config) {
 	for name, p := range c.Providers {
 		p.Name = name
-		if p.Type == "" && (name == "google" || name == "github") {
+		// A section named after a type is of that type:
+		// [providers.microsoft], [providers.discord]...
+		if p.Type == "" && slices.Contains(providers.Types(), name) && name != "oidc" && name != "oauth2" {
 			p.Type = name
 		}
 		if p.TrustEmail == nil {
 			// Google and GitHub only mark an email verified after proving
 			// control of it; an arbitrary OIDC issuer may not, so linking
 			// accounts on its emails is opt-in.
-			trust := p.Type == "google" || p.Type == "github"
+			trust := providers.TrustsEmailByDefault(p.Type)
 			p.TrustEmail = &trust
 		}
 		if p.DisplayName == "" {
@@ -118,6 +122,9 @@ func applyProviderDefaults(c *Config) {
 				p.DisplayName = "GitHub"
 			default:
 				p.DisplayName = name
+				if l := providers.Label(p.Type); l != "" && p.Type == name {
+					p.DisplayName = l
+				}
 			}
 		}
 		switch p.Type {

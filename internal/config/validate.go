@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/socialbroker/broker/providers"
 )
 
 // MinClientSecretLength is the shortest tenant client_secret accepted.
@@ -133,6 +135,10 @@ func validateTokens(t *Tokens, ps *problems) {
 	}
 }
 
+// oldType: the types this file checks key by key; providers.CheckSpec
+// checks the others.
+func oldType(t string) bool { return t == "google" || t == "github" || t == "oidc" || t == "" }
+
 func validateProviders(c *Config, ps *problems) {
 	if len(c.Providers) == 0 {
 		ps.add("providers", "at least one provider is required, like [providers.google]")
@@ -160,9 +166,22 @@ func validateProviders(c *Config, ps *problems) {
 			}
 		case "oidc":
 		case "":
-			ps.add(key+".type", `required for a provider not named "google" or "github": set type = "oidc"`)
+			ps.add(key+".type", `required for a provider not named after its type: set type = "oidc", "oauth2", "microsoft"...`)
 		default:
-			ps.add(key+".type", `want "google", "github" or "oidc", got %q`, p.Type)
+			if !slices.Contains(providers.Types(), p.Type) {
+				ps.add(key+".type", "want one of %s, got %q", strings.Join(providers.Types(), ", "), p.Type)
+			}
+		}
+		// Keys of the second round's types, and every key of those types
+		// (providers owns what each of its types reads).
+		for _, pr := range providers.CheckSpec(p.Spec()) {
+			if pr.Key != "client_id" || p.ClientID != "" { // client_id: reported above
+				ps.add(key+"."+pr.Key, "%s", pr.Message)
+			}
+		}
+		if !oldType(p.Type) { // checked whole by CheckSpec
+			c.Providers[name] = p
+			continue
 		}
 
 		switch p.Type {

@@ -1,5 +1,7 @@
 // Package demo assembles `broker demo`: the real broker, wired to FAKE
-// Google and GitHub upstreams (package providertest) running in-process,
+// upstreams of every provider type (package providertest: Google, GitHub,
+// Microsoft, Apple, GitLab, Discord, Facebook, LinkedIn, Slack) running
+// in-process,
 // a demo tenant, a temporary SQLite database, and a small page that signs
 // in and shows what an app receives. Nothing here is for production.
 package demo
@@ -58,15 +60,32 @@ type Options struct {
 // private GitHub email (only /user/emails reveals it) and is in the acme
 // organisation; her verified Google and GitHub emails link to one account.
 var Users = []providertest.User{
-	{Subject: "1001", Login: "alice", Name: "Alice Admin", Email: "alice@acme.test", EmailVerified: true, Orgs: []string{"acme"}, HostedDomain: "acme.test"},
-	{Subject: "1002", Login: "bob", Name: "Bob Viewer", Email: "bob@example.test", EmailVerified: true},
-	{Subject: "1003", Login: "mallory", Name: "Mallory Unverified", Email: "alice@acme.test", EmailVerified: false},
+	{Subject: "1001", Login: "alice", Name: "Alice Admin", Email: "alice@acme.test", EmailVerified: true, Orgs: []string{"acme"}, HostedDomain: "acme.test",
+		TenantID: DemoDirectory, ObjectID: "00000000-0000-4000-8000-000000001001", DomainVerified: true, Groups: []string{"acme", "acme/admins"}},
+	{Subject: "1002", Login: "bob", Name: "Bob Viewer", Email: "bob@example.test", EmailVerified: true,
+		TenantID: providertest.MicrosoftConsumersTenant, ObjectID: "00000000-0000-4000-8000-000000001002"},
+	{Subject: "1003", Login: "mallory", Name: "Mallory Unverified", Email: "alice@acme.test", EmailVerified: false,
+		TenantID: DemoDirectory, ObjectID: "00000000-0000-4000-8000-000000001003"},
+}
+
+// DemoDirectory is the fake Microsoft Entra directory the demo allows.
+const DemoDirectory = "0de30de3-0000-4000-8000-000000000000"
+
+// fakeProvider is one more provider type in the demo: its fake and the
+// config section that points the broker at it.
+type fakeProvider struct {
+	name    string
+	close   func()
+	toml    string
+	handler http.Handler // served under fakePath(name)
 }
 
 // Demo is a running demo: fake upstreams, broker, temporary database.
 type Demo struct {
 	Google *providertest.OIDC
 	GitHub *providertest.GitHub
+	// More are the fakes of the other provider types.
+	More   []fakeProvider
 	Server *server.Server
 	URL    string // where to open the demo page
 	// ExampleOrigin is the origin the example app's tenants accept.
@@ -78,12 +97,9 @@ type Demo struct {
 	dir      string
 }
 
-// Paths under which the demo serves its fake upstreams, on its own port:
+// fakePath is where the demo serves a provider's fake, on its own port:
 // one forwarded port is all a container or a VM needs.
-const (
-	fakeGooglePath = "/_fake/google"
-	fakeGitHubPath = "/_fake/github"
-)
+func fakePath(provider string) string { return "/_fake/" + provider }
 
 // Start starts the fakes and a broker listening on listen (host:port;
 // port 0 picks a free one). Its address (Demo.URL) is opts.PublicURL or
@@ -117,12 +133,13 @@ func Start(ctx context.Context, listen string, log *slog.Logger, opts Options) (
 	}
 	d.Google = providertest.NewOIDC(providertest.OIDCOptions{
 		Title: "Google", ClientID: "demo-google-client", ClientSecret: "demo-google-secret",
-		RedirectURIs: []string{issuer + "/auth/google/callback"}, Users: Users, URL: issuer + fakeGooglePath,
+		RedirectURIs: []string{issuer + "/auth/google/callback"}, Users: Users, URL: issuer + fakePath("google"),
 	})
 	d.GitHub = providertest.NewGitHub(providertest.GitHubOptions{
 		ClientID: "demo-github-client", ClientSecret: "demo-github-secret",
-		RedirectURIs: []string{issuer + "/auth/github/callback"}, Users: Users, URL: issuer + fakeGitHubPath,
+		RedirectURIs: []string{issuer + "/auth/github/callback"}, Users: Users, URL: issuer + fakePath("github"),
 	})
+	d.More = moreFakes(issuer)
 	if d.dir, err = os.MkdirTemp("", "broker-demo-"); err != nil {
 		d.Close()
 		return nil, err
@@ -151,12 +168,15 @@ access_ttl = %q
 client_id = "demo-google-client"
 client_secret = "demo-google-secret"
 issuer = %q
+display_name = "Google (fake)"
 [providers.github]
 client_id = "demo-github-client"
 client_secret = "demo-github-secret"
 base_url = %q
 api_url = %q
+display_name = "GitHub (fake)"
 `, issuer, "sqlite:"+filepath.Join(d.dir, "broker.db"), accessTTL.String(), d.Google.URL(), d.GitHub.BaseURL(), d.GitHub.APIURL()) +
+		d.moreTOML() +
 		tenant(TenantID, "Broker Demo", issuer+"/demo/callback", issuer+"/demo/", issuer, "") +
 		tenant(ExampleTenantID, "Example Admin", d.ExampleOrigin+"/callback", d.ExampleOrigin+"/login", d.ExampleOrigin, "body") +
 		tenant(ExampleCookieTenantID, "Example Admin (cookie mode)", d.ExampleOrigin+"/callback", d.ExampleOrigin+"/login", d.ExampleOrigin, "cookie")
@@ -171,8 +191,8 @@ name = %q
 redirect_uris = [%q]
 post_logout_redirect_uris = [%q]
 allowed_origins = [%q]
-providers = ["google", "github"]
-`, id, name, redirect, postLogout, origin)
+providers = ["google", "github", %s]
+`, id, name, redirect, postLogout, origin, moreNames)
 	if delivery != "" {
 		s += fmt.Sprintf("refresh_token_delivery = %q\n", delivery)
 	}
@@ -198,6 +218,9 @@ func (d *Demo) Close() {
 	}
 	d.Google.Close()
 	d.GitHub.Close()
+	for _, f := range d.More {
+		f.close()
+	}
 	d.listener.Close()
 	if d.dir != "" {
 		os.RemoveAll(d.dir)
@@ -208,9 +231,14 @@ func (d *Demo) Close() {
 // routing: they are not the broker's routes, its limits and headers are
 // not theirs), then the demo page.
 func (d *Demo) mount(e *echo.Echo) {
-	fakes := map[string]http.Handler{
-		fakeGooglePath: http.StripPrefix(fakeGooglePath, d.Google.Handler()),
-		fakeGitHubPath: http.StripPrefix(fakeGitHubPath, d.GitHub.Handler()),
+	fakes := map[string]http.Handler{}
+	add := func(provider string, h http.Handler) {
+		fakes[fakePath(provider)] = http.StripPrefix(fakePath(provider), h)
+	}
+	add("google", d.Google.Handler())
+	add("github", d.GitHub.Handler())
+	for _, f := range d.More {
+		add(f.name, f.handler)
 	}
 	e.Pre(canonicalHost(d.public), func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -241,4 +269,53 @@ func mountPage(e *echo.Echo) {
 	e.GET("/demo/", page)
 	e.GET("/demo/callback", page)
 	e.StaticFS("/demo/static", sub)
+}
+
+// moreNames lists the other fakes' provider names for the tenants.
+const moreNames = `"microsoft", "apple", "gitlab", "discord", "facebook", "linkedin", "slack"`
+
+// moreFakes makes a fake of every other provider type, each registered
+// for its callback on issuer and served by the demo under fakePath. Their
+// buttons say "(fake)".
+func moreFakes(issuer string) []fakeProvider {
+	cb := func(name string) []string { return []string{issuer + "/auth/" + name + "/callback"} }
+	section := func(name, label, body string) string {
+		return fmt.Sprintf("[providers.%s]\nclient_id = \"demo-%s-client\"\ndisplay_name = %q\n%s\n", name, name, label+" (fake)", body)
+	}
+	opts := func(name string) providertest.OIDCOptions {
+		return providertest.OIDCOptions{ClientID: "demo-" + name + "-client", ClientSecret: "demo-" + name + "-secret", RedirectURIs: cb(name), Users: Users,
+			URL: issuer + fakePath(name)}
+	}
+	o2 := func(name string) providertest.OAuth2Options {
+		return providertest.OAuth2Options{ClientID: "demo-" + name + "-client", ClientSecret: "demo-" + name + "-secret", RedirectURIs: cb(name), Users: Users,
+			URL: issuer + fakePath(name)}
+	}
+	secret := func(name string) string { return fmt.Sprintf("client_secret = \"demo-%s-secret\"\n", name) }
+	ms := providertest.NewMicrosoft(opts("microsoft"))
+	apple := providertest.NewApple(providertest.AppleOptions{ClientID: "demo-apple-client", RedirectURIs: cb("apple"), Users: Users,
+		URL: issuer + fakePath("apple")})
+	gitlab := providertest.NewGitLab(opts("gitlab"))
+	linkedin := providertest.NewLinkedIn(opts("linkedin"))
+	slack := providertest.NewSlack(opts("slack"))
+	discord := providertest.NewDiscord(o2("discord"))
+	facebook := providertest.NewFacebook(o2("facebook"))
+	return []fakeProvider{
+		{"microsoft", ms.Close, section("microsoft", "Microsoft", secret("microsoft")+
+			fmt.Sprintf("authority = %q\nallowed_tenants = [%q, %q]", ms.BaseURL(), DemoDirectory, providertest.MicrosoftConsumersTenant)), ms.Handler()},
+		{"apple", apple.Close, section("apple", "Apple",
+			fmt.Sprintf("team_id = %q\nkey_id = %q\nissuer = %q\nprivate_key = '''\n%s'''", apple.TeamID(), apple.KeyID(), apple.URL(), apple.PrivateKeyPEM())), apple.Handler()},
+		{"gitlab", gitlab.Close, section("gitlab", "GitLab", secret("gitlab")+fmt.Sprintf("base_url = %q", gitlab.URL())), gitlab.Handler()},
+		{"discord", discord.Close, section("discord", "Discord", secret("discord")+fmt.Sprintf("base_url = %q", discord.BaseURL())), discord.Handler()},
+		{"facebook", facebook.Close, section("facebook", "Facebook", secret("facebook")+fmt.Sprintf("base_url = %q", facebook.BaseURL())), facebook.Handler()},
+		{"linkedin", linkedin.Close, section("linkedin", "LinkedIn", secret("linkedin")+fmt.Sprintf("issuer = %q", linkedin.URL())), linkedin.Handler()},
+		{"slack", slack.Close, section("slack", "Slack", secret("slack")+fmt.Sprintf("issuer = %q", slack.URL())), slack.Handler()},
+	}
+}
+
+func (d *Demo) moreTOML() string {
+	var b strings.Builder
+	for _, f := range d.More {
+		b.WriteString(f.toml)
+	}
+	return b.String()
 }

@@ -43,6 +43,9 @@ func portOf(t *testing.T, hostport string) string {
 	return port
 }
 
+// quotedURL finds the URLs a fake's config section names.
+var quotedURL = regexp.MustCompile(`"(https?://[^"]+)"`)
+
 // chooserLink finds the fake chooser's link that signs in as alice.
 var chooserLink = regexp.MustCompile(`href="([^"]*login_as=1001[^"]*)"`)
 
@@ -139,8 +142,19 @@ func TestDemoHostNames(t *testing.T) {
 					t.Errorf("%s: the page ended on %s, want %s", provider, got, want)
 				}
 			}
-			for _, fake := range []string{d.Google.URL(), d.GitHub.BaseURL()} {
-				if !strings.HasPrefix(fake, "http://"+net.JoinHostPort(tt.wantOrigin, port)+"/") {
+			// Every fake, of every provider type, on the demo's own
+			// address and port: one forwarded port serves them all.
+			fakes := []string{d.Google.URL(), d.GitHub.BaseURL()}
+			for _, f := range d.More {
+				for _, m := range quotedURL.FindAllStringSubmatch(f.toml, -1) {
+					fakes = append(fakes, m[1])
+				}
+			}
+			if len(fakes) < 2+len(d.More) {
+				t.Fatalf("found %d fake URLs, want at least one per provider (%d)", len(fakes), 2+len(d.More))
+			}
+			for _, fake := range fakes {
+				if !strings.HasPrefix(fake, "http://"+net.JoinHostPort(tt.wantOrigin, port)+"/_fake/") {
 					t.Errorf("fake upstream at %s, want it on the demo's own address and port", fake)
 				}
 			}

@@ -32,6 +32,15 @@ type LimiterConfig struct {
 // happens when the current generation is half full, and otherwise once per
 // refill period, so an idle key is dropped only when its bucket is full
 // again anyway.
+//
+// The buckets are hand-written rather than golang.org/x/time/rate
+// limiters, for one measured reason: the client-authentication failure
+// budget takes a request before the secret is checked and gives it back
+// on success (Refund), so that concurrent guesses cannot overspend it, and
+// rate.Reservation.CancelAt gives nothing back once the reservation's time
+// has passed, which on a real clock is always by the time the secret has
+// been compared (tried in 88ed09a: TestClientAuthFailureBudget then
+// locks out a client that only ever succeeded).
 type Limiter struct {
 	cfg   LimiterConfig
 	rate  float64 // tokens per second

@@ -74,13 +74,13 @@ func (s *Server) authenticateApp(c echo.Context) (*tokens.AccessClaims, error) {
 func (s *Server) sameApp(c echo.Context, tid string) error {
 	t, ok := s.tenants[tid]
 	if !ok {
-		return errors.Join(tokens.ErrInvalidToken, errors.New("the app of this token is no longer configured"))
+		return tokens.Invalid("the app of this token is no longer configured")
 	}
 	if want := c.Request().Header.Get("X-Tenant-ID"); want != "" && want != tid {
-		return errors.Join(tokens.ErrInvalidToken, errors.New("token belongs to another app"))
+		return tokens.Invalid("token belongs to another app")
 	}
 	if origin := c.Request().Header.Get("Origin"); origin != "" && !slices.Contains(t.AllowedOrigins, origin) {
-		return errors.Join(tokens.ErrInvalidToken, errors.New("token belongs to another app"))
+		return tokens.Invalid("token belongs to another app")
 	}
 	return nil
 }
@@ -114,12 +114,10 @@ func describeTokenError(err error) string {
 	case errors.Is(err, tokens.ErrTokenExpired):
 		return "the access token expired"
 	}
-	// Verification errors carry short fixed reasons, never token content.
-	msg := err.Error()
-	if i := strings.LastIndex(msg, "\n"); i >= 0 {
-		msg = msg[i+1:]
+	if ie := (*tokens.InvalidTokenError)(nil); errors.As(err, &ie) {
+		return ie.Reason
 	}
-	return strings.TrimPrefix(msg, tokens.ErrInvalidToken.Error()+": ")
+	return "the access token is invalid"
 }
 
 // isTokenFault tells token faults (401) from server faults.

@@ -214,27 +214,13 @@ func buildUpstreams(cfg *config.Config, opts Options) ([]callback.Upstream, erro
 	for name, p := range cfg.Providers {
 		up := callback.Upstream{Name: name, Type: p.Type, Label: p.DisplayName}
 		var err error
-		switch p.Type {
-		case "github":
-			up.Provider, err = providers.NewGitHub(providers.GitHubConfig{
-				Name: name, ClientID: p.ClientID, ClientSecret: p.ClientSecret,
-				BaseURL: p.BaseURL, APIURL: p.APIURL, HTTPClient: client,
-			})
-		default:
-			oc := providers.OIDCConfig{
-				Name: name, Issuer: p.Issuer, ClientID: p.ClientID, ClientSecret: p.ClientSecret,
-				Scopes: p.Scopes, TrustEmail: p.TrustsEmail(), HostedDomain: p.HostedDomain,
-				HTTPClient: client, Now: opts.Now,
-			}
-			up.Issuer = p.Issuer
-			if p.Type == "google" {
-				up.Provider, err = providers.NewGoogle(oc)
-			} else {
-				up.Provider, err = providers.NewOIDC(oc)
-			}
-		}
+		up.Provider, err = providers.New(p.Spec(), providers.Deps{HTTPClient: client, Now: opts.Now})
 		if err != nil {
 			return nil, fmt.Errorf("providers.%s: %w", name, err)
+		}
+		// RFC 9207: the iss an authorization response may carry.
+		if ip, ok := up.Provider.(interface{ Issuer() string }); ok {
+			up.Issuer = ip.Issuer()
 		}
 		ups = append(ups, up)
 	}

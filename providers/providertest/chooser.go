@@ -73,3 +73,13 @@ func (c *core) errorPage(w http.ResponseWriter, msg string) {
 	w.WriteHeader(http.StatusBadRequest)
 	_ = errorPage.Execute(w, struct{ Title, Message string }{c.title, msg})
 }
+
+// formPostPage posts the authorization response to the client, as a
+// form_post upstream does: at once with script, or with the button.
+var formPostPage = template.Must(template.New("formpost").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>FAKE {{.Title}} — returning to the app</title></head>
+<body onload="document.forms[0].submit()">
+<p style="background:#b00020;color:#fff;padding:1rem;font-weight:700">FAKE {{.Title}} — demo only, not a real sign-in</p>
+<form method="post" action="{{.Action}}">{{range $k, $vs := .Params}}{{range $vs}}{{if .}}
+<input type="hidden" name="{{$k}}" value="{{.}}">{{end}}{{end}}{{end}}
+<button type="submit">Continue</button></form></body></html>`))

@@ -1,5 +1,6 @@
 // Package providertest runs FAKE upstream identity providers (an OpenID
-// Connect issuer such as Google, and GitHub) as real HTTP servers on
+// Connect issuer such as Google, GitHub, Microsoft, Apple, GitLab,
+// LinkedIn, Slack, Discord, Facebook) as real HTTP servers on
 // 127.0.0.1, for tests and for the broker's self-contained demo. They are
 // not identity providers: anyone can sign in as any configured User.
 //

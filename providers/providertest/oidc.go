@@ -56,6 +56,7 @@ type OIDCOptions struct {
 type OIDC struct {
 	core *core
 	opts OIDCOptions
+	q    oidcQuirks
 	key  crypto.Signer // published in the JWKS
 	alg  jwt.SigningMethod
 	kid  string
@@ -67,9 +68,36 @@ type OIDC struct {
 	rogue       crypto.Signer // the unpublished key, made on first use
 }
 
+// oidcQuirks are how an imitated service departs from the plain fake;
+// each constructor of this package (microsoft.go, apple.go...) sets its
+// own. The zero value is plain OpenID Connect at the server's root.
+type oidcQuirks struct {
+	// prefix is the issuer's path under the server's root ("/oauth" for
+	// LinkedIn); every endpoint lives under it.
+	prefix string
+	// routes overrides mux patterns by endpoint: "discovery",
+	// "authorize", "token", "userinfo", "jwks".
+	routes map[string]string
+	// doc edits the discovery document for this request.
+	doc func(r *http.Request, doc map[string]any)
+	// issuerOf is the iss of u's ID tokens; default the issuer.
+	issuerOf func(u User) string
+	// idClaims edits u's ID token claims after the profile claims.
+	idClaims func(u User, c map[string]any)
+	// userinfoClaims edits u's userinfo answer.
+	userinfoClaims func(u User, c map[string]any)
+	// setup adjusts the core before it serves.
+	setup func(c *core)
+	// bind receives the fake before it serves, for quirks that need its
+	// URL (set before the server's goroutines start, so no race).
+	bind func(f *OIDC)
+}
+
 // NewOIDC starts a fake OpenID Connect provider on 127.0.0.1 (or, with
 // opts.URL, prepares one to be mounted there).
-func NewOIDC(opts OIDCOptions) *OIDC {
+func NewOIDC(opts OIDCOptions) *OIDC { return newOIDC(opts, oidcQuirks{}) }
+
+func newOIDC(opts OIDCOptions, q oidcQuirks) *OIDC {
 	if opts.Title == "" {
 		opts.Title = "OpenID Connect"
 	}
@@ -79,7 +107,14 @@ func NewOIDC(opts OIDCOptions) *OIDC {
 	f := &OIDC{
 		core: newCore(opts.Title, opts.ClientID, opts.ClientSecret, opts.RedirectURIs, opts.Users, opts.Now),
 		opts: opts,
+		q:    q,
 		kid:  rand.Text()[:8],
+	}
+	if q.setup != nil {
+		q.setup(f.core)
+	}
+	if q.bind != nil {
+		q.bind(f)
 	}
 	switch opts.SigningAlg {
 	case "", "RS256":
@@ -91,11 +126,26 @@ func NewOIDC(opts OIDCOptions) *OIDC {
 	}
 	f.key = f.newKey()
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /.well-known/openid-configuration", f.discovery)
-	mux.HandleFunc("GET /authorize", f.authorize)
-	mux.HandleFunc("/token", f.token)
-	mux.HandleFunc("/userinfo", f.userinfo)
-	mux.HandleFunc("GET /jwks", f.jwks)
+	route := func(name, def string, h http.HandlerFunc) {
+		if p, ok := q.routes[name]; ok {
+			if p != "" {
+				mux.HandleFunc(p, h)
+			}
+			return
+		}
+		method, path, _ := strings.Cut(def, " ")
+		if path == "" {
+			method, path = "", method
+		} else {
+			method += " "
+		}
+		mux.HandleFunc(method+q.prefix+path, h)
+	}
+	route("discovery", "GET /.well-known/openid-configuration", f.discovery)
+	route("authorize", "GET /authorize", f.authorize)
+	route("token", "/token", f.token)
+	route("userinfo", "/userinfo", f.userinfo)
+	route("jwks", "GET /jwks", f.jwks)
 	f.core.start(mux, opts.URL)
 	if opts.IssuerParameter {
 		f.core.responseIss = f.URL()
@@ -103,8 +153,12 @@ func NewOIDC(opts OIDCOptions) *OIDC {
 	return f
 }
 
-// URL is the issuer: the server's base URL, without trailing slash.
-func (f *OIDC) URL() string { return f.core.url }
+// URL is the issuer: the server's base URL (and the imitated issuer's
+// path, if any), without trailing slash.
+func (f *OIDC) URL() string { return f.core.url + f.q.prefix }
+
+// BaseURL is the server's root URL, without the issuer's path.
+func (f *OIDC) BaseURL() string { return f.core.url }
 
 // Handler serves the fake; for a fake made with OIDCOptions.URL, the
 // caller serves it there, with the URL's path stripped.
@@ -162,9 +216,9 @@ func (f *OIDC) Reset() {
 }
 
 // discovery serves the OpenID Provider Metadata (OIDC Discovery §3).
-func (f *OIDC) discovery(w http.ResponseWriter, _ *http.Request) {
+func (f *OIDC) discovery(w http.ResponseWriter, r *http.Request) {
 	iss := f.URL()
-	writeJSON(w, http.StatusOK, map[string]any{
+	doc := map[string]any{
 		"issuer":                                iss,
 		"authorization_endpoint":                iss + "/authorize",
 		"token_endpoint":                        iss + "/token",
@@ -180,7 +234,11 @@ func (f *OIDC) discovery(w http.ResponseWriter, _ *http.Request) {
 		"claims_supported": []string{"iss", "sub", "aud", "exp", "iat", "nonce", "azp",
 			"email", "email_verified", "name", "picture", "preferred_username", "hd"},
 		"authorization_response_iss_parameter_supported": f.opts.IssuerParameter,
-	})
+	}
+	if f.q.doc != nil {
+		f.q.doc(r, doc)
+	}
+	writeJSON(w, http.StatusOK, doc)
 }
 
 func (f *OIDC) authorize(w http.ResponseWriter, r *http.Request) {
@@ -191,7 +249,7 @@ func (f *OIDC) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	scopes := strings.Fields(q.Get("scope"))
 	fail := func(code, desc string) {
-		redirectBack(w, r, redirectURI, map[string][]string{
+		f.core.back(w, r, redirectURI, map[string][]string{
 			"error": {code}, "error_description": {desc}, "state": {q.Get("state")}})
 	}
 	switch {
@@ -199,6 +257,10 @@ func (f *OIDC) authorize(w http.ResponseWriter, r *http.Request) {
 		fail("unsupported_response_type", "only response_type=code")
 	case !slices.Contains(scopes, "openid"):
 		fail("invalid_scope", "scope must include openid")
+	case f.core.formPost && q.Get("response_mode") != "form_post":
+		// Apple: "response_mode must be form_post when name or email
+		// scope is requested".
+		fail("invalid_request", "response_mode must be form_post")
 	default:
 		// The hd parameter only steers the real Google's account picker;
 		// the hd claim reflects the account. So it is ignored here.
@@ -248,6 +310,9 @@ func (f *OIDC) userinfo(w http.ResponseWriter, r *http.Request) {
 	}
 	c := map[string]any{"sub": g.user.Subject}
 	maps.Copy(c, profileClaims(g.user, g.scopes))
+	if f.q.userinfoClaims != nil {
+		f.q.userinfoClaims(g.user, c)
+	}
 	writeJSON(w, http.StatusOK, c)
 }
 
@@ -267,8 +332,12 @@ func (f *OIDC) jwks(w http.ResponseWriter, _ *http.Request) {
 // idToken builds and signs the ID token (OIDC Core §2), applying the knobs.
 func (f *OIDC) idToken(g *grant) (string, error) {
 	now := f.core.now()
+	iss := f.URL()
+	if f.q.issuerOf != nil {
+		iss = f.q.issuerOf(g.user)
+	}
 	c := map[string]any{
-		"iss": f.URL(), "sub": g.user.Subject, "aud": f.opts.ClientID, "azp": f.opts.ClientID,
+		"iss": iss, "sub": g.user.Subject, "aud": f.opts.ClientID, "azp": f.opts.ClientID,
 		"iat": now.Unix(), "exp": now.Add(tokenTTL).Unix(),
 	}
 	if g.nonce != "" {
@@ -279,6 +348,9 @@ func (f *OIDC) idToken(g *grant) (string, error) {
 	}
 	if !f.opts.MinimalIDToken {
 		maps.Copy(c, profileClaims(g.user, g.scopes))
+	}
+	if f.q.idClaims != nil {
+		f.q.idClaims(g.user, c)
 	}
 
 	f.mu.Lock()

@@ -36,6 +36,21 @@ type core struct {
 	// responseIss, when set, is sent as iss in every authorization
 	// response (RFC 9207 §2).
 	responseIss string
+	// responseIssOf, when set, is the iss of a successful authorization
+	// response for u (Microsoft: the user's directory's issuer).
+	responseIssOf func(u User) string
+	// formPost answers authorization requests with an auto-submitting
+	// form that POSTs the response to the redirect URI
+	// (response_mode=form_post, as Apple does) instead of a redirect.
+	formPost bool
+	// formExtra adds parameters to a successful form-post response
+	// (Apple's user field).
+	formExtra func(u User) url.Values
+	// secretOK, when set, judges the client secret instead of comparing
+	// it with clientSecret (Apple's signed JWT).
+	secretOK func(secret string) bool
+	// postOnly refuses client_secret_basic (LinkedIn, Facebook).
+	postOnly bool
 
 	mu       sync.Mutex
 	next     *User
@@ -191,12 +206,12 @@ func (c *core) approve(w http.ResponseWriter, r *http.Request, redirectURI strin
 	// (RFC 7636 §4.3; a challenge is 43 base64url characters).
 	if q.Get("code_challenge_method") != "S256" || !pkceChars.MatchString(q.Get("code_challenge")) ||
 		len(q.Get("code_challenge")) != 43 {
-		redirectBack(w, r, redirectURI, url.Values{"error": {"invalid_request"},
+		c.back(w, r, redirectURI, url.Values{"error": {"invalid_request"},
 			"error_description": {"PKCE code_challenge with code_challenge_method=S256 is required"}, "state": {state}, "iss": {c.responseIss}})
 		return
 	}
 	if q.Has("deny") {
-		redirectBack(w, r, redirectURI, url.Values{"error": {"access_denied"},
+		c.back(w, r, redirectURI, url.Values{"error": {"access_denied"},
 			"error_description": {"the user refused"}, "state": {state}, "iss": {c.responseIss}})
 		return
 	}
@@ -223,7 +238,31 @@ func (c *core) approve(w http.ResponseWriter, r *http.Request, redirectURI strin
 	c.mu.Lock()
 	c.codes[code] = g
 	c.mu.Unlock()
-	redirectBack(w, r, redirectURI, url.Values{"code": {code}, "state": {state}, "iss": {c.responseIss}})
+	params := url.Values{"code": {code}, "state": {state}, "iss": {c.responseIss}}
+	if c.responseIssOf != nil && c.responseIss != "" {
+		params.Set("iss", c.responseIssOf(*user))
+	}
+	if c.formPost && c.formExtra != nil {
+		for k, v := range c.formExtra(*user) {
+			params[k] = v
+		}
+	}
+	c.back(w, r, redirectURI, params)
+}
+
+// back returns the authorization response to the client: a redirect, or
+// a self-submitting form (OAuth 2.0 Form Post Response Mode §2).
+func (c *core) back(w http.ResponseWriter, r *http.Request, redirectURI string, params url.Values) {
+	if !c.formPost {
+		redirectBack(w, r, redirectURI, params)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = formPostPage.Execute(w, struct {
+		Title, Action string
+		Params        url.Values
+	}{c.title, redirectURI, params})
 }
 
 // redeem authenticates the client and spends a code (RFC 6749 §4.1.3). On
@@ -239,8 +278,14 @@ func (c *core) redeem(r *http.Request) (g *grant, errCode, desc string) {
 		return nil, "unsupported_grant_type", "only authorization_code"
 	}
 	id, secret, ok := clientCredentials(r)
-	if !ok || id != c.clientID ||
-		subtle.ConstantTimeCompare([]byte(secret), []byte(c.clientSecret)) != 1 {
+	if _, _, basic := r.BasicAuth(); basic && c.postOnly {
+		return nil, "invalid_client", "client_secret_post is required"
+	}
+	secretOK := subtle.ConstantTimeCompare([]byte(secret), []byte(c.clientSecret)) == 1
+	if c.secretOK != nil {
+		secretOK = c.secretOK(secret)
+	}
+	if !ok || id != c.clientID || !secretOK {
 		return nil, "invalid_client", "client authentication failed"
 	}
 	code := r.PostForm.Get("code")

@@ -26,6 +26,15 @@ type User struct {
 	// HostedDomain is Google's hd claim (the Workspace domain); empty for
 	// consumer accounts.
 	HostedDomain string
+	// TenantID and ObjectID are Microsoft's tid (the user's directory) and
+	// oid; DomainVerified is its xms_edov claim (the email's domain is
+	// verified by the directory's owner).
+	TenantID, ObjectID string
+	DomainVerified     bool
+	// Groups are GitLab's groups (userinfo's groups claim).
+	Groups []string
+	// PrivateEmail: Apple's is_private_email (a private relay address).
+	PrivateEmail bool
 }
 
 // Email is one address as GitHub's /user/emails lists it.

@@ -1,0 +1,200 @@
+package providers_test
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/socialbroker/broker/providers"
+	"github.com/socialbroker/broker/providers/providertest"
+)
+
+func TestGitLabGroups(t *testing.T) {
+	u := providertest.User{Subject: "42", Login: "alice", Name: "Alice", Email: "alice@acme.test", EmailVerified: true,
+		Groups: []string{"acme", "acme/platform"}}
+	fake := providertest.NewGitLab(providertest.OIDCOptions{ClientID: "c", ClientSecret: "s", Users: []providertest.User{u}})
+	defer fake.Close()
+	p, err := providers.New(providers.Spec{Name: "gitlab", Type: "gitlab", ClientID: "c", ClientSecret: "s", BaseURL: fake.URL()},
+		providers.Deps{HTTPClient: upstreamClient()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake.SetNextUser(u)
+	id, err := login(t, p, flow{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(id.Groups, u.Groups) {
+		t.Errorf("groups = %v, want %v (from userinfo)", id.Groups, u.Groups)
+	}
+	if id.EmailTrusted {
+		t.Error("gitlab emails trusted by default; want opt-in (trust_email)")
+	}
+}
+
+func TestAppleClientSecretRenewal(t *testing.T) {
+	now := time.Now()
+	clock := func() time.Time { return now }
+	u := providertest.User{Subject: "000.apple", Name: "A B", Email: "a@privaterelay.appleid.com", EmailVerified: true, PrivateEmail: true}
+	fake := providertest.NewApple(providertest.AppleOptions{Users: []providertest.User{u}, Now: clock})
+	defer fake.Close()
+	p, err := providers.New(providers.Spec{Name: "apple", Type: "apple", ClientID: fake.ClientID(), TeamID: fake.TeamID(),
+		KeyID: fake.KeyID(), PrivateKey: fake.PrivateKeyPEM(), Issuer: fake.URL()}, providers.Deps{HTTPClient: upstreamClient(), Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secretAt := func(at time.Time) (iat, exp time.Time) {
+		t.Helper()
+		now = at
+		fake.SetNextUser(u)
+		// The fake answers with a form, not a redirect: exchange its code
+		// directly.
+		code := appleCode(t, p)
+		if _, err := p.Exchange(t.Context(), code); err != nil {
+			t.Fatalf("exchange at %s: %v", at, err)
+		}
+		_, c, _ := fake.LastClientSecret()
+		i, _ := c.GetIssuedAt()
+		e, _ := c.GetExpirationTime()
+		return i.Time, e.Time
+	}
+	start := now
+	iat1, exp1 := secretAt(start)
+	if exp1.Sub(iat1) > providertest.AppleSecretMaxTTL {
+		t.Fatalf("secret lives %s", exp1.Sub(iat1))
+	}
+	iat2, _ := secretAt(start.Add(time.Hour))
+	if !iat2.Equal(iat1) {
+		t.Errorf("a secret an hour old was not reused")
+	}
+	// Long before it expires, a new one is signed.
+	iat3, exp3 := secretAt(exp1.Add(-time.Hour))
+	if !iat3.After(iat1) || !exp3.After(exp1) {
+		t.Errorf("secret not renewed before expiry: iat %s exp %s (first exp %s)", iat3, exp3, exp1)
+	}
+}
+
+func TestSpecProblems(t *testing.T) {
+	tests := []struct {
+		spec providers.Spec
+		want []string // keys with a problem
+	}{
+		{providers.Spec{Type: "apple", ClientID: "c", TeamID: "T"}, []string{"key_id", "private_key"}},
+		{providers.Spec{Type: "apple", ClientID: "c", TeamID: "T", KeyID: "K", PrivateKey: "not pem", ClientSecret: "x"}, []string{"client_secret", "private_key"}},
+		{providers.Spec{Type: "microsoft", ClientID: "c", ClientSecret: "s", Tenant: "acme.com"}, []string{"tenant"}},
+		{providers.Spec{Type: "microsoft", ClientID: "c", ClientSecret: "s", AllowedTenants: []string{"acme"}}, []string{"tenant"}},
+		{providers.Spec{Type: "oauth2", ClientID: "c", ClientSecret: "s", AuthorizeURL: "https://a/x"}, []string{"token_url", "userinfo_url", "claims.subject"}},
+		{providers.Spec{Type: "facebook", ClientID: "c", ClientSecret: "s", TrustEmail: ptr(true)}, []string{"trust_email"}},
+		{providers.Spec{Type: "discord", ClientID: "c", ClientSecret: "s", Issuer: "https://x"}, []string{"issuer"}},
+		{providers.Spec{Type: "google", ClientID: "c", ClientSecret: "s", TeamID: "T"}, []string{"team_id"}},
+		{providers.Spec{Type: "slack", ClientID: "c", ClientSecret: "s"}, nil},
+	}
+	for _, tt := range tests {
+		var got []string
+		for _, p := range providers.CheckSpec(tt.spec) {
+			got = append(got, p.Key)
+		}
+		if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+			t.Errorf("%s %+v: problems at %v, want %v", tt.spec.Type, tt.spec, providers.CheckSpec(tt.spec), tt.want)
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestOAuth2Refusals(t *testing.T) {
+	u := providertest.User{Subject: "1", Login: "a", Email: "a@x.test", EmailVerified: true}
+	fake := providertest.NewDiscord(providertest.OAuth2Options{ClientID: "c", ClientSecret: "s", Users: []providertest.User{u}})
+	defer fake.Close()
+	spec := providers.Spec{Name: "discord", Type: "discord", ClientID: "c", ClientSecret: "s", BaseURL: fake.BaseURL()}
+	p, err := providers.New(spec, providers.Deps{HTTPClient: upstreamClient()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake.SetNextUser(u)
+	id, err := login(t, p, flow{})
+	if err != nil || id.Subject != "1" || !id.EmailVerified || id.EmailTrusted {
+		t.Fatalf("discord: %+v, %v; want verified, untrusted by default", id, err)
+	}
+	fake.SetNextUser(u)
+	_, err = login(t, p, flow{Tamper: func(r *providers.ExchangeRequest) { r.Verifier += "x" }})
+	if !errors.Is(err, providers.ErrInvalidIdentity) {
+		t.Errorf("wrong verifier: %v, want ErrInvalidIdentity", err)
+	}
+	// A mapping naming a field the answer lacks.
+	spec.Claims.Subject = "no.such.field"
+	p, _ = providers.New(spec, providers.Deps{HTTPClient: upstreamClient()})
+	fake.SetNextUser(u)
+	if _, err = login(t, p, flow{}); !errors.Is(err, providers.ErrInvalidIdentity) {
+		t.Errorf("no subject: %v, want ErrInvalidIdentity", err)
+	}
+	fake.SetDown(true)
+	spec.Claims.Subject = ""
+	p, _ = providers.New(spec, providers.Deps{HTTPClient: &http.Client{Timeout: time.Second}})
+	if _, err = p.Exchange(t.Context(), providers.ExchangeRequest{Code: "c", Verifier: strings.Repeat("v", 43)}); !errors.Is(err, providers.ErrUpstream) {
+		t.Errorf("upstream down: %v, want ErrUpstream", err)
+	}
+}
+
+// A connection record (the admin API's JSON, the same keys as a
+// [providers.NAME] section) builds a provider through the same factory.
+func TestSpecFromConnectionJSON(t *testing.T) {
+	u := providertest.User{Subject: "7", Login: "d", Name: "D", Email: "d@x.test", EmailVerified: true}
+	fake := providertest.NewDiscord(providertest.OAuth2Options{ClientID: "c", ClientSecret: "s", Users: []providertest.User{u}})
+	defer fake.Close()
+	body := `{"id":"acme-discord","type":"oauth2","client_id":"c","client_secret":"s",
+		"authorize_url":"` + fake.BaseURL() + `/oauth2/authorize","token_url":"` + fake.BaseURL() + `/api/oauth2/token",
+		"userinfo_url":"` + fake.BaseURL() + `/api/users/@me","scopes":["identify","email"],"trust_email":true,
+		"claims":{"subject":"id","email":"email","email_verified":"verified","username":"username"}}`
+	var spec providers.Spec
+	if err := json.Unmarshal([]byte(body), &spec); err != nil {
+		t.Fatal(err)
+	}
+	if ps := providers.CheckSpec(spec); len(ps) > 0 {
+		t.Fatalf("problems: %v", ps)
+	}
+	p, err := providers.New(spec, providers.Deps{HTTPClient: upstreamClient()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake.SetNextUser(u)
+	id, err := login(t, p, flow{})
+	if err != nil || p.Name() != "acme-discord" || id.Subject != "7" || id.Username != "d" || !id.EmailVerified || !id.EmailTrusted {
+		t.Fatalf("identity %+v, %v", id, err)
+	}
+}
+
+// A generic OIDC provider's groups claim, an array or one string, becomes
+// the identity's groups; members that are not strings are skipped.
+func TestOIDCGroupsClaim(t *testing.T) {
+	u := providertest.User{Subject: "g1", Email: "g@x.test", EmailVerified: true}
+	fake := providertest.NewOIDC(providertest.OIDCOptions{ClientID: "c", ClientSecret: "s", Users: []providertest.User{u}})
+	defer fake.Close()
+	p, err := providers.New(providers.Spec{Name: "corp", Type: "oidc", Issuer: fake.URL(), ClientID: "c", ClientSecret: "s"},
+		providers.Deps{HTTPClient: upstreamClient()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		claim any
+		want  []string
+	}{
+		{[]any{"eng", 42, "ops"}, []string{"eng", "ops"}},
+		{"eng", []string{"eng"}},
+		{map[string]any{"x": 1}, nil},
+	} {
+		fake.SetIDTokenMutator(func(c map[string]any) { c["groups"] = tt.claim })
+		fake.SetNextUser(u)
+		id, err := login(t, p, flow{})
+		if err != nil {
+			t.Fatalf("groups %v: %v", tt.claim, err)
+		}
+		if !reflect.DeepEqual(id.Groups, tt.want) {
+			t.Errorf("groups claim %v: got %v, want %v", tt.claim, id.Groups, tt.want)
+		}
+	}
+}
