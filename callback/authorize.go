@@ -60,7 +60,7 @@ func (h *Handler) parseAuthRequest(q url.Values) (*authRequest, error) {
 	redirectURI := q.Get("redirect_uri")
 	// Exact string comparison, no normalisation, no wildcards (RFC 9700 §4.1.3).
 	if !slices.Contains(tenant.RedirectURIs, redirectURI) {
-		return nil, httpx.Page(http.StatusBadRequest, "Invalid return address", "The app asked to return to an address that is not registered for it (redirect_uri).")
+		return nil, unregisteredRedirect(tenant, redirectURI)
 	}
 	r := &authRequest{
 		tenant: tenant, redirectURI: redirectURI, state: q.Get("state"),

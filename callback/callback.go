@@ -54,12 +54,12 @@ func (h *Handler) callback(c echo.Context) error {
 	case errors.Is(err, errBadFlow), errors.Is(err, errExpiredFlow), errors.Is(err, storage.ErrAlreadyUsed):
 		// A state sealed under a key since replaced reads as malformed:
 		// to its user, expired.
-		return badState(usedState)
+		return h.refused(f, err, usedState)
 	case errors.Is(err, errOtherBrowser):
 		h.log.Warn("login state presented by another browser", "provider", c.Param("provider"))
-		return badState("This sign-in was started in another browser.")
+		return h.refused(f, err, "This sign-in was started in another browser.")
 	case errors.Is(err, errOtherProvider):
-		return badState("This sign-in was started with another provider.")
+		return h.refused(f, err, "This sign-in was started with another provider.")
 	case err != nil:
 		return err
 	}
@@ -78,7 +78,7 @@ func (h *Handler) callback(c echo.Context) error {
 	up := h.upstreams[f.Provider]
 	tenant, ok := h.tenants[f.Tenant]
 	if up == nil || !ok || !slices.Contains(tenant.Providers, f.Provider) || !slices.Contains(tenant.RedirectURIs, f.RedirectURI) {
-		return badState("The app or provider of this sign-in is no longer configured.")
+		return h.refused(f, nil, "The app or provider of this sign-in is no longer configured.")
 	}
 	deny := func(code, desc string) error {
 		return h.redirectToApp(c, f.RedirectURI, f.AppState, url.Values{"error": {code}, "error_description": {desc}})
@@ -148,7 +148,7 @@ func (h *Handler) callback(c echo.Context) error {
 	switch {
 	case errors.Is(err, storage.ErrAlreadyUsed):
 		// Another callback with this state started its session first.
-		return badState(usedState)
+		return h.refused(f, err, usedState)
 	case err != nil:
 		return err
 	}
@@ -165,8 +165,9 @@ func (h *Handler) upstreamContext(ctx context.Context) (context.Context, context
 }
 
 // usedState is the page's message for a state that was used or expired.
-const usedState = "This sign-in link was already used or has expired."
+// The page itself says where to start again.
+const usedState = "This sign-in link was already used or has expired: going Back to a sign-in page after signing in, or leaving one open for long, leads here."
 
 func badState(msg string) error {
-	return httpx.Page(http.StatusBadRequest, "Sign-in could not be completed", msg+" Start signing in again from the app.")
+	return httpx.Page(http.StatusBadRequest, "Sign-in could not be completed", msg).Logged("sign-in refused")
 }

@@ -135,6 +135,10 @@ var testStateKey = []byte("0123456789abcdef0123456789abcdef")
 // registered are the test app's redirect URIs.
 var registered = []string{"https://app.example.com/cb", "http://127.0.0.1:5173/callback", "com.example.app:/oauth2redirect"}
 
+// appHome is where error pages about the test app link back to: the
+// origin of its first redirect URI (config.Tenant.Home).
+const appHome = "https://app.example.com/"
+
 // testFlow is a Handler mounted on an Echo with the broker's error handler.
 type testFlow struct {
 	e        *echo.Echo

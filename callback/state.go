@@ -202,7 +202,9 @@ func (h *Handler) start(c echo.Context, r *authRequest) error {
 
 // takeFlow opens the flow sealed in state and checks that it is unexpired
 // and unused, and that it belongs to this browser and provider. Any fault
-// is a page: the request cannot be trusted to say where to redirect.
+// is a page: the request cannot be trusted to say where to redirect. With
+// a fault found after the flow opened, the flow comes back too, for the
+// page to name its app; nothing else of it may be used.
 //
 // Whether the state was used is only read here. The callback spends it
 // afterwards, on every way out: in the very write that starts the
@@ -217,25 +219,25 @@ func (h *Handler) takeFlow(c echo.Context, state, provider string) (*flow, stora
 	}
 	expires := time.UnixMilli(f.Expires)
 	if !h.cfg.Now().Before(expires) {
-		return nil, storage.UsedLoginState{}, errExpiredFlow
+		return f, storage.UsedLoginState{}, errExpiredFlow
 	}
 	// The record outlives the state by usedStateMargin, so that a replica
 	// whose clock lags another's, still taking the state for unexpired,
 	// finds it used.
 	use := storage.UsedLoginState{ID: tokens.Hash(state), ExpiresAt: expires.Add(usedStateMargin)}
 	if err := h.cfg.States.CheckLoginState(c.Request().Context(), use.ID, use.ExpiresAt); err != nil {
-		return nil, use, err
+		return f, use, err
 	}
 	// A state that reached another browser, or another provider's
 	// callback, is spent all the same: a login CSRF gets a single try.
 	ck, cerr := c.Cookie(h.cookieName())
 	if cerr != nil || subtle.ConstantTimeCompare([]byte(tokens.Hash(ck.Value)), []byte(f.Browser)) != 1 {
 		h.spend(c, use)
-		return nil, use, errOtherBrowser
+		return f, use, errOtherBrowser
 	}
 	if f.Provider != provider {
 		h.spend(c, use)
-		return nil, use, errOtherProvider
+		return f, use, errOtherProvider
 	}
 	return f, use, nil
 }

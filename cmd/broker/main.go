@@ -4,6 +4,7 @@
 //	broker demo [--listen 127.0.0.1:8080] a self-contained demo with fake upstreams
 //	broker check --config config.toml   validate a configuration and exit
 //	broker migrate --config config.toml apply database migrations and exit
+//	broker version                      print the version and commit
 package main
 
 import (
@@ -17,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 	"time"
 
@@ -30,18 +32,22 @@ const usage = `usage: broker <command> [flags]
 commands:
   serve --config config.toml    run the broker ([--pprof 127.0.0.1:6060] profiler on loopback)
   demo [--listen host:port]     run a self-contained demo (fake Google and GitHub, no credentials)
+       [--public-url URL]       in a container or VM: --listen 0.0.0.0:8080, opened through a forwarded port
        [--access-ttl 2m] [--example-origin http://127.0.0.1:5173]   for clients/js/example
   check --config config.toml    validate a configuration and exit
   migrate --config config.toml  apply database migrations and exit (serve applies them too)
+  version                       print the module version and the commit it was built from
 `
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "broker:", err)
-		}
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		// --help asked for the usage it got: not a failure.
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "broker:", err)
 		os.Exit(1)
 	}
 }
@@ -70,10 +76,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintln(stdout, "configuration is valid")
 			return nil
 		case "migrate":
-			if err := server.Migrate(ctx, cfg); err != nil {
+			res, err := server.ApplyMigrations(ctx, cfg)
+			if err != nil {
 				return err
 			}
-			fmt.Fprintln(stdout, "database schema is up to date")
+			fmt.Fprintln(stdout, res)
 			return nil
 		}
 		return serve(ctx, cfg, *pprofAddr, stderr)
@@ -82,12 +89,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		var opts demo.Options
 		fs.DurationVar(&opts.AccessTTL, "access-ttl", 2*time.Minute, "access token lifetime (a few seconds shows refreshes)")
 		fs.StringVar(&opts.ExampleOrigin, "example-origin", "", "origin of clients/js/example (default: port 5173 on the demo's host)")
+		fs.StringVar(&opts.PublicURL, "public-url", "", "the demo's address as the browser opens it, when not the listen address (http://localhost:9000 for a port published as 9000, or an https tunnel's)")
 		if err := fs.Parse(args); err != nil {
 			return err
 		}
 		return runDemo(ctx, *listen, opts, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
+		return nil
+	case "version", "--version":
+		printVersion(stdout)
 		return nil
 	default:
 		fmt.Fprint(stderr, usage)
@@ -158,6 +169,9 @@ func runDemo(ctx context.Context, listen string, opts demo.Options, stdout, stde
 	}
 	defer d.Close()
 	fmt.Fprintf(stdout, "\nBroker demo running. Open %s\n\n", d.URL)
+	if !strings.HasPrefix(d.URL, "http://"+d.Listen+"/") {
+		fmt.Fprintf(stdout, "  listening on %s; other names for it (a VM's address) are refused: browsers come back over plain http only to localhost,\n  so reach it through a forwarded port, or pass --public-url\n", d.Listen)
+	}
 	fmt.Fprintf(stdout, "  fake Google: %s\n  fake GitHub: %s\n  (fakes: anyone can sign in as a demo user; nothing here is real)\n", d.Google.URL(), d.GitHub.BaseURL())
 	fmt.Fprintf(stdout, "  clients/js/example at %s: tenants %q and %q (cookie mode)\n\nPress Ctrl+C to stop.\n", d.ExampleOrigin, demo.ExampleTenantID, demo.ExampleCookieTenantID)
 	return d.Serve(ctx)

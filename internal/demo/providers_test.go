@@ -18,7 +18,15 @@ import (
 // Every provider of the demo signs alice in through its fake, as a
 // browser clicking her on the fake's chooser would.
 func TestDemoSignsInWithEveryProvider(t *testing.T) {
-	d, err := Start(t.Context(), "127.0.0.1:0", nil, Options{})
+	// On all interfaces too (a container, a VM): every fake is then
+	// reached through the demo's one port, as a forwarded port would.
+	for _, listen := range []string{"127.0.0.1:0", "0.0.0.0:0"} {
+		t.Run(listen, func(t *testing.T) { signInWithEveryProvider(t, listen) })
+	}
+}
+
+func signInWithEveryProvider(t *testing.T, listen string) {
+	d, err := Start(t.Context(), listen, nil, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

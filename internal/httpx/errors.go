@@ -20,6 +20,12 @@ type PageError struct {
 	Title   string
 	Message string
 	Err     error // the cause, logged only
+	// AppName and AppHome, when set (ForApp), make the page link back to
+	// the app.
+	AppName, AppHome string
+	// LogMsg and LogAttrs make the page's log line (Logged).
+	LogMsg   string
+	LogAttrs []any
 }
 
 func (e *PageError) Error() string {
@@ -52,14 +58,22 @@ func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		)
 		switch {
 		case errors.As(err, &pe):
-			if pe.Status >= 500 {
-				log.Error("request failed", "method", req.Method, "path", req.URL.Path, "err", err)
+			msg, attrs := pe.LogMsg, pe.LogAttrs
+			if msg == "" {
+				msg = "request refused: " + pe.Title
 			}
-			writePage(c, pe.Status, pe.Title, pe.Message)
+			if pe.Status >= 500 {
+				msg = "request failed"
+			}
+			if pe.Err != nil {
+				attrs = append(attrs, "err", pe.Err)
+			}
+			renderPage(log, c, web.ErrorPage{Status: pe.Status, Title: pe.Title, Message: pe.Message,
+				AppName: pe.AppName, AppHome: pe.AppHome}, msg, attrs...)
 		case errors.As(err, &oe):
 			writeOAuth(c, oe)
 		case errors.As(err, &he):
-			writeHTTPError(c, he)
+			writeHTTPError(log, c, he)
 		case errors.Is(err, storage.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 			log.Warn("dependency unavailable", "method", req.Method, "path", req.URL.Path, "err", err)
 			writeOAuth(c, oautherr.New(oautherr.TemporarilyUnavailable, "the service is temporarily unavailable; try again shortly"))
@@ -86,7 +100,7 @@ func writeOAuth(c echo.Context, e *oautherr.Error) {
 	_ = c.JSON(e.Status(), map[string]string{"error": e.Code, "error_description": e.Description})
 }
 
-func writeHTTPError(c echo.Context, he *echo.HTTPError) {
+func writeHTTPError(log *slog.Logger, c echo.Context, he *echo.HTTPError) {
 	code := he.Code
 	desc := http.StatusText(code)
 	errCode := "invalid_request"
@@ -104,17 +118,10 @@ func writeHTTPError(c echo.Context, he *echo.HTTPError) {
 		errCode, desc = oautherr.ServerError, "internal error"
 	}
 	if acceptsHTML(c.Request()) {
-		writePage(c, code, http.StatusText(code), desc)
+		renderPage(log, c, web.ErrorPage{Status: code, Title: http.StatusText(code), Message: desc}, "request refused: "+errCode)
 		return
 	}
 	_ = c.JSON(code, map[string]string{"error": errCode, "error_description": desc})
-}
-
-func writePage(c echo.Context, status int, title, message string) {
-	SetPageHeaders(c.Response().Header())
-	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
-	c.Response().WriteHeader(status)
-	_ = web.Render(c.Response(), "error", web.ErrorPage{Title: title, Message: message, Status: status})
 }
 
 func acceptsHTML(r *http.Request) bool {

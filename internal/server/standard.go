@@ -180,9 +180,17 @@ func (s *Server) endSession(c echo.Context) error {
 	if target == "" {
 		return signedOutPage(c)
 	}
+	if tenantID == "" {
+		// The URI is checked against one app's registrations (§3): which
+		// app must be said.
+		return httpx.Page(http.StatusBadRequest, "Invalid sign-out request", "The app asked to return to an address after sign-out but did not say which app it is: send id_token_hint (the ID token it received) or client_id with post_logout_redirect_uri.")
+	}
 	t, ok := s.tenants[tenantID]
-	if !ok || !slices.Contains(t.PostLogoutRedirectURIs, target) {
-		return httpx.Page(http.StatusBadRequest, "Invalid sign-out request", "The app asked to return to an address that is not registered for it.")
+	if !ok {
+		return httpx.Page(http.StatusBadRequest, "Invalid sign-out request", "The sign-out request names an app the broker does not know (unknown client_id).")
+	}
+	if !slices.Contains(t.PostLogoutRedirectURIs, target) {
+		return httpx.Page(http.StatusBadRequest, "Invalid sign-out request", "The app asked to return to an address that is not registered for it.").ForApp(t.DisplayName(), t.Home())
 	}
 	u, err := url.Parse(target)
 	if err != nil {

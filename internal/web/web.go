@@ -28,6 +28,12 @@ type ErrorPage struct {
 	Status  int
 	Title   string
 	Message string
+	// AppName and AppHome, when set, link back to the app the page is
+	// about; AppHome is always a value the app registered.
+	AppName string
+	AppHome string
+	// Ref is the reference id also written in the page's log line.
+	Ref string
 }
 
 // SignInPage is the data of the hosted provider chooser.

@@ -29,6 +29,9 @@ type AppleOptions struct {
 	// booleans, as Apple has done for some tokens since 2024, instead of
 	// the strings "true"/"false" it has always sent.
 	BooleanClaims bool
+	// URL, when set, makes the fake start no server of its own: URL is its
+	// issuer, and the caller serves Handler() there (see OIDCOptions.URL).
+	URL string
 }
 
 // Apple is a fake Sign in with Apple: OpenID Connect at URL() with Apple's
@@ -86,7 +89,7 @@ func NewApple(opts AppleOptions) *Apple {
 		}
 		return "false"
 	}
-	newOIDC(OIDCOptions{Title: "Apple", ClientID: opts.ClientID, RedirectURIs: opts.RedirectURIs, Users: opts.Users, Now: opts.Now},
+	newOIDC(OIDCOptions{Title: "Apple", ClientID: opts.ClientID, RedirectURIs: opts.RedirectURIs, Users: opts.Users, Now: opts.Now, URL: opts.URL},
 		oidcQuirks{
 			routes: map[string]string{
 				"authorize": "GET /auth/authorize", "token": "POST /auth/token",

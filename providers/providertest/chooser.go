@@ -33,12 +33,12 @@ type chooserUser struct{ Name, Detail, Href string }
 // chooser renders the page; each link repeats the authorization request
 // with login_as (or deny) added.
 func (c *core) chooser(w http.ResponseWriter, r *http.Request) {
+	// Links carry only a query: they resolve against the page's own
+	// path, whatever prefix a mounted fake is served under.
 	link := func(k, v string) string {
 		q := r.URL.Query()
 		q.Set(k, v)
-		u := *r.URL
-		u.RawQuery = q.Encode()
-		return u.RequestURI()
+		return "?" + q.Encode()
 	}
 	data := struct {
 		Title string

@@ -26,6 +26,9 @@ type GitHubOptions struct {
 	MaxPerPage int
 	// Now is the fake's clock for code and token expiry; default time.Now.
 	Now func() time.Time
+	// URL, when set, makes the fake start no server of its own: URL is its
+	// BaseURL, and the caller serves Handler() there (see OIDCOptions.URL).
+	URL string
 }
 
 // GitHub is a fake GitHub OAuth app host and REST API.
@@ -59,19 +62,22 @@ func NewGitHub(opts GitHubOptions) *GitHub {
 	mux.HandleFunc("GET /api/v3/user", f.api(f.user))
 	mux.HandleFunc("GET /api/v3/user/emails", f.api(f.emails))
 	mux.HandleFunc("GET /api/v3/user/orgs", f.api(f.orgs))
-	f.core.start(mux)
+	f.core.start(mux, opts.URL)
 	return f
 }
 
 // BaseURL is the web root: /login/oauth/authorize and
 // /login/oauth/access_token live under it.
-func (f *GitHub) BaseURL() string { return f.core.srv.URL }
+func (f *GitHub) BaseURL() string { return f.core.url }
 
 // APIURL is the REST API root, BaseURL()+"/api/v3".
-func (f *GitHub) APIURL() string { return f.core.srv.URL + "/api/v3" }
+func (f *GitHub) APIURL() string { return f.core.url + "/api/v3" }
+
+// Handler serves the fake; see OIDC.Handler.
+func (f *GitHub) Handler() http.Handler { return f.core.handler }
 
 // Close shuts the server down.
-func (f *GitHub) Close() { f.core.srv.Close() }
+func (f *GitHub) Close() { f.core.close() }
 
 // SetNextUser makes the next authorization request approve at once as u
 // instead of showing the chooser page. It applies to one request.

@@ -15,6 +15,9 @@ type OAuth2Options struct {
 	RedirectURIs           []string
 	Users                  []User
 	Now                    func() time.Time
+	// URL, when set, makes the fake start no server of its own: URL is its
+	// BaseURL, and the caller serves Handler() there (see OIDCOptions.URL).
+	URL string
 }
 
 // OAuth2 is a fake OAuth 2.0 service without OpenID Connect: authorize,
@@ -77,15 +80,18 @@ func newOAuth2(opts OAuth2Options, s oauth2Shape) *OAuth2 {
 		}
 		writeJSON(w, http.StatusOK, f.userinfo(g.user, g.scopes))
 	})
-	f.core.start(mux)
+	f.core.start(mux, opts.URL)
 	return f
 }
 
 // BaseURL is the server's root URL: base_url for the preset.
-func (f *OAuth2) BaseURL() string { return f.core.srv.URL }
+func (f *OAuth2) BaseURL() string { return f.core.url }
+
+// Handler serves the fake; see OIDC.Handler.
+func (f *OAuth2) Handler() http.Handler { return f.core.handler }
 
 // Close shuts the server down.
-func (f *OAuth2) Close() { f.core.srv.Close() }
+func (f *OAuth2) Close() { f.core.close() }
 
 // SetNextUser makes the next authorization approve at once as u.
 func (f *OAuth2) SetNextUser(u User) { f.core.setNextUser(u) }

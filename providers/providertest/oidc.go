@@ -40,6 +40,11 @@ type OIDCOptions struct {
 	// "ES256", two orders of magnitude cheaper to sign, for load tests in
 	// which the fake must not be the bottleneck.
 	SigningAlg string
+	// URL, when set, makes the fake start no server of its own: URL is its
+	// issuer, and the caller serves Handler() there (broker demo mounts
+	// its fakes on its own listener, so that one published port is enough
+	// from a container or a VM).
+	URL string
 	// IssuerParameter advertises RFC 9207 in discovery
 	// (authorization_response_iss_parameter_supported) and sends iss in
 	// every authorization response, as Microsoft Entra ID and Keycloak do.
@@ -88,7 +93,8 @@ type oidcQuirks struct {
 	bind func(f *OIDC)
 }
 
-// NewOIDC starts a fake OpenID Connect provider on 127.0.0.1.
+// NewOIDC starts a fake OpenID Connect provider on 127.0.0.1 (or, with
+// opts.URL, prepares one to be mounted there).
 func NewOIDC(opts OIDCOptions) *OIDC { return newOIDC(opts, oidcQuirks{}) }
 
 func newOIDC(opts OIDCOptions, q oidcQuirks) *OIDC {
@@ -140,7 +146,7 @@ func newOIDC(opts OIDCOptions, q oidcQuirks) *OIDC {
 	route("token", "/token", f.token)
 	route("userinfo", "/userinfo", f.userinfo)
 	route("jwks", "GET /jwks", f.jwks)
-	f.core.start(mux)
+	f.core.start(mux, opts.URL)
 	if opts.IssuerParameter {
 		f.core.responseIss = f.URL()
 	}
@@ -149,13 +155,17 @@ func newOIDC(opts OIDCOptions, q oidcQuirks) *OIDC {
 
 // URL is the issuer: the server's base URL (and the imitated issuer's
 // path, if any), without trailing slash.
-func (f *OIDC) URL() string { return f.core.srv.URL + f.q.prefix }
+func (f *OIDC) URL() string { return f.core.url + f.q.prefix }
 
 // BaseURL is the server's root URL, without the issuer's path.
-func (f *OIDC) BaseURL() string { return f.core.srv.URL }
+func (f *OIDC) BaseURL() string { return f.core.url }
+
+// Handler serves the fake; for a fake made with OIDCOptions.URL, the
+// caller serves it there, with the URL's path stripped.
+func (f *OIDC) Handler() http.Handler { return f.core.handler }
 
 // Close shuts the server down.
-func (f *OIDC) Close() { f.core.srv.Close() }
+func (f *OIDC) Close() { f.core.close() }
 
 // SetNextUser makes the next authorization request approve at once as u
 // instead of showing the chooser page. It applies to one request.

@@ -21,7 +21,9 @@ import (
 // core is what both fakes share: the server, the fault knobs, the users and
 // the books of codes and access tokens.
 type core struct {
-	srv          *httptest.Server
+	srv          *httptest.Server // nil when mounted (a URL option)
+	url          string           // base URL, without trailing slash
+	handler      http.Handler
 	title        string
 	clientID     string
 	clientSecret string
@@ -87,11 +89,25 @@ func newCore(title, clientID, clientSecret string, redirectURIs []string, users 
 	}
 }
 
-// start serves h. c.srv is set before the server's goroutines exist, so
-// handlers may read it without locking.
-func (c *core) start(h http.Handler) {
-	c.srv = httptest.NewUnstartedServer(c.faulty(h))
+// start serves h on a server of its own on 127.0.0.1 or, when mountURL
+// is set, only prepares it for the caller to serve at mountURL. c.url and
+// c.srv are set before any request can arrive, so handlers may read them
+// without locking.
+func (c *core) start(h http.Handler, mountURL string) {
+	c.handler = c.faulty(h)
+	if mountURL != "" {
+		c.url = strings.TrimRight(mountURL, "/")
+		return
+	}
+	c.srv = httptest.NewUnstartedServer(c.handler)
 	c.srv.Start()
+	c.url = c.srv.URL
+}
+
+func (c *core) close() {
+	if c.srv != nil {
+		c.srv.Close()
+	}
 }
 
 func (c *core) setNextUser(u User)        { c.locked(func() { c.next = &u }) }

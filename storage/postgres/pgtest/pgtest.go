@@ -1,19 +1,25 @@
 // Package pgtest gives tests a PostgreSQL database of their own: DSN
 // creates an empty schema and returns a URL whose search_path selects it.
 //
-// The server is the one named by BROKER_TEST_POSTGRES (DefaultDSN if
-// unset). A test that cannot reach it fails rather than skips, so that a
-// stopped server never passes for a green run; BROKER_SKIP_POSTGRES=1
-// skips PostgreSQL tests explicitly.
+// The server is the one named by BROKER_TEST_POSTGRES. When that is unset,
+// it is the one at DefaultDSN if it answers, else a private cluster this
+// package starts from the installed server binaries (initdb, pg_ctl) in a
+// temporary directory, once per test process, and removes when the
+// process ends. A test that can have no server fails rather than skips,
+// so that a missing server never passes for a green run;
+// BROKER_SKIP_POSTGRES=1 skips PostgreSQL tests explicitly, except in CI
+// (CI=true), where PostgreSQL tests must run.
 package pgtest
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,13 +31,71 @@ const (
 	EnvDSN = "BROKER_TEST_POSTGRES"
 	// EnvSkip names the variable that, set to 1, skips PostgreSQL tests.
 	EnvSkip = "BROKER_SKIP_POSTGRES"
-	// DefaultDSN is the server tests use when EnvDSN is unset.
+	// DefaultDSN is the server tests use when EnvDSN is unset, if it
+	// answers.
 	DefaultDSN = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	// EnvDefault, when set, replaces DefaultDSN (pgtest's own tests point
+	// it at a closed port).
+	EnvDefault = "BROKER_TEST_POSTGRES_DEFAULT"
 )
 
 // howToStart is appended to every "unreachable" failure.
-const howToStart = `start PostgreSQL (on the dev machine: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start), ` +
-	`point ` + EnvDSN + ` at a running server, or set ` + EnvSkip + `=1 to skip PostgreSQL tests`
+const howToStart = `install PostgreSQL's server (Debian/Ubuntu: apt-get install postgresql) so that the tests can start a private cluster, ` +
+	`start one at 127.0.0.1:5432 (bash .ci/postgres.sh), point ` + EnvDSN + ` at a running server, or set ` + EnvSkip + `=1 to skip PostgreSQL tests`
+
+// probeTimeout bounds the check that the default server answers.
+const probeTimeout = 3 * time.Second
+
+// chosen is the server of this test process, found once.
+var chosen struct {
+	once    sync.Once
+	dsn     string
+	private *cluster
+	err     error
+}
+
+// server returns the URL of the server tests use.
+func server(t testing.TB) string {
+	t.Helper()
+	if dsn := os.Getenv(EnvDSN); dsn != "" {
+		return dsn // named: reached or failed, never replaced
+	}
+	chosen.once.Do(func() {
+		def := os.Getenv(EnvDefault)
+		if def == "" {
+			def = DefaultDSN
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, def)
+		if err == nil {
+			conn.Close(ctx)
+			chosen.dsn = def
+			return
+		}
+		c, cerr := startCluster()
+		if cerr != nil {
+			chosen.err = fmt.Errorf("nothing answers at %s (%v), and no private cluster could be started: %w", redacted(def), err, cerr)
+			return
+		}
+		chosen.private, chosen.dsn = c, c.dsn
+		// Said once per test process, so that a fallback is never silent.
+		fmt.Fprintf(os.Stderr, "pgtest: no usable PostgreSQL at %s (%v): using a private cluster at %s, removed when the tests end\n",
+			redacted(def), err, redacted(c.dsn))
+	})
+	if chosen.err != nil {
+		t.Fatalf("pgtest: no PostgreSQL for the tests%s: %v\nTo fix: %s", inCI(), chosen.err, howToStart)
+	}
+	return chosen.dsn
+}
+
+// inCI says so in a failure in CI, where PostgreSQL tests must run.
+func inCI() string {
+	if os.Getenv("CI") == "true" {
+		return " (CI=true: PostgreSQL tests must run)"
+	}
+	return ""
+}
 
 // setupTimeout bounds creating and dropping a schema.
 const setupTimeout = 10 * time.Second
@@ -43,12 +107,12 @@ const setupTimeout = 10 * time.Second
 func DSN(t testing.TB) string {
 	t.Helper()
 	if os.Getenv(EnvSkip) == "1" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("pgtest: " + EnvSkip + "=1 in CI (CI=true): PostgreSQL tests must run there")
+		}
 		t.Skip(EnvSkip + "=1: PostgreSQL tests skipped")
 	}
-	base := os.Getenv(EnvDSN)
-	if base == "" {
-		base = DefaultDSN
-	}
+	base := server(t)
 	schema := "bt_" + randomHex(t, 8)
 	ident := pgx.Identifier{schema}.Sanitize()
 	exec(t, base, "CREATE SCHEMA "+ident)
