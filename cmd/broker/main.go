@@ -172,7 +172,10 @@ func runDemo(ctx context.Context, listen string, opts demo.Options, stdout, stde
 	if !strings.HasPrefix(d.URL, "http://"+d.Listen+"/") {
 		fmt.Fprintf(stdout, "  listening on %s; other names for it (a VM's address) are refused: browsers come back over plain http only to localhost,\n  so reach it through a forwarded port, or pass --public-url\n", d.Listen)
 	}
-	fmt.Fprintf(stdout, "  fake Google: %s\n  fake GitHub: %s\n  (fakes: anyone can sign in as a demo user; nothing here is real)\n", d.Google.URL(), d.GitHub.BaseURL())
+	for _, f := range d.FakeURLs() {
+		fmt.Fprintf(stdout, "  fake %-10s %s\n", f[0]+":", f[1])
+	}
+	fmt.Fprintf(stdout, "  (fakes: anyone can sign in as a demo user; nothing here is real)\n")
 	fmt.Fprintf(stdout, "  clients/js/example at %s: tenants %q and %q (cookie mode)\n\nPress Ctrl+C to stop.\n", d.ExampleOrigin, demo.ExampleTenantID, demo.ExampleCookieTenantID)
 	return d.Serve(ctx)
 }

@@ -97,6 +97,16 @@ type Demo struct {
 	dir      string
 }
 
+// FakeURLs lists each fake upstream's name and base URL, Google and GitHub
+// first.
+func (d *Demo) FakeURLs() [][2]string {
+	out := [][2]string{{"google", d.public.String() + fakePath("google")}, {"github", d.public.String() + fakePath("github")}}
+	for _, f := range d.More {
+		out = append(out, [2]string{f.name, d.public.String() + fakePath(f.name)})
+	}
+	return out
+}
+
 // fakePath is where the demo serves a provider's fake, on its own port:
 // one forwarded port is all a container or a VM needs.
 func fakePath(provider string) string { return "/_fake/" + provider }
