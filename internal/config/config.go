@@ -142,7 +142,6 @@ func (d Duration) MarshalText() ([]byte, error) {
 	return []byte(d.Duration.String()), nil
 }
 
-
 // CallbackURL is where the upstream provider sends the browser back:
 // {issuer}/auth/{provider}/callback. It is the redirect URI to register
 // with the upstream.
