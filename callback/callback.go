@@ -114,7 +114,7 @@ func (h *Handler) callback(c echo.Context) error {
 	}
 	req := providers.ExchangeRequest{
 		Code: code, Verifier: f.Verifier, Nonce: f.UpstreamNonce,
-		RedirectURL: h.callbackURL(f.Provider), WantOrgs: f.WantOrgs,
+		RedirectURL: h.callbackURL(f.Provider), WantGroups: f.WantGroups,
 	}
 	if fromForm && q.Get("user") != "" {
 		req.Response = map[string]string{"user": q.Get("user")}

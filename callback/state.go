@@ -39,7 +39,7 @@ type flow struct {
 	Nonce         string // the app's OIDC nonce, for its ID token
 	Verifier      string // our PKCE verifier towards the upstream
 	UpstreamNonce string // our nonce towards the upstream
-	WantOrgs      bool
+	WantGroups    bool
 	Expires       int64 // unix milliseconds: refused from then on
 }
 
@@ -68,7 +68,7 @@ func (f *flow) strings() []*string {
 // escape some into six).
 func (f *flow) marshal() []byte {
 	b := binary.AppendVarint(nil, f.Expires)
-	if f.WantOrgs {
+	if f.WantGroups {
 		b = append(b, 1)
 	} else {
 		b = append(b, 0)
@@ -85,7 +85,7 @@ func (f *flow) unmarshal(b []byte) error {
 	if f.Expires, n = binary.Varint(b); n <= 0 || len(b) == n || b[n] > 1 {
 		return errBadFlow
 	}
-	f.WantOrgs, b = b[n] == 1, b[n+1:]
+	f.WantGroups, b = b[n] == 1, b[n+1:]
 	for _, p := range f.strings() {
 		l, n := binary.Uvarint(b)
 		if n <= 0 || l > uint64(len(b)-n) {
@@ -182,14 +182,14 @@ func (h *Handler) start(c echo.Context, r *authRequest) error {
 		RedirectURI: r.redirectURI, AppState: r.state, Challenge: r.challenge,
 		Scope: r.scope, Nonce: r.nonce,
 		Verifier: tokens.NewOpaque(), UpstreamNonce: tokens.NewOpaque(),
-		WantOrgs: up.Type == accounts.GitHubType && accounts.NeedsOrgs(r.tenant),
-		Expires:  h.cfg.Now().Add(h.cfg.LoginTTL).UnixMilli(),
+		WantGroups: accounts.NeedsGroups(r.tenant),
+		Expires:    h.cfg.Now().Add(h.cfg.LoginTTL).UnixMilli(),
 	}
 	state := h.sealFlow(&f)
 	target, err := up.Provider.AuthCodeURL(c.Request().Context(), providers.AuthRequest{
 		State: state, Nonce: f.UpstreamNonce, Verifier: f.Verifier,
 		RedirectURL: h.callbackURL(r.provider), LoginHint: r.loginHint, Prompt: r.prompt,
-		WantOrgs: f.WantOrgs,
+		WantGroups: f.WantGroups,
 	})
 	if err != nil {
 		h.log.Warn("upstream unavailable at login start", "provider", r.provider, "err", err)

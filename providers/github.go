@@ -105,18 +105,18 @@ func (g *GitHub) AuthCodeURL(_ context.Context, req AuthRequest) (string, error)
 	if slices.Contains(strings.Fields(req.Prompt), "select_account") {
 		opts = append(opts, oauth2.SetAuthURLParam("prompt", "select_account"))
 	}
-	return g.oauth2Config(req.RedirectURL, req.WantOrgs).AuthCodeURL(req.State, opts...), nil
+	return g.oauth2Config(req.RedirectURL, req.WantGroups).AuthCodeURL(req.State, opts...), nil
 }
 
 // Exchange redeems the code and reads the user, their emails and, when
-// req.WantOrgs, their organisations.
+// req.WantGroups, their organisations.
 func (g *GitHub) Exchange(ctx context.Context, req ExchangeRequest) (*Identity, error) {
 	if req.Code == "" || req.Verifier == "" {
 		return nil, fmt.Errorf("github: exchange: %w: missing code or verifier", ErrInvalidIdentity)
 	}
 	// GitHub reports a bad code as HTTP 200 with an "error" field, which
 	// x/oauth2 turns into a RetrieveError like any RFC 6749 §5.2 error.
-	tok, err := g.oauth2Config(req.RedirectURL, req.WantOrgs).Exchange(
+	tok, err := g.oauth2Config(req.RedirectURL, req.WantGroups).Exchange(
 		context.WithValue(ctx, oauth2.HTTPClient, g.client), req.Code, oauth2.VerifierOption(req.Verifier))
 	if err != nil {
 		return nil, fmt.Errorf("github: exchange code: %w", tokenError(err))
@@ -140,7 +140,7 @@ func (g *GitHub) Exchange(ctx context.Context, req ExchangeRequest) (*Identity, 
 	// /user shows only the public email, if any; the addresses and whether
 	// GitHub verified them come from /user/emails (scope user:email).
 	wg.Go(func() { _, emailsErr = getJSON(ctx, g.client, g.cfg.APIURL+"/user/emails?per_page=100", h, &emails) })
-	if req.WantOrgs {
+	if req.WantGroups {
 		wg.Go(func() { orgs, orgsErr = g.orgs(ctx, h) })
 	}
 	wg.Wait()
@@ -162,7 +162,7 @@ func (g *GitHub) Exchange(ctx context.Context, req ExchangeRequest) (*Identity, 
 		Name:         user.Name,
 		Picture:      user.AvatarURL,
 		EmailTrusted: true,
-		Orgs:         orgs,
+		Groups:       orgs,
 	}
 	for _, e := range emails {
 		switch {

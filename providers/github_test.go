@@ -59,11 +59,11 @@ func TestGitHubLogin(t *testing.T) {
 				Email: "newbie@example.com", EmailTrusted: true},
 		},
 		{
-			name: "orgs, over several pages", user: octocat, flow: flow{WantOrgs: true},
+			name: "orgs, over several pages", user: octocat, flow: flow{WantGroups: true},
 			want: &providers.Identity{Provider: "github", Subject: "583231", Username: "octocat",
 				Name: "The Octocat", Picture: octocat.Picture, Email: "octo@example.com", EmailVerified: true,
 				VerifiedEmails: []string{"octo@example.com", "work@acme.com"}, EmailTrusted: true,
-				Orgs: octocat.Orgs},
+				Groups: octocat.Orgs},
 		},
 		{
 			name: "token error, GitHub style (HTTP 200)", user: octocat,
@@ -165,11 +165,11 @@ func TestGitHubReadsTogether(t *testing.T) {
 		t.Fatal(err)
 	}
 	fake.SetNextUser(octocat)
-	got, err := login(t, p, flow{WantOrgs: true})
+	got, err := login(t, p, flow{WantGroups: true})
 	if err != nil {
 		t.Fatalf("login: %v", err)
 	}
-	if got.Subject != octocat.Subject || !reflect.DeepEqual(got.Orgs, octocat.Orgs) || got.Email != "octo@example.com" {
+	if got.Subject != octocat.Subject || !reflect.DeepEqual(got.Groups, octocat.Orgs) || got.Email != "octo@example.com" {
 		t.Errorf("identity = %+v, want octocat's, with orgs and primary email", got)
 	}
 }
@@ -211,7 +211,7 @@ func TestGitHubAuthCodeURL(t *testing.T) {
 		{
 			name: "GitHub Enterprise Server, orgs, hints",
 			cfg:  providers.GitHubConfig{BaseURL: "https://ghe.acme.com/", APIURL: "https://ghe.acme.com/api/v3"},
-			req: providers.AuthRequest{State: "st", Verifier: "v", RedirectURL: callback, WantOrgs: true,
+			req: providers.AuthRequest{State: "st", Verifier: "v", RedirectURL: callback, WantGroups: true,
 				LoginHint: "octocat", Prompt: "consent select_account"},
 			wantURL: "https://ghe.acme.com/login/oauth/authorize",
 			wantQuery: map[string]string{"scope": "read:user user:email read:org", "login": "octocat",

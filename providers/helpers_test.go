@@ -20,7 +20,7 @@ func upstreamClient() *http.Client { return &http.Client{Timeout: 5 * time.Secon
 
 // flow shapes one login round trip.
 type flow struct {
-	WantOrgs bool
+	WantGroups bool
 	// Tamper edits the exchange request: what an attacker or a broker bug
 	// would change between the start of the flow and the callback.
 	Tamper func(*providers.ExchangeRequest)
@@ -35,7 +35,7 @@ func login(t *testing.T, p providers.Provider, fl flow) (*providers.Identity, er
 		Nonce:       rand.Text(),
 		Verifier:    oauth2.GenerateVerifier(),
 		RedirectURL: callback,
-		WantOrgs:    fl.WantOrgs,
+		WantGroups:  fl.WantGroups,
 	}
 	authURL, err := p.AuthCodeURL(t.Context(), req)
 	if err != nil {
@@ -50,7 +50,7 @@ func login(t *testing.T, p providers.Provider, fl flow) (*providers.Identity, er
 		Verifier:    req.Verifier,
 		Nonce:       req.Nonce,
 		RedirectURL: req.RedirectURL,
-		WantOrgs:    req.WantOrgs,
+		WantGroups:  req.WantGroups,
 	}
 	if fl.Tamper != nil {
 		fl.Tamper(&ex)

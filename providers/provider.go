@@ -26,7 +26,7 @@ type AuthRequest struct {
 	RedirectURL string // {issuer}/auth/{provider}/callback
 	LoginHint   string // passed through when the provider supports it
 	Prompt      string // passed through when the provider supports it
-	WantOrgs    bool   // GitHub: also request organisation membership (read:org)
+	WantGroups  bool   // the rules look at groups: GitHub then also asks for read:org
 }
 
 // ExchangeRequest is what comes back on the callback, with what was bound at
@@ -36,7 +36,7 @@ type ExchangeRequest struct {
 	Verifier    string
 	Nonce       string
 	RedirectURL string
-	WantOrgs    bool
+	WantGroups  bool
 	// Response holds the authorization response's parameters other than
 	// code, state and iss, as the upstream sent them: Apple's user (the
 	// name, sent once, on the first sign-in). Unsigned: a provider may read
@@ -64,11 +64,10 @@ type Identity struct {
 	// accounts). internal/accounts decides from it what the broker vouches
 	// for.
 	EmailTrusted bool
-	// Orgs are the GitHub organisation logins the user belongs to, filled
-	// only when ExchangeRequest.WantOrgs was set.
-	Orgs []string
-	// Groups are the upstream's group names for this user: GitLab's groups,
-	// an OIDC provider's groups claim. Empty when the upstream says nothing.
+	// Groups are the upstream's group names for this user: GitLab's
+	// groups, an OIDC provider's groups claim, GitHub's organisation
+	// logins (read only when ExchangeRequest.WantGroups is set). Empty when
+	// the upstream says nothing.
 	Groups []string
 }
 

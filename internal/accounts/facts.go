@@ -21,7 +21,7 @@ func (f Facts) Encode() []byte {
 	if f.GitHub {
 		b[1] |= factGitHub
 	}
-	for _, list := range [][]string{f.VerifiedEmails, f.Orgs} {
+	for _, list := range [][]string{f.VerifiedEmails, f.Groups} {
 		b = binary.AppendUvarint(b, uint64(len(list)))
 		for _, s := range list {
 			b = binary.AppendUvarint(b, uint64(len(s)))
@@ -39,7 +39,7 @@ func decodeFacts(b []byte) (Facts, error) {
 	}
 	f := Facts{GitHub: b[1]&factGitHub != 0}
 	b = b[2:]
-	for _, list := range []*[]string{&f.VerifiedEmails, &f.Orgs} {
+	for _, list := range []*[]string{&f.VerifiedEmails, &f.Groups} {
 		n, k := binary.Uvarint(b)
 		if k <= 0 || n > uint64(len(b)) {
 			return Facts{}, errBadFacts

@@ -9,11 +9,11 @@ func TestFactsRoundTrip(t *testing.T) {
 	for _, f := range []Facts{
 		{},
 		{GitHub: true},
-		{VerifiedEmails: []string{"alice@acme.com", "a@xn--bcher-kva.example"}, GitHub: true, Orgs: []string{"acme", ""}},
+		{VerifiedEmails: []string{"alice@acme.com", "a@xn--bcher-kva.example"}, GitHub: true, Groups: []string{"acme", ""}},
 		{VerifiedEmails: []string{string(make([]byte, 300))}},
 	} {
 		got, err := decodeFacts(f.Encode())
-		if err != nil || got.GitHub != f.GitHub || !slices.Equal(got.VerifiedEmails, f.VerifiedEmails) || !slices.Equal(got.Orgs, f.Orgs) {
+		if err != nil || got.GitHub != f.GitHub || !slices.Equal(got.VerifiedEmails, f.VerifiedEmails) || !slices.Equal(got.Groups, f.Groups) {
 			t.Errorf("decode(encode(%+v)) = %+v, %v", f, got, err)
 		}
 	}
@@ -22,7 +22,7 @@ func TestFactsRoundTrip(t *testing.T) {
 // Facts that do not decode admit nobody: Judge must never read a torn or
 // foreign value as an empty, and so rule-free, set of facts.
 func TestFactsMalformed(t *testing.T) {
-	good := Facts{VerifiedEmails: []string{"alice@acme.com"}, Orgs: []string{"acme"}}.Encode()
+	good := Facts{VerifiedEmails: []string{"alice@acme.com"}, Groups: []string{"acme"}}.Encode()
 	cases := map[string][]byte{
 		"empty":           {},
 		"unknown version": append([]byte{9}, good[1:]...),
@@ -42,14 +42,14 @@ func TestFactsMalformed(t *testing.T) {
 }
 
 func FuzzDecodeFacts(f *testing.F) {
-	f.Add(Facts{VerifiedEmails: []string{"alice@acme.com"}, GitHub: true, Orgs: []string{"acme"}}.Encode())
+	f.Add(Facts{VerifiedEmails: []string{"alice@acme.com"}, GitHub: true, Groups: []string{"acme"}}.Encode())
 	f.Fuzz(func(t *testing.T, b []byte) {
 		got, err := decodeFacts(b)
 		if err != nil {
 			return
 		}
 		again, err := decodeFacts(got.Encode())
-		if err != nil || again.GitHub != got.GitHub || !slices.Equal(again.VerifiedEmails, got.VerifiedEmails) || !slices.Equal(again.Orgs, got.Orgs) {
+		if err != nil || again.GitHub != got.GitHub || !slices.Equal(again.VerifiedEmails, got.VerifiedEmails) || !slices.Equal(again.Groups, got.Groups) {
 			t.Fatalf("re-encoding %+v gave %+v, %v", got, again, err)
 		}
 	})

@@ -18,7 +18,7 @@ func BenchmarkJudge(b *testing.B) {
 			{Role: "viewer", Everyone: true},
 		},
 	}
-	facts := FactsOf(&providers.Identity{Email: "alice@acme.com", EmailVerified: true, EmailTrusted: true, Orgs: []string{"acme"}}, GitHubType).Encode()
+	facts := FactsOf(&providers.Identity{Email: "alice@acme.com", EmailVerified: true, EmailTrusted: true, Groups: []string{"acme"}}, GitHubType).Encode()
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, ok := Judge(t, facts, nil); !ok {

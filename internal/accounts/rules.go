@@ -8,27 +8,32 @@ import (
 	"github.com/socialbroker/broker/providers"
 )
 
-// GitHubType is the provider type whose identities carry organisations.
+// GitHubType is the provider type whose groups are organisations, which
+// github_orgs rules name.
 const GitHubType = "github"
 
 // Facts are what a tenant's rules may look at: only addresses the broker
-// vouches for, and organisations only for GitHub identities. A session
-// keeps the facts of its sign-in (Encode), so that the rules can be
-// applied again, as they are then, at every refresh (Judge).
+// vouches for, and the identity's upstream groups. A session keeps the
+// facts of its sign-in (Encode), so that the rules can be applied again,
+// as they are then, at every refresh (Judge).
 type Facts struct {
 	VerifiedEmails []string // vouched for, canonical (email.Canonical)
 	GitHub         bool     // the identity comes from a provider of type github
-	Orgs           []string // ASCII lower-cased GitHub organisation logins
+	// Groups are the upstream's groups: GitHub organisation logins (ASCII
+	// lower-cased: GitHub compares them so), GitLab groups, an OIDC
+	// groups claim (as the upstream spells them).
+	Groups []string
 }
 
 // FactsOf extracts the facts from an identity signed in through a provider
 // of the given type.
 func FactsOf(id *providers.Identity, providerType string) Facts {
 	f := Facts{GitHub: providerType == GitHubType, VerifiedEmails: VouchedEmails(id)}
-	if f.GitHub {
-		for _, o := range id.Orgs {
-			f.Orgs = append(f.Orgs, email.ASCIILower(o))
+	for _, g := range id.Groups {
+		if f.GitHub {
+			g = email.ASCIILower(g)
 		}
+		f.Groups = append(f.Groups, g)
 	}
 	return f
 }
@@ -60,15 +65,20 @@ func Judge(t *config.Tenant, facts []byte, signedIn []string) ([]string, bool) {
 // email_domains: some vouched-for email is in one of the domains.
 // github_orgs: a GitHub identity belongs to one of the organisations; a
 // Google or OIDC identity never does.
+// groups: the identity's upstream groups include one of them.
 func Allowed(a config.Access, f Facts) (bool, string) {
 	domains, orgs := len(a.EmailDomains) > 0, len(a.GitHubOrgs) > 0
 	switch {
-	case !domains && !orgs:
+	case !domains && !orgs && len(a.Groups) == 0:
 		return true, ""
 	case domains && anyEmailInDomains(f.VerifiedEmails, a.EmailDomains):
 		return true, ""
-	case orgs && f.GitHub && intersects(f.Orgs, a.GitHubOrgs):
+	case orgs && inOrgs(f, a.GitHubOrgs):
 		return true, ""
+	case anyOf(f.Groups, a.Groups):
+		return true, ""
+	case len(a.Groups) > 0:
+		return false, "Your account is not in a group this app accepts."
 	case domains && orgs:
 		return false, "Your account has no verified email address in a domain this app accepts, and is not a GitHub account in an organisation it accepts."
 	case domains:
@@ -89,21 +99,38 @@ func Roles(rules []config.Role, f Facts) []string {
 		}
 		if r.Everyone || anyEmailIn(f.VerifiedEmails, r.Emails) ||
 			anyEmailInDomains(f.VerifiedEmails, r.EmailDomains) ||
-			(f.GitHub && intersects(f.Orgs, r.GitHubOrgs)) {
+			inOrgs(f, r.GitHubOrgs) || anyOf(f.Groups, r.Groups) {
 			roles = append(roles, r.Role)
 		}
 	}
 	return roles
 }
 
-// NeedsOrgs reports whether deciding access or roles for a GitHub
-// identity needs its organisations.
-func NeedsOrgs(t *config.Tenant) bool {
-	if len(t.Access.GitHubOrgs) > 0 {
+// NeedsGroups reports whether deciding access or roles needs the
+// identity's groups: providers that must ask for them separately (GitHub's
+// organisations, scope read:org) do so only then.
+func NeedsGroups(t *config.Tenant) bool {
+	if len(t.Access.GitHubOrgs) > 0 || len(t.Access.Groups) > 0 {
 		return true
 	}
 	for _, r := range t.Roles {
-		if len(r.GitHubOrgs) > 0 {
+		if len(r.GitHubOrgs) > 0 || len(r.Groups) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// inOrgs reports whether f is a GitHub identity in one of orgs.
+func inOrgs(f Facts, orgs []string) bool {
+	return f.GitHub && intersects(f.Groups, orgs)
+}
+
+// anyOf reports whether have and want share a group, compared exactly:
+// an upstream's group names are its own.
+func anyOf(have, want []string) bool {
+	for _, w := range want {
+		if slices.Contains(have, w) {
 			return true
 		}
 	}

@@ -61,21 +61,23 @@ func TestFactsOf(t *testing.T) {
 		},
 		{
 			name:         "organisations of a GitHub identity, lower-cased",
-			id:           providers.Identity{Orgs: []string{"Acme", "other"}},
+			id:           providers.Identity{Groups: []string{"Acme", "other"}},
 			providerType: GitHubType,
-			want:         Facts{GitHub: true, Orgs: []string{"acme", "other"}},
+			want:         Facts{GitHub: true, Groups: []string{"acme", "other"}},
 		},
 		{
-			name:         "organisations claimed by another provider dropped",
-			id:           providers.Identity{Orgs: []string{"acme"}},
+			// An OIDC provider's groups are kept as spelled (groups rules
+			// compare exactly); github_orgs rules ignore them (TestAllowed).
+			name:         "groups of another provider, as spelled",
+			id:           providers.Identity{Groups: []string{"Eng", "acme"}},
 			providerType: "oidc",
-			want:         Facts{},
+			want:         Facts{Groups: []string{"Eng", "acme"}},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := FactsOf(&tt.id, tt.providerType)
-			if !slices.Equal(got.VerifiedEmails, tt.want.VerifiedEmails) || got.GitHub != tt.want.GitHub || !slices.Equal(got.Orgs, tt.want.Orgs) {
+			if !slices.Equal(got.VerifiedEmails, tt.want.VerifiedEmails) || got.GitHub != tt.want.GitHub || !slices.Equal(got.Groups, tt.want.Groups) {
 				t.Errorf("got %+v, want %+v", got, tt.want)
 			}
 		})
@@ -113,22 +115,29 @@ func TestAllowed(t *testing.T) {
 		{"domain as local part", acme, verifiedAt("acme.com@evil.example"), "google", false},
 		{"no @ at all", acme, verifiedAt("acme.com"), "google", false},
 
-		{"GitHub member", orgs, providers.Identity{Orgs: []string{"acme"}}, GitHubType, true},
-		{"GitHub member, org in another case", orgs, providers.Identity{Orgs: []string{"ACME"}}, GitHubType, true},
-		{"GitHub non-member", orgs, providers.Identity{Orgs: []string{"other"}}, GitHubType, false},
+		{"GitHub member", orgs, providers.Identity{Groups: []string{"acme"}}, GitHubType, true},
+		{"GitHub member, org in another case", orgs, providers.Identity{Groups: []string{"ACME"}}, GitHubType, true},
+		{"GitHub non-member", orgs, providers.Identity{Groups: []string{"other"}}, GitHubType, false},
 		{"GitHub without orgs", orgs, providers.Identity{}, GitHubType, false},
 		// Fail closed: an identity that cannot satisfy the org rule is
 		// refused by it, not waved through.
 		{"non-GitHub identity under an org rule", orgs, verifiedAt("bob@gmail.com"), "google", false},
-		{"OIDC identity claiming orgs under an org rule", orgs, providers.Identity{Orgs: []string{"acme"}}, "oidc", false},
+		{"OIDC identity claiming orgs under an org rule", orgs, providers.Identity{Groups: []string{"acme"}}, "oidc", false},
 
-		{"both rules, GitHub member with domain email", both, providers.Identity{Email: "bob@acme.com", EmailVerified: true, Orgs: []string{"acme"}}, GitHubType, true},
+		{"group member", config.Access{Groups: []string{"eng"}}, providers.Identity{Groups: []string{"ops", "eng"}}, "gitlab", true},
+		{"GitHub org as a group", config.Access{Groups: []string{"acme"}}, providers.Identity{Groups: []string{"Acme"}}, GitHubType, true},
+		{"not in the group", config.Access{Groups: []string{"eng"}}, providers.Identity{Groups: []string{"ops"}}, "oidc", false},
+		{"group compared exactly", config.Access{Groups: []string{"eng"}}, providers.Identity{Groups: []string{"ENG"}}, "oidc", false},
+		{"no groups at all under a group rule", config.Access{Groups: []string{"eng"}}, verifiedAt("bob@acme.com"), "google", false},
+		{"group or domain: the domain admits", config.Access{Groups: []string{"eng"}, EmailDomains: []string{"acme.com"}}, verifiedAt("bob@acme.com"), "google", true},
+
+		{"both rules, GitHub member with domain email", both, providers.Identity{Email: "bob@acme.com", EmailVerified: true, Groups: []string{"acme"}}, GitHubType, true},
 		// Either rule admits (contract: github_orgs refuses "unless
 		// email_domains admits them").
-		{"both rules, GitHub member without domain email", both, providers.Identity{Email: "bob@gmail.com", EmailVerified: true, EmailTrusted: true, Orgs: []string{"acme"}}, GitHubType, true},
-		{"both rules, GitHub non-member with domain email", both, providers.Identity{Email: "bob@acme.com", EmailVerified: true, EmailTrusted: true, Orgs: []string{"other"}}, GitHubType, true},
+		{"both rules, GitHub member without domain email", both, providers.Identity{Email: "bob@gmail.com", EmailVerified: true, EmailTrusted: true, Groups: []string{"acme"}}, GitHubType, true},
+		{"both rules, GitHub non-member with domain email", both, providers.Identity{Email: "bob@acme.com", EmailVerified: true, EmailTrusted: true, Groups: []string{"other"}}, GitHubType, true},
 		{"both rules, Google with domain email", both, verifiedAt("bob@acme.com"), "google", true},
-		{"both rules, neither", both, providers.Identity{Email: "bob@gmail.com", EmailVerified: true, EmailTrusted: true, Orgs: []string{"other"}}, GitHubType, false},
+		{"both rules, neither", both, providers.Identity{Email: "bob@gmail.com", EmailVerified: true, EmailTrusted: true, Groups: []string{"other"}}, GitHubType, false},
 
 		{"verified but from a provider not trusted for email", acme, providers.Identity{Email: "bob@acme.com", EmailVerified: true}, "oidc", false},
 		// Unicode folding must never turn another domain into a rule's.
@@ -172,12 +181,13 @@ func TestRoles(t *testing.T) {
 		{"unverified email earns nothing", rules, providers.Identity{Email: "alice@acme.com"}, "google", []string{"viewer"}},
 		{"domain", rules, verifiedAt("bob@acme.com"), "google", []string{"staff", "viewer"}},
 		{"two @ is not in the domain", rules, verifiedAt("bob@x@acme.com"), "google", []string{"viewer"}},
-		{"GitHub org", rules, providers.Identity{Orgs: []string{"acme"}}, GitHubType, []string{"dev", "viewer"}},
-		{"orgs claimed by a non-GitHub provider", rules, providers.Identity{Orgs: []string{"acme", "acme-admins"}}, "oidc", []string{"viewer"}},
+		{"GitHub org", rules, providers.Identity{Groups: []string{"acme"}}, GitHubType, []string{"dev", "viewer"}},
+		{"orgs claimed by a non-GitHub provider", rules, providers.Identity{Groups: []string{"acme", "acme-admins"}}, "oidc", []string{"viewer"}},
+		{"a role by group", []config.Role{{Role: "ops", Groups: []string{"ops"}}}, providers.Identity{Groups: []string{"ops"}}, "gitlab", []string{"ops"}},
 		{"role earned twice is listed once, in configuration order", rules,
-			providers.Identity{Email: "alice@acme.com", EmailVerified: true, EmailTrusted: true, Orgs: []string{"acme", "acme-admins"}}, GitHubType,
+			providers.Identity{Email: "alice@acme.com", EmailVerified: true, EmailTrusted: true, Groups: []string{"acme", "acme-admins"}}, GitHubType,
 			[]string{"admin", "staff", "dev", "viewer"}},
-		{"second rule for a role still grants it", rules, providers.Identity{Orgs: []string{"acme-admins"}}, GitHubType, []string{"admin", "viewer"}},
+		{"second rule for a role still grants it", rules, providers.Identity{Groups: []string{"acme-admins"}}, GitHubType, []string{"admin", "viewer"}},
 		{"configuration order, not match order", []config.Role{
 			{Role: "z", Everyone: true}, {Role: "a", Everyone: true}, {Role: "m", Everyone: true},
 		}, providers.Identity{}, "google", []string{"z", "a", "m"}},
@@ -197,7 +207,7 @@ func TestRoles(t *testing.T) {
 	}
 }
 
-func TestNeedsOrgs(t *testing.T) {
+func TestNeedsGroups(t *testing.T) {
 	tests := []struct {
 		name   string
 		tenant config.Tenant
@@ -208,9 +218,11 @@ func TestNeedsOrgs(t *testing.T) {
 		{"everyone role", config.Tenant{Roles: []config.Role{{Role: "viewer", Everyone: true}}}, false},
 		{"access by org", config.Tenant{Access: config.Access{GitHubOrgs: []string{"acme"}}}, true},
 		{"a role by org", config.Tenant{Roles: []config.Role{{Role: "viewer", Everyone: true}, {Role: "dev", GitHubOrgs: []string{"acme"}}}}, true},
+		{"access by group", config.Tenant{Access: config.Access{Groups: []string{"eng"}}}, true},
+		{"a role by group", config.Tenant{Roles: []config.Role{{Role: "dev", Groups: []string{"eng"}}}}, true},
 	}
 	for _, tt := range tests {
-		if got := NeedsOrgs(&tt.tenant); got != tt.want {
+		if got := NeedsGroups(&tt.tenant); got != tt.want {
 			t.Errorf("%s: got %v, want %v", tt.name, got, tt.want)
 		}
 	}

@@ -110,6 +110,7 @@ type Tenant struct {
 type Access struct {
 	EmailDomains []string `toml:"email_domains"`
 	GitHubOrgs   []string `toml:"github_orgs"`
+	Groups       []string `toml:"groups"` // the identity's upstream groups (GitHub orgs, GitLab groups, OIDC groups)
 }
 
 // Role grants Role to users matching any of the conditions.
@@ -118,6 +119,7 @@ type Role struct {
 	Emails       []string `toml:"emails"`
 	EmailDomains []string `toml:"email_domains"`
 	GitHubOrgs   []string `toml:"github_orgs"`
+	Groups       []string `toml:"groups"`
 	Everyone     bool     `toml:"everyone"`
 	// Permissions are what the role lets its holders do, reported by
 	// /auth/permissions (e.g. "posts:write"); the broker does not interpret them.

@@ -293,17 +293,19 @@ func validateTenants(c *Config, ps *problems) {
 
 		checkDomains(key+".access.email_domains", t.Access.EmailDomains, ps)
 		checkNonEmpty(key+".access.github_orgs", t.Access.GitHubOrgs, ps)
+		checkNonEmpty(key+".access.groups", t.Access.Groups, ps)
 		for j, r := range t.Roles {
 			rk := index(key+".roles", j)
 			if r.Role == "" {
 				ps.add(rk+".role", "required: the role name put in tokens")
 			}
-			if !r.Everyone && len(r.Emails) == 0 && len(r.EmailDomains) == 0 && len(r.GitHubOrgs) == 0 {
-				ps.add(rk, "grants the role to nobody: set emails, email_domains, github_orgs or everyone = true")
+			if !r.Everyone && len(r.Emails) == 0 && len(r.EmailDomains) == 0 && len(r.GitHubOrgs) == 0 && len(r.Groups) == 0 {
+				ps.add(rk, "grants the role to nobody: set emails, email_domains, github_orgs, groups or everyone = true")
 			}
 			checkNonEmpty(rk+".emails", r.Emails, ps)
 			checkDomains(rk+".email_domains", r.EmailDomains, ps)
 			checkNonEmpty(rk+".github_orgs", r.GitHubOrgs, ps)
+			checkNonEmpty(rk+".groups", r.Groups, ps)
 		}
 		validateDelivery(c.Issuer, t, key, ps)
 	}

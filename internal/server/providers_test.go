@@ -157,7 +157,20 @@ providers = ["microsoft", "mscommon", "apple", "apple2", "gitlab", "discord", "f
 		h.appleBool.ClientID(), h.appleBool.TeamID(), h.appleBool.KeyID(), strings.ReplaceAll(h.appleBool.PrivateKeyPEM(), "\n", `\n`), h.appleBool.URL(),
 		h.gitlab.URL(), h.discord.BaseURL(), h.facebook.BaseURL(), h.linkedin.URL(), h.slack.URL(),
 		h.discord.BaseURL()+"/oauth2/authorize", h.discord.BaseURL()+"/api/oauth2/token", h.discord.BaseURL()+"/api/users/@me",
-		appRedirect)
+		appRedirect) + `
+[[tenants]]
+id = "platform"
+redirect_uris = ["` + appRedirect + `"]
+providers = ["gitlab"]
+[tenants.access]
+groups = ["acme/platform"]
+[[tenants.roles]]
+role = "deployer"
+groups = ["acme/platform"]
+[[tenants.roles]]
+role = "viewer"
+everyone = true
+`
 	cfg, err := config.Parse([]byte(toml), func(string) string { return "" })
 	if err != nil {
 		t.Fatalf("config: %v", err)
@@ -482,4 +495,30 @@ func TestNewProviderTypesUpstreamFaults(t *testing.T) {
 	if q.Get("error") == "" || q.Get("code") != "" {
 		t.Errorf("facebook token fault: %v", q)
 	}
+}
+
+// Groups from the upstream (GitLab's here) satisfy a tenant's access and
+// role rules that name them; an identity outside the group is refused.
+func TestGroupsInAccessAndRoles(t *testing.T) {
+	h := newProvHarness(t)
+	signIn := func(u providertest.User) url.Values {
+		p := newPKCE()
+		h.gitlab.SetNextUser(u)
+		q := h.newBrowser().follow(h.authorizeURL("/auth/gitlab/login", "platform", p, nil))
+		if q.Get("code") == "" {
+			return q
+		}
+		tr, status := h.redeem("platform", q.Get("code"), p.verifier)
+		if status != http.StatusOK {
+			t.Fatalf("redeem: %d %+v", status, tr)
+		}
+		q.Set("roles", fmt.Sprint(payloadOf(t, tr.AccessToken)["roles"]))
+		return q
+	}
+	if q := signIn(glAlice); q.Get("roles") != "[deployer viewer]" {
+		t.Errorf("a member of acme/platform: %v, want roles [deployer viewer]", q)
+	}
+	outsider := glAlice
+	outsider.Subject, outsider.Groups = "43", []string{"acme"}
+	wantDenied(t, signIn(outsider))
 }
