@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -57,6 +58,12 @@ type Server struct {
 	// authFailures is each confidential client's budget of failed
 	// authentications (clientauth.go).
 	authFailures *httpx.Limiter
+	// writes judges whether the store takes writes, for /readyz; nil if
+	// the store cannot tell (ready.go).
+	writes *writeCheck
+	// draining is set when Serve has been told to stop: /readyz answers
+	// 503 and responses close their connections (drain).
+	draining atomic.Bool
 }
 
 // New assembles a broker from cfg. It opens (and migrates) the store and
@@ -143,6 +150,9 @@ func assemble(ctx context.Context, cfg *config.Config, opts Options, store stora
 	s := &Server{
 		cfg: cfg, log: opts.Logger, now: opts.Now, store: store, keys: keys, tokens: svc,
 		tenants: tenants, originTenants: originTenants, metrics: metrics.New(),
+	}
+	if wh, ok := store.(writeHealth); ok {
+		s.writes = &writeCheck{store: wh, now: opts.Now}
 	}
 	s.cors = httpx.NewCORS(origins)
 	s.authFailures = s.limiter(cfg.RateLimits.AuthFailuresPerClient)

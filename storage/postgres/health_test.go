@@ -1,0 +1,55 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/socialbroker/broker/storage"
+	"github.com/socialbroker/broker/storage/postgres/pgtest"
+)
+
+// TestWriteHealth: a statement refused for lack of disk (53100, raised
+// here as PostgreSQL raises it when it cannot extend a file) marks writes
+// failing; successful reads and a cancelled request do not clear the mark;
+// a write that commits (the probe) does.
+func TestWriteHealth(t *testing.T) {
+	s := openTest(t, pgtest.DSN(t))
+	ctx := t.Context()
+	if err := s.ProbeWrite(ctx); err != nil {
+		t.Fatalf("ProbeWrite: %v", err)
+	}
+	n0, err := s.WriteHealth()
+	if err != nil || n0 == 0 {
+		t.Fatalf("WriteHealth after a write: %d, %v; want > 0, nil", n0, err)
+	}
+
+	_, err = s.pool.Exec(ctx, `DO $$ BEGIN RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = 'disk_full'; END $$`)
+	if err == nil {
+		t.Fatal("the simulated disk-full statement succeeded")
+	}
+	if _, err := s.WriteHealth(); !errors.Is(err, storage.ErrUnavailable) {
+		t.Fatalf("WriteHealth after disk_full: %v, want storage.ErrUnavailable", err)
+	}
+	var one int
+	if err := s.pool.QueryRow(ctx, `SELECT 1`).Scan(&one); err != nil {
+		t.Fatal(err)
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	_, _ = s.pool.Exec(cancelled, `UPDATE secrets SET created_at = created_at`)
+	if _, err := s.WriteHealth(); err == nil {
+		t.Fatal("a read or a cancelled request cleared the disk-full mark")
+	}
+
+	if err := s.ProbeWrite(ctx); err != nil {
+		t.Fatalf("ProbeWrite: %v", err)
+	}
+	if n, err := s.WriteHealth(); err != nil || n <= n0 {
+		t.Fatalf("WriteHealth after the probe: %d, %v; want > %d, nil", n, err, n0)
+	}
+	var left int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM secrets WHERE name = $1`, probeSecret).Scan(&left); err != nil || left != 0 {
+		t.Fatalf("probe rows left: %d (%v), want 0", left, err)
+	}
+}
