@@ -260,6 +260,11 @@ func (s *Server) routes(flow *callback.Handler, mount func(*echo.Echo)) *echo.Ec
 	// never Host or X-Forwarded-Host, names the broker in URLs and tokens.
 	e.IPExtractor = httpx.ClientIP(s.cfg.TrustedProxyPrefixes())
 	e.Use(s.metrics.Middleware) // outermost: it sees the status actually sent
+	if s.cfg.MaxInFlight > 0 {
+		// Overload is answered early, 503 with Retry-After, and counted by
+		// the metrics; the health checks are never refused.
+		e.Use(httpx.InFlight(s.cfg.MaxInFlight, "/healthz", "/readyz", "/metrics"))
+	}
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisablePrintStack: true, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 		s.log.Error("panic", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err, "stack", string(stack))
 		return err
