@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -21,9 +22,9 @@ import (
 //
 // A statement that fails because the server cannot do any work (class 53
 // insufficient resources, 58 system error, 08 connection exception, the
-// server shutting down, the connection lost) marks writes failing; an
-// INSERT, UPDATE or DELETE that succeeds clears the mark. Reads that
-// succeed clear nothing: on a full disk they still work.
+// server shutting down, the connection lost) marks writes failing; a
+// statement that writes (see writes) and succeeds clears the mark. Reads
+// that succeed clear nothing: on a full disk they still work.
 type writeHealth struct {
 	writes atomic.Uint64         // statements judged
 	err    atomic.Pointer[error] // the latest judged one's, if refused
@@ -34,12 +35,19 @@ var (
 	_ pgx.BatchTracer = (*writeHealth)(nil)
 )
 
-func (h *writeHealth) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+// writing marks, in a statement's context, one that writes: its command
+// tag may not say so (a WITH ... UPDATE ... SELECT is tagged SELECT).
+type writing struct{}
+
+func (h *writeHealth) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	if writes(d.SQL) {
+		return context.WithValue(ctx, writing{}, true)
+	}
 	return ctx
 }
 
-func (h *writeHealth) TraceQueryEnd(_ context.Context, _ *pgx.Conn, d pgx.TraceQueryEndData) {
-	h.record(d.CommandTag, d.Err)
+func (h *writeHealth) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryEndData) {
+	h.record(ctx.Value(writing{}) != nil, d.Err)
 }
 
 func (h *writeHealth) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
@@ -47,12 +55,12 @@ func (h *writeHealth) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.Tr
 }
 
 func (h *writeHealth) TraceBatchQuery(_ context.Context, _ *pgx.Conn, d pgx.TraceBatchQueryData) {
-	h.record(d.CommandTag, d.Err)
+	h.record(writes(d.SQL), d.Err)
 }
 
 func (h *writeHealth) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
 
-func (h *writeHealth) record(tag pgconn.CommandTag, err error) {
+func (h *writeHealth) record(write bool, err error) {
 	switch {
 	case err != nil:
 		if !refused(err) {
@@ -60,12 +68,30 @@ func (h *writeHealth) record(tag pgconn.CommandTag, err error) {
 		}
 		h.writes.Add(1)
 		h.err.Store(&err)
-	case tag.Insert() || tag.Update() || tag.Delete():
+	case write:
 		h.writes.Add(1)
 		if h.err.Load() != nil {
 			h.err.Store(nil)
 		}
 	}
+}
+
+// writes reports whether a statement of this package writes: an INSERT,
+// UPDATE or DELETE, or a WITH holding one (its keywords in capitals, as
+// every statement here writes them: no copy of the text per call).
+func writes(sql string) bool {
+	sql = strings.TrimSpace(sql)
+	if len(sql) < 6 {
+		return false
+	}
+	switch strings.ToUpper(sql[:6]) {
+	case "INSERT", "UPDATE", "DELETE":
+		return true
+	}
+	if !strings.EqualFold(sql[:4], "WITH") {
+		return false
+	}
+	return strings.Contains(sql, "UPDATE ") || strings.Contains(sql, "INSERT ") || strings.Contains(sql, "DELETE ")
 }
 
 // refused reports errors that say the server cannot take work now, as

@@ -12,7 +12,7 @@ import (
 // TestWriteHealth: a statement refused for lack of disk (53100, raised
 // here as PostgreSQL raises it when it cannot extend a file) marks writes
 // failing; successful reads and a cancelled request do not clear the mark;
-// a write that commits (the probe) does.
+// a write that commits (a WITH ... UPDATE tagged SELECT, the probe) does.
 func TestWriteHealth(t *testing.T) {
 	s := openTest(t, pgtest.DSN(t))
 	ctx := t.Context()
@@ -42,6 +42,18 @@ func TestWriteHealth(t *testing.T) {
 		t.Fatal("a read or a cancelled request cleared the disk-full mark")
 	}
 
+	// A write whose command tag is SELECT (as the refresh rotation's).
+	if _, err := s.pool.Exec(ctx, `WITH u AS (UPDATE secrets SET created_at = created_at WHERE name = 'none' RETURNING name) SELECT count(*) FROM u`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.WriteHealth(); err != nil {
+		t.Fatalf("WriteHealth after a WITH ... UPDATE committed: %v, want nil", err)
+	}
+
+	_, _ = s.pool.Exec(ctx, `DO $$ BEGIN RAISE EXCEPTION 'could not extend file' USING ERRCODE = 'disk_full'; END $$`)
+	if _, err := s.WriteHealth(); err == nil {
+		t.Fatal("disk_full again: WriteHealth nil")
+	}
 	if err := s.ProbeWrite(ctx); err != nil {
 		t.Fatalf("ProbeWrite: %v", err)
 	}
