@@ -26,8 +26,17 @@ import (
 // statement that writes (see writes) and succeeds clears the mark. Reads
 // that succeed clear nothing: on a full disk they still work.
 type writeHealth struct {
-	writes atomic.Uint64         // statements judged
-	err    atomic.Pointer[error] // the latest judged one's, if refused
+	writes atomic.Uint64           // statements judged
+	failed atomic.Pointer[failure] // the latest judged one's, if refused
+}
+
+// failure is a refused statement's error. One that says the server lacks
+// disk or I/O (class 53 or 58) is cleared only by a write that succeeds;
+// one that says the connection failed, by any statement that succeeds,
+// the revocation poll's reads included: they prove the connection back.
+type failure struct {
+	err  error
+	disk bool
 }
 
 var (
@@ -61,19 +70,31 @@ func (h *writeHealth) TraceBatchQuery(_ context.Context, _ *pgx.Conn, d pgx.Trac
 func (h *writeHealth) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
 
 func (h *writeHealth) record(write bool, err error) {
-	switch {
-	case err != nil:
-		if !refused(err) {
-			return
+	if err != nil {
+		if refused(err) {
+			h.writes.Add(1)
+			h.failed.Store(&failure{err: err, disk: diskFailure(err)})
 		}
+		return
+	}
+	f := h.failed.Load()
+	if write || (f != nil && !f.disk) {
 		h.writes.Add(1)
-		h.err.Store(&err)
-	case write:
-		h.writes.Add(1)
-		if h.err.Load() != nil {
-			h.err.Store(nil)
+		if f != nil {
+			h.failed.CompareAndSwap(f, nil)
 		}
 	}
+}
+
+// diskFailure reports errors of class 53 (insufficient resources: disk
+// full, out of memory) and 58 (system error: I/O).
+func diskFailure(err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return false
+	}
+	c := sqlstateClass(pgErr.Code)
+	return c == "53" || c == "58"
 }
 
 // writes reports whether a statement of this package writes: an INSERT,
@@ -122,8 +143,8 @@ func refused(err error) bool {
 // that succeeds clears it.
 func (s *Store) WriteHealth() (writes uint64, err error) {
 	n := s.health.writes.Load()
-	if p := s.health.err.Load(); p != nil {
-		return n, fmt.Errorf("postgres: writes failing: %w: %w", storage.ErrUnavailable, *p)
+	if f := s.health.failed.Load(); f != nil {
+		return n, fmt.Errorf("postgres: writes failing: %w: %w", storage.ErrUnavailable, f.err)
 	}
 	return n, nil
 }

@@ -60,6 +60,18 @@ func TestWriteHealth(t *testing.T) {
 	if n, err := s.WriteHealth(); err != nil || n <= n0 {
 		t.Fatalf("WriteHealth after the probe: %d, %v; want > %d, nil", n, err, n0)
 	}
+
+	// A lost connection is cleared by any statement that succeeds.
+	_, _ = s.pool.Exec(ctx, `DO $$ BEGIN RAISE EXCEPTION 'connection failure' USING ERRCODE = 'connection_failure'; END $$`)
+	if _, err := s.WriteHealth(); err == nil {
+		t.Fatal("connection_failure: WriteHealth nil")
+	}
+	if err := s.pool.QueryRow(ctx, `SELECT 1`).Scan(&one); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.WriteHealth(); err != nil || n <= n0 {
+		t.Fatalf("WriteHealth after the probe: %d, %v; want > %d, nil", n, err, n0)
+	}
 	var left int
 	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM secrets WHERE name = $1`, probeSecret).Scan(&left); err != nil || left != 0 {
 		t.Fatalf("probe rows left: %d (%v), want 0", left, err)
