@@ -40,8 +40,12 @@ commands:
 `
 
 func main() {
+	// The first SIGTERM or interrupt ends ctx: serve drains (shutdown_delay)
+	// and stops. A second one kills the process at once, as without
+	// NotifyContext, for an operator who does not want to wait.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	context.AfterFunc(ctx, stop)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	switch {
 	case errors.Is(err, flag.ErrHelp):

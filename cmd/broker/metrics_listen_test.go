@@ -25,6 +25,7 @@ func TestServeMetricsListen(t *testing.T) {
 issuer = %q
 listen = %q
 metrics_listen = %q
+shutdown_delay = "100ms"
 [database]
 url = "sqlite:%s"
 [providers.google]

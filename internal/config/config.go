@@ -24,6 +24,13 @@ type Config struct {
 	// LoginTTL bounds a browser's round trip through the upstream.
 	LoginTTL Duration `toml:"login_ttl"`
 	LogLevel string   `toml:"log_level"` // debug | info | warn | error
+	// ShutdownDelay is how long a broker told to stop (SIGTERM) goes on
+	// serving, with /readyz at 503, before it stops accepting: time for
+	// load balancers to take it out of rotation. Zero stops at once.
+	ShutdownDelay Duration `toml:"shutdown_delay"`
+	// MaxInFlight bounds the requests served at once; beyond it a request
+	// is answered 503 with Retry-After at once. Zero: no bound.
+	MaxInFlight int `toml:"max_in_flight"`
 
 	Database  Database            `toml:"database"`
 	Tokens    Tokens              `toml:"tokens"`

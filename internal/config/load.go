@@ -26,6 +26,8 @@ const (
 	DefaultUpstreamTimeout   = 10 * time.Second
 	DefaultLoginTTL          = 10 * time.Minute
 	DefaultLogLevel          = "info"
+	DefaultShutdownDelay     = 5 * time.Second
+	DefaultMaxInFlight       = 1024
 
 	DefaultGoogleIssuer  = "https://accounts.google.com"
 	DefaultGitHubBaseURL = "https://github.com"
@@ -83,6 +85,8 @@ func defaults() *Config {
 		UpstreamTimeout: Duration{DefaultUpstreamTimeout},
 		LoginTTL:        Duration{DefaultLoginTTL},
 		LogLevel:        DefaultLogLevel,
+		ShutdownDelay:   Duration{DefaultShutdownDelay},
+		MaxInFlight:     DefaultMaxInFlight,
 		Database:        Database{URL: DefaultDatabaseURL},
 		Tokens: Tokens{
 			SigningAlg:        DefaultSigningAlg,

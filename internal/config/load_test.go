@@ -138,6 +138,8 @@ func TestValidationRules(t *testing.T) {
 		{"log level", edit(t, `log_level = "info"`, `log_level = "verbose"`), "log_level", "verbose"},
 		{"upstream timeout zero", edit(t, `log_level = "info"`, `upstream_timeout = "0s"`), "upstream_timeout", "greater than 0"},
 		{"login ttl negative", edit(t, `log_level = "info"`, `login_ttl = "-1m"`), "login_ttl", "greater than 0"},
+		{"shutdown delay negative", edit(t, `log_level = "info"`, `shutdown_delay = "-1s"`), "shutdown_delay", "negative"},
+		{"max in flight negative", edit(t, `log_level = "info"`, `max_in_flight = -1`), "max_in_flight", "negative"},
 		{"database scheme", edit(t, `"sqlite:./broker.db"`, `"mysql://u:pw@h/db"`), "database.url", "sqlite:PATH"},
 		{"database empty sqlite path", edit(t, `"sqlite:./broker.db"`, `"sqlite:"`), "database.url", "file path"},
 
@@ -306,6 +308,8 @@ providers = ["google"]
 		{"log_level", c.LogLevel, "info"},
 		{"upstream_timeout", c.UpstreamTimeout, d("10s")},
 		{"login_ttl", c.LoginTTL, d("10m")},
+		{"shutdown_delay", c.ShutdownDelay, d("5s")},
+		{"max_in_flight", c.MaxInFlight, 1024},
 		{"signing_alg", c.Tokens.SigningAlg, "ES256"},
 		{"access_ttl", c.Tokens.AccessTTL, d("15m")},
 		{"id_token_ttl", c.Tokens.IDTokenTTL, d("1h")},

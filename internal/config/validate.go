@@ -64,6 +64,13 @@ func validateServer(c *Config, ps *problems) {
 		}
 	}
 
+	if c.ShutdownDelay.Duration < 0 {
+		ps.add("shutdown_delay", "must not be negative (0 stops at once)")
+	}
+	if c.MaxInFlight < 0 {
+		ps.add("max_in_flight", "must not be negative (0 sets no bound)")
+	}
+
 	c.LogLevel = strings.ToLower(c.LogLevel)
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -170,6 +170,7 @@ func Start(ctx context.Context, listen string, log *slog.Logger, opts Options) (
 func (d *Demo) config(issuer string, accessTTL time.Duration) string {
 	return fmt.Sprintf(`
 issuer = %q
+shutdown_delay = "0s" # no load balancer to wait for: Ctrl+C stops at once
 [database]
 url = %q
 [tokens]

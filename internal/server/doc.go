@@ -2,4 +2,6 @@
 // builds the providers from config, and mounts every endpoint on one Echo
 // instance. The browser flow lives in package callback; the token,
 // app-facing and standard endpoints live here, one file per family.
+// Readiness (ready.go) asks the store whether its writes go through;
+// Serve drains before it stops (server.go).
 package server

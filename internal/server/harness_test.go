@@ -112,6 +112,7 @@ func newHarnessDB(t *testing.T, dbURL, extraTOML string) *harness {
 	toml := fmt.Sprintf(`
 issuer = %q
 upstream_timeout = "1s"
+shutdown_delay = "0s"
 [database]
 url = %q
 [tokens]

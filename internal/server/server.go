@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -57,6 +58,12 @@ type Server struct {
 	// authFailures is each confidential client's budget of failed
 	// authentications (clientauth.go).
 	authFailures *httpx.Limiter
+	// writes judges whether the store takes writes, for /readyz; nil if
+	// the store cannot tell (ready.go).
+	writes *writeCheck
+	// draining is set when Serve has been told to stop: /readyz answers
+	// 503 and responses close their connections (drain).
+	draining atomic.Bool
 }
 
 // New assembles a broker from cfg. It opens (and migrates) the store and
@@ -143,6 +150,9 @@ func assemble(ctx context.Context, cfg *config.Config, opts Options, store stora
 	s := &Server{
 		cfg: cfg, log: opts.Logger, now: opts.Now, store: store, keys: keys, tokens: svc,
 		tenants: tenants, originTenants: originTenants, metrics: metrics.New(),
+	}
+	if wh, ok := store.(writeHealth); ok {
+		s.writes = &writeCheck{store: wh, now: opts.Now}
 	}
 	s.cors = httpx.NewCORS(origins)
 	s.authFailures = s.limiter(cfg.RateLimits.AuthFailuresPerClient)
@@ -236,6 +246,11 @@ func (s *Server) routes(flow *callback.Handler, mount func(*echo.Echo)) *echo.Ec
 	// never Host or X-Forwarded-Host, names the broker in URLs and tokens.
 	e.IPExtractor = httpx.ClientIP(s.cfg.TrustedProxyPrefixes())
 	e.Use(s.metrics.Middleware) // outermost: it sees the status actually sent
+	if s.cfg.MaxInFlight > 0 {
+		// Overload is answered early, 503 with Retry-After, and counted by
+		// the metrics; the health checks are never refused.
+		e.Use(httpx.InFlight(s.cfg.MaxInFlight, "/healthz", "/readyz", "/metrics"))
+	}
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisablePrintStack: true, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 		s.log.Error("panic", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err, "stack", string(stack))
 		return err
@@ -288,17 +303,49 @@ func (s *Server) routes(flow *callback.Handler, mount func(*echo.Echo)) *echo.Ec
 // Handler is the broker as an http.Handler.
 func (s *Server) Handler() http.Handler { return s.echo }
 
-// Serve answers on l until ctx ends, then drains in-flight requests. It
+// Serve answers on l until ctx ends, then drains (see drain) and stops. It
 // also keeps the signing keys fresh and removes expired rows.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
-	srv := s.httpServer(s.echo)
+	srv := s.httpServer(s.closeWhileDraining(s.echo))
 	// Content-Length with Transfer-Encoding: 400 and the connection closed
 	// (RFC 9112 §6.1), which net/http alone does not do.
 	l = httpx.GuardFraming(srv, l, s.log)
 	bg, stop := context.WithCancel(ctx)
 	defer stop()
 	go s.maintain(bg)
-	return serveUntil(ctx, srv, l)
+	return serveUntil(ctx, srv, l, s.drain)
+}
+
+// drain runs when Serve is told to stop, before the listener closes.
+//
+// http.Server.Shutdown, called at once, closes every idle keep-alive
+// connection, while clients (load balancers' pools above all) may be
+// sending their next request on it: that request is lost with a reset,
+// and a POST is not retried. So for shutdown_delay the broker goes on
+// serving, but /readyz answers 503, so that load balancers take it out of
+// rotation, and every response carries Connection: close, so that
+// keep-alive clients leave their connections after the request they are
+// on instead of sending another into a closing one. Only then does
+// Shutdown close what is idle and wait for what is in flight.
+func (s *Server) drain() {
+	s.draining.Store(true)
+	d := s.cfg.ShutdownDelay.Duration
+	if d <= 0 {
+		return
+	}
+	s.log.Info("shutting down: not ready, still serving until load balancers notice", "delay", d.String())
+	time.Sleep(d)
+}
+
+// closeWhileDraining sends Connection: close on every response once the
+// broker is draining; net/http then closes the connection after it.
+func (s *Server) closeWhileDraining(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.draining.Load() {
+			w.Header().Set("Connection", "close")
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // ServeMetrics answers GET /metrics, and nothing else, on l until ctx
@@ -308,7 +355,7 @@ func (s *Server) ServeMetrics(ctx context.Context, l net.Listener) error {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", s.metrics.Handler())
 	srv := s.httpServer(mux)
-	return serveUntil(ctx, srv, httpx.GuardFraming(srv, l, s.log))
+	return serveUntil(ctx, srv, httpx.GuardFraming(srv, l, s.log), nil)
 }
 
 func (s *Server) httpServer(h http.Handler) *http.Server {
@@ -323,15 +370,18 @@ func (s *Server) httpServer(h http.Handler) *http.Server {
 	}
 }
 
-// serveUntil serves srv on l until ctx ends, then drains in-flight
-// requests for at most ten seconds.
-func serveUntil(ctx context.Context, srv *http.Server, l net.Listener) error {
+// serveUntil serves srv on l until ctx ends, then runs drain (if not nil)
+// and waits for in-flight requests for at most ten seconds.
+func serveUntil(ctx context.Context, srv *http.Server, l net.Listener, drain func()) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
+	}
+	if drain != nil {
+		drain()
 	}
 	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()

@@ -17,7 +17,8 @@ var _ storage.Store = (*Store)(nil)
 // Store is a storage.Store kept in a PostgreSQL database, through one pgx
 // connection pool.
 type Store struct {
-	pool *pgxpool.Pool
+	pool   *pgxpool.Pool
+	health *writeHealth // the pool's tracer
 }
 
 // Defaults for what the URL does not set (pool_max_conns,
@@ -52,6 +53,8 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
+	health := &writeHealth{}
+	cfg.ConnConfig.Tracer = health
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
@@ -60,7 +63,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	return &Store{pool: pool}, nil
+	return &Store{pool: pool, health: health}, nil
 }
 
 // parseConfig parses url and fills in the defaults it leaves open. The URL

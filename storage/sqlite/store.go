@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/socialbroker/broker/storage"
 
@@ -56,7 +57,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	s.write.SetMaxOpenConns(1)
 	s.write.SetMaxIdleConns(1)
 	s.write.SetConnMaxIdleTime(0)
-	s.writer = newWriter(s.write)
+	s.writer = newWriter(s.write, maxQueued)
 
 	// Migrating first also creates the file and switches it to WAL before
 	// any reader connects.
@@ -142,6 +143,37 @@ func (s *Store) Ping(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// WriteHealth returns how many write groups have been judged so far and,
+// if the latest of them failed because the file could not take it (disk
+// full, I/O error, locked past busy_timeout), its error, wrapping
+// storage.ErrUnavailable. A write that commits clears it.
+func (s *Store) WriteHealth() (writes uint64, err error) {
+	n, err := s.writer.health.get()
+	if err != nil {
+		err = fmt.Errorf("sqlite: writes failing: %w: %w", storage.ErrUnavailable, err)
+	}
+	return n, err
+}
+
+// probeSecret names the row ProbeWrite writes and deletes again.
+const probeSecret = "write-probe"
+
+// ProbeWrite commits a tiny write that leaves nothing behind, through the
+// same writer as every other, so that WriteHealth has something to judge
+// when there is no other write traffic.
+func (s *Store) ProbeWrite(ctx context.Context) error {
+	err := s.inTx(ctx, func(tx *wtx) error {
+		if _, err := tx.Exec(`INSERT INTO secrets (name, value, created_at) VALUES (?, ?, ?)
+			ON CONFLICT (name) DO UPDATE SET created_at = excluded.created_at`,
+			probeSecret, []byte{0}, millis(time.Now())); err != nil {
+			return err
+		}
+		_, err := tx.Exec(`DELETE FROM secrets WHERE name = ?`, probeSecret)
+		return err
+	})
+	return wrap("probe write", err)
 }
 
 // Close closes both pools. The writer goes last so that SQLite, on its last

@@ -4,16 +4,33 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
+
+	"github.com/socialbroker/broker/storage"
+
+	driver "modernc.org/sqlite"
 )
 
 // maxBatch bounds how many write transactions share one commit.
 const maxBatch = 256
 
+// maxQueued bounds how many writes may wait for the writer. Past it a
+// write fails at once with storage.ErrUnavailable (503 with Retry-After)
+// instead of joining a queue that would answer it too late to matter:
+// at the few thousand commits a second this writer makes, a full queue is
+// already a wait of a tenth of a second or so, and every request beyond it
+// would hold its memory while waiting longer still.
+const maxQueued = 2 * maxBatch
+
 // errClosed answers writes sent after Close.
 var errClosed = errors.New("sqlite: store is closed")
+
+// errQueueFull answers a write sent while maxQueued others wait.
+var errQueueFull = fmt.Errorf("sqlite: write queue full: %w", storage.ErrUnavailable)
 
 // writer owns the single write connection and commits in groups.
 //
@@ -36,8 +53,11 @@ var errClosed = errors.New("sqlite: store is closed")
 // depend only on what it reads through tx, as every job here does.
 type writer struct {
 	db   *sql.DB
-	jobs chan *job
+	jobs chan *job // bounded: see maxQueued
 	wg   sync.WaitGroup
+
+	// health is the outcome of the latest groups: see writeHealth.
+	health writeHealth
 
 	// stmts are the statements prepared on the writer connection, and
 	// wanted those seen unprepared in the last group. Only the writer
@@ -56,10 +76,32 @@ type job struct {
 	ctx  context.Context
 	fn   func(tx *wtx) error
 	done chan error
+	// state says whether the job still waits in the queue, runs (or has
+	// run), or was given up; it moves away from jobQueued once, by the
+	// writer (start) or by the caller (do, when ctx ends first).
+	state atomic.Int32
 }
 
-func newWriter(db *sql.DB) *writer {
-	w := &writer{db: db, jobs: make(chan *job, maxBatch), closed: make(chan struct{}),
+// Job states.
+const (
+	jobQueued int32 = iota
+	jobStarted
+	jobDropped
+)
+
+// start claims j for running. It fails, and j must then not run at all,
+// if its caller has given up or its ctx has ended: nobody waits for the
+// work any more, and doing it would only delay the jobs behind it.
+func (j *job) start() bool {
+	if j.ctx.Err() != nil {
+		j.state.CompareAndSwap(jobQueued, jobDropped)
+		return false
+	}
+	return j.state.CompareAndSwap(jobQueued, jobStarted)
+}
+
+func newWriter(db *sql.DB, queued int) *writer {
+	w := &writer{db: db, jobs: make(chan *job, queued), closed: make(chan struct{}),
 		stmts: map[string]*sql.Stmt{}, wanted: map[string]bool{}}
 	w.wg.Go(w.run)
 	return w
@@ -67,7 +109,11 @@ func newWriter(db *sql.DB) *writer {
 
 // do runs fn in a write transaction and returns once it is committed (or
 // has failed). fn must use only tx and must not keep it; it may run twice.
+// With the queue full it fails at once with errQueueFull.
 func (w *writer) do(ctx context.Context, fn func(tx *wtx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	j := &job{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	w.mu.RLock()
 	if w.isClosed {
@@ -76,14 +122,23 @@ func (w *writer) do(ctx context.Context, fn func(tx *wtx) error) error {
 	}
 	select {
 	case w.jobs <- j:
-	case <-ctx.Done():
+	default:
 		w.mu.RUnlock()
-		return ctx.Err()
+		return errQueueFull
 	}
 	w.mu.RUnlock()
-	// Wait for the outcome even if ctx ends meanwhile: once queued, the
-	// work may commit, and the caller must not report a failure that did
-	// not happen. A job whose ctx has ended before it runs is skipped.
+	select {
+	case err := <-j.done:
+		return err
+	case <-ctx.Done():
+	}
+	// The caller gave up. A job still queued is dropped and will never
+	// run. One already started runs to its end with its group (see wtx),
+	// and the caller waits for its outcome: the work may commit, and the
+	// caller must not report a failure that did not happen.
+	if j.state.CompareAndSwap(jobQueued, jobDropped) {
+		return ctx.Err()
+	}
 	return <-j.done
 }
 
@@ -270,10 +325,25 @@ func (w *writer) drain() {
 func (w *writer) commit(batch []*job) {
 	results := make([]error, len(batch))
 	defer func() {
+		w.health.record(results)
 		for i, j := range batch {
 			j.done <- results[i]
 		}
 	}()
+	live := false
+	for _, j := range batch {
+		if j.state.Load() == jobQueued && j.ctx.Err() == nil {
+			live = true
+			break
+		}
+	}
+	if !live { // every caller has gone: no transaction to begin
+		for i, j := range batch {
+			j.start()
+			results[i] = errDropped(j)
+		}
+		return
+	}
 	fail := func(err error) {
 		for i := range results {
 			if results[i] == nil {
@@ -310,6 +380,12 @@ func (w *writer) commit(batch []*job) {
 	}
 	ran := 0
 	for i, j := range batch {
+		// Jobs runAll did not reach are claimed now; those it ran were
+		// undone, and one whose ctx has ended since may be left out.
+		if j.state.Load() != jobStarted && !j.start() {
+			results[i] = errDropped(j)
+			continue
+		}
 		if results[i] = j.ctx.Err(); results[i] != nil {
 			continue
 		}
@@ -326,15 +402,25 @@ func (w *writer) commit(batch []*job) {
 	}
 }
 
+// errDropped is the result of a job that was not started: its ctx's
+// error, which its caller (if still waiting) reports.
+func errDropped(j *job) error {
+	if err := j.ctx.Err(); err != nil {
+		return err
+	}
+	return context.Canceled // given up by its caller, who returned already
+}
+
 // runAll runs the jobs of batch one after the other in tx, skipping (with
-// its error) any whose ctx has ended. A job that fails without having
+// its error) any whose caller has given up or whose ctx has ended. A job that fails without having
 // written is as if it had not run: its error is its result, and the others
 // go on. runAll stops at the first job that fails after writing, and
 // returns its index and error; -1 if none did.
 func (w *writer) runAll(tx *sql.Tx, batch []*job, results []error) (int, error) {
 	t := &wtx{tx: tx, w: w}
 	for i, j := range batch {
-		if results[i] = j.ctx.Err(); results[i] != nil {
+		if !j.start() {
+			results[i] = errDropped(j)
 			continue
 		}
 		t.wrote = false
@@ -377,4 +463,50 @@ func (w *writer) close() {
 	}
 	w.mu.Unlock()
 	w.wg.Wait()
+}
+
+// writeHealth is what the latest groups say about the file: whether it
+// takes writes. Readiness reads it (Store.WriteHealth) instead of writing
+// on every probe.
+type writeHealth struct {
+	mu     sync.Mutex
+	groups uint64 // groups judged: a group of only dropped jobs is not
+	err    error  // the latest judged group's, if the file refused it
+}
+
+// record judges a group by its results. A group fails if any job in it
+// (or its commit) failed because the file cannot take writes: disk full,
+// I/O error, locked by another process past busy_timeout. It succeeds if
+// any job in it committed. Jobs that failed on their own terms (a used
+// code, a constraint) or were dropped say nothing either way.
+func (h *writeHealth) record(results []error) {
+	var failed error
+	committed := false
+	for _, err := range results {
+		if err == nil {
+			committed = true
+		} else if failed == nil && refused(err) {
+			failed = err
+		}
+	}
+	if failed == nil && !committed {
+		return
+	}
+	h.mu.Lock()
+	h.groups++
+	h.err = failed
+	h.mu.Unlock()
+}
+
+func (h *writeHealth) get() (uint64, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.groups, h.err
+}
+
+// refused reports whether err is SQLite saying the file cannot take a
+// write right now (see unavailable), rather than the write being wrong.
+func refused(err error) bool {
+	var se *driver.Error
+	return errors.As(err, &se) && unavailable(se.Code())
 }

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestSIGTERMDrains: `broker serve` told to stop with SIGTERM keeps
+// serving for shutdown_delay with /readyz at 503 and Connection: close on
+// its responses, then exits cleanly.
+func TestSIGTERMDrains(t *testing.T) {
+	bin := buildBroker(t)
+	addr := freeAddr(t)
+	base := "http://" + addr
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.toml")
+	err := os.WriteFile(cfg, []byte(fmt.Sprintf(`
+issuer = %q
+listen = %q
+shutdown_delay = "3s"
+[database]
+url = "sqlite:%s"
+[providers.google]
+client_id = "g"
+client_secret = "gs"
+[[tenants]]
+id = "spa"
+redirect_uris = ["http://127.0.0.1:5173/callback"]
+providers = ["google"]
+`, base, addr, filepath.Join(dir, "broker.db"))), 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "serve", "--config", cfg)
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	waitReady(t, base)
+	exited := make(chan error, 1)
+
+	get := func() (*http.Response, error) {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		return resp, err
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	go func() { exited <- cmd.Wait() }()
+	for {
+		resp, err := get()
+		if err != nil {
+			t.Fatalf("GET /readyz after SIGTERM: %v: the broker stopped serving at once", err)
+		}
+		if resp.StatusCode == http.StatusServiceUnavailable {
+			if !resp.Close {
+				t.Error("a response during the drain did not carry Connection: close")
+			}
+			break
+		}
+		select {
+		case err := <-exited:
+			t.Fatalf("the broker exited (%v) without answering /readyz 503 first", err)
+		default:
+		}
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("after SIGTERM: %v, want a clean exit", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the broker did not stop after its shutdown delay")
+	}
+}
