@@ -46,6 +46,9 @@ type revocations struct {
 
 	mu      sync.RWMutex
 	revoked map[string]time.Time // session id -> when the entry can go
+	// sweep is when the earliest entry can go: polls before it skip the
+	// walk over the map (a burst of revocations stays for minutes).
+	sweep time.Time
 	cursor  time.Time            // this clock's time when the last successful sync began
 	// lastSync is wall-clock time (not the injected clock): staleness is
 	// about this process's link to the database, not token semantics.
@@ -79,12 +82,17 @@ func (r *revocations) sync(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, s := range list {
-		r.revoked[s.ID] = r.until(s.RevokedAt, s.ExpiresAt)
+		r.put(s.ID, r.until(s.RevokedAt, s.ExpiresAt))
 	}
 	r.cursor = now
-	for id, until := range r.revoked {
-		if !until.After(now) {
-			delete(r.revoked, id)
+	if !r.sweep.IsZero() && !r.sweep.After(now) {
+		r.sweep = time.Time{}
+		for id, until := range r.revoked {
+			if !until.After(now) {
+				delete(r.revoked, id)
+			} else if r.sweep.IsZero() || until.Before(r.sweep) {
+				r.sweep = until
+			}
 		}
 	}
 	r.lastSync = began
@@ -104,8 +112,16 @@ func (r *revocations) until(revokedAt, expires time.Time) time.Time {
 // add records a revocation made by this process at now.
 func (r *revocations) add(sid string, now, expires time.Time) {
 	r.mu.Lock()
-	r.revoked[sid] = r.until(now, expires)
+	r.put(sid, r.until(now, expires))
 	r.mu.Unlock()
+}
+
+// put records an entry; r.mu is held.
+func (r *revocations) put(sid string, until time.Time) {
+	r.revoked[sid] = until
+	if r.sweep.IsZero() || until.Before(r.sweep) {
+		r.sweep = until
+	}
 }
 
 // len is the number of entries held.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -312,4 +313,61 @@ func TestRevokedLongAgo(t *testing.T) {
 		_, err = svc.Refresh(t.Context(), g.RefreshToken, allow)
 		wantOAuthErr(t, "Refresh after RevokeRefreshToken", err, "invalid_grant")
 	})
+}
+
+// listedSessions answers ListRevokedSessions from a fixed list, as the
+// contract says: revoked at or after since, unexpired at now.
+type listedSessions struct {
+	storage.Sessions
+	list []storage.RevokedSession
+}
+
+func (l *listedSessions) ListRevokedSessions(_ context.Context, since, now time.Time) ([]storage.RevokedSession, error) {
+	var out []storage.RevokedSession
+	for _, s := range l.list {
+		if !s.RevokedAt.Before(since) && s.ExpiresAt.After(now) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// TestRevocationsLeaveInTime: each entry stays keep after its revocation,
+// or until its session ends if sooner, and not a poll longer.
+func TestRevocationsLeaveInTime(t *testing.T) {
+	clock := newClock()
+	const ttl = time.Minute
+	keep := ttl + revocationOverlap
+	store := &listedSessions{list: []storage.RevokedSession{
+		{ID: "a", RevokedAt: t0.Add(-10 * time.Second), ExpiresAt: t0.Add(time.Hour)},
+		{ID: "b", RevokedAt: t0.Add(-5 * time.Second), ExpiresAt: t0.Add(20 * time.Second)}, // ends first
+		{ID: "c", RevokedAt: t0, ExpiresAt: t0.Add(time.Hour)},
+		{ID: "old", RevokedAt: t0.Add(-keep - time.Second), ExpiresAt: t0.Add(time.Hour)},
+	}}
+	r := newRevocations(store, clock.Now, ttl)
+	for _, step := range []struct {
+		at   time.Duration
+		want []string
+	}{
+		{0, []string{"a", "b", "c"}},
+		{20 * time.Second, []string{"a", "c"}},
+		{keep - 10*time.Second - time.Millisecond, []string{"a", "c"}},
+		{keep - 10*time.Second, []string{"c"}},
+		{keep - time.Millisecond, []string{"c"}},
+		{keep, nil},
+	} {
+		clock.Set(step.at)
+		if err := r.sync(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, id := range []string{"a", "b", "c", "old"} {
+			if revoked, _ := r.check(id); revoked {
+				got = append(got, id)
+			}
+		}
+		if fmt.Sprint(got) != fmt.Sprint(step.want) || r.len() != len(step.want) {
+			t.Errorf("at t0+%v: revoked %v (%d entries), want %v", step.at, got, r.len(), step.want)
+		}
+	}
 }
