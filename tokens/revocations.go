@@ -48,8 +48,8 @@ type revocations struct {
 	revoked map[string]time.Time // session id -> when the entry can go
 	// sweep is when the earliest entry can go: polls before it skip the
 	// walk over the map (a burst of revocations stays for minutes).
-	sweep time.Time
-	cursor  time.Time            // this clock's time when the last successful sync began
+	sweep  time.Time
+	cursor time.Time // this clock's time when the last successful sync began
 	// lastSync is wall-clock time (not the injected clock): staleness is
 	// about this process's link to the database, not token semantics.
 	lastSync time.Time // when the last successful sync's query began; zero before the first
