@@ -21,9 +21,13 @@ type soakSample struct {
 	at         time.Duration // since the load began
 	rss        int64         // VmRSS, bytes
 	heap       float64       // go_memstats_heap_inuse_bytes
+	goMem      float64       // what the Go runtime holds of the OS: go_memstats_sys_bytes less heap_released
 	goroutines float64       // go_goroutines, from /metrics; -1 unknown
 	fds        int           // entries of /proc/<pid>/fd; -1 unknown
 	ops, errs  int64         // so far
+	limit      float64       // go_gc_gomemlimit_bytes: the broker's soft memory limit; -1 unknown
+	gogc       float64       // go_gc_gogc_percent; -1 unknown
+	cpu, gcs   float64       // process_cpu_seconds_total, go_gc_duration_seconds_count
 }
 
 // runSoak runs the real broker under a mixed load for b.opts.soak on each
@@ -103,17 +107,25 @@ func (b *bench) soakStore(ctx context.Context, store string) error {
 	began := time.Now()
 	var samples []soakSample
 	take := func() {
-		s := soakSample{at: time.Since(began), goroutines: -1, heap: -1, fds: -1, ops: ops.Load(), errs: errs.Load()}
+		s := soakSample{at: time.Since(began), goroutines: -1, heap: -1, goMem: -1, fds: -1, limit: -1, gogc: -1, ops: ops.Load(), errs: errs.Load()}
 		s.rss, _ = procStatus(br.pid(), "VmRSS")
 		if m, err := scrape(ctx, mc, issuer+"/metrics"); err == nil {
 			s.goroutines, s.heap = m["go_goroutines"], m["go_memstats_heap_inuse_bytes"]
+			s.goMem = m["go_memstats_sys_bytes"] - m["go_memstats_heap_released_bytes"]
+			s.cpu, s.gcs = m["process_cpu_seconds_total"], m["go_gc_duration_seconds_count"]
+			if v, ok := m["go_gc_gomemlimit_bytes"]; ok {
+				s.limit = v
+			}
+			if v, ok := m["go_gc_gogc_percent"]; ok {
+				s.gogc = v
+			}
 		}
 		if fds, err := os.ReadDir("/proc/" + strconv.Itoa(br.pid()) + "/fd"); err == nil {
 			s.fds = len(fds)
 		}
 		samples = append(samples, s)
-		fmt.Fprintf(b.out, "  %7s  RSS %-9s heap in use %-9s goroutines %-5.0f fds %-4d ops %d errors %d\n",
-			s.at.Truncate(time.Second), fmtRSS(s.rss), fmtRSS(int64(s.heap)), s.goroutines, s.fds, s.ops, s.errs)
+		fmt.Fprintf(b.out, "  %7s  RSS %-9s Go runtime %-9s heap in use %-9s goroutines %-5.0f fds %-4d ops %d errors %d\n",
+			s.at.Truncate(time.Second), fmtRSS(s.rss), fmtRSS(int64(s.goMem)), fmtRSS(int64(s.heap)), s.goroutines, s.fds, s.ops, s.errs)
 	}
 	take()
 	tick := time.NewTicker(b.opts.soakEvery)
@@ -150,6 +162,14 @@ func (b *bench) soakReport(store string, workers int, samples []soakSample) {
 	fmt.Fprintf(b.out, "\n## Soak (%s)\n\nBroker: %s on %s, %d workers for %s, sampled every %s; slopes over the last two thirds (%s to %s).\n\n",
 		time.Now().UTC().Format("2006-01-02 15:04 UTC"), b.version, store, workers, b.opts.soak, b.opts.soakEvery,
 		steady[0].at.Truncate(time.Second), steady[len(steady)-1].at.Truncate(time.Second))
+	limit := "unknown"
+	switch {
+	case last.limit >= 1<<62:
+		limit = "none"
+	case last.limit > 0:
+		limit = fmt.Sprintf("%.0f MiB", last.limit/(1<<20))
+	}
+	fmt.Fprintf(b.out, "The broker's GOGC: %.0f; soft memory limit (GOMEMLIMIT): %s.\n\n", last.gogc, limit)
 	fmt.Fprintln(b.out, "| figure | min | max | at the end of the load | after the load | slope per minute |")
 	fmt.Fprintln(b.out, "| --- | --: | --: | --: | --: | --: |")
 	row := func(name string, v func(soakSample) float64, f func(float64) string) {
@@ -162,11 +182,23 @@ func (b *bench) soakReport(store string, workers int, samples []soakSample) {
 	mb := func(x float64) string { return fmt.Sprintf("%.1f MB", x/1e6) }
 	num := func(x float64) string { return fmt.Sprintf("%.1f", x) }
 	row("RSS", func(s soakSample) float64 { return float64(s.rss) }, mb)
+	row("Go runtime (sys less released)", func(s soakSample) float64 { return s.goMem }, mb)
+	row("outside the Go runtime (RSS less the above: binary, SQLite's page caches)", func(s soakSample) float64 { return float64(s.rss) - s.goMem }, mb)
 	row("Go heap in use", func(s soakSample) float64 { return s.heap }, mb)
 	row("goroutines", func(s soakSample) float64 { return s.goroutines }, num)
 	row("open FDs", func(s soakSample) float64 { return float64(s.fds) }, num)
-	secs := (loaded[len(loaded)-1].at - loaded[0].at).Seconds()
-	fmt.Fprintf(b.out, "\nops: %d (%.0f/s), errors: %d\n", last.ops, float64(loaded[len(loaded)-1].ops)/secs, last.errs)
+	end := loaded[len(loaded)-1]
+	secs := (end.at - loaded[0].at).Seconds()
+	fmt.Fprintf(b.out, "\nops: %d (%.0f/s), errors: %d", last.ops, float64(end.ops)/secs, last.errs)
+	// What an op costs the broker once the caches are full: its CPU per
+	// op and collections per minute over the steady part, comparable
+	// between runs whatever else the machine did.
+	first := steady[0]
+	if ops := float64(end.ops - first.ops); ops > 0 && first.cpu > 0 {
+		mins := (end.at - first.at).Minutes()
+		fmt.Fprintf(b.out, "; steady part: broker CPU %.0f µs per op, %.0f collections per minute", (end.cpu-first.cpu)/ops*1e6, (end.gcs-first.gcs)/mins)
+	}
+	fmt.Fprintln(b.out)
 }
 
 // slope is the least-squares slope of v over time, per minute.
