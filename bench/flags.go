@@ -89,7 +89,8 @@ type options struct {
 	soak        time.Duration // > 0: run the soak instead of the scenarios
 	soakEvery   time.Duration
 	soakWorkers int
-	revoked     int      // > 0: measure starts with this many stored revocations instead
+	revoked     int // > 0: measure starts with this many stored revocations instead
+	revokedSpan time.Duration
 	args        []string // as given, for the report
 }
 
@@ -122,7 +123,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.soak, "soak", 0, "instead of the scenarios: run a mixed load (login, check, refresh) for this long (at most "+soakMax.String()+") and sample RSS, Go heap, goroutines and open FDs")
 	fs.DurationVar(&o.soakEvery, "soak-every", 5*time.Second, "-soak: time between samples")
 	fs.IntVar(&o.soakWorkers, "soak-workers", 16, "-soak: workers, each looping login, 3 checks, refresh, check")
-	fs.IntVar(&o.revoked, "revoked", 0, "instead of the scenarios: store this many revoked sessions (over 30 days) and measure the broker's start, RSS and idle CPU before and after")
+	fs.IntVar(&o.revoked, "revoked", 0, "instead of the scenarios: store this many revoked sessions (over -revoked-span) and measure the broker's start, RSS and idle CPU before and after")
+	fs.DurationVar(&o.revokedSpan, "revoked-span", 30*24*time.Hour, "-revoked: the revocations are spread evenly over this much time before now (0: all at once, a burst)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -172,6 +174,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("-soak-every must be at least 100ms and a third of -soak at most; -soak-workers positive")
 	case o.soak > 0 && o.revoked > 0:
 		return nil, fmt.Errorf("-soak and -revoked are separate runs")
+	case o.revokedSpan < 0 || o.revokedSpan > 80*24*time.Hour:
+		return nil, fmt.Errorf("-revoked-span: want 0 to 80 days (sessions end 90 days after their revocation)")
 	case o.revoked < 0 || o.revoked > 10_000_000:
 		return nil, fmt.Errorf("-revoked: want 0 to 10000000")
 	case o.cpuProfile != "" && o.duration < time.Second:

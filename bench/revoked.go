@@ -11,11 +11,10 @@ import (
 	_ "modernc.org/sqlite" // the bulk insert into the broker's SQLite file
 )
 
-// How -revoked spreads its revocations: evenly over the last 30 days, as a
-// busy month of logouts; each session ends 90 days (refresh_max_ttl's
-// default) after its revocation, so none has ended.
+// How long a session -revoked stores lives after its revocation (spread
+// over -revoked-span, 30 days by default: a busy month of logouts):
+// refresh_max_ttl's default, so none has ended.
 const (
-	revokedSpan = 30 * 24 * time.Hour
 	revokedLife = 90 * 24 * time.Hour
 	// userHZ is the unit of /proc/<pid>/stat's times.
 	userHZ = 100
@@ -63,7 +62,7 @@ func (b *bench) runRevoked(ctx context.Context) error {
 			r := revokedRow{store: store, revoked: n}
 			if n > 0 {
 				began := time.Now()
-				if err := insertRevoked(ctx, store, dbURL, n); err != nil {
+				if err := insertRevoked(ctx, store, dbURL, n, b.opts.revokedSpan); err != nil {
 					return fmt.Errorf("%s: store %d revocations: %w", store, n, err)
 				}
 				r.inserted = time.Since(began)
@@ -97,8 +96,8 @@ func (b *bench) runRevoked(ctx context.Context) error {
 			return err
 		}
 	}
-	fmt.Fprintf(b.out, "\n## Stored revocations at start (%s)\n\nBroker: %s. %d sessions revoked evenly over the last 30 days, none ended; idle CPU over %s after %s; no load.\n\n",
-		time.Now().UTC().Format("2006-01-02 15:04 UTC"), b.version, b.opts.revoked, idleMeasure, idleSettle)
+	fmt.Fprintf(b.out, "\n## Stored revocations at start (%s)\n\nBroker: %s. %d sessions revoked evenly over the %s before the start (0s: at once), none ended; idle CPU over %s after %s; no load.\n\n",
+		time.Now().UTC().Format("2006-01-02 15:04 UTC"), b.version, b.opts.revoked, b.opts.revokedSpan, idleMeasure, idleSettle)
 	fmt.Fprintln(b.out, "| store | revoked sessions stored | start to ready | RSS 2 s after ready | peak RSS (VmHWM) | idle CPU (cores) |")
 	fmt.Fprintln(b.out, "| --- | --: | --: | --: | --: | --: |")
 	for _, r := range rows {
@@ -109,9 +108,9 @@ func (b *bench) runRevoked(ctx context.Context) error {
 
 // insertRevoked stores n revoked sessions of one new user, in one
 // statement.
-func insertRevoked(ctx context.Context, store, dbURL string, n int) error {
+func insertRevoked(ctx context.Context, store, dbURL string, n int, span time.Duration) error {
 	now := time.Now()
-	first, step := now.Add(-revokedSpan), revokedSpan/time.Duration(n)
+	first, step := now.Add(-span), span/time.Duration(n)
 	switch store {
 	case "sqlite":
 		db, err := sql.Open("sqlite", "file:"+dbURL[len("sqlite:"):]+"?_pragma=busy_timeout(10000)")
