@@ -371,3 +371,30 @@ func TestRevocationsLeaveInTime(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyRefusesTokensOlderThanAccessTTL: after access_ttl is lowered
+// (a rolling change), a token minted under the longer one may outlive
+// what the revocation view remembers; it is refused once it is older than
+// this replica's access_ttl, revoked or not, so a long-revoked session's
+// token cannot pass.
+func TestVerifyRefusesTokensOlderThanAccessTTL(t *testing.T) {
+	f := newServiceFixture(t)
+	g := f.login(t, "openid") // access_ttl 15m
+	cfg := testConfig(f.clock)
+	cfg.AccessTTL = time.Minute
+	short, err := NewService(f.store, f.keys, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := verify(t, short, g.AccessToken); err != nil {
+		t.Fatalf("Verify of a fresh token: %v", err)
+	}
+	if err := f.store.RevokeSession(t.Context(), g.Session.ID, f.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(cfg.AccessTTL + revocationOverlap + time.Second)
+	if _, err := verify(t, short, g.AccessToken); !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("Verify of a 15m token of a session revoked %v ago, on a replica with access_ttl %v: got %v, want %v",
+			cfg.AccessTTL+revocationOverlap+time.Second, cfg.AccessTTL, err, ErrInvalidToken)
+	}
+}

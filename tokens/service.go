@@ -493,6 +493,13 @@ func (s *Service) Verify(ctx context.Context, raw string) (*AccessClaims, error)
 		// A copy: raw may be part of a larger string (a form body).
 		s.checked.put(strings.Clone(raw), c, c.ExpiresAt.Time, now)
 	}
+	// The revocation list keeps a revocation for AccessTTL (and its
+	// allowance) after it: a token older than AccessTTL, minted while
+	// access_ttl was longer (a rolling change), may belong to a session
+	// revoked too long ago for the list to tell. Its app refreshes.
+	if c.IssuedAt == nil || now.Sub(c.IssuedAt.Time) > s.cfg.AccessTTL {
+		return nil, fmt.Errorf("%w: token outlived access_ttl", ErrInvalidToken)
+	}
 	revoked, err := s.revoked.check(c.SID)
 	switch {
 	case err != nil:
