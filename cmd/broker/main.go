@@ -110,14 +110,16 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 const gcPercent = 200
 
 // memoryLimit is the broker's soft memory limit unless the environment
-// sets GOMEMLIMIT ("off" lifts it; "128MiB" raises it). Under full load
-// with full caches the live heap is 7-19 MB, and GOGC=200 let the heap
-// grow to three times that between collections: the resident set levelled
-// off at 90-145 MB. Near the limit the collector runs sooner instead, so
-// the resident set stays about here plus what lives outside the Go heap
-// (SQLite's page cache, a few MB); the live heap stays far below it, so
-// the collector never thrashes (BENCHMARKS.md, "Memory").
-const memoryLimit = 64 << 20
+// sets GOMEMLIMIT ("off" lifts it, "64MiB" lowers it). Under a long full
+// load the live heap is about 40 MB, nearly all of it the token service's
+// four caches once full, and GOGC=200 lets the Go runtime grow to about
+// 120 MB between collections. The limit sits just above that: it costs
+// nothing there, and keeps a burst (a mass logout, a flood of distinct
+// tokens) from taking the process much past it: the collector works
+// harder instead. Lower limits trade CPU for memory: 64 MiB held the
+// resident set near 100 MB on SQLite for a fifth more CPU per request
+// (BENCHMARKS.md, "Memory under a long full load").
+const memoryLimit = 128 << 20
 
 // setRuntimeDefaults applies gcPercent and memoryLimit where the
 // environment leaves them to the broker.
