@@ -86,6 +86,12 @@ func (b *bench) run(ctx context.Context) error {
 	fmt.Fprintf(b.out, "fake upstreams (separate process): google %s, github %s\n", b.urls.Google, b.urls.GitHub)
 	fmt.Fprintln(b.out, "CPU: cores used during each measured phase by server (broker or bare echo) / postgres / client (this tool) / fake / other")
 
+	switch {
+	case b.opts.soak > 0:
+		return b.runSoak(ctx)
+	case b.opts.revoked > 0:
+		return b.runRevoked(ctx)
+	}
 	if slices.Contains(b.opts.scenarios, scenarioCheck) {
 		if err := b.startBare(); err != nil {
 			return err
@@ -138,34 +144,11 @@ func (b *bench) startBare() error {
 // runStore starts a broker on a fresh database of that store and runs
 // every scenario against it.
 func (b *bench) runStore(ctx context.Context, store string) error {
-	var dbURL string
-	switch store {
-	case "sqlite":
-		dbURL = "sqlite:" + filepath.Join(b.dir, "bench.db")
-	case "postgres":
-		s, err := createSchema(ctx, b.opts.postgres)
-		if err != nil {
-			return err
-		}
-		b.schema = s
-		b.machine.postgres = s.version(ctx)
-		dbURL = s.url
-	}
-	port, err := freePort()
+	spec, issuer, _, err := b.prepareStore(ctx, store)
 	if err != nil {
 		return err
 	}
-	issuer := "http://127.0.0.1:" + strconv.Itoa(port)
-	cfgPath := filepath.Join(b.dir, "config-"+store+".toml")
-	cfg := brokerConfig(issuer, "127.0.0.1:"+strconv.Itoa(port), dbURL, b.opts.logLevel, b.urls)
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		return err
-	}
-	spec := childSpec{
-		name: "broker (" + store + ")", logPath: filepath.Join(b.dir, "broker-"+store+".log"),
-		bin: b.broker, args: []string{"serve", "--config", cfgPath},
-	}
-	var pprofURL string
+	pprofURL := ""
 	if b.opts.cpuProfile != "" {
 		pport, err := freePort()
 		if err != nil {
@@ -212,14 +195,49 @@ func (b *bench) runStore(ctx context.Context, store string) error {
 		return fmt.Errorf("%s: %w%s", name, err, br.logTail())
 	}
 	b.starts = append(b.starts, startRow{store: store, cold: cold, restart: restart, highWater: hwm})
-	if b.schema != nil {
-		err := b.schema.drop()
-		b.schema = nil
-		if err != nil {
-			return err
-		}
+	return b.dropSchema()
+}
+
+// dropSchema drops the PostgreSQL schema in use, if any.
+func (b *bench) dropSchema() error {
+	if b.schema == nil {
+		return nil
 	}
-	return nil
+	err := b.schema.drop()
+	b.schema = nil
+	return err
+}
+
+// prepareStore creates a fresh database of store and writes the config of
+// a broker on it: what to start, its URL, and the database's URL.
+func (b *bench) prepareStore(ctx context.Context, store string) (spec childSpec, issuer, dbURL string, err error) {
+	switch store {
+	case "sqlite":
+		dbURL = "sqlite:" + filepath.Join(b.dir, "bench.db")
+	case "postgres":
+		s, err := createSchema(ctx, b.opts.postgres)
+		if err != nil {
+			return spec, "", "", err
+		}
+		b.schema = s
+		b.machine.postgres = s.version(ctx)
+		dbURL = s.url
+	}
+	port, err := freePort()
+	if err != nil {
+		return spec, "", "", err
+	}
+	issuer = "http://127.0.0.1:" + strconv.Itoa(port)
+	cfgPath := filepath.Join(b.dir, "config-"+store+".toml")
+	cfg := brokerConfig(issuer, "127.0.0.1:"+strconv.Itoa(port), dbURL, b.opts.logLevel, b.urls)
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		return spec, "", "", err
+	}
+	spec = childSpec{
+		name: "broker (" + store + ")", logPath: filepath.Join(b.dir, "broker-"+store+".log"),
+		bin: b.broker, args: []string{"serve", "--config", cfgPath},
+	}
+	return spec, issuer, dbURL, nil
 }
 
 // add records a row and prints it at once, so progress shows.

@@ -86,6 +86,11 @@ type options struct {
 	timeout     time.Duration
 	logLevel    string
 	waitIdle    time.Duration
+	soak        time.Duration // > 0: run the soak instead of the scenarios
+	soakEvery   time.Duration
+	soakWorkers int
+	revoked     int // > 0: measure starts with this many stored revocations instead
+	revokedSpan time.Duration
 	args        []string // as given, for the report
 }
 
@@ -115,6 +120,11 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.waitIdle, "wait-idle", 30*time.Second, "before each scenario, wait at most this long for other processes to leave the CPU idle (0: do not wait)")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "per-request timeout")
 	fs.StringVar(&o.logLevel, "log-level", "info", "the broker's log_level (its logs go to a file in the temporary directory)")
+	fs.DurationVar(&o.soak, "soak", 0, "instead of the scenarios: run a mixed load (login, check, refresh) for this long (at most "+soakMax.String()+") and sample RSS, Go heap, goroutines and open FDs")
+	fs.DurationVar(&o.soakEvery, "soak-every", 5*time.Second, "-soak: time between samples")
+	fs.IntVar(&o.soakWorkers, "soak-workers", 16, "-soak: workers, each looping login, 3 checks, refresh, check")
+	fs.IntVar(&o.revoked, "revoked", 0, "instead of the scenarios: store this many revoked sessions (over -revoked-span) and measure the broker's start, RSS and idle CPU before and after")
+	fs.DurationVar(&o.revokedSpan, "revoked-span", 30*24*time.Hour, "-revoked: the revocations are spread evenly over this much time before now (0: all at once, a burst)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -158,6 +168,16 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("-timeout must be positive")
 	case o.fakeAlg != "ES256" && o.fakeAlg != "RS256":
 		return nil, fmt.Errorf("-fake-alg: want ES256 or RS256, got %q", o.fakeAlg)
+	case o.soak < 0 || o.soak > soakMax:
+		return nil, fmt.Errorf("-soak: want at most %s", soakMax)
+	case o.soak > 0 && (o.soakEvery < 100*time.Millisecond || o.soakEvery > o.soak/3 || o.soakWorkers <= 0):
+		return nil, fmt.Errorf("-soak-every must be at least 100ms and a third of -soak at most; -soak-workers positive")
+	case o.soak > 0 && o.revoked > 0:
+		return nil, fmt.Errorf("-soak and -revoked are separate runs")
+	case o.revokedSpan < 0 || o.revokedSpan > 80*24*time.Hour:
+		return nil, fmt.Errorf("-revoked-span: want 0 to 80 days (sessions end 90 days after their revocation)")
+	case o.revoked < 0 || o.revoked > 10_000_000:
+		return nil, fmt.Errorf("-revoked: want 0 to 10000000")
 	case o.cpuProfile != "" && o.duration < time.Second:
 		return nil, fmt.Errorf("-cpuprofile needs a -duration of at least 1s")
 	}

@@ -20,6 +20,10 @@
 // h1.go the HTTP/1.1 client they go through;
 // broker.go, child.go, fake.go, bare.go, pg.go the processes and the
 // schema; cpu.go, profile.go, report.go what is measured and printed.
+// Two other runs (issue 14) replace the scenarios: soak.go (-soak: a
+// mixed load for minutes, sampling RSS, goroutines and open FDs for
+// their slopes) and revoked.go (-revoked: a start over many stored
+// revocations).
 //
 // Everything is bounded: the tool stops by itself, and on exit (also on
 // Ctrl-C or an error) it stops its children, drops the PostgreSQL schema it

@@ -180,7 +180,10 @@ type Sessions interface {
 	RevokeSession(ctx context.Context, id string, now time.Time) error
 	// ListRevokedSessions returns the sessions revoked at or after since
 	// that are still unexpired at now, oldest revocation first. Replicas
-	// poll it to learn of revocations without a read per request.
+	// poll it to learn of revocations without a read per request, several
+	// times a second and with since no more than access_ttl and a little
+	// back, so its cost must follow the revocations since since, not all
+	// those stored (an index on the revocation time).
 	ListRevokedSessions(ctx context.Context, since, now time.Time) ([]RevokedSession, error)
 }
 

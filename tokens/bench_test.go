@@ -59,3 +59,20 @@ func BenchmarkRefresh(b *testing.B) {
 		current = g.RefreshToken
 	}
 }
+
+// BenchmarkVerify is /auth/check's part: a token verified before (the
+// usual case: an API sees the same token many times) and its session's
+// revocation looked up.
+func BenchmarkVerify(b *testing.B) {
+	f := newServiceFixture(b)
+	token := f.login(b, "openid email").AccessToken
+	if _, err := verify(b, f.svc, token); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := f.svc.Verify(b.Context(), token); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -61,7 +61,9 @@ type Service struct {
 	checked *cache[string, *AccessClaims]
 	// sessions and users spare the refresh grant its reads: a session row
 	// never changes but for its revocation, which the revocation list
-	// tells; a user's profile is taken as of at most userCacheTTL ago.
+	// tells for as long as it keeps the revocation, so a session is kept
+	// no longer than that (see sessionUntil); a user's profile is taken as
+	// of at most userCacheTTL ago.
 	sessions *cache[string, storage.Session]
 	users    *cache[string, storage.User]
 	// codes spares a redemption its read when this replica issued the
@@ -99,7 +101,7 @@ func NewService(store Store, keys *KeySet, cfg Config) (*Service, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: store, keys: keys, cfg: cfg, log: cfg.Logger, revoked: newRevocations(store, cfg.Now),
+	return &Service{store: store, keys: keys, cfg: cfg, log: cfg.Logger, revoked: newRevocations(store, cfg.Now, cfg.AccessTTL),
 		checked:  newCache[string, *AccessClaims](verifiedCacheSize),
 		sessions: newCache[string, storage.Session](sessionCacheSize),
 		users:    newCache[string, storage.User](userCacheSize),
@@ -160,7 +162,7 @@ func (s *Service) IssueCode(ctx context.Context, g CodeGrant) (code, sid string,
 	// The code's redemption needs the code and its session: on this
 	// replica both are served from memory.
 	s.codes.put(stored.Hash, stored, stored.ExpiresAt, now)
-	s.sessions.put(sess.ID, sess, sess.ExpiresAt, now)
+	s.sessions.put(sess.ID, sess, s.sessionUntil(sess, now), now)
 	return code, sess.ID, nil
 }
 
@@ -446,8 +448,20 @@ func (s *Service) liveSession(ctx context.Context, sid string, now time.Time) (s
 	case !sess.ExpiresAt.After(now):
 		return sess, invalidGrant("session expired")
 	}
-	s.sessions.put(sid, sess, sess.ExpiresAt, now)
+	s.sessions.put(sid, sess, s.sessionUntil(sess, now), now)
 	return sess, nil
+}
+
+// sessionUntil is how long a session read (or created) at now may be
+// served from memory: no longer than the revocation list keeps a
+// revocation that comes after the read (AccessTTL, plus its allowance for
+// skew), so that a session revoked long ago, whose revocation has left
+// the list, is read from the database again.
+func (s *Service) sessionUntil(sess storage.Session, now time.Time) time.Time {
+	if end := now.Add(s.cfg.AccessTTL); end.Before(sess.ExpiresAt) {
+		return end
+	}
+	return sess.ExpiresAt
 }
 
 // user returns a user's profile, at most userCacheTTL old.
@@ -557,6 +571,13 @@ func (s *Service) Verify(ctx context.Context, raw string) (*AccessClaims, error)
 		// A copy: raw may be part of a larger string (a form body).
 		s.checked.put(strings.Clone(raw), c, c.ExpiresAt.Time, now)
 	}
+	// The revocation list keeps a revocation for AccessTTL (and its
+	// allowance) after it: a token older than AccessTTL, minted while
+	// access_ttl was longer (a rolling change), may belong to a session
+	// revoked too long ago for the list to tell. Its app refreshes.
+	if c.IssuedAt == nil || now.Sub(c.IssuedAt.Time) > s.cfg.AccessTTL {
+		return nil, fmt.Errorf("%w: token outlived access_ttl", ErrInvalidToken)
+	}
 	revoked, err := s.revoked.check(c.SID)
 	switch {
 	case err != nil:
@@ -613,9 +634,9 @@ func (s *Service) revoke(ctx context.Context, sid string, now time.Time) error {
 	case err != nil:
 		return fmt.Errorf("tokens: revoke session: %w", err)
 	}
-	// Until the session's absolute end, no token of it can be alive; the
-	// entry can go then. The cap is the longest a session lives.
-	s.revoked.add(sid, now.Add(s.cfg.RefreshMaxTTL))
+	// The entry goes once no token of the session can be alive; the
+	// session's end is not known here, its longest lifetime is.
+	s.revoked.add(sid, now, now.Add(s.cfg.RefreshMaxTTL))
 	return nil
 }
 

@@ -124,10 +124,31 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 // BENCHMARKS.md).
 const gcPercent = 200
 
-func serve(ctx context.Context, cfg *config.Config, pprofAddr string, stderr io.Writer) error {
-	if os.Getenv("GOGC") == "" {
+// memoryLimit is the broker's soft memory limit unless the environment
+// sets GOMEMLIMIT ("off" lifts it, "64MiB" lowers it). Under a long full
+// load the live heap is about 40 MB, nearly all of it the token service's
+// four caches once full, and GOGC=200 lets the Go runtime grow to about
+// 120 MB between collections. The limit sits just above that: it costs
+// nothing there, and keeps a burst (a mass logout, a flood of distinct
+// tokens) from taking the process much past it: the collector works
+// harder instead. Lower limits trade CPU for memory: 64 MiB held the
+// resident set near 100 MB on SQLite for a fifth more CPU per request
+// (BENCHMARKS.md, "Memory under a long full load").
+const memoryLimit = 128 << 20
+
+// setRuntimeDefaults applies gcPercent and memoryLimit where the
+// environment leaves them to the broker.
+func setRuntimeDefaults(getenv func(string) string) {
+	if getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
 	}
+	if getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit)
+	}
+}
+
+func serve(ctx context.Context, cfg *config.Config, pprofAddr string, stderr io.Writer) error {
+	setRuntimeDefaults(os.Getenv)
 	log := newLogger(stderr, cfg.LogLevel)
 	if pprofAddr != "" {
 		if err := servePprof(ctx, pprofAddr, log); err != nil {

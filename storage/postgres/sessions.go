@@ -76,7 +76,9 @@ func (s *Store) RevokeSession(ctx context.Context, id string, now time.Time) err
 	return wrap("revoke session", err)
 }
 
-// ListRevokedSessions is served by the sessions_by_revocation index.
+// ListRevokedSessions is served by the sessions_by_revocation index: its
+// cost follows the revocations since since (replicas ask for the last
+// access_ttl), not every revocation of a live session.
 func (s *Store) ListRevokedSessions(ctx context.Context, since, now time.Time) ([]storage.RevokedSession, error) {
 	var out []storage.RevokedSession
 	err := s.do(ctx, opTimeout, func(ctx context.Context) error {

@@ -164,3 +164,27 @@ func TestNewFilePrivate(t *testing.T) {
 		}
 	}
 }
+
+// TestListRevokedUsesIndex: replicas poll ListRevokedSessions several
+// times a second for a short window; with months of revocations stored,
+// only the index on revoked_at keeps that a handful of rows.
+func TestListRevokedUsesIndex(t *testing.T) {
+	s := openTemp(t, filepath.Join(t.TempDir(), "broker.db"))
+	rows, err := s.read.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+listRevoked, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if got := strings.Join(plan, "; "); !strings.Contains(got, "USING INDEX sessions_by_revocation (revoked_at>?)") {
+		t.Errorf("plan of ListRevokedSessions: %s, want a search of sessions_by_revocation", got)
+	}
+}
