@@ -42,21 +42,23 @@ const revocationStaleness = 5 * time.Second
 type revocations struct {
 	store storage.Sessions
 	now   func() time.Time
-	keep  time.Duration // how long after its revocation an entry stays
+	// wall is the clock staleness is judged by: this process's real time,
+	// not the injected token clock (staleness is about this process's link
+	// to the database, not token semantics); a field so tests can drive it.
+	wall func() time.Time
+	keep time.Duration // how long after its revocation an entry stays
 
 	mu      sync.RWMutex
 	revoked map[string]time.Time // session id -> when the entry can go
 	// sweep is when the earliest entry can go: polls before it skip the
 	// walk over the map (a burst of revocations stays for minutes).
-	sweep  time.Time
-	cursor time.Time // this clock's time when the last successful sync began
-	// lastSync is wall-clock time (not the injected clock): staleness is
-	// about this process's link to the database, not token semantics.
-	lastSync time.Time // when the last successful sync's query began; zero before the first
+	sweep    time.Time
+	cursor   time.Time // this clock's time when the last successful sync began
+	lastSync time.Time // by wall: when the last successful sync's query began; zero before the first
 }
 
 func newRevocations(store storage.Sessions, now func() time.Time, accessTTL time.Duration) *revocations {
-	return &revocations{store: store, now: now, keep: accessTTL + revocationOverlap, revoked: map[string]time.Time{}}
+	return &revocations{store: store, now: now, wall: time.Now, keep: accessTTL + revocationOverlap, revoked: map[string]time.Time{}}
 }
 
 // sync reads revocations since shortly before the previous sync, never
@@ -67,7 +69,7 @@ func newRevocations(store storage.Sessions, now func() time.Time, accessTTL time
 func (r *revocations) sync(ctx context.Context) error {
 	// The list is as of when the query began: staleness counts from then,
 	// not from when a slow answer arrived.
-	began := time.Now()
+	began := r.wall()
 	now := r.now()
 	since := now.Add(-r.keep)
 	r.mu.RLock()
@@ -136,7 +138,7 @@ func (r *revocations) len() int {
 func (r *revocations) check(sid string) (bool, error) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	if r.lastSync.IsZero() || time.Since(r.lastSync) > revocationStaleness {
+	if r.lastSync.IsZero() || r.wall().Sub(r.lastSync) > revocationStaleness {
 		return false, fmt.Errorf("tokens: revocation list is stale: %w", storage.ErrUnavailable)
 	}
 	_, revoked := r.revoked[sid]

@@ -16,15 +16,17 @@ import (
 )
 
 // slowRevocations answers ListRevokedSessions late, as a busy database
-// does, and records when each query reached it.
+// does (its answer takes 20 ms of the clock it is given), and records when
+// each query reached it.
 type slowRevocations struct {
 	storage.Sessions
+	clock *fakeClock
 	asked time.Time
 }
 
 func (s *slowRevocations) ListRevokedSessions(context.Context, time.Time, time.Time) ([]storage.RevokedSession, error) {
-	s.asked = time.Now()
-	time.Sleep(20 * time.Millisecond)
+	s.asked = s.clock.Now()
+	s.clock.Advance(20 * time.Millisecond)
 	return nil, nil
 }
 
@@ -32,13 +34,25 @@ func (s *slowRevocations) ListRevokedSessions(context.Context, time.Time, time.T
 // query that filled it, not as the moment its answer came: a slow answer
 // must not stretch how long a replica goes on trusting it.
 func TestRevocationsStaleFromQueryStart(t *testing.T) {
-	store := &slowRevocations{}
+	wall := newClock()
+	store := &slowRevocations{clock: wall}
 	r := newRevocations(store, time.Now, time.Minute)
+	r.wall = wall.Now
 	if err := r.sync(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	if r.lastSync.IsZero() || r.lastSync.After(store.asked) {
 		t.Errorf("view dated %v, after the query reached the database at %v", r.lastSync, store.asked)
+	}
+	// Stale once revocationStaleness has passed since the query began,
+	// whatever the answer's delay.
+	wall.Advance(revocationStaleness - 20*time.Millisecond)
+	if _, err := r.check("sid"); err != nil {
+		t.Errorf("check just within the staleness bound: %v", err)
+	}
+	wall.Advance(time.Millisecond)
+	if _, err := r.check("sid"); !errors.Is(err, storage.ErrUnavailable) {
+		t.Errorf("check past the staleness bound: %v, want ErrUnavailable", err)
 	}
 }
 
