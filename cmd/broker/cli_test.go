@@ -76,27 +76,11 @@ func TestMigrateSaysWhatItApplied(t *testing.T) {
 	bin := buildBroker(t)
 	for _, store := range []string{"sqlite", "postgres"} {
 		t.Run(store, func(t *testing.T) {
-			dir := t.TempDir()
-			url := "sqlite:" + filepath.Join(dir, "broker.db")
+			url := ""
 			if store == "postgres" {
 				url = pgtest.DSN(t)
 			}
-			cfg := filepath.Join(dir, "config.toml")
-			err := os.WriteFile(cfg, []byte(`
-issuer = "http://127.0.0.1:8080"
-[database]
-url = "`+url+`"
-[providers.google]
-client_id = "x"
-client_secret = "y"
-[[tenants]]
-id = "a"
-redirect_uris = ["http://localhost/cb"]
-providers = ["google"]
-`), 0o600)
-			if err != nil {
-				t.Fatal(err)
-			}
+			cfg, dir := writeConfig(t, `issuer = "http://127.0.0.1:8080"`, url)
 			out, err := exec.Command(bin, "migrate", "--config", cfg).CombinedOutput()
 			if err != nil || !strings.Contains(string(out), "applied") || !strings.Contains(string(out), "0001_") ||
 				!strings.Contains(string(out), "schema version 0 -> ") {
@@ -105,6 +89,11 @@ providers = ["google"]
 			out, err = exec.Command(bin, "migrate", "--config", cfg).CombinedOutput()
 			if err != nil || !strings.Contains(string(out), "nothing to apply") {
 				t.Fatalf("second migrate: %v\n%s\nwant nothing to apply", err, out)
+			}
+			if store == "sqlite" {
+				if _, err := os.Stat(filepath.Join(dir, "broker.db")); err != nil {
+					t.Fatalf("migrate created no database: %v", err)
+				}
 			}
 		})
 	}

@@ -4,9 +4,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -19,32 +16,8 @@ func TestSIGTERMDrains(t *testing.T) {
 	bin := buildBroker(t)
 	addr := freeAddr(t)
 	base := "http://" + addr
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "config.toml")
-	err := os.WriteFile(cfg, []byte(fmt.Sprintf(`
-issuer = %q
-listen = %q
-shutdown_delay = "3s"
-[database]
-url = "sqlite:%s"
-[providers.google]
-client_id = "g"
-client_secret = "gs"
-[[tenants]]
-id = "spa"
-redirect_uris = ["http://127.0.0.1:5173/callback"]
-providers = ["google"]
-`, base, addr, filepath.Join(dir, "broker.db"))), 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "serve", "--config", cfg)
-	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	waitReady(t, base)
+	cfg, _ := writeConfig(t, fmt.Sprintf("issuer = %q\nlisten = %q\nshutdown_delay = \"3s\"\n", base, addr), "")
+	cmd := startServe(t, bin, cfg, base)
 	exited := make(chan error, 1)
 
 	get := func() (*http.Response, error) {

@@ -112,34 +112,3 @@ func TestDemo(t *testing.T) {
 		t.Fatal("demo did not stop after SIGTERM")
 	}
 }
-
-func TestMigrate(t *testing.T) {
-	bin := buildBroker(t)
-	dir := t.TempDir()
-	db := filepath.Join(dir, "broker.db")
-	cfg := filepath.Join(dir, "config.toml")
-	err := os.WriteFile(cfg, []byte(`
-issuer = "http://127.0.0.1:8080"
-[database]
-url = "sqlite:`+db+`"
-[providers.google]
-client_id = "x"
-client_secret = "y"
-[[tenants]]
-id = "a"
-redirect_uris = ["http://localhost/cb"]
-providers = ["google"]
-`), 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range 2 { // idempotent
-		out, err := exec.Command(bin, "migrate", "--config", cfg).CombinedOutput()
-		if err != nil || !strings.Contains(string(out), "schema") {
-			t.Fatalf("migrate: %v\n%s", err, out)
-		}
-	}
-	if _, err := os.Stat(db); err != nil {
-		t.Fatalf("migrate created no database: %v", err)
-	}
-}

@@ -4,9 +4,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,33 +16,8 @@ func TestServeMetricsListen(t *testing.T) {
 	bin := buildBroker(t)
 	addr, maddr := freeAddr(t), freeAddr(t)
 	base, metrics := "http://"+addr, "http://"+maddr
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "config.toml")
-	err := os.WriteFile(cfg, []byte(fmt.Sprintf(`
-issuer = %q
-listen = %q
-metrics_listen = %q
-shutdown_delay = "100ms"
-[database]
-url = "sqlite:%s"
-[providers.google]
-client_id = "g"
-client_secret = "gs"
-[[tenants]]
-id = "spa"
-redirect_uris = ["http://127.0.0.1:5173/callback"]
-providers = ["google"]
-`, base, addr, maddr, filepath.Join(dir, "broker.db"))), 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "serve", "--config", cfg)
-	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	waitReady(t, base)
+	cfg, _ := writeConfig(t, fmt.Sprintf("issuer = %q\nlisten = %q\nmetrics_listen = %q\nshutdown_delay = \"100ms\"\n", base, addr, maddr), "")
+	cmd := startServe(t, bin, cfg, base)
 
 	for _, tt := range []struct {
 		url  string
