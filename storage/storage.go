@@ -32,7 +32,10 @@ type User struct {
 	Picture       string
 	// Username is preferred_username: the upstream username of the
 	// identity the user last signed in with (a GitHub login, say).
-	Username  string
+	Username string
+	// Disabled: an operator has disabled the user (UserAdmin): no
+	// sign-in, no session.
+	Disabled  bool
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
