@@ -151,7 +151,10 @@ type Session struct {
 	// owner (internal/accounts) and opaque to storage: access rules and
 	// roles are judged from it again at every refresh. Nil for sessions
 	// stored before facts were kept.
-	Facts     []byte
+	Facts []byte
+	// SSOID is the broker session (SSOSession.ID) the session was started
+	// from, "" for none: ending that ends this one too.
+	SSOID     string
 	Nonce     string
 	AuthTime  time.Time
 	CreatedAt time.Time
@@ -294,13 +297,15 @@ type Store interface {
 	RefreshTokens
 	Keys
 	Secrets
+	SSOSessions
+	LogoutOutbox
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	// DeleteExpired removes what can no longer matter at now: used login
 	// states past their expiry, codes more than CodeRetention past ExpiresAt (kept so
 	// a late replay still revokes), sessions past ExpiresAt together with
-	// their refresh tokens, and keys past ExpiresAt. It returns the number
-	// of rows removed.
+	// their refresh tokens, broker sessions past ExpiresAt, and keys past
+	// ExpiresAt. It returns the number of rows removed.
 	DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 	Close() error
 }

@@ -24,6 +24,7 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 		{`DELETE FROM codes WHERE expires_at <= $1`, now.Add(-storage.CodeRetention)},
 		{`DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE expires_at <= $1)`, now},
 		{`DELETE FROM sessions WHERE expires_at <= $1`, now},
+		{`DELETE FROM sso_sessions WHERE expires_at <= $1`, now},
 		{`DELETE FROM signing_keys WHERE expires_at <= $1`, now}, // NULL: never
 	}
 	var total int64

@@ -9,11 +9,11 @@ import (
 	"github.com/socialbroker/broker/storage"
 )
 
-const sessionColumns = `id, user_id, tenant_id, provider, scope, roles, facts, nonce, auth_time, created_at, expires_at, revoked_at`
+const sessionColumns = `id, user_id, tenant_id, provider, scope, roles, facts, sso_id, nonce, auth_time, created_at, expires_at, revoked_at`
 
 func scanSession(row scanner) (storage.Session, error) {
 	var s storage.Session
-	err := row.Scan(&s.ID, &s.UserID, &s.TenantID, &s.Provider, &s.Scope, &s.Roles, &s.Facts, &s.Nonce,
+	err := row.Scan(&s.ID, &s.UserID, &s.TenantID, &s.Provider, &s.Scope, &s.Roles, &s.Facts, &s.SSOID, &s.Nonce,
 		(*tstz)(&s.AuthTime), (*tstz)(&s.CreatedAt), (*tstz)(&s.ExpiresAt), (*tstz)(&s.RevokedAt))
 	if len(s.Roles) == 0 {
 		s.Roles = nil
@@ -35,8 +35,8 @@ func (s *Store) CreateSession(ctx context.Context, in storage.NewSession) error 
 		if st := in.LoginState; st.ID != "" {
 			b.Queue(`INSERT INTO used_login_states (expires_at, id) VALUES ($1, $2)`, tstz(st.ExpiresAt), st.ID)
 		}
-		b.Queue(`INSERT INTO sessions (`+sessionColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-			sess.ID, sess.UserID, sess.TenantID, sess.Provider, sess.Scope, roleList(sess.Roles), sess.Facts, sess.Nonce,
+		b.Queue(`INSERT INTO sessions (`+sessionColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+			sess.ID, sess.UserID, sess.TenantID, sess.Provider, sess.Scope, roleList(sess.Roles), sess.Facts, sess.SSOID, sess.Nonce,
 			tstz(sess.AuthTime), tstz(sess.CreatedAt), tstz(sess.ExpiresAt), tstz(sess.RevokedAt))
 		for _, c := range in.Codes {
 			b.Queue(`INSERT INTO codes (`+codeColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,

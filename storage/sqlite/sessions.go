@@ -7,11 +7,11 @@ import (
 	"github.com/socialbroker/broker/storage"
 )
 
-const sessionColumns = `id, user_id, tenant_id, provider, scope, roles, facts, nonce, auth_time, created_at, expires_at, revoked_at`
+const sessionColumns = `id, user_id, tenant_id, provider, scope, roles, facts, sso_id, nonce, auth_time, created_at, expires_at, revoked_at`
 
 func scanSession(row scanner) (storage.Session, error) {
 	var s storage.Session
-	err := row.Scan(&s.ID, &s.UserID, &s.TenantID, &s.Provider, &s.Scope, (*roles)(&s.Roles), &s.Facts, &s.Nonce,
+	err := row.Scan(&s.ID, &s.UserID, &s.TenantID, &s.Provider, &s.Scope, (*roles)(&s.Roles), &s.Facts, &s.SSOID, &s.Nonce,
 		(*millis)(&s.AuthTime), (*millis)(&s.CreatedAt), (*millis)(&s.ExpiresAt), (*millis)(&s.RevokedAt))
 	return s, err
 }
@@ -27,8 +27,8 @@ func (s *Store) CreateSession(ctx context.Context, in storage.NewSession) error 
 				return err
 			}
 		}
-		_, err := tx.Exec(`INSERT INTO sessions (`+sessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			sess.ID, sess.UserID, sess.TenantID, sess.Provider, sess.Scope, roles(sess.Roles), sess.Facts, sess.Nonce,
+		_, err := tx.Exec(`INSERT INTO sessions (`+sessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			sess.ID, sess.UserID, sess.TenantID, sess.Provider, sess.Scope, roles(sess.Roles), sess.Facts, sess.SSOID, sess.Nonce,
 			millis(sess.AuthTime), millis(sess.CreatedAt), millis(sess.ExpiresAt), millis(sess.RevokedAt))
 		if err != nil {
 			return err

@@ -47,6 +47,10 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"Keys", testKeys},
 		{"Secret", testSecret},
 		{"DeleteExpired", testDeleteExpired},
+		{"SSOSession", testSSOSession},
+		{"RevokeSSOSession", testRevokeSSOSession},
+		{"LogoutOutbox", testLogoutOutbox},
+		{"ClaimLogoutsConcurrently", testClaimLogoutsConcurrently},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
