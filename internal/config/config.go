@@ -38,6 +38,7 @@ type Config struct {
 	Tenants   []Tenant            `toml:"tenants"`
 
 	RateLimits RateLimits `toml:"rate_limits"`
+	SSO        SSO        `toml:"sso"`
 }
 
 // Database selects the store.
@@ -111,6 +112,9 @@ type Tenant struct {
 	RefreshTokenDelivery string `toml:"refresh_token_delivery"`
 	Access               Access `toml:"access"`
 	Roles                []Role `toml:"roles"`
+	// BackchannelLogoutURI receives a logout token whenever one of the
+	// tenant's sessions ends (OIDC Back-Channel Logout 1.0); empty: none.
+	BackchannelLogoutURI string `toml:"backchannel_logout_uri"`
 }
 
 // Access restricts who may sign in to a tenant; empty means anyone.

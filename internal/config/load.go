@@ -99,6 +99,7 @@ func defaults() *Config {
 			KeyRotation:       Duration{DefaultKeyRotation},
 		},
 		RateLimits: defaultRateLimits(),
+		SSO:        defaultSSO(),
 	}
 }
 

@@ -30,6 +30,7 @@ func validate(c *Config, ps *problems) {
 	validateProviders(c, ps)
 	validateTenants(c, ps)
 	validateRateLimits(&c.RateLimits, ps)
+	validateSSO(c, ps)
 }
 
 func validateServer(c *Config, ps *problems) {
