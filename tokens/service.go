@@ -19,6 +19,7 @@ type Store interface {
 	storage.Sessions
 	storage.RefreshTokens
 	GetUser(ctx context.Context, id string) (storage.User, error)
+	RevokeSSOSession(ctx context.Context, id string, now time.Time) ([]string, error)
 }
 
 // Config configures a Service.
@@ -130,6 +131,12 @@ type CodeGrant struct {
 	Nonce         string
 	RedirectURI   string
 	CodeChallenge string
+	// AuthTime is when the user last authenticated upstream (the ID
+	// token's auth_time); zero means now, a sign-in that just went there.
+	AuthTime time.Time
+	// SSOID is the broker session the sign-in came through, if any
+	// (storage.Session.SSOID): ending it ends this session too.
+	SSOID string
 	// LoginState, when its ID is set, is spent in the same write: if it
 	// was spent already, nothing is stored and the error wraps
 	// storage.ErrAlreadyUsed.
@@ -142,10 +149,14 @@ type CodeGrant struct {
 // RefreshMaxTTL.
 func (s *Service) IssueCode(ctx context.Context, g CodeGrant) (code, sid string, err error) {
 	now := s.cfg.Now()
+	authTime := g.AuthTime
+	if authTime.IsZero() {
+		authTime = now
+	}
 	sess := storage.Session{
 		ID: NewID(), UserID: g.UserID, TenantID: g.TenantID, Provider: g.Provider,
-		Scope: g.Scope, Roles: g.Roles, Facts: g.Facts, Nonce: g.Nonce,
-		AuthTime: now, CreatedAt: now, ExpiresAt: now.Add(s.cfg.RefreshMaxTTL),
+		Scope: g.Scope, Roles: g.Roles, Facts: g.Facts, SSOID: g.SSOID, Nonce: g.Nonce,
+		AuthTime: authTime, CreatedAt: now, ExpiresAt: now.Add(s.cfg.RefreshMaxTTL),
 	}
 	code = NewOpaque()
 	stored := storage.AuthCode{
@@ -620,6 +631,25 @@ func (s *Service) RevokeRefreshToken(ctx context.Context, token string, authoriz
 // RevokeSession ends a session and with it every token it issued.
 func (s *Service) RevokeSession(ctx context.Context, sid string) error {
 	return s.revoke(ctx, sid, s.cfg.Now())
+}
+
+// RevokeSSOSession ends broker session id and every app session started
+// from it, in one write, and puts those in this replica's revocation
+// view at once (other replicas learn of them at their next poll). An
+// unknown id is no error: the browser is signed out either way.
+func (s *Service) RevokeSSOSession(ctx context.Context, id string) error {
+	now := s.cfg.Now()
+	ended, err := s.store.RevokeSSOSession(context.WithoutCancel(ctx), id, now)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return nil
+	case err != nil:
+		return fmt.Errorf("tokens: revoke sso session: %w", err)
+	}
+	for _, sid := range ended {
+		s.revoked.add(sid, now, now.Add(s.cfg.RefreshMaxTTL))
+	}
+	return nil
 }
 
 // revoke ends session sid, in the store and in this replica's view. It is
