@@ -1,9 +1,11 @@
 package callback
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -35,14 +37,23 @@ type authRequest struct {
 	nonce       string
 	provider    string
 	loginHint   string
-	prompt      string
+	// prompt is what is passed upstream: the app's prompt values but
+	// none (OIDC Core §3.1.2.1).
+	prompt string
+	// promptNone: answer from the broker session or with an error, never
+	// with a page.
+	promptNone bool
+	// forceLogin: prompt=login or select_account; the broker session is
+	// not used.
+	forceLogin bool
+	maxAge     int // seconds; -1 when absent
 }
 
 // appParams are the parameters an app may send to /authorize; each may
 // appear at most once (RFC 6749 §3.1).
 var appParams = []string{
 	"response_type", "client_id", "redirect_uri", "state", "code_challenge",
-	"code_challenge_method", "scope", "nonce", "provider", "login_hint", "prompt",
+	"code_challenge_method", "scope", "nonce", "provider", "login_hint", "prompt", "max_age",
 }
 
 // parseAuthRequest validates an authorization request. Until client_id and
@@ -65,7 +76,7 @@ func (h *Handler) parseAuthRequest(q url.Values) (*authRequest, error) {
 	r := &authRequest{
 		tenant: tenant, redirectURI: redirectURI, state: q.Get("state"),
 		challenge: q.Get("code_challenge"), nonce: q.Get("nonce"), provider: q.Get("provider"),
-		loginHint: q.Get("login_hint"), prompt: q.Get("prompt"),
+		loginHint: q.Get("login_hint"),
 	}
 	fail := func(code, desc string) (*authRequest, error) {
 		return nil, &redirectError{redirectURI: redirectURI, state: r.state, err: oautherr.New(code, desc)}
@@ -98,15 +109,44 @@ func (h *Handler) parseAuthRequest(q url.Values) (*authRequest, error) {
 	case r.challenge != "" && !tokens.ValidChallenge(r.challenge):
 		return fail(oautherr.InvalidRequest, "code_challenge is not a valid S256 challenge")
 	}
-	if r.prompt == "none" {
-		// The broker keeps no sign-in of its own to answer silently with.
-		return fail("login_required", "the user must sign in")
+	if err := r.parsePrompt(q.Get("prompt"), q.Get("max_age")); err != nil {
+		return fail(oautherr.InvalidRequest, err.Error())
 	}
 	r.scope = grantedScope(q.Get("scope"))
 	if r.provider != "" && !slices.Contains(tenant.Providers, r.provider) {
 		return fail(oautherr.InvalidRequest, "provider is not enabled for this app")
 	}
 	return r, nil
+}
+
+// parsePrompt reads prompt and max_age (OIDC Core §3.1.2.1). Unknown
+// prompt values are ignored; consent needs nothing (the broker asks for
+// no consent) and is passed upstream with the others.
+func (r *authRequest) parsePrompt(prompt, maxAge string) error {
+	r.maxAge = -1
+	if maxAge != "" {
+		n, err := strconv.Atoi(maxAge)
+		if err != nil || n < 0 {
+			return errors.New("max_age must be a non-negative number of seconds")
+		}
+		r.maxAge = n
+	}
+	values := strings.Fields(prompt)
+	for _, v := range values {
+		switch v {
+		case "none":
+			if len(values) > 1 {
+				return errors.New("prompt=none cannot be combined with other values")
+			}
+			r.promptNone = true
+		case "login", "select_account":
+			r.forceLogin = true
+		}
+	}
+	if !r.promptNone {
+		r.prompt = strings.Join(values, " ")
+	}
+	return nil
 }
 
 func grantedScope(requested string) string {
@@ -137,11 +177,29 @@ func (h *Handler) authorize(c echo.Context) error {
 	if err != nil {
 		return h.fail(c, err)
 	}
+	return h.proceed(c, r)
+}
+
+// proceed answers a valid authorization request: from the browser's
+// broker session when it can, otherwise with the chooser or a trip
+// upstream. With prompt=none it never shows a page: a code, or the
+// reason why not at the app's redirect URI (OIDC Core §3.1.2.6).
+func (h *Handler) proceed(c echo.Context, r *authRequest) error {
+	si := h.currentSSO(c)
+	if r.promptNone {
+		if oe := h.refusal(si, r); oe != nil {
+			return h.fail(c, &redirectError{redirectURI: r.redirectURI, state: r.state, err: oe})
+		}
+		return h.answerFromSSO(c, r, si)
+	}
 	if r.provider == "" {
 		if len(r.tenant.Providers) != 1 {
-			return h.chooser(c, r)
+			return h.chooser(c, r, si)
 		}
 		r.provider = r.tenant.Providers[0]
+	}
+	if h.refusal(si, r) == nil {
+		return h.answerFromSSO(c, r, si)
 	}
 	return h.start(c, r)
 }
@@ -158,28 +216,44 @@ func (h *Handler) login(c echo.Context) error {
 	if err != nil {
 		return h.fail(c, err)
 	}
-	return h.start(c, r)
+	return h.proceed(c, r)
 }
 
 // chooser renders the hosted "Sign in with ..." page. Each button carries
-// the app's validated parameters to /auth/{provider}/login.
-func (h *Handler) chooser(c echo.Context, r *authRequest) error {
+// the app's validated parameters to /auth/{provider}/login. When the
+// browser's broker session can answer, "Continue as ..." comes first, and
+// the button of the same provider asks the upstream for another account
+// (prompt=select_account).
+func (h *Handler) chooser(c echo.Context, r *authRequest, si *signedIn) error {
 	page := web.SignInPage{TenantName: tenantName(r.tenant)}
 	q := c.QueryParams()
-	for _, name := range r.tenant.Providers {
-		up, ok := h.upstreams[name]
-		if !ok {
-			continue
-		}
+	loginURL := func(name string, extra ...string) string {
 		pq := url.Values{}
 		for _, p := range appParams {
 			if v := q.Get(p); v != "" && p != "provider" {
 				pq.Set(p, v)
 			}
 		}
-		page.Buttons = append(page.Buttons, web.SignInButton{
-			Provider: name, Label: up.Label, URL: "/auth/" + url.PathEscape(name) + "/login?" + pq.Encode(),
-		})
+		for i := 0; i+1 < len(extra); i += 2 {
+			pq.Set(extra[i], extra[i+1])
+		}
+		return "/auth/" + url.PathEscape(name) + "/login?" + pq.Encode()
+	}
+	ssoProvider := ""
+	if provider, label, ok := h.continueAs(si, r); ok {
+		ssoProvider = provider
+		page.Continue = &web.SignInButton{Provider: provider, Label: label, URL: loginURL(provider)}
+	}
+	for _, name := range r.tenant.Providers {
+		up, ok := h.upstreams[name]
+		if !ok {
+			continue
+		}
+		var extra []string
+		if name == ssoProvider {
+			extra = []string{"prompt", "select_account"}
+		}
+		page.Buttons = append(page.Buttons, web.SignInButton{Provider: name, Label: up.Label, URL: loginURL(name, extra...)})
 	}
 	httpx.SetPageHeaders(c.Response().Header())
 	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)

@@ -138,10 +138,15 @@ func (h *Handler) callback(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if user.Disabled {
+		return deny(oautherr.AccessDenied, "this account is disabled")
+	}
+	// The broker session goes first, so that the app session names it.
+	ssoID := h.startSSO(c, user, f.Provider, facts, f.WantGroups)
 	brokerCode, sid, err := h.cfg.Grants.IssueCode(ctx, tokens.CodeGrant{
 		UserID: user.ID, TenantID: tenant.ID, Provider: f.Provider, Scope: f.Scope,
 		Roles: accounts.Roles(tenant.Roles, facts), Facts: facts.Encode(), Nonce: f.Nonce,
-		RedirectURI: f.RedirectURI, CodeChallenge: f.Challenge, LoginState: use,
+		RedirectURI: f.RedirectURI, CodeChallenge: f.Challenge, LoginState: use, SSOID: ssoID,
 	})
 	// Either this write recorded the state, or another callback's did.
 	spent = err == nil || errors.Is(err, storage.ErrAlreadyUsed)

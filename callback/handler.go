@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/cipher"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -83,8 +84,10 @@ type Config struct {
 	StateKey []byte
 	Users    Users
 	Grants   Grants
-	Now      func() time.Time
-	Logger   *slog.Logger
+	// SSO is the broker session; its zero value keeps none.
+	SSO    SSOConfig
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // StateKeySize is the size of Config.StateKey: an XChaCha20-Poly1305 key.
@@ -115,6 +118,9 @@ func New(cfg Config) (*Handler, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.SSO.Enabled && (cfg.SSO.Store == nil || cfg.SSO.IdleTTL <= 0 || cfg.SSO.MaxTTL <= 0) {
+		return nil, errors.New("callback: sso needs a store and positive lifetimes")
 	}
 	h := &Handler{
 		cfg: cfg, tenants: map[string]*config.Tenant{}, upstreams: map[string]*Upstream{},

@@ -39,7 +39,10 @@ type ErrorPage struct {
 // SignInPage is the data of the hosted provider chooser.
 type SignInPage struct {
 	TenantName string
-	Buttons    []SignInButton
+	// Continue, when set, signs in with the browser's broker session:
+	// its Label is the account ("alice@acme.com").
+	Continue *SignInButton
+	Buttons  []SignInButton
 }
 
 // SignInButton is one "Sign in with ..." link.

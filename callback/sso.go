@@ -1,0 +1,224 @@
+package callback
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/socialbroker/broker/internal/accounts"
+	"github.com/socialbroker/broker/internal/oautherr"
+	"github.com/socialbroker/broker/storage"
+	"github.com/socialbroker/broker/tokens"
+)
+
+// The broker session (SSO): after a sign-in the browser holds a cookie
+// whose secret names a storage.SSOSession, and /authorize answers the next
+// app that offers the same provider, and whose rules admit the user, with
+// a code at once (OIDC Core §3.1.2.3: the OP may use an existing session).
+//
+// The cookie holds 256 random bits; the store keeps their hash, so a
+// database reader cannot mint one. A forged value names no session. The
+// secret changes at every trip upstream, and a logout revokes the session
+// itself, so a copy taken earlier (a replay) signs no one in. It is
+// HttpOnly, so no page script reads it, and SameSite=Lax, so that only
+// top-level navigations (how /authorize is reached) carry it cross-site;
+// over https it is __Host- prefixed: Secure, this host only, path /.
+
+// SSOStore keeps broker sessions and reads the users they sign in.
+type SSOStore interface {
+	PutSSOSession(ctx context.Context, s storage.SSOSession) error
+	GetSSOSession(ctx context.Context, secretHash string) (storage.SSOSession, error)
+	TouchSSOSession(ctx context.Context, id string, idleExpiresAt time.Time) error
+	GetUser(ctx context.Context, id string) (storage.User, error)
+}
+
+// SSOConfig configures the broker session; a zero value keeps none.
+type SSOConfig struct {
+	Enabled bool
+	IdleTTL time.Duration
+	MaxTTL  time.Duration
+	Store   SSOStore
+}
+
+const (
+	ssoCookieSecure = "__Host-broker_sso"
+	ssoCookiePlain  = "broker_sso"
+)
+
+func (h *Handler) ssoCookieName() string {
+	if h.secure {
+		return ssoCookieSecure
+	}
+	return ssoCookiePlain
+}
+
+func (h *Handler) setSSOCookie(c echo.Context, value string, maxAge int) {
+	c.SetCookie(&http.Cookie{
+		Name: h.ssoCookieName(), Value: value, Path: "/", MaxAge: maxAge,
+		HttpOnly: true, Secure: h.secure,
+		// Lax: /authorize is a top-level GET navigation from the app's
+		// site, which Lax lets through and Strict would not.
+		SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// ClearSSOCookie tells the browser to drop its broker session cookie.
+func (h *Handler) ClearSSOCookie(c echo.Context) { h.setSSOCookie(c, "", -1) }
+
+// browserSSO is the broker session this browser's cookie names, live or
+// not; false if the cookie is absent or names none.
+func (h *Handler) browserSSO(c echo.Context) (storage.SSOSession, bool) {
+	if !h.cfg.SSO.Enabled {
+		return storage.SSOSession{}, false
+	}
+	ck, err := c.Cookie(h.ssoCookieName())
+	if err != nil || len(ck.Value) != 43 {
+		return storage.SSOSession{}, false
+	}
+	s, err := h.cfg.SSO.Store.GetSSOSession(c.Request().Context(), tokens.Hash(ck.Value))
+	if err != nil {
+		if !errors.Is(err, storage.ErrNotFound) {
+			h.log.Warn("broker session unreadable", "err", err)
+		}
+		return storage.SSOSession{}, false
+	}
+	return s, true
+}
+
+// BrowserSSOID is the id of the broker session this browser's cookie
+// names, "" if none: what a logout from this browser ends.
+func (h *Handler) BrowserSSOID(c echo.Context) string {
+	s, _ := h.browserSSO(c)
+	return s.ID
+}
+
+// signedIn is a live broker session with its user.
+type signedIn struct {
+	sess storage.SSOSession
+	user storage.User
+}
+
+// currentSSO returns this browser's live broker session and its user, or
+// nil. A disabled or deleted user has none.
+func (h *Handler) currentSSO(c echo.Context) *signedIn {
+	s, ok := h.browserSSO(c)
+	if !ok || !s.Live(h.cfg.Now()) {
+		return nil
+	}
+	u, err := h.cfg.SSO.Store.GetUser(c.Request().Context(), s.UserID)
+	if err != nil {
+		if !errors.Is(err, storage.ErrNotFound) {
+			h.log.Warn("broker session's user unreadable", "err", err)
+		}
+		return nil
+	}
+	if u.Disabled {
+		return nil
+	}
+	return &signedIn{sess: s, user: u}
+}
+
+// refusal says why a request cannot be answered from the broker session,
+// as the error prompt=none answers with (OIDC Core §3.1.2.6); nil if it
+// can.
+func (h *Handler) refusal(si *signedIn, r *authRequest) *oautherr.Error {
+	switch {
+	case si == nil:
+		return oautherr.New("login_required", "the user is not signed in")
+	case r.forceLogin:
+		return oautherr.New("login_required", "the user must sign in again")
+	case r.maxAge >= 0 && h.cfg.Now().Sub(si.sess.AuthTime) >= time.Duration(r.maxAge)*time.Second:
+		// §3.1.2.1: past max_age the OP must re-authenticate.
+		return oautherr.New("login_required", "the user signed in longer ago than max_age allows")
+	case r.loginHint != "" && strings.Contains(r.loginHint, "@") && !strings.EqualFold(r.loginHint, si.user.Email):
+		// login_hint names someone else than the signed-in user.
+		return oautherr.New("login_required", "login_hint names another user")
+	case r.provider != "" && r.provider != si.sess.Provider,
+		!slices.Contains(r.tenant.Providers, si.sess.Provider), h.upstreams[si.sess.Provider] == nil:
+		return oautherr.New("interaction_required", "the user must choose how to sign in to this app")
+	case accounts.NeedsGroups(r.tenant) && !si.sess.GroupsKnown:
+		return oautherr.New("interaction_required", "this app needs the user to sign in again")
+	}
+	if _, admitted := accounts.Judge(r.tenant, si.sess.Facts, nil); !admitted {
+		return oautherr.New("interaction_required", "the signed-in account is not admitted to this app")
+	}
+	return nil
+}
+
+// answerFromSSO signs the browser in to r's app from its broker session:
+// a new app session linked to it, whose ID token's auth_time is the last
+// trip upstream, and the code at the app's redirect URI.
+func (h *Handler) answerFromSSO(c echo.Context, r *authRequest, si *signedIn) error {
+	ctx := c.Request().Context()
+	roles, _ := accounts.Judge(r.tenant, si.sess.Facts, nil)
+	code, sid, err := h.cfg.Grants.IssueCode(ctx, tokens.CodeGrant{
+		UserID: si.user.ID, TenantID: r.tenant.ID, Provider: si.sess.Provider, Scope: r.scope,
+		Roles: roles, Facts: si.sess.Facts, Nonce: r.nonce, RedirectURI: r.redirectURI,
+		CodeChallenge: r.challenge, AuthTime: si.sess.AuthTime, SSOID: si.sess.ID,
+	})
+	if err != nil {
+		return err
+	}
+	idleEnd := h.cfg.Now().Add(h.cfg.SSO.IdleTTL)
+	if si.sess.ExpiresAt.Before(idleEnd) {
+		idleEnd = si.sess.ExpiresAt
+	}
+	if err := h.cfg.SSO.Store.TouchSSOSession(ctx, si.sess.ID, idleEnd); err != nil {
+		h.log.Warn("broker session not touched", "err", err)
+	}
+	h.log.Info("sign-in from the broker session", "tenant", r.tenant.ID, "provider", si.sess.Provider, "user", si.user.ID, "sid", sid)
+	return h.redirectToApp(c, r.redirectURI, r.state, url.Values{"code": {code}})
+}
+
+// startSSO starts or renews this browser's broker session after a trip
+// upstream that signed in user, and returns its id. A live session of the
+// same user is renewed with a new secret (so the cookie changes at every
+// sign-in); another user's is left to expire, with its apps' sessions.
+// A failure costs only the single sign-on: it is logged, and "" returned.
+func (h *Handler) startSSO(c echo.Context, user storage.User, provider string, facts accounts.Facts, groupsKnown bool) string {
+	if !h.cfg.SSO.Enabled {
+		return ""
+	}
+	now := h.cfg.Now()
+	secret := tokens.NewOpaque()
+	s := storage.SSOSession{
+		ID: tokens.NewID(), SecretHash: tokens.Hash(secret), UserID: user.ID, Provider: provider,
+		Facts: facts.Encode(), GroupsKnown: groupsKnown, AuthTime: now, CreatedAt: now,
+		IdleExpiresAt: now.Add(h.cfg.SSO.IdleTTL), ExpiresAt: now.Add(h.cfg.SSO.MaxTTL),
+	}
+	if old, ok := h.browserSSO(c); ok && old.Live(now) && old.UserID == user.ID {
+		s.ID, s.CreatedAt = old.ID, old.CreatedAt
+	}
+	if err := h.cfg.SSO.Store.PutSSOSession(context.WithoutCancel(c.Request().Context()), s); err != nil {
+		h.log.Warn("broker session not stored; this sign-in has no single sign-on", "err", err)
+		return ""
+	}
+	h.setSSOCookie(c, secret, int(h.cfg.SSO.MaxTTL/time.Second))
+	return s.ID
+}
+
+// continueAs is the chooser's first button when the browser's broker
+// session can answer r: "Continue as alice@acme.com".
+func (h *Handler) continueAs(si *signedIn, r *authRequest) (provider, label string, ok bool) {
+	if si == nil {
+		return "", "", false
+	}
+	withProvider := *r
+	withProvider.provider = si.sess.Provider
+	if h.refusal(si, &withProvider) != nil {
+		return "", "", false
+	}
+	label = si.user.Email
+	if label == "" {
+		label = si.user.Name
+	}
+	if label == "" {
+		label = "your " + h.upstreams[si.sess.Provider].Label + " account"
+	}
+	return si.sess.Provider, label, true
+}
