@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/socialbroker/broker/internal/config"
 	"github.com/socialbroker/broker/providers"
 	"github.com/socialbroker/broker/storage"
 	"github.com/socialbroker/broker/tokens"
@@ -75,9 +74,9 @@ type Config struct {
 	// (code exchange, keys, userinfo, GitHub's emails and orgs), however
 	// many calls it takes; zero means no bound beyond each call's own.
 	UpstreamTimeout time.Duration
-	Tenants         []config.Tenant
-	Upstreams       []Upstream
-	States          storage.LoginStates
+	// Directory finds the apps and upstreams a request names.
+	Directory Directory
+	States    storage.LoginStates
 	// StateKey seals login states into the state parameter: 32 bytes,
 	// the same on every replica (storage.Secrets).
 	StateKey []byte
@@ -92,12 +91,11 @@ const StateKeySize = chacha20poly1305.KeySize
 
 // Handler serves the browser flow.
 type Handler struct {
-	cfg       Config
-	tenants   map[string]*config.Tenant
-	upstreams map[string]*Upstream
-	secure    bool        // issuer is https: cookies are Secure and __Host- prefixed
-	aead      cipher.AEAD // seals flows under cfg.StateKey; holds only the key
-	log       *slog.Logger
+	cfg    Config
+	dir    Directory
+	secure bool        // issuer is https: cookies are Secure and __Host- prefixed
+	aead   cipher.AEAD // seals flows under cfg.StateKey; holds only the key
+	log    *slog.Logger
 }
 
 // New returns a Handler.
@@ -116,17 +114,10 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{
-		cfg: cfg, tenants: map[string]*config.Tenant{}, upstreams: map[string]*Upstream{},
-		secure: u.Scheme == "https", log: cfg.Logger, aead: aead,
+	if cfg.Directory == nil {
+		return nil, fmt.Errorf("callback: no directory of apps and upstreams")
 	}
-	for i := range cfg.Tenants {
-		h.tenants[cfg.Tenants[i].ID] = &cfg.Tenants[i]
-	}
-	for i := range cfg.Upstreams {
-		h.upstreams[cfg.Upstreams[i].Name] = &cfg.Upstreams[i]
-	}
-	return h, nil
+	return &Handler{cfg: cfg, dir: cfg.Directory, secure: u.Scheme == "https", log: cfg.Logger, aead: aead}, nil
 }
 
 // Register mounts the flow's routes. They carry no CORS headers: they are
