@@ -39,4 +39,7 @@ type Admission struct {
 type Directory interface {
 	App(id string) (*App, bool)
 	Upstream(name string) (*Upstream, bool)
+	// HomeRealm names the upstream holding the verified email domain
+	// domain (lower-case, IDNA ASCII), if any: home-realm discovery.
+	HomeRealm(domain string) (upstream string, ok bool)
 }

@@ -26,6 +26,10 @@ type Upstream struct {
 	// Issuer is the provider's issuer identifier, checked against the
 	// callback's iss parameter (RFC 9207) when the provider sends one.
 	Issuer string
+	// Domains are the verified email domains the upstream holds (a
+	// runtime connection's, through the admin API): a sign-in through it
+	// must end with an email in one of them.
+	Domains []string
 }
 
 // issuerPromiser is a provider that can tell whether its upstream promises

@@ -154,6 +154,8 @@ func (d testDirectory) Upstream(name string) (*Upstream, bool) {
 	return u, ok
 }
 
+func (d testDirectory) HomeRealm(string) (string, bool) { return "", false }
+
 // testFlow is a Handler mounted on an Echo with the broker's error handler.
 type testFlow struct {
 	e        *echo.Echo

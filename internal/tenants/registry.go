@@ -54,6 +54,8 @@ type snapshot struct {
 	upstreams map[string]*callback.Upstream
 	// origins lists, for each allowed origin, the tenants that allow it.
 	origins map[string][]string
+	// realms maps each verified email domain to the upstream holding it.
+	realms map[string]string
 }
 
 var empty = &snapshot{}
@@ -85,6 +87,13 @@ func (r *Registry) App(id string) (*callback.App, bool) {
 func (r *Registry) Upstream(name string) (*callback.Upstream, bool) {
 	u, ok := r.load().upstreams[name]
 	return u, ok
+}
+
+// HomeRealm names the upstream holding the verified email domain domain
+// (callback.Directory).
+func (r *Registry) HomeRealm(domain string) (string, bool) {
+	name, ok := r.load().realms[domain]
+	return name, ok
 }
 
 // OriginAllowed reports whether some tenant allows origin.
@@ -149,6 +158,12 @@ func (r *Registry) Apply(c Change) {
 	for id, t := range next.tenants {
 		for _, o := range t.AllowedOrigins {
 			next.origins[o] = append(next.origins[o], id)
+		}
+	}
+	next.realms = map[string]string{}
+	for name, u := range next.upstreams {
+		for _, d := range u.Domains {
+			next.realms[d] = name
 		}
 	}
 	r.cur.Store(next)
