@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
-	"github.com/socialbroker/broker/internal/config"
 	"github.com/socialbroker/broker/internal/httpx"
 	"github.com/socialbroker/broker/internal/oautherr"
 	"github.com/socialbroker/broker/internal/web"
@@ -29,7 +28,7 @@ const maxParam = 512
 
 // authRequest is a validated authorization request.
 type authRequest struct {
-	tenant      *config.Tenant
+	tenant      *App
 	redirectURI string
 	state       string
 	challenge   string
@@ -64,7 +63,7 @@ func (h *Handler) parseAuthRequest(q url.Values) (*authRequest, error) {
 	if len(q["client_id"]) > 1 || len(q["redirect_uri"]) > 1 {
 		return nil, httpx.Page(http.StatusBadRequest, "Invalid sign-in request", "The request names its app or return address more than once.")
 	}
-	tenant, ok := h.tenants[clientID]
+	tenant, ok := h.dir.App(clientID)
 	if !ok {
 		return nil, httpx.Page(http.StatusBadRequest, "Unknown app", "This sign-in request comes from an app the broker does not know (unknown client_id).")
 	}
@@ -100,7 +99,7 @@ func (h *Handler) parseAuthRequest(q url.Values) (*authRequest, error) {
 	switch method := q.Get("code_challenge_method"); {
 	case r.challenge == "" && method != "":
 		return fail(oautherr.InvalidRequest, "code_challenge_method without code_challenge")
-	case r.challenge == "" && !tenant.Confidential():
+	case r.challenge == "" && !tenant.Confidential:
 		// Public clients must use PKCE (RFC 9700 §2.1.1).
 		return fail(oautherr.InvalidRequest, "code_challenge is required (PKCE with S256)")
 	case r.challenge != "" && method != "S256":
@@ -225,7 +224,7 @@ func (h *Handler) login(c echo.Context) error {
 // the button of the same provider asks the upstream for another account
 // (prompt=select_account).
 func (h *Handler) chooser(c echo.Context, r *authRequest, si *signedIn) error {
-	page := web.SignInPage{TenantName: tenantName(r.tenant)}
+	page := web.SignInPage{TenantName: r.tenant.Name}
 	q := c.QueryParams()
 	loginURL := func(name string, extra ...string) string {
 		pq := url.Values{}
@@ -245,7 +244,7 @@ func (h *Handler) chooser(c echo.Context, r *authRequest, si *signedIn) error {
 		page.Continue = &web.SignInButton{Provider: provider, Label: label, URL: loginURL(provider)}
 	}
 	for _, name := range r.tenant.Providers {
-		up, ok := h.upstreams[name]
+		up, ok := h.dir.Upstream(name)
 		if !ok {
 			continue
 		}
@@ -290,11 +289,4 @@ func (h *Handler) redirectToApp(c echo.Context, redirectURI, state string, param
 	q.Set("iss", h.cfg.Issuer)
 	u.RawQuery = q.Encode()
 	return httpx.Redirect(c, u.String())
-}
-
-func tenantName(t *config.Tenant) string {
-	if t.Name != "" {
-		return t.Name
-	}
-	return t.ID
 }

@@ -8,7 +8,6 @@ import (
 	"slices"
 
 	"github.com/labstack/echo/v4"
-	"github.com/socialbroker/broker/internal/accounts"
 	"github.com/socialbroker/broker/internal/httpx"
 	"github.com/socialbroker/broker/internal/oautherr"
 	"github.com/socialbroker/broker/providers"
@@ -75,9 +74,9 @@ func (h *Handler) callback(c echo.Context) error {
 	// here, a configuration changed since is obeyed, and even a flow sealed
 	// by someone holding the key (from a database backup, say) can lead
 	// nowhere the tenant does not allow.
-	up := h.upstreams[f.Provider]
-	tenant, ok := h.tenants[f.Tenant]
-	if up == nil || !ok || !slices.Contains(tenant.Providers, f.Provider) || !slices.Contains(tenant.RedirectURIs, f.RedirectURI) {
+	up, upOK := h.dir.Upstream(f.Provider)
+	tenant, ok := h.dir.App(f.Tenant)
+	if !upOK || !ok || !slices.Contains(tenant.Providers, f.Provider) || !slices.Contains(tenant.RedirectURIs, f.RedirectURI) {
 		return h.refused(f, nil, "The app or provider of this sign-in is no longer configured.")
 	}
 	deny := func(code, desc string) error {
@@ -129,9 +128,9 @@ func (h *Handler) callback(c echo.Context) error {
 		return deny(oautherr.TemporarilyUnavailable, "the sign-in provider cannot be reached; try again shortly")
 	}
 	id.Provider = f.Provider
-	facts := accounts.FactsOf(id, up.Type)
-	if ok, why := accounts.Allowed(tenant.Access, facts); !ok {
-		return deny(oautherr.AccessDenied, why)
+	verdict := tenant.Admit(id, up.Type)
+	if verdict.Refusal != "" {
+		return deny(oautherr.AccessDenied, verdict.Refusal)
 	}
 	ctx := c.Request().Context()
 	user, err := h.cfg.Users.Resolve(ctx, id)
@@ -142,10 +141,10 @@ func (h *Handler) callback(c echo.Context) error {
 		return deny(oautherr.AccessDenied, "this account is disabled")
 	}
 	// The broker session goes first, so that the app session names it.
-	ssoID := h.startSSO(c, user, f.Provider, facts, f.WantGroups)
+	ssoID := h.startSSO(c, user, f.Provider, verdict.Facts, f.WantGroups)
 	brokerCode, sid, err := h.cfg.Grants.IssueCode(ctx, tokens.CodeGrant{
 		UserID: user.ID, TenantID: tenant.ID, Provider: f.Provider, Scope: f.Scope,
-		Roles: accounts.Roles(tenant.Roles, facts), Facts: facts.Encode(), Nonce: f.Nonce,
+		Roles: verdict.Roles, Facts: verdict.Facts, Nonce: f.Nonce,
 		RedirectURI: f.RedirectURI, CodeChallenge: f.Challenge, LoginState: use, SSOID: ssoID,
 	})
 	// Either this write recorded the state, or another callback's did.

@@ -52,8 +52,8 @@ var responseAAD = []byte("broker form_post response v1")
 
 // formPost is POST /auth/{provider}/callback.
 func (h *Handler) formPost(c echo.Context) error {
-	up := h.upstreams[c.Param("provider")]
-	if up == nil {
+	up, ok := h.dir.Upstream(c.Param("provider"))
+	if !ok {
 		return badState("The sign-in response names no configured provider.")
 	}
 	if fp, ok := up.Provider.(formPoster); !ok || !fp.FormPost() {

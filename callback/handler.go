@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/cipher"
 	"crypto/subtle"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -12,7 +11,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/socialbroker/broker/internal/config"
 	"github.com/socialbroker/broker/providers"
 	"github.com/socialbroker/broker/storage"
 	"github.com/socialbroker/broker/tokens"
@@ -28,6 +26,10 @@ type Upstream struct {
 	// Issuer is the provider's issuer identifier, checked against the
 	// callback's iss parameter (RFC 9207) when the provider sends one.
 	Issuer string
+	// Domains are the verified email domains the upstream holds (a
+	// runtime connection's, through the admin API): a sign-in through it
+	// must end with an email in one of them.
+	Domains []string
 }
 
 // issuerPromiser is a provider that can tell whether its upstream promises
@@ -76,9 +78,9 @@ type Config struct {
 	// (code exchange, keys, userinfo, GitHub's emails and orgs), however
 	// many calls it takes; zero means no bound beyond each call's own.
 	UpstreamTimeout time.Duration
-	Tenants         []config.Tenant
-	Upstreams       []Upstream
-	States          storage.LoginStates
+	// Directory finds the apps and upstreams a request names.
+	Directory Directory
+	States    storage.LoginStates
 	// StateKey seals login states into the state parameter: 32 bytes,
 	// the same on every replica (storage.Secrets).
 	StateKey []byte
@@ -95,12 +97,11 @@ const StateKeySize = chacha20poly1305.KeySize
 
 // Handler serves the browser flow.
 type Handler struct {
-	cfg       Config
-	tenants   map[string]*config.Tenant
-	upstreams map[string]*Upstream
-	secure    bool        // issuer is https: cookies are Secure and __Host- prefixed
-	aead      cipher.AEAD // seals flows under cfg.StateKey; holds only the key
-	log       *slog.Logger
+	cfg    Config
+	dir    Directory
+	secure bool        // issuer is https: cookies are Secure and __Host- prefixed
+	aead   cipher.AEAD // seals flows under cfg.StateKey; holds only the key
+	log    *slog.Logger
 }
 
 // New returns a Handler.
@@ -119,20 +120,13 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Directory == nil {
+		return nil, fmt.Errorf("callback: no directory of apps and upstreams")
+	}
 	if cfg.SSO.Enabled && (cfg.SSO.Store == nil || cfg.SSO.IdleTTL <= 0 || cfg.SSO.MaxTTL <= 0) {
-		return nil, errors.New("callback: sso needs a store and positive lifetimes")
+		return nil, fmt.Errorf("callback: sso needs a store and positive lifetimes")
 	}
-	h := &Handler{
-		cfg: cfg, tenants: map[string]*config.Tenant{}, upstreams: map[string]*Upstream{},
-		secure: u.Scheme == "https", log: cfg.Logger, aead: aead,
-	}
-	for i := range cfg.Tenants {
-		h.tenants[cfg.Tenants[i].ID] = &cfg.Tenants[i]
-	}
-	for i := range cfg.Upstreams {
-		h.upstreams[cfg.Upstreams[i].Name] = &cfg.Upstreams[i]
-	}
-	return h, nil
+	return &Handler{cfg: cfg, dir: cfg.Directory, secure: u.Scheme == "https", log: cfg.Logger, aead: aead}, nil
 }
 
 // Register mounts the flow's routes. They carry no CORS headers: they are

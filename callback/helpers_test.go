@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/socialbroker/broker/internal/config"
 	"github.com/socialbroker/broker/internal/httpx"
 	"github.com/socialbroker/broker/providers"
 	"github.com/socialbroker/broker/storage"
@@ -139,6 +138,24 @@ var registered = []string{"https://app.example.com/cb", "http://127.0.0.1:5173/c
 // origin of its first redirect URI (config.Tenant.Home).
 const appHome = "https://app.example.com/"
 
+// testDirectory is a fixed Directory.
+type testDirectory struct {
+	apps      map[string]*App
+	upstreams map[string]*Upstream
+}
+
+func (d testDirectory) App(id string) (*App, bool) {
+	a, ok := d.apps[id]
+	return a, ok
+}
+
+func (d testDirectory) Upstream(name string) (*Upstream, bool) {
+	u, ok := d.upstreams[name]
+	return u, ok
+}
+
+func (d testDirectory) HomeRealm(string) (string, bool) { return "", false }
+
 // testFlow is a Handler mounted on an Echo with the broker's error handler.
 type testFlow struct {
 	e        *echo.Echo
@@ -156,10 +173,13 @@ func newTestFlowWithKey(t testing.TB, issuer string, key []byte) *testFlow {
 	f := &testFlow{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC), states: &memStates{}, upstream: &fakeProvider{name: "fake"}}
 	h, err := New(Config{
 		Issuer: issuer, LoginTTL: 10 * time.Minute,
-		Tenants: []config.Tenant{{ID: "app", Name: "App", RedirectURIs: registered, Providers: []string{"fake", "other"}}},
-		Upstreams: []Upstream{
-			{Provider: f.upstream, Name: "fake", Type: "oidc", Label: "Fake", Issuer: "https://idp.test"},
-			{Provider: &fakeProvider{name: "other"}, Name: "other", Type: "oidc", Label: "Other", Issuer: "https://other.test"},
+		Directory: testDirectory{
+			apps: map[string]*App{"app": {ID: "app", Name: "App", Home: appHome, RedirectURIs: registered, Providers: []string{"fake", "other"},
+				Admit: func(*providers.Identity, string) Admission { return Admission{} }}},
+			upstreams: map[string]*Upstream{
+				"fake":  {Provider: f.upstream, Name: "fake", Type: "oidc", Label: "Fake", Issuer: "https://idp.test"},
+				"other": {Provider: &fakeProvider{name: "other"}, Name: "other", Type: "oidc", Label: "Other", Issuer: "https://other.test"},
+			},
 		},
 		States: f.states, StateKey: key, Users: fakeUsers{}, Grants: fakeGrants{f.states},
 		Now: func() time.Time { return f.now }, Logger: slog.New(slog.DiscardHandler),

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/socialbroker/broker/internal/config"
 	"github.com/socialbroker/broker/internal/httpx"
 )
 
@@ -13,13 +12,13 @@ import (
 // and where its operator registers the address; the address itself only
 // goes to the log, with the nearest registered one: a page that echoed it
 // would let anyone put their link on the broker's page.
-func unregisteredRedirect(t *config.Tenant, sent string) error {
+func unregisteredRedirect(t *App, sent string) error {
 	msg := fmt.Sprintf("%s (client_id %q) asked to return to an address that is not registered for it. "+
 		"If you run this app: add the exact address, byte for byte, to redirect_uris of the tenant %q in the broker's configuration. "+
 		"The broker's log line with the reference below holds the address sent and the nearest registered one.",
-		t.DisplayName(), t.ID, t.ID)
+		t.Name, t.ID, t.ID)
 	return httpx.Page(http.StatusBadRequest, "Invalid return address", msg).
-		ForApp(t.DisplayName(), t.Home()).
+		ForApp(t.Name, t.Home).
 		Logged("redirect_uri not registered", "tenant", t.ID, "redirect_uri", clip(sent), "nearest_registered", nearest(sent, t.RedirectURIs))
 }
 
@@ -33,8 +32,8 @@ func (h *Handler) refused(f *flow, cause error, msg string) error {
 		return pe.Logged("sign-in refused")
 	}
 	pe.Logged("sign-in refused", "tenant", f.Tenant, "provider", f.Provider)
-	if t, ok := h.tenants[f.Tenant]; ok {
-		pe.ForApp(t.DisplayName(), t.Home())
+	if t, ok := h.dir.App(f.Tenant); ok {
+		pe.ForApp(t.Name, t.Home)
 	}
 	return pe
 }

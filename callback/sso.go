@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/socialbroker/broker/internal/accounts"
 	"github.com/socialbroker/broker/internal/oautherr"
 	"github.com/socialbroker/broker/storage"
 	"github.com/socialbroker/broker/tokens"
@@ -138,13 +137,15 @@ func (h *Handler) refusal(si *signedIn, r *authRequest) *oautherr.Error {
 	case r.loginHint != "" && strings.Contains(r.loginHint, "@") && !strings.EqualFold(r.loginHint, si.user.Email):
 		// login_hint names someone else than the signed-in user.
 		return oautherr.New("login_required", "login_hint names another user")
-	case r.provider != "" && r.provider != si.sess.Provider,
-		!slices.Contains(r.tenant.Providers, si.sess.Provider), h.upstreams[si.sess.Provider] == nil:
+	case r.provider != "" && r.provider != si.sess.Provider, !slices.Contains(r.tenant.Providers, si.sess.Provider):
 		return oautherr.New("interaction_required", "the user must choose how to sign in to this app")
-	case accounts.NeedsGroups(r.tenant) && !si.sess.GroupsKnown:
+	case r.tenant.WantGroups && !si.sess.GroupsKnown, r.tenant.Judge == nil:
 		return oautherr.New("interaction_required", "this app needs the user to sign in again")
 	}
-	if _, admitted := accounts.Judge(r.tenant, si.sess.Facts, nil); !admitted {
+	if _, ok := h.dir.Upstream(si.sess.Provider); !ok {
+		return oautherr.New("interaction_required", "the user must choose how to sign in to this app")
+	}
+	if _, admitted := r.tenant.Judge(si.sess.Facts); !admitted {
 		return oautherr.New("interaction_required", "the signed-in account is not admitted to this app")
 	}
 	return nil
@@ -155,7 +156,7 @@ func (h *Handler) refusal(si *signedIn, r *authRequest) *oautherr.Error {
 // trip upstream, and the code at the app's redirect URI.
 func (h *Handler) answerFromSSO(c echo.Context, r *authRequest, si *signedIn) error {
 	ctx := c.Request().Context()
-	roles, _ := accounts.Judge(r.tenant, si.sess.Facts, nil)
+	roles, _ := r.tenant.Judge(si.sess.Facts)
 	code, sid, err := h.cfg.Grants.IssueCode(ctx, tokens.CodeGrant{
 		UserID: si.user.ID, TenantID: r.tenant.ID, Provider: si.sess.Provider, Scope: r.scope,
 		Roles: roles, Facts: si.sess.Facts, Nonce: r.nonce, RedirectURI: r.redirectURI,
@@ -180,7 +181,7 @@ func (h *Handler) answerFromSSO(c echo.Context, r *authRequest, si *signedIn) er
 // same user is renewed with a new secret (so the cookie changes at every
 // sign-in); another user's is left to expire, with its apps' sessions.
 // A failure costs only the single sign-on: it is logged, and "" returned.
-func (h *Handler) startSSO(c echo.Context, user storage.User, provider string, facts accounts.Facts, groupsKnown bool) string {
+func (h *Handler) startSSO(c echo.Context, user storage.User, provider string, facts []byte, groupsKnown bool) string {
 	if !h.cfg.SSO.Enabled {
 		return ""
 	}
@@ -188,7 +189,7 @@ func (h *Handler) startSSO(c echo.Context, user storage.User, provider string, f
 	secret := tokens.NewOpaque()
 	s := storage.SSOSession{
 		ID: tokens.NewID(), SecretHash: tokens.Hash(secret), UserID: user.ID, Provider: provider,
-		Facts: facts.Encode(), GroupsKnown: groupsKnown, AuthTime: now, CreatedAt: now,
+		Facts: facts, GroupsKnown: groupsKnown, AuthTime: now, CreatedAt: now,
 		IdleExpiresAt: now.Add(h.cfg.SSO.IdleTTL), ExpiresAt: now.Add(h.cfg.SSO.MaxTTL),
 	}
 	if old, ok := h.browserSSO(c); ok && old.Live(now) && old.UserID == user.ID {
@@ -217,8 +218,8 @@ func (h *Handler) continueAs(si *signedIn, r *authRequest) (provider, label stri
 	if label == "" {
 		label = si.user.Name
 	}
-	if label == "" {
-		label = "your " + h.upstreams[si.sess.Provider].Label + " account"
+	if up, ok := h.dir.Upstream(si.sess.Provider); ok && label == "" {
+		label = "your " + up.Label + " account"
 	}
 	return si.sess.Provider, label, true
 }

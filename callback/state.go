@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/socialbroker/broker/internal/accounts"
 	"github.com/socialbroker/broker/internal/httpx"
 	"github.com/socialbroker/broker/internal/oautherr"
 	"github.com/socialbroker/broker/providers"
@@ -171,7 +170,7 @@ func (h *Handler) setBindingCookie(c echo.Context, value string) {
 
 // start seals the flow into the state and sends the browser upstream.
 func (h *Handler) start(c echo.Context, r *authRequest) error {
-	up, ok := h.upstreams[r.provider]
+	up, ok := h.dir.Upstream(r.provider)
 	if !ok {
 		return h.fail(c, &redirectError{redirectURI: r.redirectURI, state: r.state,
 			err: oautherr.New(oautherr.InvalidRequest, "provider is not configured")})
@@ -182,7 +181,7 @@ func (h *Handler) start(c echo.Context, r *authRequest) error {
 		RedirectURI: r.redirectURI, AppState: r.state, Challenge: r.challenge,
 		Scope: r.scope, Nonce: r.nonce,
 		Verifier: tokens.NewOpaque(), UpstreamNonce: tokens.NewOpaque(),
-		WantGroups: accounts.NeedsGroups(r.tenant),
+		WantGroups: r.tenant.WantGroups,
 		Expires:    h.cfg.Now().Add(h.cfg.LoginTTL).UnixMilli(),
 	}
 	state := h.sealFlow(&f)

@@ -6,48 +6,35 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// CORS answers cross-origin requests from origins some tenant allows. It
-// echoes only an allow-listed origin, never "*" and never "null", and
-// always varies on Origin so caches cannot serve one origin's answer to
-// another.
-type CORS struct {
-	allowed map[string]bool
-}
-
-// NewCORS builds the allow-list from every tenant's allowed_origins.
-func NewCORS(origins []string) *CORS {
-	c := &CORS{allowed: map[string]bool{}}
-	for _, o := range origins {
-		c.allowed[o] = true
-	}
-	return c
-}
-
-// Allowed reports whether origin is on the list.
-func (c *CORS) Allowed(origin string) bool { return origin != "" && c.allowed[origin] }
-
-// Middleware applies CORS to the JSON endpoints, and answers preflights.
-func (c *CORS) Middleware(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(ctx echo.Context) error {
-		h := ctx.Response().Header()
-		h.Add("Vary", "Origin")
-		origin := ctx.Request().Header.Get("Origin")
-		if !c.Allowed(origin) {
-			if isPreflight(ctx.Request()) {
-				return ctx.NoContent(http.StatusForbidden)
+// CORS answers cross-origin requests from origins allowed says some
+// tenant allows (asked per request, so that tenants added at runtime are
+// served at once). It echoes only an allowed origin, never "*" and never
+// "null", and always varies on Origin so caches cannot serve one origin's
+// answer to another. It applies to the JSON endpoints and answers their
+// preflights.
+func CORS(allowed func(origin string) bool) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(ctx echo.Context) error {
+			h := ctx.Response().Header()
+			h.Add("Vary", "Origin")
+			origin := ctx.Request().Header.Get("Origin")
+			if origin == "" || !allowed(origin) {
+				if isPreflight(ctx.Request()) {
+					return ctx.NoContent(http.StatusForbidden)
+				}
+				return next(ctx)
 			}
+			h.Set("Access-Control-Allow-Origin", origin)
+			h.Set("Access-Control-Allow-Credentials", "true")
+			if isPreflight(ctx.Request()) {
+				h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+				h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Tenant-ID, X-Requested-With, X-Broker-CSRF")
+				h.Set("Access-Control-Max-Age", "600")
+				return ctx.NoContent(http.StatusNoContent)
+			}
+			h.Set("Access-Control-Expose-Headers", "WWW-Authenticate")
 			return next(ctx)
 		}
-		h.Set("Access-Control-Allow-Origin", origin)
-		h.Set("Access-Control-Allow-Credentials", "true")
-		if isPreflight(ctx.Request()) {
-			h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
-			h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Tenant-ID, X-Requested-With, X-Broker-CSRF")
-			h.Set("Access-Control-Max-Age", "600")
-			return ctx.NoContent(http.StatusNoContent)
-		}
-		h.Set("Access-Control-Expose-Headers", "WWW-Authenticate")
-		return next(ctx)
 	}
 }
 

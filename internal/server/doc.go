@@ -1,7 +1,9 @@
 // Package server assembles the broker: it opens the store, loads the keys,
-// builds the providers from config, and mounts every endpoint on one Echo
-// instance. The browser flow lives in package callback; the token,
-// app-facing and standard endpoints live here, one file per family.
-// Readiness (ready.go) asks the store whether its writes go through;
-// Serve drains before it stops (server.go).
+// fills the tenant registry from config, and mounts every endpoint family
+// on one Echo instance (routes.go, the one place that says which handler
+// answers which path). The families live in packages of their own:
+// callback (the browser flow), oauth (the standard endpoints), appapi
+// (the app-facing ones), logout; authn answers who is calling, httpx
+// renders every error. Readiness (ready.go) asks the store whether its
+// writes go through; Serve drains before it stops (server.go).
 package server

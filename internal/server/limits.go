@@ -44,7 +44,7 @@ func (s *Server) rateLimits() rateLimits {
 // knownTenant returns id if it names a configured tenant: made-up ids must
 // not each get a budget (and memory) of their own.
 func (s *Server) knownTenant(id string) string {
-	if _, ok := s.tenants[id]; ok {
+	if _, ok := s.tenants.Tenant(id); ok {
 		return id
 	}
 	return ""
@@ -60,23 +60,24 @@ func (s *Server) requestClient(c echo.Context) (string, error) {
 		id, _ = url.QueryUnescape(id)
 		return s.knownTenant(id), nil
 	}
-	p, err := params(c)
+	p, err := httpx.Params(c)
 	if err != nil {
 		return "", err // the handler would refuse the same body
 	}
 	return s.knownTenant(p.Get("client_id")), nil
 }
 
-// browserTenant is the app an /auth/refresh call comes from: X-Tenant-ID,
-// else the tenant whose allowed origin the browser sent.
+// browserTenant is the app an /auth/refresh call comes from: the one
+// X-Tenant-ID names, else the origin the browser sent if some tenant
+// allows it.
 func (s *Server) browserTenant(c echo.Context) (string, error) {
-	if id := s.knownTenant(c.Request().Header.Get("X-Tenant-ID")); id != "" {
-		return id, nil
+	cl := s.auth.CallerOf(c)
+	switch {
+	case cl.Named != "" && cl.Tenant != nil:
+		return cl.Tenant.ID, nil
+	case s.tenants.OriginAllowed(cl.Origin):
+		// Allowed origins are a configured set: a bounded key space.
+		return "origin " + cl.Origin, nil
 	}
-	origin := c.Request().Header.Get("Origin")
-	if !s.cors.Allowed(origin) {
-		return "", nil
-	}
-	// Allowed origins are a fixed, configured set: a bounded key space.
-	return "origin " + origin, nil
+	return "", nil
 }

@@ -2,8 +2,11 @@ package server
 
 import (
 	"context"
+	"net/http"
 	"sync"
 	"time"
+
+	"github.com/labstack/echo/v4"
 
 	"github.com/socialbroker/broker/storage/postgres"
 	"github.com/socialbroker/broker/storage/sqlite"
@@ -70,3 +73,30 @@ var (
 	_ writeHealth = (*sqlite.Store)(nil)
 	_ writeHealth = (*postgres.Store)(nil)
 )
+
+// healthz says the process is alive.
+func (s *Server) healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz says whether this replica can serve: not shutting down,
+// database reachable and taking writes, signing keys loaded.
+func (s *Server) readyz(c echo.Context) error {
+	if s.draining.Load() {
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "shutting down"})
+	}
+	if err := s.store.Ping(c.Request().Context()); err != nil {
+		s.log.Warn("not ready: database unreachable", "err", err)
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "database unreachable"})
+	}
+	if s.writes != nil {
+		if err := s.writes.check(c.Request().Context()); err != nil {
+			s.log.Warn("not ready: database not taking writes", "err", err)
+			return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "database not taking writes"})
+		}
+	}
+	if !s.keys.Loaded() {
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "reason": "signing keys not loaded"})
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+}

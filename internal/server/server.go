@@ -14,13 +14,13 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 	"github.com/socialbroker/broker/callback"
 	"github.com/socialbroker/broker/internal/accounts"
+	"github.com/socialbroker/broker/internal/authn"
 	"github.com/socialbroker/broker/internal/config"
 	"github.com/socialbroker/broker/internal/httpx"
 	"github.com/socialbroker/broker/internal/metrics"
-	"github.com/socialbroker/broker/internal/web"
+	"github.com/socialbroker/broker/internal/tenants"
 	"github.com/socialbroker/broker/providers"
 	"github.com/socialbroker/broker/storage"
 	"github.com/socialbroker/broker/storage/postgres"
@@ -48,16 +48,10 @@ type Server struct {
 	store   storage.Store
 	keys    *tokens.KeySet
 	tokens  *tokens.Service
-	tenants map[string]*config.Tenant
-	// originTenants lists, for each allowed origin, the tenants that
-	// allow it.
-	originTenants map[string][]string
-	cors          *httpx.CORS
-	metrics       *metrics.Metrics
-	echo          *echo.Echo
-	// authFailures is each confidential client's budget of failed
-	// authentications (clientauth.go).
-	authFailures *httpx.Limiter
+	tenants *tenants.Registry
+	auth    *authn.Authn
+	metrics *metrics.Metrics
+	echo    *echo.Echo
 	// writes judges whether the store takes writes, for /readyz; nil if
 	// the store cannot tell (ready.go).
 	writes *writeCheck
@@ -92,16 +86,17 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Server, error)
 const stateKeyName = "login-state-xchacha20poly1305"
 
 func assemble(ctx context.Context, cfg *config.Config, opts Options, store storage.Store) (*Server, error) {
-	tenants := map[string]*config.Tenant{}
-	originTenants := map[string][]string{}
-	var origins []string
-	for i := range cfg.Tenants {
-		t := &cfg.Tenants[i]
-		tenants[t.ID] = t
-		origins = append(origins, t.AllowedOrigins...)
-		for _, o := range t.AllowedOrigins {
-			originTenants[o] = append(originTenants[o], t.ID)
-		}
+	transport := opts.Transport
+	if transport == nil {
+		transport = upstreamTransport()
+	}
+	// One HTTP client whose timeout bounds every upstream call, so a slow
+	// or dead upstream produces a clear error instead of a hung sign-in.
+	reg, err := tenants.FromConfig(cfg, providers.Deps{
+		HTTPClient: &http.Client{Timeout: cfg.UpstreamTimeout.Duration, Transport: transport}, Now: opts.Now,
+	})
+	if err != nil {
+		return nil, err
 	}
 	t := cfg.Tokens
 	keys, err := tokens.NewKeySet(store, tokens.KeySetConfig{
@@ -121,16 +116,12 @@ func assemble(ctx context.Context, cfg *config.Config, opts Options, store stora
 		Issuer: cfg.Issuer, AccessTTL: t.AccessTTL.Duration, IDTokenTTL: t.IDTokenTTL.Duration,
 		RefreshIdleTTL: t.RefreshIdleTTL.Duration, RefreshMaxTTL: t.RefreshMaxTTL.Duration,
 		ReuseGrace: t.RefreshReuseGrace.Duration, CodeTTL: t.CodeTTL.Duration,
-		Policy: tenantPolicy(tenants), Now: opts.Now, Logger: opts.Logger,
+		Policy: tenantPolicy(reg), Now: opts.Now, Logger: opts.Logger,
 	})
 	if err != nil {
 		return nil, err
 	}
 	if err := svc.SyncRevocations(ctx); err != nil {
-		return nil, err
-	}
-	upstreams, err := buildUpstreams(cfg, opts)
-	if err != nil {
 		return nil, err
 	}
 	fresh := make([]byte, callback.StateKeySize)
@@ -140,8 +131,8 @@ func assemble(ctx context.Context, cfg *config.Config, opts Options, store stora
 		return nil, err
 	}
 	flow, err := callback.New(callback.Config{
-		Issuer: cfg.Issuer, LoginTTL: cfg.LoginTTL.Duration, UpstreamTimeout: cfg.UpstreamTimeout.Duration, Tenants: cfg.Tenants,
-		Upstreams: upstreams, States: store, StateKey: stateKey, Users: accounts.New(store, opts.Now),
+		Issuer: cfg.Issuer, LoginTTL: cfg.LoginTTL.Duration, UpstreamTimeout: cfg.UpstreamTimeout.Duration,
+		Directory: reg, States: store, StateKey: stateKey, Users: accounts.New(store, opts.Now),
 		Grants: svc, Now: opts.Now, Logger: opts.Logger,
 	})
 	if err != nil {
@@ -149,26 +140,25 @@ func assemble(ctx context.Context, cfg *config.Config, opts Options, store stora
 	}
 	s := &Server{
 		cfg: cfg, log: opts.Logger, now: opts.Now, store: store, keys: keys, tokens: svc,
-		tenants: tenants, originTenants: originTenants, metrics: metrics.New(),
+		tenants: reg, metrics: metrics.New(),
 	}
 	if wh, ok := store.(writeHealth); ok {
 		s.writes = &writeCheck{store: wh, now: opts.Now}
 	}
-	s.cors = httpx.NewCORS(origins)
-	s.authFailures = s.limiter(cfg.RateLimits.AuthFailuresPerClient)
+	s.auth = &authn.Authn{Tokens: svc, Tenants: reg, ClientFailures: s.limiter(cfg.RateLimits.AuthFailuresPerClient), Log: opts.Logger}
 	s.echo = s.routes(flow, opts.Mount)
 	return s, nil
 }
 
 // tenantPolicy judges sessions against their tenant's current rules
 // (tokens.Policy). A session whose tenant is gone admits nobody.
-func tenantPolicy(tenants map[string]*config.Tenant) tokens.Policy {
+func tenantPolicy(reg *tenants.Registry) tokens.Policy {
 	return func(sess storage.Session) ([]string, bool) {
-		t, ok := tenants[sess.TenantID]
+		t, ok := reg.Tenant(sess.TenantID)
 		if !ok {
 			return nil, false
 		}
-		return accounts.Judge(t, sess.Facts, sess.Roles)
+		return accounts.Judge(t.Tenant, sess.Facts, sess.Roles)
 	}
 }
 
@@ -209,95 +199,6 @@ func upstreamTransport() http.RoundTripper {
 	t.MaxIdleConns = 256
 	t.MaxIdleConnsPerHost = 64
 	return t
-}
-
-// buildUpstreams turns [providers.*] into providers sharing one HTTP
-// client whose timeout bounds every upstream call, so a slow or dead
-// upstream produces a clear error instead of a hung sign-in.
-func buildUpstreams(cfg *config.Config, opts Options) ([]callback.Upstream, error) {
-	transport := opts.Transport
-	if transport == nil {
-		transport = upstreamTransport()
-	}
-	client := &http.Client{Timeout: cfg.UpstreamTimeout.Duration, Transport: transport}
-	var ups []callback.Upstream
-	for name, p := range cfg.Providers {
-		up := callback.Upstream{Name: name, Type: p.Type, Label: p.DisplayName}
-		var err error
-		up.Provider, err = providers.New(p.Spec(), providers.Deps{HTTPClient: client, Now: opts.Now})
-		if err != nil {
-			return nil, fmt.Errorf("providers.%s: %w", name, err)
-		}
-		// RFC 9207: the iss an authorization response may carry.
-		if ip, ok := up.Provider.(interface{ Issuer() string }); ok {
-			up.Issuer = ip.Issuer()
-		}
-		ups = append(ups, up)
-	}
-	return ups, nil
-}
-
-// routes mounts every endpoint.
-func (s *Server) routes(flow *callback.Handler, mount func(*echo.Echo)) *echo.Echo {
-	e := echo.New()
-	e.HideBanner, e.HidePort = true, true
-	e.HTTPErrorHandler = httpx.ErrorHandler(s.log)
-	// X-Forwarded-For is believed only from trusted_proxies; the issuer,
-	// never Host or X-Forwarded-Host, names the broker in URLs and tokens.
-	e.IPExtractor = httpx.ClientIP(s.cfg.TrustedProxyPrefixes())
-	e.Use(s.metrics.Middleware) // outermost: it sees the status actually sent
-	if s.cfg.MaxInFlight > 0 {
-		// Overload is answered early, 503 with Retry-After, and counted by
-		// the metrics; the health checks are never refused.
-		e.Use(httpx.InFlight(s.cfg.MaxInFlight, "/healthz", "/readyz", "/metrics"))
-	}
-	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisablePrintStack: true, LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
-		s.log.Error("panic", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err, "stack", string(stack))
-		return err
-	}}))
-	e.Use(httpx.SecureHeaders, middleware.BodyLimit("64K"))
-	limits := s.rateLimits()
-
-	flow.Register(e, limits.login)
-	e.StaticFS("/assets", web.Assets())
-
-	// Public metadata: any origin may read it (contract, "Changes").
-	public := e.Group("", httpx.PublicCORS)
-	for path, h := range map[string]echo.HandlerFunc{
-		"/.well-known/openid-configuration":       s.discovery,
-		"/.well-known/oauth-authorization-server": s.discovery,
-		"/.well-known/jwks.json":                  s.jwks,
-	} {
-		public.GET(path, h)
-		public.OPTIONS(path, h) // answered by PublicCORS
-	}
-	e.GET("/logout", s.endSession)
-	e.POST("/logout", s.endSession)
-	e.GET("/healthz", s.healthz)
-	e.GET("/readyz", s.readyz)
-	if s.cfg.MetricsListen == "" { // otherwise only ServeMetrics answers it
-		e.GET("/metrics", echo.WrapHandler(s.metrics.Handler()))
-	}
-
-	// Endpoints apps call from scripts carry CORS for allow-listed origins.
-	api := e.Group("", s.cors.Middleware)
-	for _, path := range []string{"/token", "/revoke", "/introspect", "/userinfo", "/auth/check", "/auth/me", "/auth/permissions", "/auth/refresh", "/auth/logout"} {
-		api.OPTIONS(path, func(c echo.Context) error { return c.NoContent(http.StatusNoContent) })
-	}
-	api.POST("/token", s.token, httpx.NoStore, limits.client)
-	api.POST("/revoke", s.revoke, httpx.NoStore, limits.client)
-	api.POST("/introspect", s.introspect, httpx.NoStore, limits.client)
-	api.GET("/userinfo", s.userinfo, httpx.NoStore)
-	api.POST("/userinfo", s.userinfo, httpx.NoStore)
-	api.GET("/auth/check", s.check, httpx.NoStore)
-	api.GET("/auth/me", s.me, httpx.NoStore)
-	api.GET("/auth/permissions", s.permissions, httpx.NoStore)
-	api.POST("/auth/refresh", s.refresh, httpx.NoStore, limits.refresh)
-	api.POST("/auth/logout", s.logout, httpx.NoStore)
-	if mount != nil {
-		mount(e)
-	}
-	return e
 }
 
 // Handler is the broker as an http.Handler.

@@ -1,4 +1,4 @@
-package server
+package appapi
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package server
+package httpx
 
 import (
 	"encoding/json"
@@ -14,12 +14,12 @@ import (
 // limiter reads client_id before the handler reads the rest.
 const paramsKey = "broker.params"
 
-// params reads a POST body as form (RFC 6749 §3.2) or as a flat JSON
+// Params reads a POST body as form (RFC 6749 §3.2) or as a flat JSON
 // object of strings, the two encodings the contract accepts, once per
 // request. A parameter repeated in a form is refused (RFC 6749 §3.2),
 // since two readers could see two different values; so is a repeated
 // member or anything but whitespace after the object in JSON.
-func params(c echo.Context) (url.Values, error) {
+func Params(c echo.Context) (url.Values, error) {
 	if v, ok := c.Get(paramsKey).(url.Values); ok {
 		return v, nil
 	}

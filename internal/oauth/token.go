@@ -1,9 +1,10 @@
-package server
+package oauth
 
 import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
+	"github.com/socialbroker/broker/internal/cookiemode"
 	"github.com/socialbroker/broker/internal/oautherr"
 	"github.com/socialbroker/broker/tokens"
 )
@@ -18,25 +19,25 @@ type tokenResponse struct {
 	IDToken      string `json:"id_token,omitempty"`
 }
 
-// token is POST /token.
-func (s *Server) token(c echo.Context) error {
-	p, client, err := s.clientRequest(c)
+// Token is POST /token.
+func (e *Endpoints) Token(c echo.Context) error {
+	p, client, err := e.Auth.ClientRequest(c)
 	if err != nil {
 		return err
 	}
-	if err := checkCookieClient(c, client); err != nil {
-		return csrfRefused(c, err)
+	if err := cookiemode.CheckClient(c, client); err != nil {
+		return err
 	}
 	ctx := c.Request().Context()
 	var g *tokens.Grant
 	switch p.Get("grant_type") {
 	case "authorization_code":
-		g, err = s.tokens.ExchangeCode(ctx, tokens.CodeExchange{
+		g, err = e.Tokens.ExchangeCode(ctx, tokens.CodeExchange{
 			Code: p.Get("code"), ClientID: client.ID,
 			RedirectURI: p.Get("redirect_uri"), Verifier: p.Get("code_verifier"),
 		})
 	case "refresh_token":
-		g, err = s.tokens.Refresh(ctx, p.Get("refresh_token"), sameClient(client.ID))
+		g, err = e.Tokens.Refresh(ctx, p.Get("refresh_token"), sameClient(client.ID))
 	case "":
 		return oautherr.New(oautherr.InvalidRequest, "grant_type is required")
 	default:
@@ -46,7 +47,7 @@ func (s *Server) token(c echo.Context) error {
 		return err
 	}
 	refresh := g.RefreshToken
-	if s.sendRefreshCookie(c, g) {
+	if e.Cookies.Send(c, g) {
 		refresh = ""
 	}
 	return c.JSON(http.StatusOK, tokenResponse{

@@ -1,4 +1,4 @@
-package server
+package authn
 
 import (
 	"crypto/sha256"
@@ -6,27 +6,27 @@ import (
 	"net/url"
 
 	"github.com/labstack/echo/v4"
-	"github.com/socialbroker/broker/internal/config"
 	"github.com/socialbroker/broker/internal/httpx"
 	"github.com/socialbroker/broker/internal/oautherr"
+	"github.com/socialbroker/broker/internal/tenants"
 )
 
-// clientRequest reads a client's POST (form or JSON) and authenticates the
+// ClientRequest reads a client's POST (form or JSON) and authenticates the
 // client: the start of the token, revocation and introspection endpoints.
-func (s *Server) clientRequest(c echo.Context) (url.Values, *config.Tenant, error) {
-	p, err := params(c)
+func (a *Authn) ClientRequest(c echo.Context) (url.Values, *tenants.Tenant, error) {
+	p, err := httpx.Params(c)
 	if err != nil {
 		return nil, nil, err
 	}
-	client, err := s.authenticateClient(c, p)
+	client, err := a.Client(c, p)
 	return p, client, err
 }
 
-// authenticateClient identifies the client of a token, revocation or
-// introspection request (RFC 6749 §2.3): client_secret_basic or
-// client_secret_post for confidential tenants, client_id alone for public
-// ones. Using two methods at once is refused (§2.3).
-func (s *Server) authenticateClient(c echo.Context, p url.Values) (*config.Tenant, error) {
+// Client identifies the client of a token, revocation or introspection
+// request (RFC 6749 §2.3): client_secret_basic or client_secret_post for
+// confidential tenants, client_id alone for public ones. Using two
+// methods at once is refused (§2.3).
+func (a *Authn) Client(c echo.Context, p url.Values) (*tenants.Tenant, error) {
 	id, secret, basic := c.Request().BasicAuth()
 	if basic {
 		if p.Has("client_secret") {
@@ -48,7 +48,7 @@ func (s *Server) authenticateClient(c echo.Context, p url.Values) (*config.Tenan
 	if id == "" {
 		return nil, oautherr.New(oautherr.InvalidRequest, "client_id is required")
 	}
-	t, ok := s.tenants[id]
+	t, ok := a.Tenants.Tenant(id)
 	if !ok {
 		return nil, invalidClient()
 	}
@@ -69,17 +69,17 @@ func (s *Server) authenticateClient(c echo.Context, p url.Values) (*config.Tenan
 	// (which would each take memory) and public clients (which have no
 	// secret to guess, and whose sign-ins anyone could then block) have
 	// none.
-	d := s.authFailures.Take(t.ID)
+	d := a.ClientFailures.Take(t.ID)
 	if !d.Allowed {
 		if d.FirstRefusal {
-			s.log.Warn("client authentication failures exceeded", "client_id", t.ID, "ip", c.RealIP())
+			a.Log.Warn("client authentication failures exceeded", "client_id", t.ID, "ip", c.RealIP())
 		}
 		return nil, httpx.TooManyRequests(c, d.RetryAfter)
 	}
-	if !secretEqual(secret, t.ClientSecret) {
+	if !SecretEqual(secret, t.ClientSecret) {
 		return nil, invalidClient()
 	}
-	s.authFailures.Refund(t.ID)
+	a.ClientFailures.Refund(t.ID)
 	return t, nil
 }
 
@@ -87,9 +87,9 @@ func invalidClient() error {
 	return oautherr.New(oautherr.InvalidClient, "client authentication failed")
 }
 
-// secretEqual compares in constant time, hashing first so that the
+// SecretEqual compares in constant time, hashing first so that the
 // comparison does not leak the secret's length either.
-func secretEqual(got, want string) bool {
+func SecretEqual(got, want string) bool {
 	a, b := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(want))
 	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
 }

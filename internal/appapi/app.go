@@ -1,29 +1,33 @@
-package server
+package appapi
 
 import (
-	"errors"
 	"net/http"
 	"slices"
 	"time"
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
+	"github.com/socialbroker/broker/internal/authn"
+	"github.com/socialbroker/broker/internal/cookiemode"
+	"github.com/socialbroker/broker/internal/httpx"
 	"github.com/socialbroker/broker/internal/oautherr"
+	"github.com/socialbroker/broker/internal/tenants"
+	"github.com/socialbroker/broker/storage"
+	"github.com/socialbroker/broker/tokens"
 )
 
-// The app-facing endpoints: what a SPA's auth provider and its HTTP
-// interceptor call. They answer in the camelCase shapes JavaScript apps
-// expect; the standard endpoints keep the RFC shapes.
+// Endpoints are the app-facing endpoints' handlers.
+type Endpoints struct {
+	Tokens  *tokens.Service
+	Users   storage.Users
+	Auth    *authn.Authn
+	Cookies *cookiemode.Cookies
+	Tenants *tenants.Registry
+}
 
-// check is GET /auth/check.
-func (s *Server) check(c echo.Context) error {
-	claims, err := s.authenticateApp(c)
-	if err != nil {
-		if isTokenFault(err) {
-			return unauthorized(c, err, map[string]any{"authenticated": false})
-		}
-		return err
-	}
+// Check is GET /auth/check.
+func (e *Endpoints) Check(c echo.Context) error {
+	claims := authn.Claims(c)
 	// The hottest endpoint (an app calls it on every navigation) answers
 	// four fields of known types: written directly, not through
 	// encoding/json's reflection and an Encoder per call.
@@ -88,21 +92,15 @@ type identityJSON struct {
 	Email    string `json:"email"`
 }
 
-// me is GET /auth/me.
-func (s *Server) me(c echo.Context) error {
-	claims, err := s.authenticateApp(c)
-	if err != nil {
-		if isTokenFault(err) {
-			return unauthorized(c, err, nil)
-		}
-		return err
-	}
+// Me is GET /auth/me.
+func (e *Endpoints) Me(c echo.Context) error {
+	claims := authn.Claims(c)
 	ctx := c.Request().Context()
-	u, err := s.store.GetUser(ctx, claims.Subject)
+	u, err := e.Users.GetUser(ctx, claims.Subject)
 	if err != nil {
 		return err
 	}
-	ids, err := s.store.ListIdentities(ctx, u.ID)
+	ids, err := e.Users.ListIdentities(ctx, u.ID)
 	if err != nil {
 		return err
 	}
@@ -116,18 +114,16 @@ func (s *Server) me(c echo.Context) error {
 	})
 }
 
-// permissions is GET /auth/permissions: the token's roles and the
+// Permissions is GET /auth/permissions: the token's roles and the
 // permissions the tenant's configuration attaches to them.
-func (s *Server) permissions(c echo.Context) error {
-	claims, err := s.authenticateApp(c)
-	if err != nil {
-		if isTokenFault(err) {
-			return unauthorized(c, err, nil)
-		}
-		return err
+func (e *Endpoints) Permissions(c echo.Context) error {
+	claims := authn.Claims(c)
+	t, ok := e.Tenants.Tenant(claims.TID)
+	if !ok { // removed since the token was checked
+		return tokens.Invalid("the app of this token is no longer configured")
 	}
 	perms := []string{}
-	for _, r := range s.tenants[claims.TID].Roles {
+	for _, r := range t.Roles {
 		if !slices.Contains(claims.Roles, r.Role) {
 			continue
 		}
@@ -143,87 +139,107 @@ func (s *Server) permissions(c echo.Context) error {
 // browserClient admits a refresh token presented without client
 // authentication: only a public tenant's, and only from an origin it
 // allows. A confidential tenant must authenticate at /token (RFC 6749 §6).
-func (s *Server) browserClient(c echo.Context) func(string) error {
+func (e *Endpoints) browserClient(c echo.Context) func(string) error {
 	return func(tenantID string) error {
-		if err := s.sameApp(c, tenantID); err != nil {
+		t, err := e.Auth.SameApp(c, tenantID)
+		if err != nil {
 			return oautherr.New(oautherr.InvalidGrant, "refresh token belongs to another app")
 		}
-		if s.tenants[tenantID].Confidential() {
+		if t.Confidential() {
 			return oautherr.New(oautherr.InvalidGrant, "this app must refresh at /token with its client credentials")
 		}
 		return nil
 	}
 }
 
-// refresh is POST /auth/refresh.
-func (s *Server) refresh(c echo.Context) error {
-	p, err := params(c)
+// Refresh is POST /auth/refresh.
+func (e *Endpoints) Refresh(c echo.Context) error {
+	p, err := httpx.Params(c)
 	if err != nil {
-		return grantFailure(c, err)
+		return httpx.Refused(err)
 	}
 	rt := p.Get("refreshToken")
 	if rt == "" {
-		if rt, err = s.refreshCookie(c); err != nil { // cookie mode
-			return s.cookieFailure(c, err)
+		if rt, err = e.Cookies.RefreshToken(c); err != nil { // cookie mode
+			return e.Cookies.Refused(c, err)
 		}
 	}
 	if rt == "" {
-		return grantFailure(c, oautherr.New(oautherr.InvalidRequest, "refreshToken is required"))
+		return httpx.Refused(oautherr.New(oautherr.InvalidRequest, "refreshToken is required"))
 	}
-	g, err := s.tokens.Refresh(c.Request().Context(), rt, s.browserClient(c))
+	g, err := e.Tokens.Refresh(c.Request().Context(), rt, e.browserClient(c))
 	if err != nil {
-		return s.cookieFailure(c, err)
+		return e.Cookies.Refused(c, err)
 	}
 	body := map[string]any{
 		"accessToken": g.AccessToken, "expiresIn": int64(g.ExpiresIn.Seconds()), "tokenType": "Bearer",
 	}
-	if !s.sendRefreshCookie(c, g) {
+	if !e.Cookies.Send(c, g) {
 		body["refreshToken"] = g.RefreshToken
 	}
 	return c.JSON(http.StatusOK, body)
 }
 
-// grantFailure renders a refused refresh as the app endpoints' 401 shape;
-// server faults go to the central handler.
-func grantFailure(c echo.Context, err error) error {
-	var oe *oautherr.Error
-	if !errors.As(err, &oe) {
-		return err
-	}
-	return c.JSON(http.StatusUnauthorized, map[string]any{"error": oe.Code, "message": oe.Description})
-}
-
-// logout is POST /auth/logout: revokes the session of the bearer token, or
-// of the refresh token in the body. Every token of that session then fails.
-func (s *Server) logout(c echo.Context) error {
-	if t := s.cookieTenant(c); t != nil {
-		return s.cookieLogout(c, t)
+// Logout is POST /auth/logout: revokes the session of the bearer token, or
+// of the refresh token in the body (or cookie, for a cookie-mode app).
+// Every token of that session then fails. Logging out is idempotent: an
+// unknown or foreign refresh token revokes nothing, but the app's state
+// is "signed out" either way.
+func (e *Endpoints) Logout(c echo.Context) error {
+	if t := e.Cookies.Tenant(c); t != nil {
+		return e.cookieLogout(c, t)
 	}
 	ctx := c.Request().Context()
-	if _, ok := bearerToken(c.Request()); ok {
-		claims, err := s.authenticate(c)
+	if _, ok := authn.BearerToken(c.Request()); ok {
+		claims, err := e.Auth.Authenticate(c)
 		if err != nil {
-			if isTokenFault(err) {
-				return unauthorized(c, err, nil)
-			}
 			return err
 		}
-		if err := s.tokens.RevokeSession(ctx, claims.SID); err != nil {
-			return err
-		}
-		return c.JSON(http.StatusOK, map[string]any{"success": true})
+		return e.loggedOut(c, e.Tokens.RevokeSession(ctx, claims.SID))
 	}
-	p, err := params(c)
+	p, err := httpx.Params(c)
 	if err != nil {
 		return err
 	}
 	rt := p.Get("refreshToken")
 	if rt == "" {
-		return unauthorized(c, errNoToken, nil)
+		return httpx.ErrNoToken
 	}
-	// An unknown or foreign refresh token revokes nothing, but logging out
-	// is idempotent: the app's state is "signed out" either way.
-	if _, err := s.tokens.RevokeRefreshToken(ctx, rt, s.browserClient(c)); err != nil {
+	_, err = e.Tokens.RevokeRefreshToken(ctx, rt, e.browserClient(c))
+	return e.loggedOut(c, err)
+}
+
+// cookieLogout is POST /auth/logout for a cookie-mode app: it revokes the
+// session of the refresh cookie (and of the bearer token, if one is sent,
+// ignoring a dead one) and clears the cookies.
+func (e *Endpoints) cookieLogout(c echo.Context, t *tenants.Tenant) error {
+	if err := cookiemode.CheckCSRF(c, t); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	if rt := e.Cookies.Value(c, t.ID); rt != "" {
+		if _, err := e.Tokens.RevokeRefreshToken(ctx, rt, e.browserClient(c)); err != nil {
+			return err
+		}
+	}
+	if _, ok := authn.BearerToken(c.Request()); ok {
+		claims, err := e.Auth.Authenticate(c)
+		switch {
+		case err == nil:
+			if err := e.Tokens.RevokeSession(ctx, claims.SID); err != nil {
+				return err
+			}
+		case !httpx.IsTokenFault(err):
+			return err
+		}
+	}
+	e.Cookies.Clear(c, t.ID)
+	return e.loggedOut(c, nil)
+}
+
+// loggedOut answers a logout whose revocation ended with err.
+func (e *Endpoints) loggedOut(c echo.Context, err error) error {
+	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]any{"success": true})

@@ -1,0 +1,173 @@
+package tenants
+
+import (
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/socialbroker/broker/callback"
+	"github.com/socialbroker/broker/internal/accounts"
+	"github.com/socialbroker/broker/internal/config"
+	"github.com/socialbroker/broker/providers"
+)
+
+// Tenant is an app registered with the broker, as every handler sees it:
+// its definition and what the browser flow needs, built once per change.
+type Tenant struct {
+	*config.Tenant
+	App *callback.App
+}
+
+// NewTenant prepares t for the registry. t must be valid (config
+// validation) and is not changed afterwards.
+func NewTenant(t *config.Tenant) *Tenant {
+	return &Tenant{Tenant: t, App: &callback.App{
+		ID: t.ID, Name: t.DisplayName(), Home: t.Home(),
+		RedirectURIs: t.RedirectURIs, Providers: t.Providers, Confidential: t.Confidential(),
+		WantGroups: accounts.NeedsGroups(t),
+		Admit: func(id *providers.Identity, providerType string) callback.Admission {
+			facts := accounts.FactsOf(id, providerType)
+			if ok, why := accounts.Allowed(t.Access, facts); !ok {
+				return callback.Admission{Refusal: why}
+			}
+			return callback.Admission{Roles: accounts.Roles(t.Roles, facts), Facts: facts.Encode()}
+		},
+		Judge: func(facts []byte) ([]string, bool) { return accounts.Judge(t, facts, nil) },
+	}}
+}
+
+// AllowsOrigin reports whether origin is one of the tenant's
+// allowed_origins.
+func (t *Tenant) AllowsOrigin(origin string) bool {
+	return slices.Contains(t.AllowedOrigins, origin)
+}
+
+// Registry holds the current tenants and upstreams. Its zero value is
+// empty and ready to use.
+type Registry struct {
+	cur atomic.Pointer[snapshot]
+	mu  sync.Mutex // serialises changes
+}
+
+// snapshot is the registry at one moment; never changed once published.
+type snapshot struct {
+	tenants   map[string]*Tenant
+	upstreams map[string]*callback.Upstream
+	// origins lists, for each allowed origin, the tenants that allow it.
+	origins map[string][]string
+	// realms maps each verified email domain to the upstream holding it.
+	realms map[string]string
+}
+
+var empty = &snapshot{}
+
+func (r *Registry) load() *snapshot {
+	if s := r.cur.Load(); s != nil {
+		return s
+	}
+	return empty
+}
+
+// Tenant returns the tenant id names.
+func (r *Registry) Tenant(id string) (*Tenant, bool) {
+	t, ok := r.load().tenants[id]
+	return t, ok
+}
+
+// App returns the tenant id names as the browser flow sees it
+// (callback.Directory).
+func (r *Registry) App(id string) (*callback.App, bool) {
+	t, ok := r.load().tenants[id]
+	if !ok {
+		return nil, false
+	}
+	return t.App, true
+}
+
+// Upstream returns the upstream provider name names (callback.Directory).
+func (r *Registry) Upstream(name string) (*callback.Upstream, bool) {
+	u, ok := r.load().upstreams[name]
+	return u, ok
+}
+
+// HomeRealm names the upstream holding the verified email domain domain
+// (callback.Directory).
+func (r *Registry) HomeRealm(domain string) (string, bool) {
+	name, ok := r.load().realms[domain]
+	return name, ok
+}
+
+// OriginAllowed reports whether some tenant allows origin.
+func (r *Registry) OriginAllowed(origin string) bool {
+	return origin != "" && len(r.load().origins[origin]) > 0
+}
+
+// TenantOfOrigin returns the tenant allowing origin when exactly one does.
+func (r *Registry) TenantOfOrigin(origin string) (*Tenant, bool) {
+	s := r.load()
+	ids := s.origins[origin]
+	if len(ids) != 1 {
+		return nil, false
+	}
+	t, ok := s.tenants[ids[0]]
+	return t, ok
+}
+
+// Len returns how many tenants there are.
+func (r *Registry) Len() int { return len(r.load().tenants) }
+
+// Change is a set of changes applied together: readers see all of it or
+// none of it.
+type Change struct {
+	// Tenants and Upstreams are added, or replace those of the same id
+	// or name.
+	Tenants   []*Tenant
+	Upstreams []*callback.Upstream
+	// RemoveTenants and RemoveUpstreams name those that go.
+	RemoveTenants, RemoveUpstreams []string
+}
+
+// Apply publishes c. It copies the maps, so it costs time in proportion to
+// the registry's size: changes are rare, lookups are not.
+func (r *Registry) Apply(c Change) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	old := r.load()
+	next := &snapshot{
+		tenants:   make(map[string]*Tenant, len(old.tenants)+len(c.Tenants)),
+		upstreams: make(map[string]*callback.Upstream, len(old.upstreams)+len(c.Upstreams)),
+	}
+	for id, t := range old.tenants {
+		next.tenants[id] = t
+	}
+	for _, id := range c.RemoveTenants {
+		delete(next.tenants, id)
+	}
+	for _, t := range c.Tenants {
+		next.tenants[t.ID] = t
+	}
+	for name, u := range old.upstreams {
+		next.upstreams[name] = u
+	}
+	for _, name := range c.RemoveUpstreams {
+		delete(next.upstreams, name)
+	}
+	for _, u := range c.Upstreams {
+		next.upstreams[u.Name] = u
+	}
+	next.origins = map[string][]string{}
+	for id, t := range next.tenants {
+		for _, o := range t.AllowedOrigins {
+			next.origins[o] = append(next.origins[o], id)
+		}
+	}
+	next.realms = map[string]string{}
+	for name, u := range next.upstreams {
+		for _, d := range u.Domains {
+			next.realms[d] = name
+		}
+	}
+	r.cur.Store(next)
+}
+
+var _ callback.Directory = (*Registry)(nil)
