@@ -633,6 +633,33 @@ func (s *Service) RevokeSession(ctx context.Context, sid string) error {
 	return s.revoke(ctx, sid, s.cfg.Now())
 }
 
+// EndSession ends session sid. With everywhere it also ends the broker
+// session sid was started from, if any, and with it every app session
+// started from that (a logout "everywhere").
+func (s *Service) EndSession(ctx context.Context, sid string, everywhere bool) error {
+	if err := s.revoke(ctx, sid, s.cfg.Now()); err != nil || !everywhere {
+		return err
+	}
+	sess, err := s.store.GetSession(ctx, sid)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return nil
+	case err != nil:
+		return fmt.Errorf("tokens: get session: %w", err)
+	case sess.SSOID == "":
+		return nil
+	}
+	return s.RevokeSSOSession(ctx, sess.SSOID)
+}
+
+// RefreshTokenSession is the id of the session a refresh token names, as
+// written in it: unverified, so only for a token that RevokeRefreshToken
+// has just found to be a link of that session's chain.
+func RefreshTokenSession(token string) string {
+	sid, _ := refreshSession(token)
+	return sid
+}
+
 // RevokeSSOSession ends broker session id and every app session started
 // from it, in one write, and puts those in this replica's revocation
 // view at once (other replicas learn of them at their next poll). An

@@ -184,10 +184,20 @@ func (e *Endpoints) Refresh(c echo.Context) error {
 // of the refresh token in the body (or cookie, for a cookie-mode app).
 // Every token of that session then fails. Logging out is idempotent: an
 // unknown or foreign refresh token revokes nothing, but the app's state
-// is "signed out" either way.
+// is "signed out" either way. With "everywhere": true (JSON) or
+// everywhere=true (form), the broker session the session came from ends
+// too, with every app session it started.
 func (e *Endpoints) Logout(c echo.Context) error {
+	p, err := httpx.Params(c)
+	if err != nil {
+		return err
+	}
+	// everywhere: the broker session the app's session came from ends
+	// too, and with it every app session it started (contract, "SSO
+	// session and logout").
+	everywhere := p.Get("everywhere") == "true"
 	if t := e.Cookies.Tenant(c); t != nil {
-		return e.cookieLogout(c, t)
+		return e.cookieLogout(c, t, everywhere)
 	}
 	ctx := c.Request().Context()
 	if _, ok := authn.BearerToken(c.Request()); ok {
@@ -195,30 +205,36 @@ func (e *Endpoints) Logout(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		return e.loggedOut(c, e.Tokens.RevokeSession(ctx, claims.SID))
-	}
-	p, err := httpx.Params(c)
-	if err != nil {
-		return err
+		return e.loggedOut(c, e.Tokens.EndSession(ctx, claims.SID, everywhere))
 	}
 	rt := p.Get("refreshToken")
 	if rt == "" {
 		return httpx.ErrNoToken
 	}
-	_, err = e.Tokens.RevokeRefreshToken(ctx, rt, e.browserClient(c))
-	return e.loggedOut(c, err)
+	return e.loggedOut(c, e.endRefreshSession(c, rt, everywhere))
+}
+
+// endRefreshSession ends the session of refresh token rt, if the token is
+// one of its chain and the caller may end it.
+func (e *Endpoints) endRefreshSession(c echo.Context, rt string, everywhere bool) error {
+	ctx := c.Request().Context()
+	done, err := e.Tokens.RevokeRefreshToken(ctx, rt, e.browserClient(c))
+	if err != nil || !done || !everywhere {
+		return err
+	}
+	return e.Tokens.EndSession(ctx, tokens.RefreshTokenSession(rt), true)
 }
 
 // cookieLogout is POST /auth/logout for a cookie-mode app: it revokes the
 // session of the refresh cookie (and of the bearer token, if one is sent,
 // ignoring a dead one) and clears the cookies.
-func (e *Endpoints) cookieLogout(c echo.Context, t *tenants.Tenant) error {
+func (e *Endpoints) cookieLogout(c echo.Context, t *tenants.Tenant, everywhere bool) error {
 	if err := cookiemode.CheckCSRF(c, t); err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
 	if rt := e.Cookies.Value(c, t.ID); rt != "" {
-		if _, err := e.Tokens.RevokeRefreshToken(ctx, rt, e.browserClient(c)); err != nil {
+		if err := e.endRefreshSession(c, rt, everywhere); err != nil {
 			return err
 		}
 	}
@@ -226,7 +242,7 @@ func (e *Endpoints) cookieLogout(c echo.Context, t *tenants.Tenant) error {
 		claims, err := e.Auth.Authenticate(c)
 		switch {
 		case err == nil:
-			if err := e.Tokens.RevokeSession(ctx, claims.SID); err != nil {
+			if err := e.Tokens.EndSession(ctx, claims.SID, everywhere); err != nil {
 				return err
 			}
 		case !httpx.IsTokenFault(err):

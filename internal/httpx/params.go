@@ -5,6 +5,7 @@ import (
 	"io"
 	"mime"
 	"net/url"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 	"github.com/socialbroker/broker/internal/oautherr"
@@ -78,8 +79,15 @@ func jsonParams(r io.Reader) (url.Values, error) {
 		if err != nil {
 			return nil, notObject
 		}
-		s, ok := tok.(string)
-		if !ok {
+		var s string
+		switch t := tok.(type) {
+		case string:
+			s = t
+		case bool:
+			// A flag ({"everywhere":true} at /auth/logout) reads as the
+			// form value "true" or "false" would.
+			s = strconv.FormatBool(t)
+		default:
 			return nil, oautherr.New(oautherr.InvalidRequest, k+" must be a string")
 		}
 		if v.Has(k) {

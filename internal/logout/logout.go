@@ -19,6 +19,16 @@ type Endpoint struct {
 	Tokens  *tokens.Service
 	Keys    *tokens.KeySet
 	Tenants *tenants.Registry
+	// Browser finds and forgets the browser's broker session (callback).
+	Browser BrowserSessions
+}
+
+// BrowserSessions is the browser's broker session, as its cookie names it.
+type BrowserSessions interface {
+	// BrowserSSOID is the id of the broker session the request's cookie
+	// names, "" if none.
+	BrowserSSOID(c echo.Context) string
+	ClearSSOCookie(c echo.Context)
 }
 
 // EndSession is OIDC RP-Initiated Logout 1.0: GET or POST /logout with
@@ -46,9 +56,20 @@ func (e *Endpoint) EndSession(c echo.Context) error {
 			return httpx.Page(http.StatusBadRequest, "Invalid sign-out request", "The sign-out request carries an ID token this broker did not issue.")
 		}
 		tenantID = claims.Audience[0]
-		if err := e.Tokens.RevokeSession(c.Request().Context(), claims.SID); err != nil {
+		// The contract: RP-initiated logout ends the broker session and
+		// every app session it started, not only the hint's.
+		if err := e.Tokens.EndSession(c.Request().Context(), claims.SID, true); err != nil {
 			return err
 		}
+	}
+	// The browser's own broker session ends too, whichever user's it is:
+	// the browser asked to be signed out. (A POST from another site comes
+	// without the SameSite=Lax cookie: only its hint counts then.)
+	if id := e.Browser.BrowserSSOID(c); id != "" {
+		if err := e.Tokens.RevokeSSOSession(c.Request().Context(), id); err != nil {
+			return err
+		}
+		e.Browser.ClearSSOCookie(c)
 	}
 	if cid := q.Get("client_id"); cid != "" {
 		if tenantID != "" && cid != tenantID {

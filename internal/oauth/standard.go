@@ -38,6 +38,10 @@ func (e *Endpoints) Discovery(c echo.Context) error {
 		"scopes_supported":                               callback.SupportedScopes,
 		"claims_supported":                               []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "sid", "email", "email_verified", "name", "picture", "preferred_username", "roles"},
 		"authorization_response_iss_parameter_supported": true,
+		// OIDC Back-Channel Logout 1.0 §2.1: logout tokens carry sid,
+		// the sid of the session's ID tokens.
+		"backchannel_logout_supported":         true,
+		"backchannel_logout_session_supported": true,
 	})
 }
 

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 	"github.com/socialbroker/broker/callback"
 	"github.com/socialbroker/broker/internal/accounts"
 	"github.com/socialbroker/broker/internal/authn"
+	"github.com/socialbroker/broker/internal/backchannel"
 	"github.com/socialbroker/broker/internal/config"
 	"github.com/socialbroker/broker/internal/httpx"
 	"github.com/socialbroker/broker/internal/metrics"
@@ -50,6 +52,8 @@ type Server struct {
 	tokens  *tokens.Service
 	tenants *tenants.Registry
 	auth    *authn.Authn
+	// logouts sends back-channel logouts from the store's outbox.
+	logouts *backchannel.Deliverer
 	metrics *metrics.Metrics
 	echo    *echo.Echo
 	// writes judges whether the store takes writes, for /readyz; nil if
@@ -134,6 +138,7 @@ func assemble(ctx context.Context, cfg *config.Config, opts Options, store stora
 		Issuer: cfg.Issuer, LoginTTL: cfg.LoginTTL.Duration, UpstreamTimeout: cfg.UpstreamTimeout.Duration,
 		Directory: reg, States: store, StateKey: stateKey, Users: accounts.New(store, opts.Now),
 		Grants: svc, Now: opts.Now, Logger: opts.Logger,
+		SSO: callback.SSOConfig{Enabled: cfg.SSO.Enabled, IdleTTL: cfg.SSO.IdleTTL.Duration, MaxTTL: cfg.SSO.MaxTTL.Duration, Store: store},
 	})
 	if err != nil {
 		return nil, err
@@ -145,9 +150,38 @@ func assemble(ctx context.Context, cfg *config.Config, opts Options, store stora
 	if wh, ok := store.(writeHealth); ok {
 		s.writes = &writeCheck{store: wh, now: opts.Now}
 	}
+	s.logouts, err = backchannel.New(backchannel.Config{
+		Issuer: cfg.Issuer, Outbox: store, Signer: keys, Now: opts.Now, Logger: opts.Logger,
+		URI: func(tenantID string) string {
+			if t, ok := reg.Tenant(tenantID); ok {
+				return t.BackchannelLogoutURI
+			}
+			return ""
+		},
+		GaveUp: s.auditGaveUp,
+	})
+	if err != nil {
+		return nil, err
+	}
 	s.auth = &authn.Authn{Tokens: svc, Tenants: reg, ClientFailures: s.limiter(cfg.RateLimits.AuthFailuresPerClient), Log: opts.Logger}
 	s.echo = s.routes(flow, opts.Mount)
 	return s, nil
+}
+
+// auditGaveUp records a back-channel logout given up in the audit log,
+// when the store keeps one (storage.Audit).
+func (s *Server) auditGaveUp(ctx context.Context, d storage.LogoutDelivery, lastErr error) {
+	audit, ok := s.store.(storage.Audit)
+	if !ok {
+		return
+	}
+	detail, _ := json.Marshal(map[string]any{"sid": d.SessionID, "attempts": d.Attempts, "last_error": lastErr.Error()})
+	_, err := audit.AppendAudit(ctx, storage.AuditEvent{
+		Time: s.now(), Type: "logout.delivery_failed", Tenant: d.TenantID, User: d.UserID, Detail: detail,
+	})
+	if err != nil {
+		s.log.Warn("audit event not recorded", "type", "logout.delivery_failed", "err", err)
+	}
 }
 
 // tenantPolicy judges sessions against their tenant's current rules
@@ -302,7 +336,12 @@ func serveUntil(ctx context.Context, srv *http.Server, l net.Listener, drain fun
 // across a reconnect.
 const revocationPoll = 250 * time.Millisecond
 
-// maintain syncs revocations several times a second, refreshes keys every
+// logoutPoll is how often each replica looks for back-channel logouts
+// due: how long after a session ends its app hears of it, at most.
+const logoutPoll = time.Second
+
+// maintain syncs revocations several times a second, sends due
+// back-channel logouts every second, refreshes keys every
 // minute (so keys created by another replica are published here too) and
 // deletes expired rows every ten.
 func (s *Server) maintain(ctx context.Context) {
@@ -316,6 +355,11 @@ func (s *Server) maintain(ctx context.Context) {
 				s.log.Info("revocation sync recovered")
 			}
 			failing = err != nil
+		}},
+		chore{logoutPoll, func(ctx context.Context) {
+			if err := s.logouts.Run(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("back-channel logouts not sent", "err", err)
+			}
 		}},
 		chore{time.Minute, func(ctx context.Context) {
 			if err := s.keys.Refresh(ctx); err != nil {
