@@ -65,6 +65,7 @@ type harness struct {
 	srv    *server.Server
 	cfg    *config.Config
 	logs   *syncBuffer
+	stops  map[*server.Server]func() // see stop
 }
 
 // syncBuffer collects the broker's logs for inspection.
@@ -185,15 +186,23 @@ func (h *harness) serveAt(cfg *config.Config, l net.Listener, now func() time.Ti
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx, l) }()
-	h.t.Cleanup(func() {
+	stop := sync.OnceFunc(func() {
 		cancel()
 		if err := <-done; err != nil {
 			h.t.Errorf("Serve: %v", err)
 		}
 		srv.Close()
 	})
+	h.t.Cleanup(stop)
+	if h.stops == nil {
+		h.stops = map[*server.Server]func(){}
+	}
+	h.stops[srv] = stop
 	return srv
 }
+
+// stop shuts srv down before the test ends: a broker that goes away.
+func (h *harness) stop(srv *server.Server) { h.stops[srv]() }
 
 // addReplica starts another broker sharing the config and database, as a
 // second instance behind the same load balancer, and returns its base URL.
