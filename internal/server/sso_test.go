@@ -238,6 +238,8 @@ func TestPromptNone(t *testing.T) {
 		{"app without the provider", "orgs", none, "interaction_required"},
 		{"another provider named", "app-b", url.Values{"prompt": {"none"}, "provider": {"github"}}, "interaction_required"},
 		{"none with login", "app-a", url.Values{"prompt": {"none login"}}, "invalid_request"},
+		{"max_age not a number", "app-a", url.Values{"prompt": {"none"}, "max_age": {"soon"}}, "invalid_request"},
+		{"max_age negative", "app-a", url.Values{"prompt": {"none"}, "max_age": {"-1"}}, "invalid_request"},
 	} {
 		q := h.codeFor(b, tt.client, newPKCE(), tt.extra)
 		if q.Get("error") != tt.want {

@@ -66,7 +66,8 @@ func (s *Store) RevokeSSOSession(ctx context.Context, id string, now time.Time) 
 			if err := oneRow(tx.Exec(ctx, `UPDATE sso_sessions SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2`, tstz(now), id)); err != nil {
 				return err
 			}
-			rows, err := tx.Query(ctx, `UPDATE sessions SET revoked_at = $1 WHERE sso_id = $2 AND revoked_at IS NULL RETURNING id`, tstz(now), id)
+			// sso_id <> '' lets the partial index sessions_by_sso serve it.
+			rows, err := tx.Query(ctx, `UPDATE sessions SET revoked_at = $1 WHERE sso_id = $2 AND sso_id <> '' AND revoked_at IS NULL RETURNING id`, tstz(now), id)
 			if err != nil {
 				return err
 			}

@@ -61,11 +61,12 @@ func (s *Store) RevokeSSOSession(ctx context.Context, id string, now time.Time) 
 		}
 		// One point UPDATE ... RETURNING per session: the write
 		// connection runs single-row statements only (wtx), and a broker
-		// session starts a handful of app sessions.
+		// session starts a handful of app sessions. sso_id != '' lets
+		// the partial index sessions_by_sso serve the search.
 		for {
 			var sid string
 			err := tx.QueryRow(`UPDATE sessions SET revoked_at = ? WHERE id =
-				(SELECT id FROM sessions WHERE sso_id = ? AND revoked_at IS NULL LIMIT 1) RETURNING id`, millis(now), id).Scan(&sid)
+				(SELECT id FROM sessions WHERE sso_id = ? AND sso_id != '' AND revoked_at IS NULL LIMIT 1) RETURNING id`, millis(now), id).Scan(&sid)
 			if errors.Is(err, sql.ErrNoRows) {
 				return nil
 			}
