@@ -142,6 +142,9 @@ func TestRevocationViewHoldsOnlyRecent(t *testing.T) {
 // storeWith is a Store whose Sessions are s; the rest is never called.
 type storeWith struct{ storage.Sessions }
 
+func (storeWith) RevokeSSOSession(context.Context, string, time.Time) ([]string, error) {
+	return nil, errors.ErrUnsupported
+}
 func (storeWith) GetCode(context.Context, string) (storage.AuthCode, error) {
 	return storage.AuthCode{}, errors.ErrUnsupported
 }
