@@ -3,7 +3,6 @@ package callback
 import (
 	"context"
 	"errors"
-	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -44,26 +43,13 @@ type SSOConfig struct {
 	Store   SSOStore
 }
 
-const (
-	ssoCookieSecure = "__Host-broker_sso"
-	ssoCookiePlain  = "broker_sso"
-)
-
-func (h *Handler) ssoCookieName() string {
-	if h.secure {
-		return ssoCookieSecure
-	}
-	return ssoCookiePlain
-}
+// ssoCookie names the broker session's cookie (see cookieName).
+const ssoCookie = "broker_sso"
 
 func (h *Handler) setSSOCookie(c echo.Context, value string, maxAge int) {
-	c.SetCookie(&http.Cookie{
-		Name: h.ssoCookieName(), Value: value, Path: "/", MaxAge: maxAge,
-		HttpOnly: true, Secure: h.secure,
-		// Lax: /authorize is a top-level GET navigation from the app's
-		// site, which Lax lets through and Strict would not.
-		SameSite: http.SameSiteLaxMode,
-	})
+	// Lax: /authorize is a top-level GET navigation from the app's site,
+	// which Lax lets through and Strict would not.
+	h.setCookie(c, h.cookieName(ssoCookie), value, maxAge)
 }
 
 // ClearSSOCookie tells the browser to drop its broker session cookie.
@@ -75,7 +61,7 @@ func (h *Handler) browserSSO(c echo.Context) (storage.SSOSession, bool) {
 	if !h.cfg.SSO.Enabled {
 		return storage.SSOSession{}, false
 	}
-	ck, err := c.Cookie(h.ssoCookieName())
+	ck, err := c.Cookie(h.cookieName(ssoCookie))
 	if err != nil || len(ck.Value) != 43 {
 		return storage.SSOSession{}, false
 	}

@@ -132,39 +132,42 @@ func (h *Handler) openFlow(state string) (*flow, error) {
 	return &f, nil
 }
 
-// Cookie names. Over https the __Host- prefix pins the cookie to this host
-// and path / with Secure (RFC 6265bis §4.1.3.2); browsers refuse that
-// prefix over plain http, where only loopback development runs.
-const (
-	bindingCookieSecure = "__Host-broker_login"
-	bindingCookiePlain  = "broker_login"
-)
+// bindingCookie names the browser-binding cookie (see cookieName).
+const bindingCookie = "broker_login"
 
-func (h *Handler) cookieName() string {
+// cookieName is the name the cookie called base goes by. Over https the
+// __Host- prefix pins the cookie to this host and path / with Secure (RFC
+// 6265bis §4.1.3.2); browsers refuse that prefix over plain http, where
+// only loopback development runs.
+func (h *Handler) cookieName(base string) string {
 	if h.secure {
-		return bindingCookieSecure
+		return "__Host-" + base
 	}
-	return bindingCookiePlain
+	return base
 }
 
 // browserBinding returns this browser's binding secret, minting a new one
 // if it has none. One secret serves every flow the browser has in flight,
 // so sign-ins in two tabs do not clobber each other.
 func (h *Handler) browserBinding(c echo.Context) string {
-	if ck, err := c.Cookie(h.cookieName()); err == nil && len(ck.Value) == 43 {
+	if ck, err := c.Cookie(h.cookieName(bindingCookie)); err == nil && len(ck.Value) == 43 {
 		return ck.Value
 	}
 	return tokens.NewOpaque()
 }
 
 func (h *Handler) setBindingCookie(c echo.Context, value string) {
+	// Lax: the upstream's return is a top-level GET navigation from
+	// another site, which Lax lets through and Strict would not.
+	h.setCookie(c, h.cookieName(bindingCookie), value, int(h.cfg.LoginTTL/time.Second))
+}
+
+// setCookie sets one of the flow's cookies: HttpOnly, SameSite=Lax, path
+// /, and Secure over https (where its name carries the __Host- prefix).
+func (h *Handler) setCookie(c echo.Context, name, value string, maxAge int) {
 	c.SetCookie(&http.Cookie{
-		Name: h.cookieName(), Value: value, Path: "/",
-		MaxAge:   int(h.cfg.LoginTTL / time.Second),
-		HttpOnly: true, Secure: h.secure,
-		// Lax: the upstream's return is a top-level GET navigation from
-		// another site, which Lax lets through and Strict would not.
-		SameSite: http.SameSiteLaxMode,
+		Name: name, Value: value, Path: "/", MaxAge: maxAge,
+		HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode,
 	})
 }
 
@@ -229,7 +232,7 @@ func (h *Handler) takeFlow(c echo.Context, state, provider string) (*flow, stora
 	}
 	// A state that reached another browser, or another provider's
 	// callback, is spent all the same: a login CSRF gets a single try.
-	ck, cerr := c.Cookie(h.cookieName())
+	ck, cerr := c.Cookie(h.cookieName(bindingCookie))
 	if cerr != nil || subtle.ConstantTimeCompare([]byte(tokens.Hash(ck.Value)), []byte(f.Browser)) != 1 {
 		h.spend(c, use)
 		return f, use, errOtherBrowser

@@ -217,6 +217,13 @@ func TestValidationRules(t *testing.T) {
 		{"client secret short in characters", edit(t, "providers = [\"google\", \"github\", \"corp\"]\n",
 			"providers = [\"google\", \"github\", \"corp\"]\nclient_secret = \""+strings.Repeat("é", 16)+"\"\n"),
 			"tenants[0].client_secret", "too short (16 characters)"},
+		{"sso idle zero", valid + "[sso]\nidle_ttl = \"0s\"\n", "sso.idle_ttl", "positive"},
+		{"sso max zero", valid + "[sso]\nmax_ttl = \"0s\"\n", "sso.max_ttl", "positive"},
+		{"sso idle above max", valid + "[sso]\nidle_ttl = \"48h\"\n", "sso.idle_ttl", "longer than sso.max_ttl"},
+		{"backchannel plain http", backchannel(t, "http://app.acme.com/logout"), "tenants[0].backchannel_logout_uri", "only allowed for localhost"},
+		{"backchannel relative", backchannel(t, "/logout"), "tenants[0].backchannel_logout_uri", "https://"},
+		{"backchannel fragment", backchannel(t, "https://app.acme.com/logout#x"), "tenants[0].backchannel_logout_uri", "fragment"},
+		{"backchannel credentials", backchannel(t, "https://u:p@app.acme.com/logout"), "tenants[0].backchannel_logout_uri", "user:password"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
