@@ -168,10 +168,12 @@ func newTestFlow(t testing.TB, issuer string) *testFlow {
 	return newTestFlowWithKey(t, issuer, testStateKey)
 }
 
-func newTestFlowWithKey(t testing.TB, issuer string, key []byte) *testFlow {
+// newTestFlowWithKey is newTestFlow sealing with key; each option may
+// change the configuration before the handler is made.
+func newTestFlowWithKey(t testing.TB, issuer string, key []byte, options ...func(*Config)) *testFlow {
 	t.Helper()
 	f := &testFlow{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC), states: &memStates{}, upstream: &fakeProvider{name: "fake"}}
-	h, err := New(Config{
+	cfg := Config{
 		Issuer: issuer, LoginTTL: 10 * time.Minute,
 		Directory: testDirectory{
 			apps: map[string]*App{"app": {ID: "app", Name: "App", Home: appHome, RedirectURIs: registered, Providers: []string{"fake", "other"},
@@ -183,7 +185,11 @@ func newTestFlowWithKey(t testing.TB, issuer string, key []byte) *testFlow {
 		},
 		States: f.states, StateKey: key, Users: fakeUsers{}, Grants: fakeGrants{f.states},
 		Now: func() time.Time { return f.now }, Logger: slog.New(slog.DiscardHandler),
-	})
+	}
+	for _, o := range options {
+		o(&cfg)
+	}
+	h, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,104 @@
+package callback
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/socialbroker/broker/storage"
+	"github.com/socialbroker/broker/tokens"
+)
+
+// memSSO is an in-memory SSOStore whose one user is fakeUsers'.
+type memSSO struct {
+	mu       sync.Mutex
+	sessions map[string]storage.SSOSession // by secret hash
+}
+
+func (m *memSSO) PutSSOSession(_ context.Context, s storage.SSOSession) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for h, old := range m.sessions {
+		if old.ID == s.ID {
+			delete(m.sessions, h)
+		}
+	}
+	m.sessions[s.SecretHash] = s
+	return nil
+}
+
+func (m *memSSO) GetSSOSession(_ context.Context, hash string) (storage.SSOSession, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.sessions[hash]
+	if !ok {
+		return s, storage.ErrNotFound
+	}
+	return s, nil
+}
+
+func (m *memSSO) TouchSSOSession(context.Context, string, time.Time) error { return nil }
+
+func (m *memSSO) GetUser(_ context.Context, id string) (storage.User, error) {
+	return storage.User{ID: id, Email: "alice@example.com"}, nil
+}
+
+// TestSSOCookie: the broker session cookie is set at the callback with the
+// binding cookie's attributes (__Host- and Secure over https, HttpOnly,
+// Lax) for max_ttl; only its hash is stored; it signs the browser in
+// silently, and an unprefixed copy (tossed by a sibling subdomain) does
+// not.
+func TestSSOCookie(t *testing.T) {
+	store := &memSSO{sessions: map[string]storage.SSOSession{}}
+	f := newTestFlowWithKey(t, "https://auth.example.com", testStateKey, func(c *Config) {
+		c.SSO = SSOConfig{Enabled: true, IdleTTL: time.Hour, MaxTTL: 24 * time.Hour, Store: store}
+		a := c.Directory.(testDirectory).apps["app"]
+		a.Judge = func([]byte) ([]string, bool) { return nil, true }
+	})
+	none := appQuery()
+	none.Set("prompt", "none")
+	silent := func(cookies ...*http.Cookie) url.Values {
+		t.Helper()
+		w := f.serve("/authorize", none.Encode(), cookies...)
+		loc, err := url.Parse(w.Header().Get("Location"))
+		if w.Code != http.StatusFound || err != nil {
+			t.Fatalf("prompt=none: %d %q, want a redirect", w.Code, w.Header().Get("Location"))
+		}
+		return loc.Query()
+	}
+	if q := silent(); q.Get("error") != "login_required" {
+		t.Fatalf("prompt=none before any sign-in: %v, want login_required", q)
+	}
+
+	state, binding := f.start(t)
+	w := f.serve("/auth/fake/callback", url.Values{"state": {state}, "code": {"good"}}.Encode(), binding)
+	if w.Code != http.StatusFound {
+		t.Fatalf("callback: %d", w.Code)
+	}
+	var sso *http.Cookie
+	for _, c := range w.Result().Cookies() {
+		if c.Name == "__Host-broker_sso" {
+			sso = c
+		}
+	}
+	if sso == nil || !sso.Secure || !sso.HttpOnly || sso.SameSite != http.SameSiteLaxMode || sso.Path != "/" ||
+		sso.Domain != "" || sso.MaxAge != 24*3600 || len(sso.Value) != 43 {
+		t.Fatalf("broker session cookie = %+v, want __Host-broker_sso, Secure, HttpOnly, Lax, /, 24h, 256 bits", sso)
+	}
+	if _, ok := store.sessions[tokens.Hash(sso.Value)]; !ok || len(store.sessions) != 1 {
+		t.Fatalf("store holds %v, want one session under the cookie's hash", store.sessions)
+	}
+	if q := silent(sso); q.Get("code") != "broker-code" {
+		t.Errorf("prompt=none with the cookie: %v, want a code", q)
+	}
+	if q := silent(&http.Cookie{Name: "broker_sso", Value: sso.Value}); q.Get("error") != "login_required" {
+		t.Errorf("prompt=none with an unprefixed copy: %v, want login_required", q)
+	}
+	f.now = f.now.Add(time.Hour)
+	if q := silent(sso); q.Get("error") != "login_required" {
+		t.Errorf("prompt=none after idle_ttl: %v, want login_required", q)
+	}
+}
