@@ -137,6 +137,9 @@ func (h *Handler) authorize(c echo.Context) error {
 		return h.fail(c, err)
 	}
 	if r.provider == "" {
+		r.provider = h.homeRealm(r.tenant, r.loginHint) // realm.go
+	}
+	if r.provider == "" {
 		if len(r.tenant.Providers) != 1 {
 			return h.chooser(c, r)
 		}
@@ -180,6 +183,7 @@ func (h *Handler) chooser(c echo.Context, r *authRequest) error {
 			Provider: name, Label: up.Label, URL: "/auth/" + url.PathEscape(name) + "/login?" + pq.Encode(),
 		})
 	}
+	page.Email = h.emailBox(r, q) // realm.go
 	httpx.SetPageHeaders(c.Response().Header())
 	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
 	c.Response().WriteHeader(http.StatusOK)
