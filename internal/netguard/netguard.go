@@ -135,13 +135,13 @@ func CheckURL(ctx context.Context, rawURL string, allowPrivate bool, resolver *n
 	}
 	if ip.IsValid() {
 		if why := refusal(ip); why != "" {
-			return fmt.Errorf("netguard: %s is %s: %w", ip, why, ErrForbidden)
+			return fmt.Errorf("%w: %s is %s", ErrForbidden, ip, why)
 		}
 		return nil
 	}
 	// RFC 6761 §6.3: localhost names are loopback whatever DNS says.
 	if name == "localhost" || strings.HasSuffix(name, ".localhost") {
-		return fmt.Errorf("netguard: %s is a loopback name: %w", name, ErrForbidden)
+		return fmt.Errorf("%w: %s is a loopback name", ErrForbidden, name)
 	}
 	if resolver == nil {
 		resolver = net.DefaultResolver
@@ -152,7 +152,7 @@ func CheckURL(ctx context.Context, rawURL string, allowPrivate bool, resolver *n
 	}
 	for _, ip := range ips {
 		if why := refusal(ip); why != "" {
-			return fmt.Errorf("netguard: %s resolves to %s, %s: %w", name, ip, why, ErrForbidden)
+			return fmt.Errorf("%w: %s resolves to %s, %s", ErrForbidden, name, ip, why)
 		}
 	}
 	return nil
@@ -231,10 +231,10 @@ func control(allowed func(netip.AddrPort) bool) func(string, string, syscall.Raw
 	return func(network, address string, _ syscall.RawConn) error {
 		ap, err := netip.ParseAddrPort(address)
 		if err != nil {
-			return fmt.Errorf("netguard: dial %s %q: %w", network, address, ErrForbidden)
+			return fmt.Errorf("%w: dial %s %q: not an IP address and port", ErrForbidden, network, address)
 		}
 		if !allowed(ap) {
-			return fmt.Errorf("netguard: dial %s %s, %s: %w", network, ap, refusal(ap.Addr()), ErrForbidden)
+			return fmt.Errorf("%w: dial %s %s, %s", ErrForbidden, network, ap, refusal(ap.Addr()))
 		}
 		return nil
 	}
