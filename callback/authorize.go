@@ -184,7 +184,11 @@ func (h *Handler) chooser(c echo.Context, r *authRequest) error {
 		})
 	}
 	page.Email = h.emailBox(r, q) // realm.go
-	httpx.SetPageHeaders(c.Response().Header())
+	if page.Email != nil {
+		httpx.SetSignInFormHeaders(c.Response().Header())
+	} else {
+		httpx.SetPageHeaders(c.Response().Header())
+	}
 	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
 	c.Response().WriteHeader(http.StatusOK)
 	return web.Render(c.Response(), "signin", page)

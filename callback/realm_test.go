@@ -97,6 +97,11 @@ func TestEmailBox(t *testing.T) {
 	if w.Code != http.StatusOK {
 		t.Fatalf("chooser: status %d", w.Code)
 	}
+	// Chrome and Safari hold a form's submission to form-action through
+	// every redirect it leads to: to the upstream, and back to the app.
+	if csp := w.Header().Get("Content-Security-Policy"); strings.Contains(csp, "form-action") || !strings.Contains(csp, "default-src 'none'") {
+		t.Errorf("the chooser with an email box has Content-Security-Policy %q, want the page policy without form-action", csp)
+	}
 	action, fields := emailForm(t, w.Body.String())
 	if action != "/authorize" {
 		t.Errorf("the email box is sent to %q, want /authorize", action)
