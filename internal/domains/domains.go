@@ -58,6 +58,9 @@ func (v Verifier) Verify(ctx context.Context, domain, want string) (bool, error)
 	if !ok {
 		return false, fmt.Errorf("domains: %q is not a domain name", domain)
 	}
+	if want == "" {
+		return false, fmt.Errorf("domains: no token to look for")
+	}
 	timeout := v.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
