@@ -115,7 +115,7 @@ func TestCheckURL(t *testing.T) {
 		{url: "https://[fd00:ec2::254]/", forbidden: true},
 		{url: "https://[fe80::1%25eth0]/", forbidden: true},
 		{url: "https://１２７.０.０.１/", forbidden: true}, // full-width digits become 127.0.0.1
-		{url: "https://127%2E0%2E0%2E1/"}, // url.Parse refuses escapes in a host
+		{url: "https://127%2E0%2E0%2E1/"},            // url.Parse refuses escapes in a host
 		{url: "https://127.0.0.1./", forbidden: true},
 
 		// Numbers some resolvers read as 127.0.0.1: refused as malformed.
