@@ -248,8 +248,11 @@ func testRecordChangesConcurrently(t *testing.T, s storage.Store) {
 		t.Fatalf("RecordChanges(0): %d records, want %d", len(all), writers*each)
 	}
 	for _, r := range all {
-		if got, ok := seen[r.ID]; !ok || got != r.Seq {
-			t.Errorf("record %s, seq %d: the poller saw seq %d (0: never); it became visible below a seq already seen", r.ID, r.Seq, got)
+		switch got, ok := seen[r.ID]; {
+		case !ok:
+			t.Errorf("record %s, seq %d: the poller never saw it: it became visible after a higher seq", r.ID, r.Seq)
+		case got != r.Seq:
+			t.Errorf("record %s: the poller saw seq %d, the feed says %d", r.ID, got, r.Seq)
 		}
 	}
 }

@@ -57,6 +57,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"SetUserDisabled", testSetUserDisabled},
 		{"DeleteUser", testDeleteUser},
 		{"DeleteUserWithoutSessions", testDeleteUserWithoutSessions},
+		{"DeleteUserConcurrently", testDeleteUserConcurrently},
 		{"ListUserSessions", testListUserSessions},
 		{"RevokeTenantSessions", testRevokeTenantSessions},
 	}

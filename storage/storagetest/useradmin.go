@@ -1,6 +1,8 @@
 package storagetest
 
 import (
+	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -224,6 +226,31 @@ func testDeleteUser(t *testing.T, s storage.Store) {
 	wantErr(t, "DeleteExpired", err, nil)
 	if n != 2 {
 		t.Fatalf("DeleteExpired after DeleteUser: %d rows removed, want 2 (a session and a deleted user)", n)
+	}
+}
+
+// testDeleteUserConcurrently: an identity linked while its user is being
+// deleted is either deleted with it or refused; none survives linked to
+// a deleted user, whose next sign-in could then never create a new user.
+// Each user keeps a session, so that its row stays as a tombstone.
+func testDeleteUserConcurrently(t *testing.T, s storage.Store) {
+	for i := range 10 {
+		id := fmt.Sprintf("u%d", i)
+		newUser(t, s, id, t0)
+		addSession(t, s, "s"+id, id, "acme", t0, t0.Add(time.Hour))
+		late := storage.Identity{UserID: id, Provider: "late", Subject: id, CreatedAt: t0}
+		results := race(2, func(call int) (struct{}, error) {
+			if call == 0 {
+				return struct{}{}, s.DeleteUser(t.Context(), id, t0)
+			}
+			return struct{}{}, s.AddIdentity(t.Context(), late)
+		})
+		wantErr(t, "DeleteUser", results[0].err, nil)
+		if err := results[1].err; err != nil && !errors.Is(err, storage.ErrNotFound) {
+			t.Fatalf("AddIdentity beside DeleteUser: %v, want success or ErrNotFound", err)
+		}
+		_, err := s.GetIdentity(t.Context(), late.Provider, late.Subject)
+		wantErr(t, "GetIdentity(linked beside DeleteUser)", err, storage.ErrNotFound)
 	}
 }
 
