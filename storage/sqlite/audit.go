@@ -47,7 +47,16 @@ func (s *Store) ListAudit(ctx context.Context, q storage.AuditQuery) ([]storage.
 	if len(where) > 0 {
 		query += ` WHERE ` + strings.Join(where, " AND ")
 	}
-	query += ` ORDER BY id DESC LIMIT ?`
+	order := ` ORDER BY id DESC LIMIT ?`
+	if !q.Since.IsZero() && q.Type == "" && q.Tenant == "" {
+		// Walking ids down from the newest, SQLite (which keeps no
+		// statistics here) would pass every older event when fewer than
+		// Limit are recent enough. The unary plus stops it ordering by the
+		// key, so it reads the recent events by audit_events_by_time and
+		// sorts only those.
+		order = ` ORDER BY +id DESC LIMIT ?`
+	}
+	query += order
 	rows, err := s.reads.QueryContext(ctx, query, append(args, sqlLimit(q.Limit))...)
 	events, err := collect(rows, err, scanAudit)
 	return events, wrap("list audit", err)
