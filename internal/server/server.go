@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/socialbroker/broker/callback"
 	"github.com/socialbroker/broker/internal/accounts"
+	"github.com/socialbroker/broker/internal/audit"
 	"github.com/socialbroker/broker/internal/authn"
 	"github.com/socialbroker/broker/internal/config"
 	"github.com/socialbroker/broker/internal/httpx"
@@ -50,6 +51,7 @@ type Server struct {
 	tokens  *tokens.Service
 	tenants *tenants.Registry
 	auth    *authn.Authn
+	audit   *audit.Recorder
 	metrics *metrics.Metrics
 	echo    *echo.Echo
 	// writes judges whether the store takes writes, for /readyz; nil if
@@ -112,11 +114,15 @@ func assemble(ctx context.Context, cfg *config.Config, opts Options, store stora
 	if err := keys.Refresh(ctx); err != nil {
 		return nil, err
 	}
+	events := audit.NewRecorder(store, opts.Logger, opts.Now)
 	svc, err := tokens.NewService(store, keys, tokens.Config{
 		Issuer: cfg.Issuer, AccessTTL: t.AccessTTL.Duration, IDTokenTTL: t.IDTokenTTL.Duration,
 		RefreshIdleTTL: t.RefreshIdleTTL.Duration, RefreshMaxTTL: t.RefreshMaxTTL.Duration,
 		ReuseGrace: t.RefreshReuseGrace.Duration, CodeTTL: t.CodeTTL.Duration,
 		Policy: tenantPolicy(reg), Now: opts.Now, Logger: opts.Logger,
+		OnReuse: func(sess storage.Session) {
+			events.Record(storage.AuditEvent{Type: audit.RefreshReuseDetected, Tenant: sess.TenantID, User: sess.UserID})
+		},
 	})
 	if err != nil {
 		return nil, err
@@ -133,14 +139,14 @@ func assemble(ctx context.Context, cfg *config.Config, opts Options, store stora
 	flow, err := callback.New(callback.Config{
 		Issuer: cfg.Issuer, LoginTTL: cfg.LoginTTL.Duration, UpstreamTimeout: cfg.UpstreamTimeout.Duration,
 		Directory: reg, States: store, StateKey: stateKey, Users: accounts.New(store, opts.Now),
-		Grants: svc, Now: opts.Now, Logger: opts.Logger,
+		Grants: svc, Events: events, Now: opts.Now, Logger: opts.Logger,
 	})
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{
 		cfg: cfg, log: opts.Logger, now: opts.Now, store: store, keys: keys, tokens: svc,
-		tenants: reg, metrics: metrics.New(),
+		tenants: reg, metrics: metrics.New(), audit: events,
 	}
 	if wh, ok := store.(writeHealth); ok {
 		s.writes = &writeCheck{store: wh, now: opts.Now}
@@ -214,6 +220,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	bg, stop := context.WithCancel(ctx)
 	defer stop()
 	go s.maintain(bg)
+	go s.audit.Run(bg)
 	return serveUntil(ctx, srv, l, s.drain)
 }
 
