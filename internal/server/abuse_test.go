@@ -2,8 +2,6 @@ package server_test
 
 import (
 	"encoding/base64"
-	"encoding/json"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -14,52 +12,8 @@ import (
 	"github.com/socialbroker/broker/internal/config"
 )
 
-// variant starts a second broker on the harness's database and clock,
-// with the harness's config changed by edit (for settings extraTOML cannot
-// reach, such as top-level keys), and returns a copy of h that talks to it.
-func (h *harness) variant(edit func(*config.Config)) *harness {
-	h.t.Helper()
-	cfg := *h.cfg
-	edit(&cfg)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	h.serve(&cfg, l)
-	return h.via("http://" + l.Addr().String())
-}
-
-// from is an HTTP client whose connections leave from the loopback
-// address ip (Linux routes all of 127.0.0.0/8 to lo), so tests can be
-// several clients, as the broker sees them.
-func from(ip string) *http.Client {
-	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
-	return &http.Client{
-		Transport:     &http.Transport{DialContext: d.DialContext, DisableKeepAlives: true},
-		Timeout:       10 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
-}
-
-// reply is an answer read whole.
-type reply struct {
-	status int
-	header http.Header
-	body   string
-}
-
-func (h *harness) call(client *http.Client, req *http.Request) reply {
-	h.t.Helper()
-	resp, err := client.Do(req)
-	if err != nil {
-		h.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
-	}
-	defer resp.Body.Close()
-	return reply{resp.StatusCode, resp.Header, readAll(h.t, resp)}
-}
-
 // tokenRequest is a /token request with a made-up code for client.
-func (h *harness) tokenRequest(client string, hdr http.Header) *http.Request {
+func tokenRequest(h *harness, client string, hdr http.Header) *http.Request {
 	form := url.Values{"grant_type": {"authorization_code"}, "code": {"guess"}, "redirect_uri": {appRedirect}, "code_verifier": {strings.Repeat("v", 43)}}
 	if client != "" {
 		form.Set("client_id", client)
@@ -72,26 +26,6 @@ func (h *harness) tokenRequest(client string, hdr http.Header) *http.Request {
 	return req
 }
 
-// limited asserts a 429 with Retry-After in whole seconds, at most max.
-func limited(t *testing.T, r reply, max int) {
-	t.Helper()
-	if r.status != http.StatusTooManyRequests {
-		t.Fatalf("status %d, want 429: %.200s", r.status, r.body)
-	}
-	secs, err := strconv.Atoi(r.header.Get("Retry-After"))
-	if err != nil || secs < 1 || secs > max {
-		t.Errorf("Retry-After %q, want whole seconds from 1 to %d", r.header.Get("Retry-After"), max)
-	}
-}
-
-func jsonLimited(t *testing.T, r reply) {
-	t.Helper()
-	var body map[string]string
-	if err := json.Unmarshal([]byte(r.body), &body); err != nil || body["error"] != "rate_limited" || body["error_description"] == "" {
-		t.Errorf("429 body %q, want an RFC 6749-style JSON error", r.body)
-	}
-}
-
 // TestRateLimitPerIP: /token from one address beyond token_per_ip gets 429
 // with Retry-After; a spoofed X-Forwarded-For from an untrusted peer does
 // not buy a fresh budget; another address is unaffected; time refills.
@@ -99,19 +33,19 @@ func TestRateLimitPerIP(t *testing.T) {
 	h := newHarness(t, "[rate_limits]\ntoken_per_ip = \"3/m\"\ntoken_per_tenant = \"0\"\n")
 	me := from("127.0.0.1")
 	for i := range 3 {
-		if r := h.call(me, h.tokenRequest("spa", nil)); r.status != http.StatusBadRequest {
+		if r := h.call(me, tokenRequest(h, "spa", nil)); r.status != http.StatusBadRequest {
 			t.Fatalf("request %d: %d, want 400 invalid_grant", i+1, r.status)
 		}
 	}
-	r := h.call(me, h.tokenRequest("spa", nil))
+	r := h.call(me, tokenRequest(h, "spa", nil))
 	limited(t, r, 20)
 	jsonLimited(t, r)
 	if r.header.Get("Cache-Control") != "no-store" {
 		t.Errorf("429 Cache-Control %q", r.header.Get("Cache-Control"))
 	}
-	spoofed := h.call(me, h.tokenRequest("spa", http.Header{"X-Forwarded-For": {"198.51.100.7"}, "X-Real-Ip": {"198.51.100.7"}, "Forwarded": {"for=198.51.100.7"}}))
+	spoofed := h.call(me, tokenRequest(h, "spa", http.Header{"X-Forwarded-For": {"198.51.100.7"}, "X-Real-Ip": {"198.51.100.7"}, "Forwarded": {"for=198.51.100.7"}}))
 	limited(t, spoofed, 20)
-	if r := h.call(from("127.0.0.2"), h.tokenRequest("spa", nil)); r.status != http.StatusBadRequest {
+	if r := h.call(from("127.0.0.2"), tokenRequest(h, "spa", nil)); r.status != http.StatusBadRequest {
 		t.Errorf("another address: %d, want 400", r.status)
 	}
 	logs := h.logs.String()
@@ -122,7 +56,7 @@ func TestRateLimitPerIP(t *testing.T) {
 		t.Error("the logs name the spoofed address")
 	}
 	h.clock.Advance(20 * time.Second)
-	if r := h.call(me, h.tokenRequest("spa", nil)); r.status != http.StatusBadRequest {
+	if r := h.call(me, tokenRequest(h, "spa", nil)); r.status != http.StatusBadRequest {
 		t.Errorf("after Retry-After: %d, want 400", r.status)
 	}
 }
@@ -132,27 +66,27 @@ func TestRateLimitPerIP(t *testing.T) {
 func TestRateLimitPerTenant(t *testing.T) {
 	h := newHarness(t, "[rate_limits]\ntoken_per_ip = \"0\"\ntoken_per_tenant = \"3/m\"\n")
 	for i := range 3 {
-		if r := h.call(from("127.0.0."+strconv.Itoa(2+i)), h.tokenRequest("spa", nil)); r.status != http.StatusBadRequest {
+		if r := h.call(from("127.0.0."+strconv.Itoa(2+i)), tokenRequest(h, "spa", nil)); r.status != http.StatusBadRequest {
 			t.Fatalf("request %d: %d, want 400", i+1, r.status)
 		}
 	}
-	limited(t, h.call(from("127.0.0.9"), h.tokenRequest("spa", nil)), 20)
+	limited(t, h.call(from("127.0.0.9"), tokenRequest(h, "spa", nil)), 20)
 	// The client named in a JSON body or in Basic credentials counts too.
 	req, _ := http.NewRequest(http.MethodPost, h.issuer+"/token", strings.NewReader(`{"grant_type":"refresh_token","refresh_token":"x","client_id":"spa"}`))
 	req.Header.Set("Content-Type", "application/json")
 	limited(t, h.call(from("127.0.0.10"), req), 20)
-	if r := h.call(from("127.0.0.9"), h.tokenRequest("orgs", nil)); r.status != http.StatusBadRequest {
+	if r := h.call(from("127.0.0.9"), tokenRequest(h, "orgs", nil)); r.status != http.StatusBadRequest {
 		t.Errorf("another tenant: %d, want 400", r.status)
 	}
 	basic := http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte("server:wrong"))}}
 	for i := range 3 {
-		if r := h.call(from("127.0.0.11"), h.tokenRequest("", basic)); r.status != http.StatusUnauthorized {
+		if r := h.call(from("127.0.0.11"), tokenRequest(h, "", basic)); r.status != http.StatusUnauthorized {
 			t.Fatalf("secret guess %d: %d, want 401", i+1, r.status)
 		}
 	}
-	limited(t, h.call(from("127.0.0.12"), h.tokenRequest("", basic)), 20)
+	limited(t, h.call(from("127.0.0.12"), tokenRequest(h, "", basic)), 20)
 	for i := range 10 {
-		if r := h.call(from("127.0.0.13"), h.tokenRequest("made-up-"+strconv.Itoa(i), nil)); r.status != http.StatusUnauthorized {
+		if r := h.call(from("127.0.0.13"), tokenRequest(h, "made-up-"+strconv.Itoa(i), nil)); r.status != http.StatusUnauthorized {
 			t.Fatalf("unknown client %d: %d, want 401 invalid_client", i, r.status)
 		}
 	}
@@ -202,14 +136,14 @@ func TestTrustedProxies(t *testing.T) {
 	proxy, direct := from("127.0.0.1"), from("127.0.0.2")
 	xff := func(v string) http.Header { return http.Header{"X-Forwarded-For": {v}} }
 
-	h.call(proxy, h.tokenRequest("spa", xff("198.51.100.1")))
-	h.call(proxy, h.tokenRequest("spa", xff("198.51.100.1")))
-	limited(t, h.call(proxy, h.tokenRequest("spa", xff("198.51.100.1"))), 30)
+	h.call(proxy, tokenRequest(h, "spa", xff("198.51.100.1")))
+	h.call(proxy, tokenRequest(h, "spa", xff("198.51.100.1")))
+	limited(t, h.call(proxy, tokenRequest(h, "spa", xff("198.51.100.1"))), 30)
 	// The same client behind a chain of trusted hops, or with a forged
 	// left part, is still that client.
-	limited(t, h.call(proxy, h.tokenRequest("spa", xff("198.51.100.1, 127.0.0.1"))), 30)
-	limited(t, h.call(proxy, h.tokenRequest("spa", xff("203.0.113.9, 198.51.100.1"))), 30)
-	if r := h.call(proxy, h.tokenRequest("spa", xff("198.51.100.2"))); r.status != http.StatusBadRequest {
+	limited(t, h.call(proxy, tokenRequest(h, "spa", xff("198.51.100.1, 127.0.0.1"))), 30)
+	limited(t, h.call(proxy, tokenRequest(h, "spa", xff("203.0.113.9, 198.51.100.1"))), 30)
+	if r := h.call(proxy, tokenRequest(h, "spa", xff("198.51.100.2"))); r.status != http.StatusBadRequest {
 		t.Errorf("another client behind the proxy: %d, want 400", r.status)
 	}
 	if !strings.Contains(h.logs.String(), `"ip":"198.51.100.1"`) {
@@ -220,9 +154,9 @@ func TestTrustedProxies(t *testing.T) {
 	}
 
 	// An untrusted peer's X-Forwarded-For is ignored: no fresh budget per header.
-	h.call(direct, h.tokenRequest("spa", xff("198.51.100.3")))
-	h.call(direct, h.tokenRequest("spa", xff("198.51.100.4")))
-	limited(t, h.call(direct, h.tokenRequest("spa", xff("198.51.100.5"))), 30)
+	h.call(direct, tokenRequest(h, "spa", xff("198.51.100.3")))
+	h.call(direct, tokenRequest(h, "spa", xff("198.51.100.4")))
+	limited(t, h.call(direct, tokenRequest(h, "spa", xff("198.51.100.5"))), 30)
 }
 
 // TestPostLogoutSeeOther: RP-initiated logout by POST form (OIDC

@@ -11,7 +11,7 @@ import (
 
 // clientCall is one authenticated call at an endpoint where clients
 // authenticate: Basic credentials, or client_secret_post when post is set.
-func (h *harness) clientCall(path, id, secret string, post bool) reply {
+func clientCall(h *harness, path, id, secret string, post bool) reply {
 	h.t.Helper()
 	form := url.Values{"token": {"not-a-token"}}
 	if path == "/token" {
@@ -40,14 +40,14 @@ func TestClientAuthFailureBudget(t *testing.T) {
 	h := newHarness(t, "[rate_limits]\ntoken_per_ip = \"0\"\ntoken_per_tenant = \"0\"\n")
 	paths := []string{"/introspect", "/revoke", "/token"}
 	for i := range 20 {
-		r := h.clientCall(paths[i%3], "server", "guess-"+strconv.Itoa(i), i%2 == 0)
+		r := clientCall(h, paths[i%3], "server", "guess-"+strconv.Itoa(i), i%2 == 0)
 		if r.status != http.StatusUnauthorized {
 			t.Fatalf("guess %d at %s: %d, want 401 invalid_client: %s", i+1, paths[i%3], r.status, r.body)
 		}
 	}
 	for _, path := range paths {
 		for _, secret := range []string{"guess", confidentialSecret} {
-			r := h.clientCall(path, "server", secret, false)
+			r := clientCall(h, path, "server", secret, false)
 			limited(t, r, 3)
 			jsonLimited(t, r)
 		}
@@ -59,15 +59,15 @@ func TestClientAuthFailureBudget(t *testing.T) {
 	// Public clients have no secret to guess, hence no budget that
 	// someone sending them secrets could spend; made-up ids have none.
 	for i := range 30 {
-		if r := h.clientCall("/revoke", "spa", "guess-"+strconv.Itoa(i), true); r.status != http.StatusUnauthorized {
+		if r := clientCall(h, "/revoke", "spa", "guess-"+strconv.Itoa(i), true); r.status != http.StatusUnauthorized {
 			t.Fatalf("secret %d for a public client: %d, want 401", i+1, r.status)
 		}
 	}
-	if r := h.clientCall("/revoke", "spa", "", true); r.status != http.StatusOK {
+	if r := clientCall(h, "/revoke", "spa", "", true); r.status != http.StatusOK {
 		t.Errorf("the public client: %d, want 200", r.status)
 	}
 	for i := range 50 {
-		if r := h.clientCall("/introspect", "made-up", "guess-"+strconv.Itoa(i), false); r.status != http.StatusUnauthorized {
+		if r := clientCall(h, "/introspect", "made-up", "guess-"+strconv.Itoa(i), false); r.status != http.StatusUnauthorized {
 			t.Fatalf("unknown client, guess %d: %d, want 401", i+1, r.status)
 		}
 	}
@@ -75,14 +75,14 @@ func TestClientAuthFailureBudget(t *testing.T) {
 	// Refilled: the right secret works, and successes spend nothing.
 	h.clock.Advance(3 * time.Second)
 	for i := range 30 {
-		if r := h.clientCall(paths[i%3], "server", confidentialSecret, i%2 == 0); r.status == http.StatusTooManyRequests || r.status == http.StatusUnauthorized {
+		if r := clientCall(h, paths[i%3], "server", confidentialSecret, i%2 == 0); r.status == http.StatusTooManyRequests || r.status == http.StatusUnauthorized {
 			t.Fatalf("right secret %d at %s after the refill: %d: %s", i+1, paths[i%3], r.status, r.body)
 		}
 	}
-	if r := h.clientCall("/introspect", "server", "guess", false); r.status != http.StatusUnauthorized {
+	if r := clientCall(h, "/introspect", "server", "guess", false); r.status != http.StatusUnauthorized {
 		t.Errorf("one guess after the refill: %d, want 401", r.status)
 	}
-	limited(t, h.clientCall("/introspect", "server", confidentialSecret, false), 3)
+	limited(t, clientCall(h, "/introspect", "server", confidentialSecret, false), 3)
 }
 
 // TestClientEndpointsShareOneLimit: /token, /revoke and /introspect spend

@@ -1,49 +1,12 @@
 package server_test
 
 import (
-	"encoding/json"
 	"html"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 )
-
-// pageRef is the reference id an error page shows.
-var pageRef = regexp.MustCompile(`Reference <code>([A-Z0-9]{8})</code>`)
-
-// refusal reads an error page: its status, text (unescaped) and
-// reference id, and the log line that carries the same id.
-func (h *harness) refusal(t *testing.T, resp *http.Response) (body string, log map[string]any) {
-	t.Helper()
-	raw := readAll(t, resp)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Location") != "" {
-		t.Fatalf("status %d Location %q, want a 400 page", resp.StatusCode, resp.Header.Get("Location"))
-	}
-	m := pageRef.FindStringSubmatch(raw)
-	if m == nil {
-		t.Fatalf("the page shows no reference id:\n%s", raw)
-	}
-	for _, line := range strings.Split(h.logs.String(), "\n") {
-		var rec map[string]any
-		if json.Unmarshal([]byte(line), &rec) == nil && rec["ref"] == m[1] {
-			return raw, rec
-		}
-	}
-	t.Fatalf("no log line carries the page's reference %s:\n%s", m[1], h.logs.String())
-	return "", nil
-}
-
-// wantAppLink asserts the page links back to the harness app's registered
-// home, naming it.
-func wantAppLink(t *testing.T, body, name string) {
-	t.Helper()
-	if !strings.Contains(body, `href="`+appHome+`"`) || !strings.Contains(html.UnescapeString(body), "Return to "+name) {
-		t.Errorf("the page does not link back to %s at %s:\n%s", name, appHome, body)
-	}
-}
 
 // TestUnregisteredRedirectURI: a refused redirect_uri is logged at info
 // with the tenant, the URI sent and the nearest registered one; the page

@@ -9,28 +9,6 @@ import (
 	"github.com/socialbroker/broker/providers/providertest"
 )
 
-type meResponse struct {
-	ID            string   `json:"id"`
-	Tenant        string   `json:"tenant"`
-	Name          string   `json:"name"`
-	Email         string   `json:"email"`
-	EmailVerified bool     `json:"emailVerified"`
-	Avatar        string   `json:"avatar"`
-	Roles         []string `json:"roles"`
-	Identities    []struct {
-		Provider, Subject, Username, Email string
-	} `json:"identities"`
-}
-
-type checkResponse struct {
-	Authenticated bool   `json:"authenticated"`
-	Sub           string `json:"sub"`
-	Tenant        string `json:"tenant"`
-	ExpiresAt     string `json:"expiresAt"`
-	Error         string `json:"error"`
-	Message       string `json:"message"`
-}
-
 // TestLoginEndToEnd drives a complete sign-in for each kind of provider,
 // then every app-facing endpoint, through refresh and logout.
 func TestLoginEndToEnd(t *testing.T) {

@@ -11,13 +11,6 @@ import (
 	"github.com/socialbroker/broker/storage/postgres/pgtest"
 )
 
-// via returns a copy of h whose requests go to the replica at base.
-func (h *harness) via(base string) *harness {
-	c := *h
-	c.issuer = base
-	return &c
-}
-
 // onReplica rewrites a URL of the public issuer to the replica at base.
 func onReplica(u *url.URL, base string) string {
 	b, _ := url.Parse(base)

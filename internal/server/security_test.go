@@ -12,33 +12,6 @@ import (
 	"time"
 )
 
-// pageRefusal asserts a browser-facing refusal: an HTML error page with the
-// given status and no redirect anywhere.
-func pageRefusal(t *testing.T, resp *http.Response, status int) {
-	t.Helper()
-	defer resp.Body.Close()
-	if resp.StatusCode != status || resp.Header.Get("Location") != "" {
-		t.Fatalf("status %d, Location %q; want %d and no redirect", resp.StatusCode, resp.Header.Get("Location"), status)
-	}
-	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
-		t.Errorf("content type %q, want an HTML page", ct)
-	}
-}
-
-// callbackURL completes an upstream round trip by hand: it asks the fake to
-// approve and returns the broker callback URL the fake redirects to.
-func (b *browser) upstreamCallback(h *harness, start string) *url.URL {
-	b.t.Helper()
-	up := b.upstreamRedirect(start)
-	resp := b.get(up.String())
-	resp.Body.Close()
-	cb, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil || !strings.HasPrefix(cb.String(), h.issuer+"/auth/") {
-		b.t.Fatalf("upstream sent the browser to %q, want the broker callback", resp.Header.Get("Location"))
-	}
-	return cb
-}
-
 func TestCallbackStateRefusals(t *testing.T) {
 	h := newHarness(t, "")
 	start := func() string { return h.authorizeURL("/auth/google/login", "spa", newPKCE(), nil) }
@@ -337,15 +310,6 @@ func TestAccessTokenRefusals(t *testing.T) {
 			t.Fatalf("status %d %+v, want 401", status, check)
 		}
 	})
-}
-
-func mustRequest(t *testing.T, method, u string) *http.Request {
-	t.Helper()
-	req, err := http.NewRequest(method, u, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return req
 }
 
 func TestRefreshReuse(t *testing.T) {

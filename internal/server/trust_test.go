@@ -10,22 +10,6 @@ import (
 	"github.com/socialbroker/broker/providers/providertest"
 )
 
-// signInScope signs in with an explicit scope and returns the token answer.
-func (h *harness) signInScope(provider, client, scope string, user providertest.User) tokenResponse {
-	h.t.Helper()
-	p := newPKCE()
-	h.setNextUser(provider, user)
-	q := h.newBrowser().follow(h.authorizeURL("/auth/"+provider+"/login", client, p, url.Values{"scope": {scope}}))
-	if q.Get("code") == "" {
-		h.t.Fatalf("login: %v", q)
-	}
-	tr, status := h.redeem(client, q.Get("code"), p.verifier)
-	if status != http.StatusOK {
-		h.t.Fatalf("redeem: status %d: %+v", status, tr)
-	}
-	return tr
-}
-
 // oauth2-proxy and most gateways gate on a claim of the ID token or of
 // /userinfo: roles are there under the roles scope, preferred_username
 // under profile (contract, Changes).
