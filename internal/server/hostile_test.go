@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/socialbroker/broker/internal/server/servertest"
 	"github.com/socialbroker/broker/storage/sqlite"
 	"github.com/socialbroker/broker/tokens/jwstest"
 )
@@ -33,26 +34,26 @@ import (
 // redirect_uri that is not byte for byte registered show a page and never
 // redirect (RFC 6749 §4.1.2.1, RFC 9700 §4.1.3).
 func TestRedirectURIHostile(t *testing.T) {
-	h := newHarness(t, noLimits)
-	p := newPKCE()
-	for name, uri := range hostileURIs(appRedirect) {
+	h := servertest.New(t, servertest.NoLimits)
+	p := servertest.NewPKCE()
+	for name, uri := range servertest.HostileURIs(servertest.AppRedirect) {
 		for _, path := range []string{"/authorize", "/auth/google/login"} {
 			t.Run(name+" "+path, func(t *testing.T) {
-				refusedPage(t, h.newBrowser().get(h.authorizeURL(path, "spa", p, url.Values{"redirect_uri": {uri}})))
+				servertest.RefusedPage(t, h.NewBrowser().Get(h.AuthorizeURL(path, "spa", p, url.Values{"redirect_uri": {uri}})))
 			})
 		}
 	}
 	t.Run("repeated redirect_uri", func(t *testing.T) {
-		u := h.authorizeURL("/authorize", "spa", p, nil) + "&redirect_uri=" + url.QueryEscape("https://evil.test/")
-		refusedPage(t, h.newBrowser().get(u))
+		u := h.AuthorizeURL("/authorize", "spa", p, nil) + "&redirect_uri=" + url.QueryEscape("https://evil.test/")
+		servertest.RefusedPage(t, h.NewBrowser().Get(u))
 	})
 	t.Run("repeated client_id", func(t *testing.T) {
-		refusedPage(t, h.newBrowser().get(h.authorizeURL("/authorize", "spa", p, nil)+"&client_id=orgs"))
+		servertest.RefusedPage(t, h.NewBrowser().Get(h.AuthorizeURL("/authorize", "spa", p, nil)+"&client_id=orgs"))
 	})
 	t.Run("another tenant's redirect_uri", func(t *testing.T) {
 		// Both tenants register appRedirect in the harness; a URI registered
 		// only for another tenant is just as foreign.
-		refusedPage(t, h.newBrowser().get(h.authorizeURL("/authorize", "spa", p, url.Values{"redirect_uri": {appLogout}})))
+		servertest.RefusedPage(t, h.NewBrowser().Get(h.AuthorizeURL("/authorize", "spa", p, url.Values{"redirect_uri": {servertest.AppLogout}})))
 	})
 }
 
@@ -60,36 +61,36 @@ func TestRedirectURIHostile(t *testing.T) {
 // post_logout_redirect_uri registered byte for byte for the tenant the
 // hint names, over GET and POST alike.
 func TestPostLogoutRedirectHostile(t *testing.T) {
-	h := newHarness(t, noLimits)
-	tr := h.signIn("google", "spa", alice)
-	for name, uri := range hostileURIs(appLogout) {
+	h := servertest.New(t, servertest.NoLimits)
+	tr := h.SignIn("google", "spa", servertest.Alice)
+	for name, uri := range servertest.HostileURIs(servertest.AppLogout) {
 		if uri == "" {
 			continue // no post_logout_redirect_uri: the signed-out page (TestPostLogout)
 		}
 		t.Run(name, func(t *testing.T) {
 			q := url.Values{"id_token_hint": {tr.IDToken}, "post_logout_redirect_uri": {uri}, "state": {"s"}}
-			refusedPage(t, h.newBrowser().get(h.issuer+"/logout?"+q.Encode()))
-			refusedPage(t, postBrowserForm(t, h.issuer+"/logout", q))
+			servertest.RefusedPage(t, h.NewBrowser().Get(h.Issuer+"/logout?"+q.Encode()))
+			servertest.RefusedPage(t, postBrowserForm(t, h.Issuer+"/logout", q))
 			q.Del("id_token_hint")
 			q.Set("client_id", "spa")
-			refusedPage(t, h.newBrowser().get(h.issuer+"/logout?"+q.Encode()))
+			servertest.RefusedPage(t, h.NewBrowser().Get(h.Issuer+"/logout?"+q.Encode()))
 		})
 	}
 	t.Run("repeated post_logout_redirect_uri", func(t *testing.T) {
-		u := h.issuer + "/logout?" + url.Values{"client_id": {"spa"}, "post_logout_redirect_uri": {appLogout, "https://evil.test/"}}.Encode()
-		refusedPage(t, h.newBrowser().get(u))
+		u := h.Issuer + "/logout?" + url.Values{"client_id": {"spa"}, "post_logout_redirect_uri": {servertest.AppLogout, "https://evil.test/"}}.Encode()
+		servertest.RefusedPage(t, h.NewBrowser().Get(u))
 	})
 	t.Run("hint forged by the attacker", func(t *testing.T) {
 		attacker, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		claims := payloadOf(t, tr.IDToken)
+		claims := servertest.PayloadOf(t, tr.IDToken)
 		forged := jwstest.SignES256(attacker, map[string]any{"alg": "ES256", "typ": "JWT", "kid": "attacker"}, claims)
-		q := url.Values{"id_token_hint": {forged}, "post_logout_redirect_uri": {appLogout}}
-		refusedPage(t, h.newBrowser().get(h.issuer+"/logout?"+q.Encode()))
+		q := url.Values{"id_token_hint": {forged}, "post_logout_redirect_uri": {servertest.AppLogout}}
+		servertest.RefusedPage(t, h.NewBrowser().Get(h.Issuer+"/logout?"+q.Encode()))
 	})
 	t.Run("registered URI of another tenant", func(t *testing.T) {
-		other := h.signInConfidential(alice)
-		q := url.Values{"id_token_hint": {other.IDToken}, "post_logout_redirect_uri": {appLogout}}
-		refusedPage(t, h.newBrowser().get(h.issuer+"/logout?"+q.Encode()))
+		other := h.SignInConfidential(servertest.Alice)
+		q := url.Values{"id_token_hint": {other.IDToken}, "post_logout_redirect_uri": {servertest.AppLogout}}
+		servertest.RefusedPage(t, h.NewBrowser().Get(h.Issuer+"/logout?"+q.Encode()))
 	})
 }
 
@@ -113,7 +114,7 @@ func postBrowserForm(t *testing.T, u string, form url.Values) *http.Response {
 // values only as escaped query parameters of its own links, and error
 // pages never echo them.
 func TestPagesNoOpenRedirect(t *testing.T) {
-	h := newHarness(t, noLimits)
+	h := servertest.New(t, servertest.NoLimits)
 	hostile := url.Values{
 		"state":      {`"><a href="https://evil.test/">x</a>`},
 		"login_hint": {"https://evil.test/"},
@@ -122,13 +123,13 @@ func TestPagesNoOpenRedirect(t *testing.T) {
 		"prompt":     {"login"},
 	}
 	t.Run("chooser", func(t *testing.T) {
-		resp := h.newBrowser().get(h.authorizeURL("/authorize", "spa", newPKCE(), hostile))
-		body := readAll(t, resp)
+		resp := h.NewBrowser().Get(h.AuthorizeURL("/authorize", "spa", servertest.NewPKCE(), hostile))
+		body := servertest.ReadAll(t, resp)
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK || resp.Header.Get("Location") != "" {
 			t.Fatalf("chooser: %d Location %q", resp.StatusCode, resp.Header.Get("Location"))
 		}
-		for _, m := range linkAttr.FindAllStringSubmatch(body, -1) {
+		for _, m := range servertest.LinkAttr.FindAllStringSubmatch(body, -1) {
 			if target := m[1]; !strings.HasPrefix(target, "/auth/") && !strings.HasPrefix(target, "/assets/") {
 				t.Errorf("chooser links to %q", target)
 			}
@@ -136,41 +137,41 @@ func TestPagesNoOpenRedirect(t *testing.T) {
 		if strings.Contains(body, `<a href="https://evil.test/">`) || strings.Contains(body, "<script>alert") {
 			t.Error("chooser echoes markup unescaped")
 		}
-		if got := len(linkAttr.FindAllString(body, -1)); got < 3 {
+		if got := len(servertest.LinkAttr.FindAllString(body, -1)); got < 3 {
 			t.Errorf("chooser has %d links, want the buttons", got)
 		}
 	})
 	t.Run("provider path segment", func(t *testing.T) {
 		for _, seg := range []string{"https:%2F%2Fevil.test", "..%2F..%2Fevil", "%2F%2Fevil.test", "google%23", "GOOGLE"} {
-			resp := h.newBrowser().get(h.authorizeURL("/auth/"+seg+"/login", "spa", newPKCE(), nil))
-			body := readAll(t, resp)
+			resp := h.NewBrowser().Get(h.AuthorizeURL("/auth/"+seg+"/login", "spa", servertest.NewPKCE(), nil))
+			body := servertest.ReadAll(t, resp)
 			resp.Body.Close()
 			loc := resp.Header.Get("Location")
-			if resp.StatusCode < 300 || (loc != "" && !strings.HasPrefix(loc, appRedirect+"?")) {
+			if resp.StatusCode < 300 || (loc != "" && !strings.HasPrefix(loc, servertest.AppRedirect+"?")) {
 				t.Errorf("provider %q: %d Location %q", seg, resp.StatusCode, loc)
 			}
-			noForeignLinks(t, body)
+			servertest.NoForeignLinks(t, body)
 		}
 	})
 	t.Run("callback error page", func(t *testing.T) {
 		q := url.Values{"state": {"forged"}, "error": {"access_denied"},
 			"error_description": {`<a href="https://evil.test/">Continue</a>`}, "error_uri": {"https://evil.test/"}}
-		refusedPage(t, h.newBrowser().get(h.issuer+"/auth/google/callback?"+q.Encode()))
+		servertest.RefusedPage(t, h.NewBrowser().Get(h.Issuer+"/auth/google/callback?"+q.Encode()))
 	})
 	t.Run("upstream error description is not relayed", func(t *testing.T) {
-		b := h.newBrowser()
-		h.google.SetNextUser(alice)
-		cb := b.upstreamCallback(h, h.authorizeURL("/auth/google/login", "spa", newPKCE(), nil))
+		b := h.NewBrowser()
+		h.Google.SetNextUser(servertest.Alice)
+		cb := b.UpstreamCallback(h, h.AuthorizeURL("/auth/google/login", "spa", servertest.NewPKCE(), nil))
 		q := cb.Query()
 		q.Del("code")
 		q.Set("error", "access_denied")
 		q.Set("error_description", "go to https://evil.test/")
 		q.Set("error_uri", "https://evil.test/")
 		cb.RawQuery = q.Encode()
-		resp := b.get(cb.String())
+		resp := b.Get(cb.String())
 		resp.Body.Close()
 		loc := resp.Header.Get("Location")
-		if !strings.HasPrefix(loc, appRedirect+"?") || strings.Contains(loc, "evil") {
+		if !strings.HasPrefix(loc, servertest.AppRedirect+"?") || strings.Contains(loc, "evil") {
 			t.Fatalf("Location %q, want the app with the broker's own description", loc)
 		}
 	})
@@ -179,14 +180,14 @@ func TestPagesNoOpenRedirect(t *testing.T) {
 // TestFlowParameterAttacks: repeated parameters, and response types that
 // would put tokens in URLs.
 func TestFlowParameterAttacks(t *testing.T) {
-	h := newHarness(t, noLimits)
+	h := servertest.New(t, servertest.NoLimits)
 	for _, rt := range []string{"token", "id_token", "id_token token", "code token", "code id_token", "code id_token token", "none", "CODE", "code code"} {
 		t.Run("response_type="+rt, func(t *testing.T) {
-			p := newPKCE()
-			resp := h.newBrowser().get(h.authorizeURL("/authorize", "spa", p, url.Values{"response_type": {rt}, "response_mode": {"fragment"}}))
+			p := servertest.NewPKCE()
+			resp := h.NewBrowser().Get(h.AuthorizeURL("/authorize", "spa", p, url.Values{"response_type": {rt}, "response_mode": {"fragment"}}))
 			resp.Body.Close()
 			loc, err := url.Parse(resp.Header.Get("Location"))
-			if resp.StatusCode != http.StatusFound || err != nil || !strings.HasPrefix(loc.String(), appRedirect+"?") {
+			if resp.StatusCode != http.StatusFound || err != nil || !strings.HasPrefix(loc.String(), servertest.AppRedirect+"?") {
 				t.Fatalf("%d Location %q, want an error redirect to the app", resp.StatusCode, resp.Header.Get("Location"))
 			}
 			q := loc.Query()
@@ -196,7 +197,7 @@ func TestFlowParameterAttacks(t *testing.T) {
 		})
 	}
 	t.Run("repeated state at /authorize", func(t *testing.T) {
-		resp := h.newBrowser().get(h.authorizeURL("/authorize", "spa", newPKCE(), nil) + "&state=second")
+		resp := h.NewBrowser().Get(h.AuthorizeURL("/authorize", "spa", servertest.NewPKCE(), nil) + "&state=second")
 		resp.Body.Close()
 		loc, _ := url.Parse(resp.Header.Get("Location"))
 		if loc == nil || loc.Query().Get("error") != "invalid_request" || loc.Query().Has("code") {
@@ -205,42 +206,42 @@ func TestFlowParameterAttacks(t *testing.T) {
 	})
 	for _, param := range []string{"state", "iss", "code"} {
 		t.Run("repeated "+param+" at the callback", func(t *testing.T) {
-			b := h.newBrowser()
-			h.google.SetNextUser(alice)
-			cb := b.upstreamCallback(h, h.authorizeURL("/auth/google/login", "spa", newPKCE(), nil))
+			b := h.NewBrowser()
+			h.Google.SetNextUser(servertest.Alice)
+			cb := b.UpstreamCallback(h, h.AuthorizeURL("/auth/google/login", "spa", servertest.NewPKCE(), nil))
 			q := cb.Query()
 			if param == "iss" {
-				q.Set("iss", h.google.URL())
+				q.Set("iss", h.Google.URL())
 			}
 			cb.RawQuery = q.Encode() + "&" + param + "=" + url.QueryEscape(q.Get(param))
-			pageRefusal(t, b.get(cb.String()), http.StatusBadRequest)
+			servertest.PageRefusal(t, b.Get(cb.String()), http.StatusBadRequest)
 		})
 	}
 	t.Run("repeated parameter at /token", func(t *testing.T) {
-		p := newPKCE()
-		q := h.login(h.newBrowser(), "google", "spa", alice, p)
-		body := url.Values{"grant_type": {"authorization_code"}, "code": {q.Get("code"), "other"}, "redirect_uri": {appRedirect},
-			"client_id": {"spa"}, "code_verifier": {p.verifier}}
-		var tr tokenResponse
-		if status := h.postForm("/token", body, nil, &tr); status != http.StatusBadRequest || tr.Error != "invalid_request" {
+		p := servertest.NewPKCE()
+		q := h.Login(h.NewBrowser(), "google", "spa", servertest.Alice, p)
+		body := url.Values{"grant_type": {"authorization_code"}, "code": {q.Get("code"), "other"}, "redirect_uri": {servertest.AppRedirect},
+			"client_id": {"spa"}, "code_verifier": {p.Verifier}}
+		var tr servertest.TokenResponse
+		if status := h.PostForm("/token", body, nil, &tr); status != http.StatusBadRequest || tr.Error != "invalid_request" {
 			t.Fatalf("%d %+v, want 400 invalid_request", status, tr)
 		}
 	})
 	t.Run("expired state", func(t *testing.T) {
-		b := h.newBrowser()
-		h.google.SetNextUser(alice)
-		cb := b.upstreamCallback(h, h.authorizeURL("/auth/google/login", "spa", newPKCE(), nil))
-		h.clock.Advance(11 * time.Minute) // login_ttl is 10m
-		defer h.clock.Advance(-11 * time.Minute)
-		pageRefusal(t, b.get(cb.String()), http.StatusBadRequest)
+		b := h.NewBrowser()
+		h.Google.SetNextUser(servertest.Alice)
+		cb := b.UpstreamCallback(h, h.AuthorizeURL("/auth/google/login", "spa", servertest.NewPKCE(), nil))
+		h.Clock.Advance(11 * time.Minute) // login_ttl is 10m
+		defer h.Clock.Advance(-11 * time.Minute)
+		servertest.PageRefusal(t, b.Get(cb.String()), http.StatusBadRequest)
 	})
 	t.Run("state of another tenant's flow at another provider", func(t *testing.T) {
 		// A flow of tenant "orgs" (GitHub only) finished at Google's callback.
-		b := h.newBrowser()
-		h.github.SetNextUser(alice)
-		cb := b.upstreamCallback(h, h.authorizeURL("/auth/github/login", "orgs", newPKCE(), nil))
+		b := h.NewBrowser()
+		h.GitHub.SetNextUser(servertest.Alice)
+		cb := b.UpstreamCallback(h, h.AuthorizeURL("/auth/github/login", "orgs", servertest.NewPKCE(), nil))
 		cb.Path = "/auth/google/callback"
-		pageRefusal(t, b.get(cb.String()), http.StatusBadRequest)
+		servertest.PageRefusal(t, b.Get(cb.String()), http.StatusBadRequest)
 	})
 }
 
@@ -248,7 +249,7 @@ func TestFlowParameterAttacks(t *testing.T) {
 // issuer only; Host and X-Forwarded-* from the request never reach a URL,
 // a redirect or a token.
 func TestSpoofedHostChangesNothing(t *testing.T) {
-	h := newHarness(t, noLimits)
+	h := servertest.New(t, servertest.NoLimits)
 	spoof := func(req *http.Request) {
 		req.Host = "evil.test"
 		req.Header.Set("X-Forwarded-Host", "evil.test")
@@ -257,48 +258,48 @@ func TestSpoofedHostChangesNothing(t *testing.T) {
 		req.Header.Set("Forwarded", "host=evil.test;proto=https")
 		req.Header.Set("X-Original-URL", "/evil")
 	}
-	b := h.newBrowser()
+	b := h.NewBrowser()
 	get := func(u string) *http.Response {
 		t.Helper()
-		req := mustRequest(t, http.MethodGet, u)
+		req := servertest.MustRequest(t, http.MethodGet, u)
 		spoof(req)
-		resp, err := b.client.Do(req)
+		resp, err := b.Client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
 		return resp
 	}
-	p := newPKCE()
-	h.google.SetNextUser(alice)
-	up, _ := url.Parse(get(h.authorizeURL("/auth/google/login", "spa", p, nil)).Header.Get("Location"))
-	if got, want := up.Query().Get("redirect_uri"), h.issuer+"/auth/google/callback"; got != want {
+	p := servertest.NewPKCE()
+	h.Google.SetNextUser(servertest.Alice)
+	up, _ := url.Parse(get(h.AuthorizeURL("/auth/google/login", "spa", p, nil)).Header.Get("Location"))
+	if got, want := up.Query().Get("redirect_uri"), h.Issuer+"/auth/google/callback"; got != want {
 		t.Fatalf("upstream redirect_uri = %q, want %q", got, want)
 	}
 	cb, _ := url.Parse(get(up.String()).Header.Get("Location"))
 	loc, _ := url.Parse(get(cb.String()).Header.Get("Location"))
-	if loc == nil || loc.Query().Get("iss") != h.issuer || loc.Query().Get("code") == "" {
-		t.Fatalf("app redirect %v, want iss=%s and a code", loc, h.issuer)
+	if loc == nil || loc.Query().Get("iss") != h.Issuer || loc.Query().Get("code") == "" {
+		t.Fatalf("app redirect %v, want iss=%s and a code", loc, h.Issuer)
 	}
-	req, _ := http.NewRequest(http.MethodPost, h.issuer+"/token", strings.NewReader(url.Values{
-		"grant_type": {"authorization_code"}, "code": {loc.Query().Get("code")}, "redirect_uri": {appRedirect},
-		"client_id": {"spa"}, "code_verifier": {p.verifier},
+	req, _ := http.NewRequest(http.MethodPost, h.Issuer+"/token", strings.NewReader(url.Values{
+		"grant_type": {"authorization_code"}, "code": {loc.Query().Get("code")}, "redirect_uri": {servertest.AppRedirect},
+		"client_id": {"spa"}, "code_verifier": {p.Verifier},
 	}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	spoof(req)
-	var tr tokenResponse
-	if status := h.do(req, &tr); status != http.StatusOK {
+	var tr servertest.TokenResponse
+	if status := h.Do(req, &tr); status != http.StatusOK {
 		t.Fatalf("redeem: %d %+v", status, tr)
 	}
 	for _, tok := range []string{tr.AccessToken, tr.IDToken} {
-		if iss := payloadOf(t, tok)["iss"]; iss != h.issuer {
-			t.Errorf("token iss = %v, want %s", iss, h.issuer)
+		if iss := servertest.PayloadOf(t, tok)["iss"]; iss != h.Issuer {
+			t.Errorf("token iss = %v, want %s", iss, h.Issuer)
 		}
 	}
-	req = mustRequest(t, http.MethodGet, h.issuer+"/.well-known/openid-configuration")
+	req = servertest.MustRequest(t, http.MethodGet, h.Issuer+"/.well-known/openid-configuration")
 	spoof(req)
 	var disc map[string]any
-	h.do(req, &disc)
+	h.Do(req, &disc)
 	for k, v := range disc {
 		if s, ok := v.(string); ok && strings.Contains(s, "evil") {
 			t.Errorf("discovery %s = %q", k, s)
@@ -333,9 +334,9 @@ func headerOf(t *testing.T, tok string) map[string]any {
 // insider's capability, used to build tokens that are correctly signed
 // but wrong in exactly one other way, so each refusal is proven to come
 // from the check it names rather than from the signature.
-func brokerKey(t *testing.T, h *harness, kid string) *ecdsa.PrivateKey {
+func brokerKey(t *testing.T, h *servertest.Harness, kid string) *ecdsa.PrivateKey {
 	t.Helper()
-	path, ok := strings.CutPrefix(h.cfg.Database.URL, "sqlite:")
+	path, ok := strings.CutPrefix(h.Cfg.Database.URL, "sqlite:")
 	if !ok {
 		t.Skip("the insider signer reads SQLite databases only")
 	}
@@ -370,12 +371,12 @@ type tokenEndpoint struct {
 }
 
 // tokenEndpoints lists every endpoint that accepts a broker access token.
-func tokenEndpoints(h *harness) []tokenEndpoint {
+func tokenEndpoints(h *servertest.Harness) []tokenEndpoint {
 	bearer := func(method, path string) func(*testing.T, string, http.Header) (bool, int, string) {
 		return func(t *testing.T, tok string, hdr http.Header) (bool, int, string) {
-			req := mustRequest(t, method, h.issuer+path)
+			req := servertest.MustRequest(t, method, h.Issuer+path)
 			req.Header.Set("Authorization", "Bearer "+tok)
-			if tid := tokenTenant(tok); tid != "" {
+			if tid := servertest.TokenTenant(tok); tid != "" {
 				req.Header.Set("X-Tenant-ID", tid) // as the token's own app
 			}
 			for k, v := range hdr {
@@ -396,9 +397,9 @@ func tokenEndpoints(h *harness) []tokenEndpoint {
 		{"POST /userinfo", bearer(http.MethodPost, "/userinfo")},
 		{"POST /auth/logout", bearer(http.MethodPost, "/auth/logout")},
 		{"POST /introspect", func(t *testing.T, tok string, hdr http.Header) (bool, int, string) {
-			req, _ := http.NewRequest(http.MethodPost, h.issuer+"/introspect", strings.NewReader(url.Values{"token": {tok}}.Encode()))
+			req, _ := http.NewRequest(http.MethodPost, h.Issuer+"/introspect", strings.NewReader(url.Values{"token": {tok}}.Encode()))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			req.SetBasicAuth(hdr.Get("X-Introspect-As"), confidentialSecret)
+			req.SetBasicAuth(hdr.Get("X-Introspect-As"), servertest.ConfidentialSecret)
 			status, _, body := send(t, req)
 			var out struct {
 				Active bool `json:"active"`
@@ -428,13 +429,13 @@ func send(t *testing.T, req *http.Request) (int, http.Header, string) {
 // every endpoint that takes a broker access token (RFC 8725 §2, §3.1,
 // §3.11; RFC 9068 §4).
 func TestBrokerTokenAttacks(t *testing.T) {
-	h := newHarness(t, noLimits)
-	spa := h.signIn("google", "spa", alice)
-	server := h.signInConfidential(alice)
+	h := servertest.New(t, servertest.NoLimits)
+	spa := h.SignIn("google", "spa", servertest.Alice)
+	server := h.SignInConfidential(servertest.Alice)
 
 	hdr := headerOf(t, spa.AccessToken)
 	kid, _ := hdr["kid"].(string)
-	claims := payloadOf(t, spa.AccessToken)
+	claims := servertest.PayloadOf(t, spa.AccessToken)
 	insider := brokerKey(t, h, kid)
 	attacker, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 
@@ -455,7 +456,7 @@ func TestBrokerTokenAttacks(t *testing.T) {
 	var jwks struct {
 		Keys []map[string]string `json:"keys"`
 	}
-	h.do(mustRequest(t, http.MethodGet, h.issuer+"/.well-known/jwks.json"), &jwks)
+	h.Do(servertest.MustRequest(t, http.MethodGet, h.Issuer+"/.well-known/jwks.json"), &jwks)
 	jwkJSON, _ := json.Marshal(jwks.Keys[0])
 	der, _ := x509.MarshalPKIXPublicKey(&insider.PublicKey)
 	pemKey := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
@@ -532,14 +533,14 @@ func TestBrokerTokenAttacks(t *testing.T) {
 		"typ application/jwt":  jwstest.SignES256(insider, head(map[string]any{"typ": "application/jwt"}), claims),
 		"typ not a string":     jwstest.SignES256(insider, head(map[string]any{"typ": []string{"at+jwt"}}), claims),
 		"ID token":             spa.IDToken,
-		"ID token claims":      jwstest.SignES256(insider, head(nil), payloadOf(t, spa.IDToken)),
+		"ID token claims":      jwstest.SignES256(insider, head(nil), servertest.PayloadOf(t, spa.IDToken)),
 		"refresh token":        spa.RefreshToken,
 		"critical extension":   jwstest.SignES256(insider, head(map[string]any{"crit": []string{"exp"}}), claims),
 		"nbf in the future":    jwstest.SignES256(insider, head(nil), with(map[string]any{"nbf": now + 3600})),
 		"iat in the future":    jwstest.SignES256(insider, head(nil), with(map[string]any{"iat": now + 3600})),
 		"no exp":               jwstest.SignES256(insider, head(nil), with(map[string]any{"exp": nil})),
 		"other issuer":         jwstest.SignES256(insider, head(nil), with(map[string]any{"iss": "https://evil.test"})),
-		"issuer with slash":    jwstest.SignES256(insider, head(nil), with(map[string]any{"iss": h.issuer + "/"})),
+		"issuer with slash":    jwstest.SignES256(insider, head(nil), with(map[string]any{"iss": h.Issuer + "/"})),
 		"audience of another":  jwstest.SignES256(insider, head(nil), with(map[string]any{"aud": "server"})),
 		"two audiences":        jwstest.SignES256(insider, head(nil), with(map[string]any{"aud": []string{"spa", "server"}})),
 		"no session":           jwstest.SignES256(insider, head(nil), with(map[string]any{"sid": nil})),
@@ -594,14 +595,14 @@ func TestBrokerTokenAttacks(t *testing.T) {
 	})
 	t.Run("token in the query string", func(t *testing.T) {
 		// RFC 6750 §2.3 allows it; the broker does not: URLs end up in logs.
-		status, _, _ := send(t, mustRequest(t, http.MethodGet, h.issuer+"/auth/check?access_token="+url.QueryEscape(spa.AccessToken)))
+		status, _, _ := send(t, servertest.MustRequest(t, http.MethodGet, h.Issuer+"/auth/check?access_token="+url.QueryEscape(spa.AccessToken)))
 		if status != http.StatusUnauthorized {
 			t.Errorf("status %d, want 401", status)
 		}
 	})
 	t.Run("refusals spent nothing", func(t *testing.T) {
 		// A refused /auth/logout must not have ended the session.
-		if status, _ := h.getBearer("/auth/check", spa.AccessToken, nil); status != http.StatusOK {
+		if status, _ := h.GetBearer("/auth/check", spa.AccessToken, nil); status != http.StatusOK {
 			t.Errorf("genuine token after the attacks: %d, want 200", status)
 		}
 	})
@@ -624,16 +625,16 @@ func derSignature(t *testing.T, key *ecdsa.PrivateKey, input string) []byte {
 // the server's header limit, a 9 KB token at the token size check, a
 // 1 MB body at the body limit.
 func TestOversizeRequests(t *testing.T) {
-	h := newHarness(t, noLimits)
+	h := servertest.New(t, servertest.NoLimits)
 	huge := strings.Repeat("A", 1<<20)
 	for _, path := range []string{"/auth/check", "/auth/me", "/userinfo"} {
-		req := mustRequest(t, http.MethodGet, h.issuer+path)
+		req := servertest.MustRequest(t, http.MethodGet, h.Issuer+path)
 		req.Header.Set("Authorization", "Bearer "+huge)
 		if status := statusOf(t, req); status != http.StatusRequestHeaderFieldsTooLarge {
 			t.Errorf("%s with a 1 MB Authorization header: status %d, want 431", path, status)
 		}
 	}
-	req := mustRequest(t, http.MethodGet, h.issuer+"/auth/check")
+	req := servertest.MustRequest(t, http.MethodGet, h.Issuer+"/auth/check")
 	req.Header.Set("Authorization", "Bearer "+strings.Repeat("A", 9<<10)+"."+strings.Repeat("A", 100)+".AAAA")
 	if status := statusOf(t, req); status != http.StatusUnauthorized {
 		t.Errorf("9 KB token: status %d, want 401", status)
@@ -641,7 +642,7 @@ func TestOversizeRequests(t *testing.T) {
 	for _, path := range []string{"/token", "/introspect", "/revoke", "/auth/refresh", "/auth/logout"} {
 		body := url.Values{"token": {huge}, "refreshToken": {huge}, "code": {huge}, "client_id": {"spa"}, "grant_type": {"authorization_code"}}.Encode()
 		for _, ct := range []string{"application/x-www-form-urlencoded", "application/json"} {
-			req, _ := http.NewRequest(http.MethodPost, h.issuer+path, strings.NewReader(body))
+			req, _ := http.NewRequest(http.MethodPost, h.Issuer+path, strings.NewReader(body))
 			req.Header.Set("Content-Type", ct)
 			if status := statusOf(t, req); status < 400 || status >= 500 {
 				t.Errorf("%s with a 1 MB %s body: status %d, want 4xx", path, ct, status)
@@ -653,7 +654,7 @@ func TestOversizeRequests(t *testing.T) {
 	for i := range 5000 {
 		many.Set("p"+big.NewInt(int64(i)).String(), "x")
 	}
-	req, _ = http.NewRequest(http.MethodPost, h.issuer+"/token", strings.NewReader(many.Encode()))
+	req, _ = http.NewRequest(http.MethodPost, h.Issuer+"/token", strings.NewReader(many.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	if status := statusOf(t, req); status < 400 || status >= 500 {
 		t.Errorf("/token with 5000 parameters: status %d, want 4xx", status)

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/socialbroker/broker/internal/server/servertest"
 )
 
 // TestAmbiguousJSONBodies: a JSON body is one object whose members each
@@ -14,7 +16,7 @@ import (
 // after the object (which another parser could read instead) is refused
 // with invalid_request; whitespace after the object is fine.
 func TestAmbiguousJSONBodies(t *testing.T) {
-	h := newHarness(t, "")
+	h := servertest.New(t, "")
 	const token = `"grant_type":"refresh_token","refresh_token":"not-a-token","client_id":"spa"`
 	tests := []struct {
 		name, body string
@@ -39,7 +41,7 @@ func TestAmbiguousJSONBodies(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			status, got := postRawJSON(t, h.issuer+"/token", tt.body)
+			status, got := postRawJSON(t, h.Issuer+"/token", tt.body)
 			want, wantStatus := "invalid_request", http.StatusBadRequest
 			if tt.ok {
 				want = "invalid_grant"
@@ -52,14 +54,14 @@ func TestAmbiguousJSONBodies(t *testing.T) {
 
 	// The app endpoint reads bodies the same way.
 	for _, body := range []string{`{"refreshToken":"a","refreshToken":"b"}`, `{"refreshToken":"a"}{"refreshToken":"b"}`} {
-		if status, got := postRawJSON(t, h.issuer+"/auth/refresh", body); got.Error != "invalid_request" {
+		if status, got := postRawJSON(t, h.Issuer+"/auth/refresh", body); got.Error != "invalid_request" {
 			t.Errorf("POST /auth/refresh %q: %d %q, want invalid_request", body, status, got.Error)
 		}
 	}
 }
 
 // postRawJSON posts body byte for byte as application/json.
-func postRawJSON(t *testing.T, u, body string) (int, tokenResponse) {
+func postRawJSON(t *testing.T, u, body string) (int, servertest.TokenResponse) {
 	t.Helper()
 	resp, err := http.Post(u, "application/json", strings.NewReader(body))
 	if err != nil {
@@ -67,7 +69,7 @@ func postRawJSON(t *testing.T, u, body string) (int, tokenResponse) {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	var tr tokenResponse
+	var tr servertest.TokenResponse
 	if err := json.Unmarshal(b, &tr); err != nil {
 		t.Fatalf("POST %s: answer %q is not JSON: %v", u, b, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/socialbroker/broker/internal/server/servertest"
 	"github.com/socialbroker/broker/providers/providertest"
 )
 
@@ -19,23 +20,23 @@ func TestLoginEndToEnd(t *testing.T) {
 		wantVerified   bool // the broker vouches for it (trust rule)
 		wantRoles      []string
 	}{
-		{"google", "google", alice, "alice@acme.test", true, []string{"admin", "viewer"}},
+		{"google", "google", servertest.Alice, "alice@acme.test", true, []string{"admin", "viewer"}},
 		// bob's GitHub email is private: only /user/emails reveals it.
-		{"github private email", "github", bob, "bob@other.test", true, []string{"viewer"}},
+		{"github private email", "github", servertest.Bob, "bob@other.test", true, []string{"viewer"}},
 		// corp's ID token carries only sub: the rest comes from userinfo.
 		// corp is not trusted for email: its "verified" is not the broker's.
-		{"generic oidc via userinfo", "corp", bob, "bob@other.test", false, []string{"viewer"}},
+		{"generic oidc via userinfo", "corp", servertest.Bob, "bob@other.test", false, []string{"viewer"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t, "")
-			b := h.newBrowser()
-			p := newPKCE()
-			q := h.login(b, tt.provider, "spa", tt.user, p)
-			if q.Get("state") != p.state || q.Get("iss") != h.issuer || q.Get("code") == "" {
-				t.Fatalf("app redirect = %v, want code, state %q and iss %q", q, p.state, h.issuer)
+			h := servertest.New(t, "")
+			b := h.NewBrowser()
+			p := servertest.NewPKCE()
+			q := h.Login(b, tt.provider, "spa", tt.user, p)
+			if q.Get("state") != p.State || q.Get("iss") != h.Issuer || q.Get("code") == "" {
+				t.Fatalf("app redirect = %v, want code, state %q and iss %q", q, p.State, h.Issuer)
 			}
-			tr, status := h.redeem("spa", q.Get("code"), p.verifier)
+			tr, status := h.Redeem("spa", q.Get("code"), p.Verifier)
 			if status != http.StatusOK || tr.TokenType != "Bearer" || tr.AccessToken == "" || tr.RefreshToken == "" || tr.IDToken == "" {
 				t.Fatalf("token: status %d, %+v", status, tr)
 			}
@@ -43,12 +44,12 @@ func TestLoginEndToEnd(t *testing.T) {
 				t.Errorf("token: scope %q expires_in %d, want %q 300", tr.Scope, tr.ExpiresIn, "openid email profile")
 			}
 
-			var check checkResponse
-			if status, _ := h.getBearer("/auth/check", tr.AccessToken, &check); status != http.StatusOK || !check.Authenticated || check.Tenant != "spa" || check.Sub == "" || check.ExpiresAt == "" {
+			var check servertest.CheckResponse
+			if status, _ := h.GetBearer("/auth/check", tr.AccessToken, &check); status != http.StatusOK || !check.Authenticated || check.Tenant != "spa" || check.Sub == "" || check.ExpiresAt == "" {
 				t.Fatalf("check: status %d, %+v", status, check)
 			}
-			var me meResponse
-			if status, _ := h.getBearer("/auth/me", tr.AccessToken, &me); status != http.StatusOK {
+			var me servertest.MeResponse
+			if status, _ := h.GetBearer("/auth/me", tr.AccessToken, &me); status != http.StatusOK {
 				t.Fatalf("me: status %d", status)
 			}
 			if me.ID != check.Sub || me.Email != tt.wantEmail || me.EmailVerified != tt.wantVerified || me.Tenant != "spa" || len(me.Identities) != 1 || me.Identities[0].Provider != tt.provider {
@@ -61,11 +62,11 @@ func TestLoginEndToEnd(t *testing.T) {
 				t.Errorf("me.roles = %v, want %v", me.Roles, tt.wantRoles)
 			}
 			var perms struct{ Roles, Permissions []string }
-			if status, _ := h.getBearer("/auth/permissions", tr.AccessToken, &perms); status != http.StatusOK || !slices.Equal(perms.Roles, tt.wantRoles) || !slices.Contains(perms.Permissions, "reports:read") {
+			if status, _ := h.GetBearer("/auth/permissions", tr.AccessToken, &perms); status != http.StatusOK || !slices.Equal(perms.Roles, tt.wantRoles) || !slices.Contains(perms.Permissions, "reports:read") {
 				t.Errorf("permissions: status %d, %+v", status, perms)
 			}
 			var info map[string]any
-			if status, _ := h.getBearer("/userinfo", tr.AccessToken, &info); status != http.StatusOK || info["sub"] != me.ID || info["email"] != tt.wantEmail {
+			if status, _ := h.GetBearer("/userinfo", tr.AccessToken, &info); status != http.StatusOK || info["sub"] != me.ID || info["email"] != tt.wantEmail {
 				t.Errorf("userinfo: status %d, %v", status, info)
 			}
 
@@ -74,34 +75,34 @@ func TestLoginEndToEnd(t *testing.T) {
 				AccessToken, RefreshToken, TokenType string
 				ExpiresIn                            int64
 			}
-			if status := h.postJSON("/auth/refresh", map[string]string{"refreshToken": tr.RefreshToken}, nil, &rr); status != http.StatusOK || rr.AccessToken == "" || rr.RefreshToken == tr.RefreshToken || rr.TokenType != "Bearer" || rr.ExpiresIn != 300 {
+			if status := h.PostJSON("/auth/refresh", map[string]string{"refreshToken": tr.RefreshToken}, nil, &rr); status != http.StatusOK || rr.AccessToken == "" || rr.RefreshToken == tr.RefreshToken || rr.TokenType != "Bearer" || rr.ExpiresIn != 300 {
 				t.Fatalf("refresh: status %d, %+v", status, rr)
 			}
-			if status, _ := h.getBearer("/auth/check", rr.AccessToken, &check); status != http.StatusOK {
+			if status, _ := h.GetBearer("/auth/check", rr.AccessToken, &check); status != http.StatusOK {
 				t.Fatalf("check after refresh: status %d", status)
 			}
 
 			// Logout kills every token of the session.
 			var out struct{ Success bool }
-			req, _ := http.NewRequest(http.MethodPost, h.issuer+"/auth/logout", nil)
+			req, _ := http.NewRequest(http.MethodPost, h.Issuer+"/auth/logout", nil)
 			req.Header.Set("Authorization", "Bearer "+rr.AccessToken)
-			if status := h.do(req, &out); status != http.StatusOK || !out.Success {
+			if status := h.Do(req, &out); status != http.StatusOK || !out.Success {
 				t.Fatalf("logout: status %d, %+v", status, out)
 			}
 			for _, tok := range []string{tr.AccessToken, rr.AccessToken} {
-				check = checkResponse{}
-				if status, hdr := h.getBearer("/auth/check", tok, &check); status != http.StatusUnauthorized || check.Authenticated || check.Error != "invalid_token" || !strings.Contains(hdr.Get("WWW-Authenticate"), `error="invalid_token"`) {
+				check = servertest.CheckResponse{}
+				if status, hdr := h.GetBearer("/auth/check", tok, &check); status != http.StatusUnauthorized || check.Authenticated || check.Error != "invalid_token" || !strings.Contains(hdr.Get("WWW-Authenticate"), `error="invalid_token"`) {
 					t.Errorf("check after logout: status %d, %+v, WWW-Authenticate %q", status, check, hdr.Get("WWW-Authenticate"))
 				}
-				if status, _ := h.getBearer("/auth/me", tok, nil); status != http.StatusUnauthorized {
+				if status, _ := h.GetBearer("/auth/me", tok, nil); status != http.StatusUnauthorized {
 					t.Errorf("me after logout: status %d, want 401", status)
 				}
-				if status, _ := h.getBearer("/userinfo", tok, nil); status != http.StatusUnauthorized {
+				if status, _ := h.GetBearer("/userinfo", tok, nil); status != http.StatusUnauthorized {
 					t.Errorf("userinfo after logout: status %d, want 401", status)
 				}
 			}
 			var fail struct{ Error, Message string }
-			if status := h.postJSON("/auth/refresh", map[string]string{"refreshToken": rr.RefreshToken}, nil, &fail); status != http.StatusUnauthorized || fail.Error != "invalid_grant" {
+			if status := h.PostJSON("/auth/refresh", map[string]string{"refreshToken": rr.RefreshToken}, nil, &fail); status != http.StatusUnauthorized || fail.Error != "invalid_grant" {
 				t.Errorf("refresh after logout: status %d, %+v", status, fail)
 			}
 		})
@@ -110,24 +111,24 @@ func TestLoginEndToEnd(t *testing.T) {
 
 // TestGitHubOrgRule: a tenant open only to members of the acme organisation.
 func TestGitHubOrgRule(t *testing.T) {
-	h := newHarness(t, "")
-	b := h.newBrowser()
-	p := newPKCE()
+	h := servertest.New(t, "")
+	b := h.NewBrowser()
+	p := servertest.NewPKCE()
 	// The broker asks GitHub for read:org only where a rule needs it.
-	start := b.upstreamRedirect(h.authorizeURL("/auth/github/login", "orgs", p, nil))
+	start := b.UpstreamRedirect(h.AuthorizeURL("/auth/github/login", "orgs", p, nil))
 	if !strings.Contains(start.Query().Get("scope"), "read:org") {
 		t.Errorf("upstream scope = %q, want read:org", start.Query().Get("scope"))
 	}
-	if q := h.login(b, "github", "orgs", alice, p); q.Get("code") == "" {
+	if q := h.Login(b, "github", "orgs", servertest.Alice, p); q.Get("code") == "" {
 		t.Fatalf("member: redirect %v, want a code", q)
 	}
-	p = newPKCE()
-	q := h.login(h.newBrowser(), "github", "orgs", bob, p)
-	if q.Get("error") != "access_denied" || q.Get("code") != "" || q.Get("state") != p.state || q.Get("iss") != h.issuer {
+	p = servertest.NewPKCE()
+	q := h.Login(h.NewBrowser(), "github", "orgs", servertest.Bob, p)
+	if q.Get("error") != "access_denied" || q.Get("code") != "" || q.Get("state") != p.State || q.Get("iss") != h.Issuer {
 		t.Fatalf("non-member: redirect %v, want error=access_denied with state and iss", q)
 	}
 	// A tenant without org rules does not ask for read:org.
-	start = h.newBrowser().upstreamRedirect(h.authorizeURL("/auth/github/login", "spa", newPKCE(), nil))
+	start = h.NewBrowser().UpstreamRedirect(h.AuthorizeURL("/auth/github/login", "spa", servertest.NewPKCE(), nil))
 	if strings.Contains(start.Query().Get("scope"), "read:org") {
 		t.Errorf("upstream scope for spa = %q, want no read:org", start.Query().Get("scope"))
 	}
@@ -136,32 +137,32 @@ func TestGitHubOrgRule(t *testing.T) {
 // TestAccountLinking: identities join one user only through an email both
 // providers verify; an unverified claim to the same address makes a new user.
 func TestAccountLinking(t *testing.T) {
-	h := newHarness(t, "")
-	sub := func(tr tokenResponse) (me meResponse) {
-		h.getBearer("/auth/me", tr.AccessToken, &me)
+	h := servertest.New(t, "")
+	sub := func(tr servertest.TokenResponse) (me servertest.MeResponse) {
+		h.GetBearer("/auth/me", tr.AccessToken, &me)
 		return me
 	}
-	viaGoogle := sub(h.signIn("google", "spa", alice))
-	viaGitHub := sub(h.signIn("github", "spa", alice))
+	viaGoogle := sub(h.SignIn("google", "spa", servertest.Alice))
+	viaGitHub := sub(h.SignIn("github", "spa", servertest.Alice))
 	if viaGoogle.ID != viaGitHub.ID {
 		t.Fatalf("alice via Google %s and via GitHub %s: want one user", viaGoogle.ID, viaGitHub.ID)
 	}
 	if len(viaGitHub.Identities) != 2 {
 		t.Errorf("identities = %+v, want google and github", viaGitHub.Identities)
 	}
-	again := sub(h.signIn("google", "spa", alice))
+	again := sub(h.SignIn("google", "spa", servertest.Alice))
 	if again.ID != viaGoogle.ID {
 		t.Errorf("second Google sign-in: user %s, want %s", again.ID, viaGoogle.ID)
 	}
 	// eve's provider does not verify alice's address: no takeover.
-	viaEve := sub(h.signIn("corp", "spa", eve))
+	viaEve := sub(h.SignIn("corp", "spa", servertest.Eve))
 	if viaEve.ID == viaGoogle.ID {
 		t.Fatal("an unverified email linked to an existing account")
 	}
 	// corp is not trusted for email (trust_email defaults to false for
 	// generic OIDC), so even a verified address does not link.
-	bobGoogle := sub(h.signIn("google", "spa", bob))
-	bobCorp := sub(h.signIn("corp", "spa", bob))
+	bobGoogle := sub(h.SignIn("google", "spa", servertest.Bob))
+	bobCorp := sub(h.SignIn("corp", "spa", servertest.Bob))
 	if bobGoogle.ID == bobCorp.ID {
 		t.Fatal("an untrusted provider's email linked to an existing account")
 	}
@@ -170,10 +171,10 @@ func TestAccountLinking(t *testing.T) {
 // TestChooserPage: with several providers and none chosen, /authorize shows
 // one button per provider that carries the app's request on.
 func TestChooserPage(t *testing.T) {
-	h := newHarness(t, "")
-	resp := h.newBrowser().get(h.authorizeURL("/authorize", "spa", newPKCE(), nil))
+	h := servertest.New(t, "")
+	resp := h.NewBrowser().Get(h.AuthorizeURL("/authorize", "spa", servertest.NewPKCE(), nil))
 	defer resp.Body.Close()
-	body := readAll(t, resp)
+	body := servertest.ReadAll(t, resp)
 	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Content-Type"), "text/html") {
 		t.Fatalf("status %d, content type %q", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
@@ -186,8 +187,8 @@ func TestChooserPage(t *testing.T) {
 		t.Errorf("CSP = %q, want frame-ancestors 'none'", csp)
 	}
 	// One provider: straight upstream.
-	u := h.newBrowser().upstreamRedirect(h.authorizeURL("/authorize", "server", newPKCE(), nil))
-	if !strings.HasPrefix(u.String(), h.google.URL()) {
+	u := h.NewBrowser().UpstreamRedirect(h.AuthorizeURL("/authorize", "server", servertest.NewPKCE(), nil))
+	if !strings.HasPrefix(u.String(), h.Google.URL()) {
 		t.Errorf("single-provider tenant went to %s, want Google", u)
 	}
 }

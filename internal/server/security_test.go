@@ -10,82 +10,84 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/socialbroker/broker/internal/server/servertest"
 )
 
 func TestCallbackStateRefusals(t *testing.T) {
-	h := newHarness(t, "")
-	start := func() string { return h.authorizeURL("/auth/google/login", "spa", newPKCE(), nil) }
+	h := servertest.New(t, "")
+	start := func() string { return h.AuthorizeURL("/auth/google/login", "spa", servertest.NewPKCE(), nil) }
 
 	t.Run("missing state", func(t *testing.T) {
-		b := h.newBrowser()
-		h.google.SetNextUser(alice)
-		cb := b.upstreamCallback(h, start())
+		b := h.NewBrowser()
+		h.Google.SetNextUser(servertest.Alice)
+		cb := b.UpstreamCallback(h, start())
 		q := cb.Query()
 		q.Del("state")
 		cb.RawQuery = q.Encode()
-		pageRefusal(t, b.get(cb.String()), http.StatusBadRequest)
+		servertest.PageRefusal(t, b.Get(cb.String()), http.StatusBadRequest)
 	})
 	t.Run("replayed state", func(t *testing.T) {
-		b := h.newBrowser()
-		h.google.SetNextUser(alice)
-		cb := b.upstreamCallback(h, start())
-		first := b.get(cb.String())
+		b := h.NewBrowser()
+		h.Google.SetNextUser(servertest.Alice)
+		cb := b.UpstreamCallback(h, start())
+		first := b.Get(cb.String())
 		first.Body.Close()
 		if first.StatusCode != http.StatusFound {
 			t.Fatalf("first callback: status %d", first.StatusCode)
 		}
-		pageRefusal(t, b.get(cb.String()), http.StatusBadRequest)
+		servertest.PageRefusal(t, b.Get(cb.String()), http.StatusBadRequest)
 	})
 	t.Run("state from another browser", func(t *testing.T) {
-		victim, attacker := h.newBrowser(), h.newBrowser()
-		h.google.SetNextUser(alice)
-		cb := attacker.upstreamCallback(h, start())
+		victim, attacker := h.NewBrowser(), h.NewBrowser()
+		h.Google.SetNextUser(servertest.Alice)
+		cb := attacker.UpstreamCallback(h, start())
 		// Login CSRF: the attacker's callback URL opened in the victim's browser.
-		pageRefusal(t, victim.get(cb.String()), http.StatusBadRequest)
+		servertest.PageRefusal(t, victim.Get(cb.String()), http.StatusBadRequest)
 		// And the state is gone: the attacker cannot use it afterwards either.
-		pageRefusal(t, attacker.get(cb.String()), http.StatusBadRequest)
+		servertest.PageRefusal(t, attacker.Get(cb.String()), http.StatusBadRequest)
 	})
 	t.Run("state of a refused sign-in", func(t *testing.T) {
 		// The user cancels at the upstream: the app hears access_denied,
 		// and the state is spent, even though no session was started.
-		b := h.newBrowser()
-		h.google.SetNextUser(alice)
-		cb := b.upstreamCallback(h, start())
+		b := h.NewBrowser()
+		h.Google.SetNextUser(servertest.Alice)
+		cb := b.UpstreamCallback(h, start())
 		cancelled := *cb
 		q := cb.Query()
 		q.Del("code")
 		q.Set("error", "access_denied")
 		cancelled.RawQuery = q.Encode()
-		resp := b.get(cancelled.String())
+		resp := b.Get(cancelled.String())
 		resp.Body.Close()
 		loc, _ := url.Parse(resp.Header.Get("Location"))
 		if loc == nil || loc.Query().Get("error") != "access_denied" {
 			t.Fatalf("cancelled sign-in redirected to %q, want error=access_denied", resp.Header.Get("Location"))
 		}
-		pageRefusal(t, b.get(cb.String()), http.StatusBadRequest)
+		servertest.PageRefusal(t, b.Get(cb.String()), http.StatusBadRequest)
 	})
 	t.Run("state for another provider", func(t *testing.T) {
-		b := h.newBrowser()
-		h.google.SetNextUser(alice)
-		cb := b.upstreamCallback(h, start())
+		b := h.NewBrowser()
+		h.Google.SetNextUser(servertest.Alice)
+		cb := b.UpstreamCallback(h, start())
 		cb.Path = "/auth/github/callback"
-		pageRefusal(t, b.get(cb.String()), http.StatusBadRequest)
+		servertest.PageRefusal(t, b.Get(cb.String()), http.StatusBadRequest)
 	})
 	t.Run("repeated parameter", func(t *testing.T) {
-		b := h.newBrowser()
-		h.google.SetNextUser(alice)
-		cb := b.upstreamCallback(h, start())
+		b := h.NewBrowser()
+		h.Google.SetNextUser(servertest.Alice)
+		cb := b.UpstreamCallback(h, start())
 		cb.RawQuery += "&code=other"
-		pageRefusal(t, b.get(cb.String()), http.StatusBadRequest)
+		servertest.PageRefusal(t, b.Get(cb.String()), http.StatusBadRequest)
 	})
 	t.Run("issuer mix-up", func(t *testing.T) {
-		b := h.newBrowser()
-		h.google.SetNextUser(alice)
-		cb := b.upstreamCallback(h, start())
+		b := h.NewBrowser()
+		h.Google.SetNextUser(servertest.Alice)
+		cb := b.UpstreamCallback(h, start())
 		q := cb.Query()
-		q.Set("iss", h.corp.URL())
+		q.Set("iss", h.Corp.URL())
 		cb.RawQuery = q.Encode()
-		resp := b.get(cb.String())
+		resp := b.Get(cb.String())
 		resp.Body.Close()
 		loc, _ := url.Parse(resp.Header.Get("Location"))
 		if loc == nil || loc.Query().Get("error") != "access_denied" || loc.Query().Get("code") != "" {
@@ -95,8 +97,8 @@ func TestCallbackStateRefusals(t *testing.T) {
 }
 
 func TestAuthorizeRefusals(t *testing.T) {
-	h := newHarness(t, "")
-	p := newPKCE()
+	h := servertest.New(t, "")
+	p := servertest.NewPKCE()
 	pages := []struct {
 		name  string
 		extra url.Values
@@ -108,7 +110,7 @@ func TestAuthorizeRefusals(t *testing.T) {
 	}
 	for _, tt := range pages {
 		t.Run(tt.name, func(t *testing.T) {
-			pageRefusal(t, h.newBrowser().get(h.authorizeURL("/authorize", "spa", p, tt.extra)), http.StatusBadRequest)
+			servertest.PageRefusal(t, h.NewBrowser().Get(h.AuthorizeURL("/authorize", "spa", p, tt.extra)), http.StatusBadRequest)
 		})
 	}
 	redirects := []struct {
@@ -125,14 +127,14 @@ func TestAuthorizeRefusals(t *testing.T) {
 	}
 	for _, tt := range redirects {
 		t.Run(tt.name, func(t *testing.T) {
-			resp := h.newBrowser().get(h.authorizeURL("/authorize", "spa", p, tt.extra))
+			resp := h.NewBrowser().Get(h.AuthorizeURL("/authorize", "spa", p, tt.extra))
 			resp.Body.Close()
 			loc, err := url.Parse(resp.Header.Get("Location"))
-			if resp.StatusCode != http.StatusFound || err != nil || !strings.HasPrefix(loc.String(), appRedirect+"?") {
+			if resp.StatusCode != http.StatusFound || err != nil || !strings.HasPrefix(loc.String(), servertest.AppRedirect+"?") {
 				t.Fatalf("status %d Location %q, want 302 to the app", resp.StatusCode, resp.Header.Get("Location"))
 			}
 			q := loc.Query()
-			if q.Get("error") != tt.wantError || q.Get("state") != p.state || q.Get("iss") != h.issuer || q.Get("code") != "" {
+			if q.Get("error") != tt.wantError || q.Get("state") != p.State || q.Get("iss") != h.Issuer || q.Get("code") != "" {
 				t.Errorf("redirect query %v, want error=%s with state and iss", q, tt.wantError)
 			}
 		})
@@ -140,60 +142,60 @@ func TestAuthorizeRefusals(t *testing.T) {
 }
 
 func TestCodeRefusals(t *testing.T) {
-	h := newHarness(t, "")
-	login := func(client string) (url.Values, pkce) {
-		p := newPKCE()
-		return h.login(h.newBrowser(), "google", client, alice, p), p
+	h := servertest.New(t, "")
+	login := func(client string) (url.Values, servertest.PKCE) {
+		p := servertest.NewPKCE()
+		return h.Login(h.NewBrowser(), "google", client, servertest.Alice, p), p
 	}
 
 	t.Run("replay revokes what the first use issued", func(t *testing.T) {
 		q, p := login("spa")
-		first, status := h.redeem("spa", q.Get("code"), p.verifier)
+		first, status := h.Redeem("spa", q.Get("code"), p.Verifier)
 		if status != http.StatusOK {
 			t.Fatalf("first redemption: %d %+v", status, first)
 		}
-		second, status := h.redeem("spa", q.Get("code"), p.verifier)
+		second, status := h.Redeem("spa", q.Get("code"), p.Verifier)
 		if status != http.StatusBadRequest || second.Error != "invalid_grant" {
 			t.Fatalf("replay: %d %+v, want 400 invalid_grant", status, second)
 		}
-		if status, _ := h.getBearer("/auth/check", first.AccessToken, nil); status != http.StatusUnauthorized {
+		if status, _ := h.GetBearer("/auth/check", first.AccessToken, nil); status != http.StatusUnauthorized {
 			t.Errorf("access token of a replayed code: status %d, want 401", status)
 		}
-		if _, status := h.refreshGrant("spa", first.RefreshToken); status != http.StatusBadRequest {
+		if _, status := h.RefreshGrant("spa", first.RefreshToken); status != http.StatusBadRequest {
 			t.Errorf("refresh token of a replayed code: status %d, want 400", status)
 		}
 	})
 	t.Run("wrong verifier", func(t *testing.T) {
 		q, _ := login("spa")
-		tr, status := h.redeem("spa", q.Get("code"), newPKCE().verifier)
+		tr, status := h.Redeem("spa", q.Get("code"), servertest.NewPKCE().Verifier)
 		if status != http.StatusBadRequest || tr.Error != "invalid_grant" {
 			t.Fatalf("%d %+v, want 400 invalid_grant", status, tr)
 		}
 	})
 	t.Run("another client", func(t *testing.T) {
 		q, p := login("spa")
-		tr, status := h.redeem("orgs", q.Get("code"), p.verifier)
+		tr, status := h.Redeem("orgs", q.Get("code"), p.Verifier)
 		if status != http.StatusBadRequest || tr.Error != "invalid_grant" {
 			t.Fatalf("%d %+v, want 400 invalid_grant", status, tr)
 		}
 	})
 	t.Run("expired code", func(t *testing.T) {
 		q, p := login("spa")
-		h.clock.Advance(2 * time.Minute)
-		defer h.clock.Advance(-2 * time.Minute)
-		tr, status := h.redeem("spa", q.Get("code"), p.verifier)
+		h.Clock.Advance(2 * time.Minute)
+		defer h.Clock.Advance(-2 * time.Minute)
+		tr, status := h.Redeem("spa", q.Get("code"), p.Verifier)
 		if status != http.StatusBadRequest || tr.Error != "invalid_grant" {
 			t.Fatalf("%d %+v, want 400 invalid_grant", status, tr)
 		}
 	})
 	t.Run("confidential client", func(t *testing.T) {
-		redeem := func(q url.Values, p pkce, hdr http.Header, form url.Values) (tokenResponse, int) {
-			f := url.Values{"grant_type": {"authorization_code"}, "code": {q.Get("code")}, "redirect_uri": {appRedirect}, "code_verifier": {p.verifier}}
+		redeem := func(q url.Values, p servertest.PKCE, hdr http.Header, form url.Values) (servertest.TokenResponse, int) {
+			f := url.Values{"grant_type": {"authorization_code"}, "code": {q.Get("code")}, "redirect_uri": {servertest.AppRedirect}, "code_verifier": {p.Verifier}}
 			for k, v := range form {
 				f[k] = v
 			}
-			var tr tokenResponse
-			return tr, h.postForm("/token", f, hdr, &tr)
+			var tr servertest.TokenResponse
+			return tr, h.PostForm("/token", f, hdr, &tr)
 		}
 		basic := func(id, secret string) http.Header {
 			return http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte(id+":"+secret))}}
@@ -207,17 +209,17 @@ func TestCodeRefusals(t *testing.T) {
 			t.Errorf("no secret: %d %+v, want 401 invalid_client", status, tr)
 		}
 		q, p = login("server")
-		if tr, status := redeem(q, p, basic("server", confidentialSecret), nil); status != http.StatusOK {
+		if tr, status := redeem(q, p, basic("server", servertest.ConfidentialSecret), nil); status != http.StatusOK {
 			t.Errorf("client_secret_basic: %d %+v, want 200", status, tr)
 		}
 		q, p = login("server")
-		if tr, status := redeem(q, p, nil, url.Values{"client_id": {"server"}, "client_secret": {confidentialSecret}}); status != http.StatusOK {
+		if tr, status := redeem(q, p, nil, url.Values{"client_id": {"server"}, "client_secret": {servertest.ConfidentialSecret}}); status != http.StatusOK {
 			t.Errorf("client_secret_post: %d %+v, want 200", status, tr)
 		}
 	})
 	t.Run("unknown client", func(t *testing.T) {
 		q, p := login("spa")
-		tr, status := h.redeem("nope", q.Get("code"), p.verifier)
+		tr, status := h.Redeem("nope", q.Get("code"), p.Verifier)
 		if status != http.StatusUnauthorized || tr.Error != "invalid_client" {
 			t.Fatalf("%d %+v, want 401 invalid_client", status, tr)
 		}
@@ -238,13 +240,13 @@ func forge(t *testing.T, token string, header map[string]any, sign func(input st
 }
 
 func TestAccessTokenRefusals(t *testing.T) {
-	h := newHarness(t, "")
-	tr := h.signIn("google", "spa", alice)
+	h := servertest.New(t, "")
+	tr := h.SignIn("google", "spa", servertest.Alice)
 
 	var jwks struct {
 		Keys []map[string]string `json:"keys"`
 	}
-	h.do(mustRequest(t, http.MethodGet, h.issuer+"/.well-known/jwks.json"), &jwks)
+	h.Do(servertest.MustRequest(t, http.MethodGet, h.Issuer+"/.well-known/jwks.json"), &jwks)
 	pub, _ := json.Marshal(jwks.Keys[0])
 	parts := strings.Split(tr.AccessToken, ".")
 	tamperedPayload := parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"someone-else"}`)) + "." + parts[2]
@@ -268,8 +270,8 @@ func TestAccessTokenRefusals(t *testing.T) {
 	}
 	for name, tok := range cases {
 		t.Run(name, func(t *testing.T) {
-			var check checkResponse
-			status, hdr := h.getBearer("/auth/check", tok, &check)
+			var check servertest.CheckResponse
+			status, hdr := h.GetBearer("/auth/check", tok, &check)
 			if status != http.StatusUnauthorized || check.Error != "invalid_token" || check.Authenticated {
 				t.Fatalf("status %d %+v, want 401 invalid_token", status, check)
 			}
@@ -281,22 +283,22 @@ func TestAccessTokenRefusals(t *testing.T) {
 
 	t.Run("another tenant's token", func(t *testing.T) {
 		for _, hdr := range []http.Header{{"X-Tenant-ID": {"server"}}, {"Origin": {"https://evil.test"}}} {
-			req := mustRequest(t, http.MethodGet, h.issuer+"/auth/me")
+			req := servertest.MustRequest(t, http.MethodGet, h.Issuer+"/auth/me")
 			req.Header.Set("Authorization", "Bearer "+tr.AccessToken)
 			for k, v := range hdr {
 				req.Header[k] = v
 			}
-			var body checkResponse
-			if status := h.do(req, &body); status != http.StatusUnauthorized || body.Error != "invalid_token" {
+			var body servertest.CheckResponse
+			if status := h.Do(req, &body); status != http.StatusUnauthorized || body.Error != "invalid_token" {
 				t.Errorf("with %v: status %d %+v, want 401 invalid_token", hdr, status, body)
 			}
 		}
 	})
 	t.Run("expired", func(t *testing.T) {
-		h.clock.Advance(6 * time.Minute)
-		defer h.clock.Advance(-6 * time.Minute)
-		var check checkResponse
-		status, hdr := h.getBearer("/auth/check", tr.AccessToken, &check)
+		h.Clock.Advance(6 * time.Minute)
+		defer h.Clock.Advance(-6 * time.Minute)
+		var check servertest.CheckResponse
+		status, hdr := h.GetBearer("/auth/check", tr.AccessToken, &check)
 		if status != http.StatusUnauthorized || check.Error != "token_expired" || check.Message != "TokenExpiredError" {
 			t.Fatalf("status %d %+v, want 401 token_expired", status, check)
 		}
@@ -305,81 +307,81 @@ func TestAccessTokenRefusals(t *testing.T) {
 		}
 	})
 	t.Run("missing", func(t *testing.T) {
-		var check checkResponse
-		if status := h.do(mustRequest(t, http.MethodGet, h.issuer+"/auth/check"), &check); status != http.StatusUnauthorized || check.Authenticated {
+		var check servertest.CheckResponse
+		if status := h.Do(servertest.MustRequest(t, http.MethodGet, h.Issuer+"/auth/check"), &check); status != http.StatusUnauthorized || check.Authenticated {
 			t.Fatalf("status %d %+v, want 401", status, check)
 		}
 	})
 }
 
 func TestRefreshReuse(t *testing.T) {
-	h := newHarness(t, "")
-	tr := h.signIn("google", "spa", alice)
+	h := servertest.New(t, "")
+	tr := h.SignIn("google", "spa", servertest.Alice)
 
 	// Two tabs refresh with the same token at once: both get the same successor.
-	a, status := h.refreshGrant("spa", tr.RefreshToken)
+	a, status := h.RefreshGrant("spa", tr.RefreshToken)
 	if status != http.StatusOK {
 		t.Fatalf("first refresh: %d %+v", status, a)
 	}
-	b, status := h.refreshGrant("spa", tr.RefreshToken)
+	b, status := h.RefreshGrant("spa", tr.RefreshToken)
 	if status != http.StatusOK || b.RefreshToken != a.RefreshToken {
 		t.Fatalf("reuse within grace: %d, successor %q, want the same %q", status, b.RefreshToken, a.RefreshToken)
 	}
-	if status, _ := h.getBearer("/auth/check", b.AccessToken, nil); status != http.StatusOK {
+	if status, _ := h.GetBearer("/auth/check", b.AccessToken, nil); status != http.StatusOK {
 		t.Fatalf("session revoked by a reuse inside the grace: check %d", status)
 	}
 
 	// The client goes on with its successor; after the grace, the stale
 	// first token means theft: the family dies.
-	if a, status = h.refreshGrant("spa", a.RefreshToken); status != http.StatusOK {
+	if a, status = h.RefreshGrant("spa", a.RefreshToken); status != http.StatusOK {
 		t.Fatalf("refresh with the successor: %d", status)
 	}
-	h.clock.Advance(11 * time.Second)
-	stale, status := h.refreshGrant("spa", tr.RefreshToken)
+	h.Clock.Advance(11 * time.Second)
+	stale, status := h.RefreshGrant("spa", tr.RefreshToken)
 	if status != http.StatusBadRequest || stale.Error != "invalid_grant" {
 		t.Fatalf("reuse after grace: %d %+v, want 400 invalid_grant", status, stale)
 	}
-	if _, status := h.refreshGrant("spa", a.RefreshToken); status != http.StatusBadRequest {
+	if _, status := h.RefreshGrant("spa", a.RefreshToken); status != http.StatusBadRequest {
 		t.Errorf("latest refresh token after theft detection: %d, want 400", status)
 	}
-	if status, _ := h.getBearer("/auth/check", a.AccessToken, nil); status != http.StatusUnauthorized {
+	if status, _ := h.GetBearer("/auth/check", a.AccessToken, nil); status != http.StatusUnauthorized {
 		t.Errorf("access token after theft detection: %d, want 401", status)
 	}
 }
 
 func TestRefreshBoundToClient(t *testing.T) {
-	h := newHarness(t, "")
-	tr := h.signIn("google", "spa", alice)
-	if got, status := h.refreshGrant("orgs", tr.RefreshToken); status != http.StatusBadRequest || got.Error != "invalid_grant" {
+	h := servertest.New(t, "")
+	tr := h.SignIn("google", "spa", servertest.Alice)
+	if got, status := h.RefreshGrant("orgs", tr.RefreshToken); status != http.StatusBadRequest || got.Error != "invalid_grant" {
 		t.Fatalf("refresh by another client: %d %+v, want invalid_grant", status, got)
 	}
-	if _, status := h.refreshGrant("spa", tr.RefreshToken); status != http.StatusOK {
+	if _, status := h.RefreshGrant("spa", tr.RefreshToken); status != http.StatusOK {
 		t.Fatalf("the refused attempt must not spend the token: %d", status)
 	}
 }
 
 func TestUpstreamFaults(t *testing.T) {
-	h := newHarness(t, "")
+	h := servertest.New(t, "")
 	for _, tt := range []struct {
 		name  string
 		fault func()
 	}{
-		{"down", func() { h.google.SetDown(true) }},
-		{"slow", func() { h.google.SetDelay(30 * time.Second) }},
+		{"down", func() { h.Google.SetDown(true) }},
+		{"slow", func() { h.Google.SetDelay(30 * time.Second) }},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			defer h.google.Reset()
-			b := h.newBrowser()
-			p := newPKCE()
-			h.google.SetNextUser(alice)
-			cb := b.upstreamCallback(h, h.authorizeURL("/auth/google/login", "spa", p, nil))
+			defer h.Google.Reset()
+			b := h.NewBrowser()
+			p := servertest.NewPKCE()
+			h.Google.SetNextUser(servertest.Alice)
+			cb := b.UpstreamCallback(h, h.AuthorizeURL("/auth/google/login", "spa", p, nil))
 			tt.fault()
 			// upstream_timeout is 1s: the answer is a clear error redirect,
 			// not a hung request (the browser's own timeout is 10s).
-			resp := b.get(cb.String())
+			resp := b.Get(cb.String())
 			resp.Body.Close()
 			loc, _ := url.Parse(resp.Header.Get("Location"))
-			if resp.StatusCode != http.StatusFound || loc == nil || loc.Query().Get("error") != "temporarily_unavailable" || loc.Query().Get("state") != p.state {
+			if resp.StatusCode != http.StatusFound || loc == nil || loc.Query().Get("error") != "temporarily_unavailable" || loc.Query().Get("state") != p.State {
 				t.Fatalf("status %d Location %q, want error=temporarily_unavailable", resp.StatusCode, resp.Header.Get("Location"))
 			}
 		})

@@ -7,16 +7,18 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/socialbroker/broker/internal/server/servertest"
 )
 
 func TestDiscovery(t *testing.T) {
-	h := newHarness(t, "")
+	h := servertest.New(t, "")
 	for _, path := range []string{"/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"} {
 		var doc map[string]any
-		if status := h.do(mustRequest(t, http.MethodGet, h.issuer+path), &doc); status != http.StatusOK {
+		if status := h.Do(servertest.MustRequest(t, http.MethodGet, h.Issuer+path), &doc); status != http.StatusOK {
 			t.Fatalf("%s: status %d", path, status)
 		}
-		if doc["issuer"] != h.issuer || doc["token_endpoint"] != h.issuer+"/token" || doc["jwks_uri"] != h.issuer+"/.well-known/jwks.json" {
+		if doc["issuer"] != h.Issuer || doc["token_endpoint"] != h.Issuer+"/token" || doc["jwks_uri"] != h.Issuer+"/.well-known/jwks.json" {
 			t.Errorf("%s: %v", path, doc)
 		}
 		if m, _ := doc["code_challenge_methods_supported"].([]any); len(m) != 1 || m[0] != "S256" {
@@ -29,18 +31,18 @@ func TestDiscovery(t *testing.T) {
 }
 
 func TestRevokeAndIntrospect(t *testing.T) {
-	h := newHarness(t, "")
-	basic := http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte("server:"+confidentialSecret))}}
+	h := servertest.New(t, "")
+	basic := http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte("server:"+servertest.ConfidentialSecret))}}
 	introspect := func(tok string, hdr http.Header) (map[string]any, int) {
 		var out map[string]any
-		status := h.postForm("/introspect", url.Values{"token": {tok}}, hdr, &out)
+		status := h.PostForm("/introspect", url.Values{"token": {tok}}, hdr, &out)
 		return out, status
 	}
-	spa := h.signIn("google", "spa", alice)
+	spa := h.SignIn("google", "spa", servertest.Alice)
 
 	t.Run("introspection needs a confidential client", func(t *testing.T) {
 		var out map[string]any
-		if status := h.postForm("/introspect", url.Values{"token": {spa.AccessToken}, "client_id": {"spa"}}, nil, &out); status != http.StatusBadRequest || out["error"] != "unauthorized_client" {
+		if status := h.PostForm("/introspect", url.Values{"token": {spa.AccessToken}, "client_id": {"spa"}}, nil, &out); status != http.StatusBadRequest || out["error"] != "unauthorized_client" {
 			t.Errorf("public client: %d %v", status, out)
 		}
 		if _, status := introspect(spa.AccessToken, http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte("server:wrong"))}}); status != http.StatusUnauthorized {
@@ -54,62 +56,62 @@ func TestRevokeAndIntrospect(t *testing.T) {
 	})
 	t.Run("revoke ends the session", func(t *testing.T) {
 		var none map[string]any
-		if status := h.postForm("/revoke", url.Values{"token": {spa.RefreshToken}, "client_id": {"spa"}}, nil, &none); status != http.StatusOK {
+		if status := h.PostForm("/revoke", url.Values{"token": {spa.RefreshToken}, "client_id": {"spa"}}, nil, &none); status != http.StatusOK {
 			t.Fatalf("revoke: %d", status)
 		}
-		if status, _ := h.getBearer("/auth/check", spa.AccessToken, nil); status != http.StatusUnauthorized {
+		if status, _ := h.GetBearer("/auth/check", spa.AccessToken, nil); status != http.StatusUnauthorized {
 			t.Errorf("check after revoke: %d, want 401", status)
 		}
-		if status := h.postForm("/revoke", url.Values{"token": {"unknown"}, "client_id": {"spa"}}, nil, &none); status != http.StatusOK {
+		if status := h.PostForm("/revoke", url.Values{"token": {"unknown"}, "client_id": {"spa"}}, nil, &none); status != http.StatusOK {
 			t.Errorf("revoke of an unknown token: %d, want 200 (RFC 7009 §2.2)", status)
 		}
 	})
 }
 
 func TestIntrospectActive(t *testing.T) {
-	h := newHarness(t, "")
-	p := newPKCE()
-	q := h.login(h.newBrowser(), "google", "server", alice, p)
-	var tr tokenResponse
-	basic := http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte("server:"+confidentialSecret))}}
-	if status := h.postForm("/token", url.Values{"grant_type": {"authorization_code"}, "code": {q.Get("code")}, "redirect_uri": {appRedirect}, "code_verifier": {p.verifier}}, basic, &tr); status != http.StatusOK {
+	h := servertest.New(t, "")
+	p := servertest.NewPKCE()
+	q := h.Login(h.NewBrowser(), "google", "server", servertest.Alice, p)
+	var tr servertest.TokenResponse
+	basic := http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte("server:"+servertest.ConfidentialSecret))}}
+	if status := h.PostForm("/token", url.Values{"grant_type": {"authorization_code"}, "code": {q.Get("code")}, "redirect_uri": {servertest.AppRedirect}, "code_verifier": {p.Verifier}}, basic, &tr); status != http.StatusOK {
 		t.Fatalf("token: %d %+v", status, tr)
 	}
 	var out map[string]any
-	if status := h.postForm("/introspect", url.Values{"token": {tr.AccessToken}}, basic, &out); status != http.StatusOK || out["active"] != true || out["client_id"] != "server" || out["sub"] == "" {
+	if status := h.PostForm("/introspect", url.Values{"token": {tr.AccessToken}}, basic, &out); status != http.StatusOK || out["active"] != true || out["client_id"] != "server" || out["sub"] == "" {
 		t.Fatalf("introspect: %d %v", status, out)
 	}
 	// A confidential tenant may not refresh through the unauthenticated app endpoint.
 	var fail map[string]any
-	if status := h.postJSON("/auth/refresh", map[string]string{"refreshToken": tr.RefreshToken}, nil, &fail); status != http.StatusUnauthorized || fail["error"] != "invalid_grant" {
+	if status := h.PostJSON("/auth/refresh", map[string]string{"refreshToken": tr.RefreshToken}, nil, &fail); status != http.StatusUnauthorized || fail["error"] != "invalid_grant" {
 		t.Errorf("/auth/refresh for a confidential tenant: %d %v", status, fail)
 	}
 }
 
 func TestEndSession(t *testing.T) {
-	h := newHarness(t, "")
-	tr := h.signIn("google", "spa", alice)
-	b := h.newBrowser()
+	h := servertest.New(t, "")
+	tr := h.SignIn("google", "spa", servertest.Alice)
+	b := h.NewBrowser()
 
-	evil := b.get(h.issuer + "/logout?" + url.Values{"id_token_hint": {tr.IDToken}, "post_logout_redirect_uri": {"https://evil.test/"}}.Encode())
-	pageRefusal(t, evil, http.StatusBadRequest)
-	noHint := b.get(h.issuer + "/logout?" + url.Values{"post_logout_redirect_uri": {"http://127.0.0.1:5173/"}}.Encode())
-	pageRefusal(t, noHint, http.StatusBadRequest)
+	evil := b.Get(h.Issuer + "/logout?" + url.Values{"id_token_hint": {tr.IDToken}, "post_logout_redirect_uri": {"https://evil.test/"}}.Encode())
+	servertest.PageRefusal(t, evil, http.StatusBadRequest)
+	noHint := b.Get(h.Issuer + "/logout?" + url.Values{"post_logout_redirect_uri": {"http://127.0.0.1:5173/"}}.Encode())
+	servertest.PageRefusal(t, noHint, http.StatusBadRequest)
 
-	resp := b.get(h.issuer + "/logout?" + url.Values{"id_token_hint": {tr.IDToken}, "post_logout_redirect_uri": {"http://127.0.0.1:5173/"}, "state": {"xyz"}}.Encode())
+	resp := b.Get(h.Issuer + "/logout?" + url.Values{"id_token_hint": {tr.IDToken}, "post_logout_redirect_uri": {"http://127.0.0.1:5173/"}, "state": {"xyz"}}.Encode())
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "http://127.0.0.1:5173/?state=xyz" {
 		t.Fatalf("logout: %d Location %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	if status, _ := h.getBearer("/auth/check", tr.AccessToken, nil); status != http.StatusUnauthorized {
+	if status, _ := h.GetBearer("/auth/check", tr.AccessToken, nil); status != http.StatusUnauthorized {
 		t.Errorf("check after RP-initiated logout: %d, want 401", status)
 	}
 }
 
 func TestCORS(t *testing.T) {
-	h := newHarness(t, "")
+	h := servertest.New(t, "")
 	preflight := func(origin string) *http.Response {
-		req := mustRequest(t, http.MethodOptions, h.issuer+"/auth/refresh")
+		req := servertest.MustRequest(t, http.MethodOptions, h.Issuer+"/auth/refresh")
 		req.Header.Set("Origin", origin)
 		req.Header.Set("Access-Control-Request-Method", "POST")
 		resp, err := http.DefaultClient.Do(req)
@@ -129,7 +131,7 @@ func TestCORS(t *testing.T) {
 		}
 	}
 	// The browser flow is navigation, never CORS.
-	req := mustRequest(t, http.MethodGet, h.authorizeURL("/authorize", "spa", newPKCE(), nil))
+	req := servertest.MustRequest(t, http.MethodGet, h.AuthorizeURL("/authorize", "spa", servertest.NewPKCE(), nil))
 	req.Header.Set("Origin", "http://127.0.0.1:5173")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -142,9 +144,9 @@ func TestCORS(t *testing.T) {
 }
 
 func TestHealth(t *testing.T) {
-	h := newHarness(t, "")
+	h := servertest.New(t, "")
 	for _, path := range []string{"/healthz", "/readyz"} {
-		if status := h.do(mustRequest(t, http.MethodGet, h.issuer+path), nil); status != http.StatusOK {
+		if status := h.Do(servertest.MustRequest(t, http.MethodGet, h.Issuer+path), nil); status != http.StatusOK {
 			t.Errorf("%s: %d", path, status)
 		}
 	}
@@ -153,18 +155,18 @@ func TestHealth(t *testing.T) {
 // TestNoSecretsInLogs runs sign-ins, refreshes and failures, then scans the
 // broker's logs for every secret that passed through it.
 func TestNoSecretsInLogs(t *testing.T) {
-	h := newHarness(t, "")
-	tr := h.signIn("google", "spa", alice)
-	rr, _ := h.refreshGrant("spa", tr.RefreshToken)
-	h.refreshGrant("spa", "garbage."+tr.RefreshToken)
-	h.getBearer("/auth/me", tr.AccessToken+"x", nil)
-	logs := h.logs.String()
+	h := servertest.New(t, "")
+	tr := h.SignIn("google", "spa", servertest.Alice)
+	rr, _ := h.RefreshGrant("spa", tr.RefreshToken)
+	h.RefreshGrant("spa", "garbage."+tr.RefreshToken)
+	h.GetBearer("/auth/me", tr.AccessToken+"x", nil)
+	logs := h.Logs.String()
 	if !strings.Contains(logs, "sign-in") {
 		t.Fatal("expected the sign-in to be logged; is the logger wired?")
 	}
 	for name, secret := range map[string]string{
 		"access token": tr.AccessToken, "refresh token": tr.RefreshToken, "id token": tr.IDToken,
-		"rotated refresh token": rr.RefreshToken, "client secret": confidentialSecret,
+		"rotated refresh token": rr.RefreshToken, "client secret": servertest.ConfidentialSecret,
 		"upstream secret": "g-secret",
 	} {
 		if secret != "" && strings.Contains(logs, secret) {
@@ -176,17 +178,17 @@ func TestNoSecretsInLogs(t *testing.T) {
 // TestMetrics: /metrics is a Prometheus exposition counting requests by
 // route template and status, never by raw path or made-up method.
 func TestMetrics(t *testing.T) {
-	h := newHarness(t, "")
-	tr := h.signIn("github", "spa", alice)
-	h.getBearer("/auth/check", tr.AccessToken, nil)
-	h.getBearer("/auth/check", "forged", nil)
-	h.do(mustRequest(t, http.MethodGet, h.issuer+"/no/such/path/secret-looking-value"), nil)
-	h.do(mustRequest(t, "MADEUP1", h.issuer+"/auth/check"), nil)
-	resp, err := http.Get(h.issuer + "/metrics")
+	h := servertest.New(t, "")
+	tr := h.SignIn("github", "spa", servertest.Alice)
+	h.GetBearer("/auth/check", tr.AccessToken, nil)
+	h.GetBearer("/auth/check", "forged", nil)
+	h.Do(servertest.MustRequest(t, http.MethodGet, h.Issuer+"/no/such/path/secret-looking-value"), nil)
+	h.Do(servertest.MustRequest(t, "MADEUP1", h.Issuer+"/auth/check"), nil)
+	resp, err := http.Get(h.Issuer + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
-	body := readAll(t, resp)
+	body := servertest.ReadAll(t, resp)
 	resp.Body.Close()
 	for _, want := range []string{
 		`broker_http_requests_total{code="200",method="GET",route="/auth/check"} 1`,
@@ -211,9 +213,9 @@ func TestMetrics(t *testing.T) {
 // Browser OIDC libraries fetch the metadata and the JWKS cross-origin
 // before anything else: any origin may read them, without credentials.
 func TestPublicMetadataCORS(t *testing.T) {
-	h := newHarness(t, "")
+	h := servertest.New(t, "")
 	for _, path := range []string{"/.well-known/openid-configuration", "/.well-known/oauth-authorization-server", "/.well-known/jwks.json"} {
-		req := mustRequest(t, http.MethodGet, h.issuer+path)
+		req := servertest.MustRequest(t, http.MethodGet, h.Issuer+path)
 		req.Header.Set("Origin", "https://any-app.example")
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -226,7 +228,7 @@ func TestPublicMetadataCORS(t *testing.T) {
 		if got := resp.Header.Get("Access-Control-Allow-Credentials"); got != "" {
 			t.Errorf("GET %s: Access-Control-Allow-Credentials %q, want none", path, got)
 		}
-		pre := mustRequest(t, http.MethodOptions, h.issuer+path)
+		pre := servertest.MustRequest(t, http.MethodOptions, h.Issuer+path)
 		pre.Header.Set("Origin", "https://any-app.example")
 		pre.Header.Set("Access-Control-Request-Method", "GET")
 		resp, err = http.DefaultClient.Do(pre)
@@ -246,31 +248,31 @@ func TestPublicMetadataCORS(t *testing.T) {
 // grants issue no new ID token). A retired key must keep verifying hints
 // for as long as a session may live.
 func TestLogoutHintOutlivesKeyRotation(t *testing.T) {
-	h := newHarness(t, "")
-	tr := h.signIn("google", "spa", alice)
-	h.clock.Advance(20 * 24 * time.Hour)
-	next, status := h.refreshGrant("spa", tr.RefreshToken) // keeps the session alive
+	h := servertest.New(t, "")
+	tr := h.SignIn("google", "spa", servertest.Alice)
+	h.Clock.Advance(20 * 24 * time.Hour)
+	next, status := h.RefreshGrant("spa", tr.RefreshToken) // keeps the session alive
 	if status != http.StatusOK {
 		t.Fatalf("refresh on day 20: %d %+v", status, next)
 	}
-	h.clock.Advance(15 * 24 * time.Hour)
+	h.Clock.Advance(15 * 24 * time.Hour)
 	// Each replica refreshes the keys as it starts: the first publishes a
 	// new key (the old one is near key_rotation), the second, once the new
 	// key has been published long enough (a tenth of key_rotation), signs
 	// with it and retires the old one, the third loads what is still in
 	// force two hours later.
-	h.addReplica()
-	h.clock.Advance(4 * 24 * time.Hour)
-	h.addReplica()
-	h.clock.Advance(2 * time.Hour)
-	h.issuer = h.addReplica()
+	h.AddReplica()
+	h.Clock.Advance(4 * 24 * time.Hour)
+	h.AddReplica()
+	h.Clock.Advance(2 * time.Hour)
+	h.Issuer = h.AddReplica()
 
-	resp := h.newBrowser().get(h.issuer + "/logout?" + url.Values{"id_token_hint": {tr.IDToken}, "post_logout_redirect_uri": {"http://127.0.0.1:5173/"}}.Encode())
+	resp := h.NewBrowser().Get(h.Issuer + "/logout?" + url.Values{"id_token_hint": {tr.IDToken}, "post_logout_redirect_uri": {"http://127.0.0.1:5173/"}}.Encode())
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusFound {
 		t.Fatalf("logout with a 39-day-old hint: status %d, want a redirect back to the app", resp.StatusCode)
 	}
-	if _, status := h.refreshGrant("spa", next.RefreshToken); status != http.StatusBadRequest {
+	if _, status := h.RefreshGrant("spa", next.RefreshToken); status != http.StatusBadRequest {
 		t.Errorf("refresh after logout: status %d, want 400: the session must have ended", status)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/socialbroker/broker/internal/config"
+	"github.com/socialbroker/broker/internal/server/servertest"
 	"github.com/socialbroker/broker/providers/providertest"
 )
 
@@ -14,9 +15,9 @@ import (
 // /userinfo: roles are there under the roles scope, preferred_username
 // under profile (contract, Changes).
 func TestRolesScopeInIDTokenAndUserinfo(t *testing.T) {
-	h := newHarness(t, "")
-	tr := h.signInScope("github", "spa", "openid email profile roles", alice)
-	id := payloadOf(t, tr.IDToken)
+	h := servertest.New(t, "")
+	tr := h.SignInScope("github", "spa", "openid email profile roles", servertest.Alice)
+	id := servertest.PayloadOf(t, tr.IDToken)
 	if roles, _ := id["roles"].([]any); len(roles) != 2 || roles[0] != "admin" || roles[1] != "viewer" {
 		t.Errorf("ID token roles = %v, want [admin viewer]", id["roles"])
 	}
@@ -24,7 +25,7 @@ func TestRolesScopeInIDTokenAndUserinfo(t *testing.T) {
 		t.Errorf("ID token preferred_username = %v, want alice", id["preferred_username"])
 	}
 	var info map[string]any
-	if status, _ := h.getBearer("/userinfo", tr.AccessToken, &info); status != http.StatusOK {
+	if status, _ := h.GetBearer("/userinfo", tr.AccessToken, &info); status != http.StatusOK {
 		t.Fatalf("userinfo: status %d", status)
 	}
 	if roles, _ := info["roles"].([]any); len(roles) != 2 || roles[0] != "admin" {
@@ -35,17 +36,17 @@ func TestRolesScopeInIDTokenAndUserinfo(t *testing.T) {
 	}
 
 	// Without the roles scope, neither carries roles.
-	tr = h.signInScope("github", "spa", "openid email profile", alice)
-	if _, ok := payloadOf(t, tr.IDToken)["roles"]; ok {
+	tr = h.SignInScope("github", "spa", "openid email profile", servertest.Alice)
+	if _, ok := servertest.PayloadOf(t, tr.IDToken)["roles"]; ok {
 		t.Error("ID token carries roles without the roles scope")
 	}
 	info = nil
-	h.getBearer("/userinfo", tr.AccessToken, &info)
+	h.GetBearer("/userinfo", tr.AccessToken, &info)
 	if _, ok := info["roles"]; ok {
 		t.Error("userinfo carries roles without the roles scope")
 	}
 	var doc map[string]any
-	h.do(mustRequest(t, http.MethodGet, h.issuer+"/.well-known/openid-configuration"), &doc)
+	h.Do(servertest.MustRequest(t, http.MethodGet, h.Issuer+"/.well-known/openid-configuration"), &doc)
 	if scopes, _ := doc["scopes_supported"].([]any); !slices.Contains(scopes, any("roles")) {
 		t.Errorf("scopes_supported = %v, want roles listed", doc["scopes_supported"])
 	}
@@ -55,7 +56,7 @@ func TestRolesScopeInIDTokenAndUserinfo(t *testing.T) {
 const trustTOML = `
 [[tenants]]
 id = "acme-only"
-redirect_uris = ["` + appRedirect + `"]
+redirect_uris = ["` + servertest.AppRedirect + `"]
 providers = ["google", "github", "corp"]
 [tenants.access]
 email_domains = ["acme.test"]
@@ -69,35 +70,35 @@ email_domains = ["acme.test"]
 // not pass an email_domains rule, earn an emails role, link to alice's
 // account, nor leave the broker as a verified email.
 func TestUntrustedEmailEarnsNothing(t *testing.T) {
-	h := newHarness(t, trustTOML)
-	aliceAtGoogle := h.signIn("google", "spa", alice)
-	var real meResponse
-	h.getBearer("/auth/me", aliceAtGoogle.AccessToken, &real)
+	h := servertest.New(t, trustTOML)
+	aliceAtGoogle := h.SignIn("google", "spa", servertest.Alice)
+	var real servertest.MeResponse
+	h.GetBearer("/auth/me", aliceAtGoogle.AccessToken, &real)
 
 	impostor := providertest.User{Subject: "9001", Login: "alice", Name: "Not Alice", Email: "alice@acme.test", EmailVerified: true}
-	p := newPKCE()
-	if q := h.login(h.newBrowser(), "corp", "acme-only", impostor, p); q.Get("error") != "access_denied" {
+	p := servertest.NewPKCE()
+	if q := h.Login(h.NewBrowser(), "corp", "acme-only", impostor, p); q.Get("error") != "access_denied" {
 		t.Fatalf("corp identity at an email_domains tenant: redirect %v, want access_denied", q)
 	}
 
-	tr := h.signIn("corp", "spa", impostor)
-	var me meResponse
-	h.getBearer("/auth/me", tr.AccessToken, &me)
+	tr := h.SignIn("corp", "spa", impostor)
+	var me servertest.MeResponse
+	h.GetBearer("/auth/me", tr.AccessToken, &me)
 	if me.ID == real.ID {
 		t.Fatal("an untrusted provider's verified email linked to alice's account")
 	}
 	if me.EmailVerified || slices.Contains(me.Roles, "admin") {
 		t.Errorf("/auth/me = %+v, want email not verified and no admin role", me)
 	}
-	id := payloadOf(t, tr.IDToken)
+	id := servertest.PayloadOf(t, tr.IDToken)
 	if id["email_verified"] != false {
 		t.Errorf("ID token email_verified = %v, want false", id["email_verified"])
 	}
-	if at := payloadOf(t, tr.AccessToken); at["email"] != nil {
+	if at := servertest.PayloadOf(t, tr.AccessToken); at["email"] != nil {
 		t.Errorf("access token email = %v, want none: the broker does not vouch for it", at["email"])
 	}
 	var info map[string]any
-	h.getBearer("/userinfo", tr.AccessToken, &info)
+	h.GetBearer("/userinfo", tr.AccessToken, &info)
 	if info["email_verified"] != false {
 		t.Errorf("userinfo email_verified = %v, want false", info["email_verified"])
 	}
@@ -107,24 +108,24 @@ func TestUntrustedEmailEarnsNothing(t *testing.T) {
 // accounts: a consumer account opened with a company address keeps
 // working after its owner leaves the company, so it earns nothing.
 func TestGoogleConsumerAccountWithCompanyAddress(t *testing.T) {
-	h := newHarness(t, trustTOML)
-	real := h.signIn("google", "spa", alice)
-	var alicesMe meResponse
-	h.getBearer("/auth/me", real.AccessToken, &alicesMe)
+	h := servertest.New(t, trustTOML)
+	real := h.SignIn("google", "spa", servertest.Alice)
+	var alicesMe servertest.MeResponse
+	h.GetBearer("/auth/me", real.AccessToken, &alicesMe)
 
 	consumer := providertest.User{Subject: "9002", Name: "Ex Employee", Email: "alice@acme.test", EmailVerified: true}
-	if q := h.login(h.newBrowser(), "google", "acme-only", consumer, newPKCE()); q.Get("error") != "access_denied" {
+	if q := h.Login(h.NewBrowser(), "google", "acme-only", consumer, servertest.NewPKCE()); q.Get("error") != "access_denied" {
 		t.Fatalf("consumer Google account at an email_domains tenant: %v, want access_denied", q)
 	}
-	tr := h.signIn("google", "spa", consumer)
-	var me meResponse
-	h.getBearer("/auth/me", tr.AccessToken, &me)
+	tr := h.SignIn("google", "spa", consumer)
+	var me servertest.MeResponse
+	h.GetBearer("/auth/me", tr.AccessToken, &me)
 	if me.ID == alicesMe.ID || me.EmailVerified || slices.Contains(me.Roles, "admin") {
 		t.Errorf("consumer account: %+v; want its own unverified account without admin", me)
 	}
 	gmail := providertest.User{Subject: "9003", Name: "Carol", Email: "carol@gmail.com", EmailVerified: true}
-	tr = h.signIn("google", "spa", gmail)
-	h.getBearer("/auth/me", tr.AccessToken, &me)
+	tr = h.SignIn("google", "spa", gmail)
+	h.GetBearer("/auth/me", tr.AccessToken, &me)
 	if !me.EmailVerified {
 		t.Errorf("gmail.com account: email not verified, want verified")
 	}
@@ -134,20 +135,20 @@ func TestGoogleConsumerAccountWithCompanyAddress(t *testing.T) {
 // "alİce@acme.test" (U+0130) is not alice, and x@acme.teſt (U+017F) is
 // not in acme.test.
 func TestUnicodeLookalikeAddresses(t *testing.T) {
-	h := newHarness(t, trustTOML)
-	real := h.signIn("google", "spa", alice)
-	var alicesMe meResponse
-	h.getBearer("/auth/me", real.AccessToken, &alicesMe)
+	h := servertest.New(t, trustTOML)
+	real := h.SignIn("google", "spa", servertest.Alice)
+	var alicesMe servertest.MeResponse
+	h.GetBearer("/auth/me", real.AccessToken, &alicesMe)
 
 	dotted := providertest.User{Subject: "9004", Login: "dotted", Email: "al\u0130ce@acme.test", EmailVerified: true}
-	tr := h.signIn("github", "spa", dotted)
-	var me meResponse
-	h.getBearer("/auth/me", tr.AccessToken, &me)
+	tr := h.SignIn("github", "spa", dotted)
+	var me servertest.MeResponse
+	h.GetBearer("/auth/me", tr.AccessToken, &me)
 	if me.ID == alicesMe.ID || slices.Contains(me.Roles, "admin") {
 		t.Errorf("al\u0130ce@acme.test reached alice's account or role: %+v", me)
 	}
 	longS := providertest.User{Subject: "9005", Login: "longs", Email: "x@acme.te\u017ft", EmailVerified: true}
-	if q := h.login(h.newBrowser(), "github", "acme-only", longS, newPKCE()); q.Get("error") != "access_denied" {
+	if q := h.Login(h.NewBrowser(), "github", "acme-only", longS, servertest.NewPKCE()); q.Get("error") != "access_denied" {
 		t.Errorf("x@acme.te\u017ft at an acme.test tenant: %v, want access_denied", q)
 	}
 }
@@ -155,18 +156,18 @@ func TestUnicodeLookalikeAddresses(t *testing.T) {
 // Access rules fail closed: a tenant that names github_orgs refuses a
 // Google identity, which can belong to no GitHub organisation.
 func TestOrgRuleRefusesOtherProviders(t *testing.T) {
-	h := newHarness(t, `
+	h := servertest.New(t, `
 [[tenants]]
 id = "orgs-any"
-redirect_uris = ["`+appRedirect+`"]
+redirect_uris = ["`+servertest.AppRedirect+`"]
 providers = ["google", "github"]
 [tenants.access]
 github_orgs = ["acme"]
 `)
-	if q := h.login(h.newBrowser(), "google", "orgs-any", alice, newPKCE()); q.Get("error") != "access_denied" {
+	if q := h.Login(h.NewBrowser(), "google", "orgs-any", servertest.Alice, servertest.NewPKCE()); q.Get("error") != "access_denied" {
 		t.Fatalf("Google identity at a github_orgs tenant: %v, want access_denied", q)
 	}
-	if q := h.login(h.newBrowser(), "github", "orgs-any", alice, newPKCE()); q.Get("code") == "" {
+	if q := h.Login(h.NewBrowser(), "github", "orgs-any", servertest.Alice, servertest.NewPKCE()); q.Get("code") == "" {
 		t.Fatalf("GitHub member at a github_orgs tenant: %v, want a code", q)
 	}
 }
@@ -187,36 +188,36 @@ func withTenant(cfg *config.Config, id string, edit func(*config.Tenant)) *confi
 // tenant's rules as they are then: a replica started with changed rules
 // stands for a config change.
 func TestRulesReappliedAtRefresh(t *testing.T) {
-	h := newHarness(t, "")
-	tr := h.signIn("google", "spa", alice)
-	if roles := payloadOf(t, tr.AccessToken)["roles"].([]any); len(roles) != 2 {
+	h := servertest.New(t, "")
+	tr := h.SignIn("google", "spa", servertest.Alice)
+	if roles := servertest.PayloadOf(t, tr.AccessToken)["roles"].([]any); len(roles) != 2 {
 		t.Fatalf("roles at sign-in = %v, want admin and viewer", roles)
 	}
-	primary := h.issuer
+	primary := h.Issuer
 
 	// The admin role is removed from the configuration.
-	noAdmin := withTenant(h.cfg, "spa", func(t *config.Tenant) {
+	noAdmin := withTenant(h.Cfg, "spa", func(t *config.Tenant) {
 		t.Roles = slices.DeleteFunc(slices.Clone(t.Roles), func(r config.Role) bool { return r.Role == "admin" })
 	})
-	h.issuer = h.startReplica(noAdmin)
-	next, status := h.refreshGrant("spa", tr.RefreshToken)
+	h.Issuer = h.StartReplica(noAdmin)
+	next, status := h.RefreshGrant("spa", tr.RefreshToken)
 	if status != http.StatusOK {
 		t.Fatalf("refresh: status %d %+v", status, next)
 	}
-	if roles := payloadOf(t, next.AccessToken)["roles"].([]any); len(roles) != 1 || roles[0] != "viewer" {
+	if roles := servertest.PayloadOf(t, next.AccessToken)["roles"].([]any); len(roles) != 1 || roles[0] != "viewer" {
 		t.Errorf("roles after the admin role was removed = %v, want [viewer]", roles)
 	}
 
 	// Then the tenant's access rules drop alice's domain.
 	otherDomain := withTenant(noAdmin, "spa", func(t *config.Tenant) { t.Access.EmailDomains = []string{"other.test"} })
-	h.issuer = h.startReplica(otherDomain)
-	refused, status := h.refreshGrant("spa", next.RefreshToken)
+	h.Issuer = h.StartReplica(otherDomain)
+	refused, status := h.RefreshGrant("spa", next.RefreshToken)
 	if status != http.StatusBadRequest || refused.Error != "invalid_grant" {
 		t.Fatalf("refresh after access was withdrawn: status %d %+v, want 400 invalid_grant", status, refused)
 	}
 	// The session ended: not even the original configuration revives it.
-	h.issuer = primary
-	if _, status := h.refreshGrant("spa", next.RefreshToken); status != http.StatusBadRequest {
+	h.Issuer = primary
+	if _, status := h.RefreshGrant("spa", next.RefreshToken); status != http.StatusBadRequest {
 		t.Errorf("refresh on the first replica after the session ended: status %d, want 400", status)
 	}
 }
@@ -226,24 +227,24 @@ func TestRulesReappliedAtRefresh(t *testing.T) {
 // response without iss may come from another issuer the browser was sent
 // to (a mix-up, RFC 9700 §4.4): refused before the code is exchanged.
 func TestCallbackWithoutPromisedIss(t *testing.T) {
-	h := newHarness(t, "")
+	h := servertest.New(t, "")
 	for _, strip := range []bool{false, true} {
-		b := h.newBrowser()
-		p := newPKCE()
-		h.setNextUser("corp", bob)
-		up := b.upstreamRedirect(h.authorizeURL("/auth/corp/login", "spa", p, nil))
-		resp := b.get(up.String())
+		b := h.NewBrowser()
+		p := servertest.NewPKCE()
+		h.SetNextUser("corp", servertest.Bob)
+		up := b.UpstreamRedirect(h.AuthorizeURL("/auth/corp/login", "spa", p, nil))
+		resp := b.Get(up.String())
 		resp.Body.Close()
 		back, err := url.Parse(resp.Header.Get("Location"))
-		if err != nil || back.Query().Get("iss") != h.corp.URL() {
-			t.Fatalf("upstream answer %v: want a redirect carrying iss %s", back, h.corp.URL())
+		if err != nil || back.Query().Get("iss") != h.Corp.URL() {
+			t.Fatalf("upstream answer %v: want a redirect carrying iss %s", back, h.Corp.URL())
 		}
 		if strip {
 			q := back.Query()
 			q.Del("iss")
 			back.RawQuery = q.Encode()
 		}
-		q := b.follow(back.String())
+		q := b.Follow(back.String())
 		switch {
 		case !strip && q.Get("code") == "":
 			t.Errorf("with iss: %v, want a code", q)
@@ -258,28 +259,28 @@ func TestCallbackWithoutPromisedIss(t *testing.T) {
 // would otherwise admit any app's token, users its own rules refuse
 // included.
 func TestAppEndpointsRequireTheApp(t *testing.T) {
-	h := newHarness(t, `
+	h := servertest.New(t, `
 [[tenants]]
 id = "twin-a"
-redirect_uris = ["`+appRedirect+`"]
+redirect_uris = ["`+servertest.AppRedirect+`"]
 allowed_origins = ["https://twins.example"]
 providers = ["github"]
 [[tenants]]
 id = "twin-b"
-redirect_uris = ["`+appRedirect+`"]
+redirect_uris = ["`+servertest.AppRedirect+`"]
 allowed_origins = ["https://twins.example"]
 providers = ["github"]
 `)
-	spa := h.signIn("github", "spa", alice)
-	twin := h.signIn("github", "twin-a", alice)
+	spa := h.SignIn("github", "spa", servertest.Alice)
+	twin := h.SignIn("github", "twin-a", servertest.Alice)
 	call := func(path, tok string, hdr map[string]string) (int, map[string]any) {
-		req := mustRequest(t, http.MethodGet, h.issuer+path)
+		req := servertest.MustRequest(t, http.MethodGet, h.Issuer+path)
 		req.Header.Set("Authorization", "Bearer "+tok)
 		for k, v := range hdr {
 			req.Header.Set(k, v)
 		}
 		var body map[string]any
-		return h.do(req, &body), body
+		return h.Do(req, &body), body
 	}
 	for _, path := range []string{"/auth/check", "/auth/me", "/auth/permissions"} {
 		tests := []struct {

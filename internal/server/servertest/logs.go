@@ -1,10 +1,10 @@
-package server_test
+package servertest
 
 import (
 	"io"
 	"log/slog"
 )
 
-func newTestLogger(w io.Writer) *slog.Logger {
+func NewLogger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }

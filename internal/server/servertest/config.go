@@ -1,10 +1,10 @@
-package server_test
+package servertest
 
 // The app's registered URIs in the harness, and look-alikes of them.
-const appLogout = "http://127.0.0.1:5173/"
+const AppLogout = "http://127.0.0.1:5173/"
 
 // noLimits turns the rate limits off for tests that make many requests.
-const noLimits = `
+const NoLimits = `
 [rate_limits]
 login_per_ip = "0"
 login_per_tenant = "0"
@@ -16,4 +16,4 @@ refresh_per_tenant = "0"
 
 // appHome is where error pages about the harness's tenants link back to:
 // the origin they registered (config.Tenant.Home).
-const appHome = "http://127.0.0.1:5173/"
+const AppHome = "http://127.0.0.1:5173/"

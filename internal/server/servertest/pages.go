@@ -1,4 +1,4 @@
-package server_test
+package servertest
 
 import (
 	"encoding/json"
@@ -12,28 +12,28 @@ import (
 )
 
 // limited asserts a 429 with Retry-After in whole seconds, at most max.
-func limited(t *testing.T, r reply, max int) {
+func Limited(t *testing.T, r Reply, max int) {
 	t.Helper()
-	if r.status != http.StatusTooManyRequests {
-		t.Fatalf("status %d, want 429: %.200s", r.status, r.body)
+	if r.Status != http.StatusTooManyRequests {
+		t.Fatalf("status %d, want 429: %.200s", r.Status, r.Body)
 	}
-	secs, err := strconv.Atoi(r.header.Get("Retry-After"))
+	secs, err := strconv.Atoi(r.Header.Get("Retry-After"))
 	if err != nil || secs < 1 || secs > max {
-		t.Errorf("Retry-After %q, want whole seconds from 1 to %d", r.header.Get("Retry-After"), max)
+		t.Errorf("Retry-After %q, want whole seconds from 1 to %d", r.Header.Get("Retry-After"), max)
 	}
 }
 
-func jsonLimited(t *testing.T, r reply) {
+func JSONLimited(t *testing.T, r Reply) {
 	t.Helper()
 	var body map[string]string
-	if err := json.Unmarshal([]byte(r.body), &body); err != nil || body["error"] != "rate_limited" || body["error_description"] == "" {
-		t.Errorf("429 body %q, want an RFC 6749-style JSON error", r.body)
+	if err := json.Unmarshal([]byte(r.Body), &body); err != nil || body["error"] != "rate_limited" || body["error_description"] == "" {
+		t.Errorf("429 body %q, want an RFC 6749-style JSON error", r.Body)
 	}
 }
 
 // hostileURIs are near misses of base: none may ever be redirected to
 // (RFC 9700 §4.1.3: exact string matching).
-func hostileURIs(base string) map[string]string {
+func HostileURIs(base string) map[string]string {
 	u, _ := url.Parse(base)
 	host, path := u.Host, u.Path
 	uris := map[string]string{
@@ -80,14 +80,14 @@ func hostileURIs(base string) map[string]string {
 }
 
 // linkAttr finds the link targets a page carries.
-var linkAttr = regexp.MustCompile(`(?i)(?:href|src|action|formaction)\s*=\s*["']?([^"'\s>]*)`)
+var LinkAttr = regexp.MustCompile(`(?i)(?:href|src|action|formaction)\s*=\s*["']?([^"'\s>]*)`)
 
 // noForeignLinks asserts a broker page links nowhere but to itself and the
 // app's registered home, and does not echo an attacker-chosen address.
-func noForeignLinks(t *testing.T, body string) {
+func NoForeignLinks(t *testing.T, body string) {
 	t.Helper()
-	for _, m := range linkAttr.FindAllStringSubmatch(body, -1) {
-		if target := m[1]; target != appHome && !strings.HasPrefix(target, "/") || strings.HasPrefix(target, "//") || strings.HasPrefix(target, "/\\") {
+	for _, m := range LinkAttr.FindAllStringSubmatch(body, -1) {
+		if target := m[1]; target != AppHome && !strings.HasPrefix(target, "/") || strings.HasPrefix(target, "//") || strings.HasPrefix(target, "/\\") {
 			t.Errorf("page links to %q, outside the broker", target)
 		}
 	}
@@ -100,9 +100,9 @@ func noForeignLinks(t *testing.T, body string) {
 }
 
 // refusedPage asserts an HTML 400 page, no redirect, no foreign link.
-func refusedPage(t *testing.T, resp *http.Response) {
+func RefusedPage(t *testing.T, resp *http.Response) {
 	t.Helper()
-	body := readAll(t, resp)
+	body := ReadAll(t, resp)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Location") != "" || resp.Header.Get("Refresh") != "" {
 		t.Fatalf("status %d Location %q Refresh %q; want 400 and no redirect", resp.StatusCode, resp.Header.Get("Location"), resp.Header.Get("Refresh"))
@@ -110,12 +110,12 @@ func refusedPage(t *testing.T, resp *http.Response) {
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/html") {
 		t.Errorf("content type %q, want an HTML page", ct)
 	}
-	noForeignLinks(t, body)
+	NoForeignLinks(t, body)
 }
 
 // pageRefusal asserts a browser-facing refusal: an HTML error page with the
 // given status and no redirect anywhere.
-func pageRefusal(t *testing.T, resp *http.Response, status int) {
+func PageRefusal(t *testing.T, resp *http.Response, status int) {
 	t.Helper()
 	defer resp.Body.Close()
 	if resp.StatusCode != status || resp.Header.Get("Location") != "" {
@@ -131,9 +131,9 @@ var pageRef = regexp.MustCompile(`Reference <code>([A-Z0-9]{8})</code>`)
 
 // refusal reads an error page: its status, text (unescaped) and
 // reference id, and the log line that carries the same id.
-func (h *harness) refusal(t *testing.T, resp *http.Response) (body string, log map[string]any) {
+func (h *Harness) Refusal(t *testing.T, resp *http.Response) (body string, log map[string]any) {
 	t.Helper()
-	raw := readAll(t, resp)
+	raw := ReadAll(t, resp)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Location") != "" {
 		t.Fatalf("status %d Location %q, want a 400 page", resp.StatusCode, resp.Header.Get("Location"))
@@ -142,21 +142,21 @@ func (h *harness) refusal(t *testing.T, resp *http.Response) (body string, log m
 	if m == nil {
 		t.Fatalf("the page shows no reference id:\n%s", raw)
 	}
-	for _, line := range strings.Split(h.logs.String(), "\n") {
+	for _, line := range strings.Split(h.Logs.String(), "\n") {
 		var rec map[string]any
 		if json.Unmarshal([]byte(line), &rec) == nil && rec["ref"] == m[1] {
 			return raw, rec
 		}
 	}
-	t.Fatalf("no log line carries the page's reference %s:\n%s", m[1], h.logs.String())
+	t.Fatalf("no log line carries the page's reference %s:\n%s", m[1], h.Logs.String())
 	return "", nil
 }
 
 // wantAppLink asserts the page links back to the harness app's registered
 // home, naming it.
-func wantAppLink(t *testing.T, body, name string) {
+func WantAppLink(t *testing.T, body, name string) {
 	t.Helper()
-	if !strings.Contains(body, `href="`+appHome+`"`) || !strings.Contains(html.UnescapeString(body), "Return to "+name) {
-		t.Errorf("the page does not link back to %s at %s:\n%s", name, appHome, body)
+	if !strings.Contains(body, `href="`+AppHome+`"`) || !strings.Contains(html.UnescapeString(body), "Return to "+name) {
+		t.Errorf("the page does not link back to %s at %s:\n%s", name, AppHome, body)
 	}
 }

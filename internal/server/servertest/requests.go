@@ -1,4 +1,4 @@
-package server_test
+package servertest
 
 import (
 	"encoding/base64"
@@ -18,22 +18,22 @@ import (
 // variant starts a second broker on the harness's database and clock,
 // with the harness's config changed by edit (for settings extraTOML cannot
 // reach, such as top-level keys), and returns a copy of h that talks to it.
-func (h *harness) variant(edit func(*config.Config)) *harness {
-	h.t.Helper()
-	cfg := *h.cfg
+func (h *Harness) Variant(edit func(*config.Config)) *Harness {
+	h.T.Helper()
+	cfg := *h.Cfg
 	edit(&cfg)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		h.t.Fatal(err)
+		h.T.Fatal(err)
 	}
-	h.serve(&cfg, l)
-	return h.via("http://" + l.Addr().String())
+	h.Serve(&cfg, l)
+	return h.Via("http://" + l.Addr().String())
 }
 
 // from is an HTTP client whose connections leave from the loopback
 // address ip (Linux routes all of 127.0.0.0/8 to lo), so tests can be
 // several clients, as the broker sees them.
-func from(ip string) *http.Client {
+func From(ip string) *http.Client {
 	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
 	return &http.Client{
 		Transport:     &http.Transport{DialContext: d.DialContext, DisableKeepAlives: true},
@@ -43,46 +43,46 @@ func from(ip string) *http.Client {
 }
 
 // reply is an answer read whole.
-type reply struct {
-	status int
-	header http.Header
-	body   string
+type Reply struct {
+	Status int
+	Header http.Header
+	Body   string
 }
 
-func (h *harness) call(client *http.Client, req *http.Request) reply {
-	h.t.Helper()
+func (h *Harness) Call(client *http.Client, req *http.Request) Reply {
+	h.T.Helper()
 	resp, err := client.Do(req)
 	if err != nil {
-		h.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
+		h.T.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
 	}
 	defer resp.Body.Close()
-	return reply{resp.StatusCode, resp.Header, readAll(h.t, resp)}
+	return Reply{Status: resp.StatusCode, Header: resp.Header, Body: ReadAll(h.T, resp)}
 }
 
 // via returns a copy of h whose requests go to the replica at base.
-func (h *harness) via(base string) *harness {
+func (h *Harness) Via(base string) *Harness {
 	c := *h
-	c.issuer = base
+	c.Issuer = base
 	return &c
 }
 
 // signInConfidential runs a login for the confidential tenant "server"
 // and redeems its code with client_secret_basic.
-func (h *harness) signInConfidential(user providertest.User) tokenResponse {
-	h.t.Helper()
-	p := newPKCE()
-	q := h.login(h.newBrowser(), "google", "server", user, p)
-	var tr tokenResponse
-	status := h.postForm("/token", url.Values{
-		"grant_type": {"authorization_code"}, "code": {q.Get("code")}, "redirect_uri": {appRedirect}, "code_verifier": {p.verifier},
-	}, http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte("server:"+confidentialSecret))}}, &tr)
+func (h *Harness) SignInConfidential(user providertest.User) TokenResponse {
+	h.T.Helper()
+	p := NewPKCE()
+	q := h.Login(h.NewBrowser(), "google", "server", user, p)
+	var tr TokenResponse
+	status := h.PostForm("/token", url.Values{
+		"grant_type": {"authorization_code"}, "code": {q.Get("code")}, "redirect_uri": {AppRedirect}, "code_verifier": {p.Verifier},
+	}, http.Header{"Authorization": {"Basic " + base64.StdEncoding.EncodeToString([]byte("server:"+ConfidentialSecret))}}, &tr)
 	if status != http.StatusOK {
-		h.t.Fatalf("redeem for server: %d %+v", status, tr)
+		h.T.Fatalf("redeem for server: %d %+v", status, tr)
 	}
 	return tr
 }
 
-func payloadOf(t *testing.T, tok string) map[string]any {
+func PayloadOf(t *testing.T, tok string) map[string]any {
 	t.Helper()
 	parts := strings.Split(tok, ".")
 	if len(parts) != 3 {
@@ -99,7 +99,7 @@ func payloadOf(t *testing.T, tok string) map[string]any {
 	return m
 }
 
-type meResponse struct {
+type MeResponse struct {
 	ID            string   `json:"id"`
 	Tenant        string   `json:"tenant"`
 	Name          string   `json:"name"`
@@ -112,7 +112,7 @@ type meResponse struct {
 	} `json:"identities"`
 }
 
-type checkResponse struct {
+type CheckResponse struct {
 	Authenticated bool   `json:"authenticated"`
 	Sub           string `json:"sub"`
 	Tenant        string `json:"tenant"`
@@ -123,19 +123,19 @@ type checkResponse struct {
 
 // callbackURL completes an upstream round trip by hand: it asks the fake to
 // approve and returns the broker callback URL the fake redirects to.
-func (b *browser) upstreamCallback(h *harness, start string) *url.URL {
-	b.t.Helper()
-	up := b.upstreamRedirect(start)
-	resp := b.get(up.String())
+func (b *Browser) UpstreamCallback(h *Harness, start string) *url.URL {
+	b.T.Helper()
+	up := b.UpstreamRedirect(start)
+	resp := b.Get(up.String())
 	resp.Body.Close()
 	cb, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil || !strings.HasPrefix(cb.String(), h.issuer+"/auth/") {
-		b.t.Fatalf("upstream sent the browser to %q, want the broker callback", resp.Header.Get("Location"))
+	if err != nil || !strings.HasPrefix(cb.String(), h.Issuer+"/auth/") {
+		b.T.Fatalf("upstream sent the browser to %q, want the broker callback", resp.Header.Get("Location"))
 	}
 	return cb
 }
 
-func mustRequest(t *testing.T, method, u string) *http.Request {
+func MustRequest(t *testing.T, method, u string) *http.Request {
 	t.Helper()
 	req, err := http.NewRequest(method, u, nil)
 	if err != nil {
@@ -145,22 +145,22 @@ func mustRequest(t *testing.T, method, u string) *http.Request {
 }
 
 // signInScope signs in with an explicit scope and returns the token answer.
-func (h *harness) signInScope(provider, client, scope string, user providertest.User) tokenResponse {
-	h.t.Helper()
-	p := newPKCE()
-	h.setNextUser(provider, user)
-	q := h.newBrowser().follow(h.authorizeURL("/auth/"+provider+"/login", client, p, url.Values{"scope": {scope}}))
+func (h *Harness) SignInScope(provider, client, scope string, user providertest.User) TokenResponse {
+	h.T.Helper()
+	p := NewPKCE()
+	h.SetNextUser(provider, user)
+	q := h.NewBrowser().Follow(h.AuthorizeURL("/auth/"+provider+"/login", client, p, url.Values{"scope": {scope}}))
 	if q.Get("code") == "" {
-		h.t.Fatalf("login: %v", q)
+		h.T.Fatalf("login: %v", q)
 	}
-	tr, status := h.redeem(client, q.Get("code"), p.verifier)
+	tr, status := h.Redeem(client, q.Get("code"), p.Verifier)
 	if status != http.StatusOK {
-		h.t.Fatalf("redeem: status %d: %+v", status, tr)
+		h.T.Fatalf("redeem: status %d: %+v", status, tr)
 	}
 	return tr
 }
 
-func readAll(t *testing.T, resp *http.Response) string {
+func ReadAll(t *testing.T, resp *http.Response) string {
 	t.Helper()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
