@@ -104,19 +104,3 @@ token_per_tenant = "0"
 		}
 	}
 }
-
-// A callback's upstream work has one deadline, upstream_timeout (1 s
-// here), not one per call: three calls of 450 ms each (code exchange,
-// keys, userinfo), each well inside the per-call bound, add up past it.
-func TestCallbackHasOneUpstreamDeadline(t *testing.T) {
-	h := servertest.New(t, "")
-	b := h.NewBrowser()
-	p := servertest.NewPKCE()
-	h.SetNextUser("corp", servertest.Bob)
-	up := b.UpstreamRedirect(h.AuthorizeURL("/auth/corp/login", "spa", p, nil))
-	h.Corp.SetDelay(450 * time.Millisecond)
-	q := b.Follow(up.String())
-	if q.Get("error") != "temporarily_unavailable" || q.Get("code") != "" {
-		t.Fatalf("callback over a slow upstream: %v, want temporarily_unavailable", q)
-	}
-}

@@ -256,3 +256,26 @@ func TestNoSecretsInLogsOrErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestNoSecretsInLogs runs sign-ins, refreshes and failures, then scans the
+// broker's logs for every secret that passed through it.
+func TestNoSecretsInLogs(t *testing.T) {
+	h := servertest.New(t, "")
+	tr := h.SignIn("google", "spa", servertest.Alice)
+	rr, _ := h.RefreshGrant("spa", tr.RefreshToken)
+	h.RefreshGrant("spa", "garbage."+tr.RefreshToken)
+	h.GetBearer("/auth/me", tr.AccessToken+"x", nil)
+	logs := h.Logs.String()
+	if !strings.Contains(logs, "sign-in") {
+		t.Fatal("expected the sign-in to be logged; is the logger wired?")
+	}
+	for name, secret := range map[string]string{
+		"access token": tr.AccessToken, "refresh token": tr.RefreshToken, "id token": tr.IDToken,
+		"rotated refresh token": rr.RefreshToken, "client secret": servertest.ConfidentialSecret,
+		"upstream secret": "g-secret",
+	} {
+		if secret != "" && strings.Contains(logs, secret) {
+			t.Errorf("the logs contain the %s", name)
+		}
+	}
+}

@@ -1,4 +1,4 @@
-package server_test
+package authn_test
 
 import (
 	"net/http"

@@ -1,4 +1,4 @@
-package server_test
+package httpx_test
 
 import (
 	"net/http"

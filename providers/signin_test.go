@@ -1,4 +1,4 @@
-package server_test
+package providers_test
 
 import (
 	"fmt"

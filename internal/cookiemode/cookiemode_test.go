@@ -1,4 +1,4 @@
-package server_test
+package cookiemode_test
 
 import (
 	"encoding/json"

@@ -159,31 +159,3 @@ func TestTrustedProxies(t *testing.T) {
 	h.Call(direct, tokenRequest(h, "spa", xff("198.51.100.4")))
 	servertest.Limited(t, h.Call(direct, tokenRequest(h, "spa", xff("198.51.100.5"))), 30)
 }
-
-// TestPostLogoutSeeOther: RP-initiated logout by POST form (OIDC
-// RP-Initiated Logout §2) answers 303, so the browser follows with a GET
-// and never re-posts the form (RFC 9700 §4.12); GET answers 302.
-func TestPostLogoutSeeOther(t *testing.T) {
-	h := servertest.New(t, "")
-	tr := h.SignIn("google", "spa", servertest.Alice)
-	resp := postBrowserForm(t, h.Issuer+"/logout", url.Values{"id_token_hint": {tr.IDToken}, "post_logout_redirect_uri": {servertest.AppLogout}, "state": {"xyz"}})
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != servertest.AppLogout+"?state=xyz" {
-		t.Fatalf("POST /logout: %d Location %q, want 303 to %s?state=xyz", resp.StatusCode, resp.Header.Get("Location"), servertest.AppLogout)
-	}
-	if status, _ := h.GetBearer("/auth/check", tr.AccessToken, nil); status != http.StatusUnauthorized {
-		t.Errorf("check after POST /logout: %d, want 401", status)
-	}
-	other := h.SignIn("google", "spa", servertest.Alice)
-	resp = h.NewBrowser().Get(h.Issuer + "/logout?" + url.Values{"id_token_hint": {other.IDToken}, "post_logout_redirect_uri": {servertest.AppLogout}}.Encode())
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusFound {
-		t.Errorf("GET /logout: %d, want 302", resp.StatusCode)
-	}
-	resp = postBrowserForm(t, h.Issuer+"/logout", url.Values{})
-	body := servertest.ReadAll(t, resp)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "signed out") {
-		t.Errorf("POST /logout without parameters: %d, want the signed-out page", resp.StatusCode)
-	}
-}

@@ -1,4 +1,4 @@
-package server_test
+package callback_test
 
 import (
 	"html"
@@ -77,26 +77,70 @@ func TestBackAfterSignIn(t *testing.T) {
 	}
 }
 
-// TestLogoutNamesWhatIsMissing: a post_logout_redirect_uri, registered,
-// but neither id_token_hint nor client_id: the page says which app is
-// missing, not that the address is unregistered.
-func TestLogoutNamesWhatIsMissing(t *testing.T) {
+// TestPagesNoOpenRedirect: no parameter makes a broker page link or
+// redirect to an address it names: the hosted chooser carries hostile
+// values only as escaped query parameters of its own links, and error
+// pages never echo them.
+func TestPagesNoOpenRedirect(t *testing.T) {
 	h := servertest.New(t, servertest.NoLimits)
-	q := url.Values{"post_logout_redirect_uri": {servertest.AppHome}}
-	body, _ := h.Refusal(t, h.NewBrowser().Get(h.Issuer+"/logout?"+q.Encode()))
-	text := html.UnescapeString(body)
-	if strings.Contains(text, "not registered") || !strings.Contains(text, "id_token_hint") || !strings.Contains(text, "client_id") {
-		t.Errorf("page does not say that id_token_hint or client_id is missing:\n%s", text)
+	hostile := url.Values{
+		"state":      {`"><a href="https://evil.test/">x</a>`},
+		"login_hint": {"https://evil.test/"},
+		"nonce":      {"javascript:alert(1)"},
+		"scope":      {`openid "><script>alert(1)</script>`},
+		"prompt":     {"login"},
 	}
-	// Named by client_id, the same address is accepted.
-	q.Set("client_id", "spa")
-	resp := h.NewBrowser().Get(h.Issuer + "/logout?" + q.Encode())
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != servertest.AppHome {
-		t.Errorf("with client_id: %d to %q, want 302 to %s", resp.StatusCode, resp.Header.Get("Location"), servertest.AppHome)
-	}
-	// An address the app did not register: the page links back to the app.
-	q.Set("post_logout_redirect_uri", servertest.AppHome+"elsewhere")
-	body, _ = h.Refusal(t, h.NewBrowser().Get(h.Issuer+"/logout?"+q.Encode()))
-	servertest.WantAppLink(t, body, "The SPA")
+	t.Run("chooser", func(t *testing.T) {
+		resp := h.NewBrowser().Get(h.AuthorizeURL("/authorize", "spa", servertest.NewPKCE(), hostile))
+		body := servertest.ReadAll(t, resp)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Location") != "" {
+			t.Fatalf("chooser: %d Location %q", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		for _, m := range servertest.LinkAttr.FindAllStringSubmatch(body, -1) {
+			if target := m[1]; !strings.HasPrefix(target, "/auth/") && !strings.HasPrefix(target, "/assets/") {
+				t.Errorf("chooser links to %q", target)
+			}
+		}
+		if strings.Contains(body, `<a href="https://evil.test/">`) || strings.Contains(body, "<script>alert") {
+			t.Error("chooser echoes markup unescaped")
+		}
+		if got := len(servertest.LinkAttr.FindAllString(body, -1)); got < 3 {
+			t.Errorf("chooser has %d links, want the buttons", got)
+		}
+	})
+	t.Run("provider path segment", func(t *testing.T) {
+		for _, seg := range []string{"https:%2F%2Fevil.test", "..%2F..%2Fevil", "%2F%2Fevil.test", "google%23", "GOOGLE"} {
+			resp := h.NewBrowser().Get(h.AuthorizeURL("/auth/"+seg+"/login", "spa", servertest.NewPKCE(), nil))
+			body := servertest.ReadAll(t, resp)
+			resp.Body.Close()
+			loc := resp.Header.Get("Location")
+			if resp.StatusCode < 300 || (loc != "" && !strings.HasPrefix(loc, servertest.AppRedirect+"?")) {
+				t.Errorf("provider %q: %d Location %q", seg, resp.StatusCode, loc)
+			}
+			servertest.NoForeignLinks(t, body)
+		}
+	})
+	t.Run("callback error page", func(t *testing.T) {
+		q := url.Values{"state": {"forged"}, "error": {"access_denied"},
+			"error_description": {`<a href="https://evil.test/">Continue</a>`}, "error_uri": {"https://evil.test/"}}
+		servertest.RefusedPage(t, h.NewBrowser().Get(h.Issuer+"/auth/google/callback?"+q.Encode()))
+	})
+	t.Run("upstream error description is not relayed", func(t *testing.T) {
+		b := h.NewBrowser()
+		h.Google.SetNextUser(servertest.Alice)
+		cb := b.UpstreamCallback(h, h.AuthorizeURL("/auth/google/login", "spa", servertest.NewPKCE(), nil))
+		q := cb.Query()
+		q.Del("code")
+		q.Set("error", "access_denied")
+		q.Set("error_description", "go to https://evil.test/")
+		q.Set("error_uri", "https://evil.test/")
+		cb.RawQuery = q.Encode()
+		resp := b.Get(cb.String())
+		resp.Body.Close()
+		loc := resp.Header.Get("Location")
+		if !strings.HasPrefix(loc, servertest.AppRedirect+"?") || strings.Contains(loc, "evil") {
+			t.Fatalf("Location %q, want the app with the broker's own description", loc)
+		}
+	})
 }
