@@ -17,11 +17,11 @@ import (
 // broker recovered by itself; and every client's refresh chain survived.
 func TestDatabaseOutage(t *testing.T) {
 	proxy := pgtest.NewProxy(t, pgtest.DSN(t))
-	h := servertest.NewDB(t, proxy.DSN(), `
+	h := servertest.Start(t, servertest.Options{DB: proxy.DSN(), TOML: `
 [rate_limits]
 token_per_ip = "0"
 token_per_tenant = "0"
-`)
+`})
 	const clients = 4
 	held := make([]string, clients)
 	for i := range held {

@@ -22,7 +22,7 @@ func onReplica(u *url.URL, base string) string {
 
 // TestReplicas runs two brokers on one PostgreSQL, as behind a load balancer.
 func TestReplicas(t *testing.T) {
-	h := servertest.NewDB(t, pgtest.DSN(t), "")
+	h := servertest.Start(t, servertest.Options{DB: pgtest.DSN(t)})
 	a := h.Issuer
 	b := h.AddReplica()
 

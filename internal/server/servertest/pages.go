@@ -11,7 +11,7 @@ import (
 	"testing"
 )
 
-// limited asserts a 429 with Retry-After in whole seconds, at most max.
+// Limited asserts a 429 with Retry-After in whole seconds, at most max.
 func Limited(t *testing.T, r Reply, max int) {
 	t.Helper()
 	if r.Status != http.StatusTooManyRequests {
@@ -23,6 +23,7 @@ func Limited(t *testing.T, r Reply, max int) {
 	}
 }
 
+// JSONLimited asserts a 429 body in the RFC 6749 error shape.
 func JSONLimited(t *testing.T, r Reply) {
 	t.Helper()
 	var body map[string]string
@@ -31,7 +32,7 @@ func JSONLimited(t *testing.T, r Reply) {
 	}
 }
 
-// hostileURIs are near misses of base: none may ever be redirected to
+// HostileURIs are near misses of base: none may ever be redirected to
 // (RFC 9700 §4.1.3: exact string matching).
 func HostileURIs(base string) map[string]string {
 	u, _ := url.Parse(base)
@@ -79,10 +80,10 @@ func HostileURIs(base string) map[string]string {
 	return uris
 }
 
-// linkAttr finds the link targets a page carries.
+// LinkAttr finds the link targets a page carries.
 var LinkAttr = regexp.MustCompile(`(?i)(?:href|src|action|formaction)\s*=\s*["']?([^"'\s>]*)`)
 
-// noForeignLinks asserts a broker page links nowhere but to itself and the
+// NoForeignLinks asserts a broker page links nowhere but to itself and the
 // app's registered home, and does not echo an attacker-chosen address.
 func NoForeignLinks(t *testing.T, body string) {
 	t.Helper()
@@ -99,7 +100,7 @@ func NoForeignLinks(t *testing.T, body string) {
 	}
 }
 
-// refusedPage asserts an HTML 400 page, no redirect, no foreign link.
+// RefusedPage asserts an HTML 400 page, no redirect, no foreign link.
 func RefusedPage(t *testing.T, resp *http.Response) {
 	t.Helper()
 	body := ReadAll(t, resp)
@@ -113,7 +114,7 @@ func RefusedPage(t *testing.T, resp *http.Response) {
 	NoForeignLinks(t, body)
 }
 
-// pageRefusal asserts a browser-facing refusal: an HTML error page with the
+// PageRefusal asserts a browser-facing refusal: an HTML error page with the
 // given status and no redirect anywhere.
 func PageRefusal(t *testing.T, resp *http.Response, status int) {
 	t.Helper()
@@ -129,7 +130,7 @@ func PageRefusal(t *testing.T, resp *http.Response, status int) {
 // pageRef is the reference id an error page shows.
 var pageRef = regexp.MustCompile(`Reference <code>([A-Z0-9]{8})</code>`)
 
-// refusal reads an error page: its status, text (unescaped) and
+// Refusal reads an error page: its status, text (unescaped) and
 // reference id, and the log line that carries the same id.
 func (h *Harness) Refusal(t *testing.T, resp *http.Response) (body string, log map[string]any) {
 	t.Helper()
@@ -152,7 +153,7 @@ func (h *Harness) Refusal(t *testing.T, resp *http.Response) (body string, log m
 	return "", nil
 }
 
-// wantAppLink asserts the page links back to the harness app's registered
+// WantAppLink asserts the page links back to the harness app's registered
 // home, naming it.
 func WantAppLink(t *testing.T, body, name string) {
 	t.Helper()

@@ -11,26 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/socialbroker/broker/internal/config"
 	"github.com/socialbroker/broker/providers/providertest"
 )
 
-// variant starts a second broker on the harness's database and clock,
-// with the harness's config changed by edit (for settings extraTOML cannot
-// reach, such as top-level keys), and returns a copy of h that talks to it.
-func (h *Harness) Variant(edit func(*config.Config)) *Harness {
-	h.T.Helper()
-	cfg := *h.Cfg
-	edit(&cfg)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		h.T.Fatal(err)
-	}
-	h.Serve(&cfg, l)
-	return h.Via("http://" + l.Addr().String())
-}
-
-// from is an HTTP client whose connections leave from the loopback
+// From is an HTTP client whose connections leave from the loopback
 // address ip (Linux routes all of 127.0.0.0/8 to lo), so tests can be
 // several clients, as the broker sees them.
 func From(ip string) *http.Client {
@@ -42,13 +26,14 @@ func From(ip string) *http.Client {
 	}
 }
 
-// reply is an answer read whole.
+// Reply is an answer read whole.
 type Reply struct {
 	Status int
 	Header http.Header
 	Body   string
 }
 
+// Call sends req with client and reads the answer whole.
 func (h *Harness) Call(client *http.Client, req *http.Request) Reply {
 	h.T.Helper()
 	resp, err := client.Do(req)
@@ -59,14 +44,7 @@ func (h *Harness) Call(client *http.Client, req *http.Request) Reply {
 	return Reply{Status: resp.StatusCode, Header: resp.Header, Body: ReadAll(h.T, resp)}
 }
 
-// via returns a copy of h whose requests go to the replica at base.
-func (h *Harness) Via(base string) *Harness {
-	c := *h
-	c.Issuer = base
-	return &c
-}
-
-// signInConfidential runs a login for the confidential tenant "server"
+// SignInConfidential runs a login for the confidential tenant "server"
 // and redeems its code with client_secret_basic.
 func (h *Harness) SignInConfidential(user providertest.User) TokenResponse {
 	h.T.Helper()
@@ -82,6 +60,7 @@ func (h *Harness) SignInConfidential(user providertest.User) TokenResponse {
 	return tr
 }
 
+// PayloadOf decodes, unverified, the claims of the JWS tok.
 func PayloadOf(t *testing.T, tok string) map[string]any {
 	t.Helper()
 	parts := strings.Split(tok, ".")
@@ -99,6 +78,7 @@ func PayloadOf(t *testing.T, tok string) map[string]any {
 	return m
 }
 
+// MeResponse is the JSON of /auth/me.
 type MeResponse struct {
 	ID            string   `json:"id"`
 	Tenant        string   `json:"tenant"`
@@ -112,6 +92,7 @@ type MeResponse struct {
 	} `json:"identities"`
 }
 
+// CheckResponse is the JSON of /auth/check.
 type CheckResponse struct {
 	Authenticated bool   `json:"authenticated"`
 	Sub           string `json:"sub"`
@@ -121,20 +102,7 @@ type CheckResponse struct {
 	Message       string `json:"message"`
 }
 
-// callbackURL completes an upstream round trip by hand: it asks the fake to
-// approve and returns the broker callback URL the fake redirects to.
-func (b *Browser) UpstreamCallback(h *Harness, start string) *url.URL {
-	b.T.Helper()
-	up := b.UpstreamRedirect(start)
-	resp := b.Get(up.String())
-	resp.Body.Close()
-	cb, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil || !strings.HasPrefix(cb.String(), h.Issuer+"/auth/") {
-		b.T.Fatalf("upstream sent the browser to %q, want the broker callback", resp.Header.Get("Location"))
-	}
-	return cb
-}
-
+// MustRequest is a request without a body, or the test fails.
 func MustRequest(t *testing.T, method, u string) *http.Request {
 	t.Helper()
 	req, err := http.NewRequest(method, u, nil)
@@ -144,7 +112,7 @@ func MustRequest(t *testing.T, method, u string) *http.Request {
 	return req
 }
 
-// signInScope signs in with an explicit scope and returns the token answer.
+// SignInScope signs in with an explicit scope and returns the token answer.
 func (h *Harness) SignInScope(provider, client, scope string, user providertest.User) TokenResponse {
 	h.T.Helper()
 	p := NewPKCE()
@@ -160,6 +128,7 @@ func (h *Harness) SignInScope(provider, client, scope string, user providertest.
 	return tr
 }
 
+// ReadAll reads the body of resp whole.
 func ReadAll(t *testing.T, resp *http.Response) string {
 	t.Helper()
 	b, err := io.ReadAll(resp.Body)
@@ -167,4 +136,140 @@ func ReadAll(t *testing.T, resp *http.Response) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TokenResponse is the token endpoint's JSON.
+type TokenResponse struct {
+	AccessToken      string `json:"access_token"`
+	TokenType        string `json:"token_type"`
+	ExpiresIn        int64  `json:"expires_in"`
+	RefreshToken     string `json:"refresh_token"`
+	Scope            string `json:"scope"`
+	IDToken          string `json:"id_token"`
+	Error            string `json:"error"`
+	ErrorDescription string `json:"error_description"`
+}
+
+// PostForm posts a form to the broker and decodes the JSON answer.
+func (h *Harness) PostForm(path string, form url.Values, hdr http.Header, out any) int {
+	h.T.Helper()
+	req, _ := http.NewRequest(http.MethodPost, h.Issuer+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
+	return h.Do(req, out)
+}
+
+// PostJSON posts body as JSON to the broker and decodes the JSON answer.
+func (h *Harness) PostJSON(path string, body any, hdr http.Header, out any) int {
+	h.T.Helper()
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest(http.MethodPost, h.Issuer+path, strings.NewReader(string(b)))
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
+	return h.Do(req, out)
+}
+
+// GetBearer calls a GET endpoint with an access token, naming the app the
+// token was issued to (X-Tenant-ID), as every app's client does.
+func (h *Harness) GetBearer(path, token string, out any) (int, http.Header) {
+	h.T.Helper()
+	req, _ := http.NewRequest(http.MethodGet, h.Issuer+path, nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	if tid := TokenTenant(token); tid != "" {
+		req.Header.Set("X-Tenant-ID", tid)
+	}
+	resp, err := h.client().Do(req)
+	if err != nil {
+		h.T.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	if out != nil {
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			h.T.Fatalf("GET %s: decode: %v", path, err)
+		}
+	}
+	return resp.StatusCode, resp.Header
+}
+
+// Do sends req and decodes a JSON answer into out (when not nil); it
+// returns the status.
+func (h *Harness) Do(req *http.Request, out any) int {
+	h.T.Helper()
+	resp, err := h.client().Do(req)
+	if err != nil {
+		h.T.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
+	}
+	defer resp.Body.Close()
+	if out != nil {
+		body, _ := io.ReadAll(resp.Body)
+		if len(body) > 0 {
+			if err := json.Unmarshal(body, out); err != nil {
+				h.T.Fatalf("%s %s: decode %q: %v", req.Method, req.URL.Path, body, err)
+			}
+		}
+	}
+	return resp.StatusCode
+}
+
+// Redeem exchanges a code as the public SPA does.
+func (h *Harness) Redeem(client, code, verifier string) (TokenResponse, int) {
+	h.T.Helper()
+	var tr TokenResponse
+	status := h.PostForm("/token", url.Values{
+		"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {AppRedirect},
+		"client_id": {client}, "code_verifier": {verifier},
+	}, nil, &tr)
+	return tr, status
+}
+
+// SignIn runs a login and redeems the code; it fails the test on any error.
+func (h *Harness) SignIn(provider, client string, user providertest.User) TokenResponse {
+	h.T.Helper()
+	p := NewPKCE()
+	q := h.Login(h.NewBrowser(), provider, client, user, p)
+	if q.Get("error") != "" {
+		h.T.Fatalf("login: error=%s (%s)", q.Get("error"), q.Get("error_description"))
+	}
+	tr, status := h.Redeem(client, q.Get("code"), p.Verifier)
+	if status != http.StatusOK {
+		h.T.Fatalf("redeem: status %d: %+v", status, tr)
+	}
+	return tr
+}
+
+// RefreshGrant redeems the refresh token rt at /token as the public
+// client does.
+func (h *Harness) RefreshGrant(client, rt string) (TokenResponse, int) {
+	h.T.Helper()
+	var tr TokenResponse
+	status := h.PostForm("/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {client}}, nil, &tr)
+	return tr, status
+}
+
+// TokenTenant reads, unverified, the tid claim of what looks like one of
+// the broker's access tokens; "" for anything else.
+func TokenTenant(token string) string {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return ""
+	}
+	var c struct {
+		TID string `json:"tid"`
+	}
+	_ = json.Unmarshal(b, &c)
+	return c.TID
+}
+
+// client is the harness's own HTTP client: http.DefaultClient's settings
+// over Options.Transport.
+func (h *Harness) client() *http.Client {
+	return &http.Client{Transport: h.transport}
 }
