@@ -22,16 +22,16 @@ var secretFields = []string{
 	"accessToken", "id_token", "token", "id_token_hint", "state",
 }
 
-// wiretap sits in http.DefaultTransport, which both the test's clients and
-// the broker's upstream client use, and learns every secret that crosses
-// the wire in either direction: presented codes, verifiers, client secrets
-// and tokens, upstream codes and tokens, cookies. It also keeps every
-// error answer of the broker.
+// wiretap is the transport of the whole run (servertest.Options.Transport):
+// both the test's clients and the broker's upstream client use it. It
+// learns every secret that crosses the wire in either direction: presented
+// codes, verifiers, client secrets and tokens, upstream codes and tokens,
+// cookies. It also keeps every error answer of the broker.
 type wiretap struct {
-	next   http.RoundTripper
-	broker string // the broker's host
+	next http.RoundTripper
 
 	mu      sync.Mutex
+	broker  string            // the broker's host
 	secrets map[string]string // secret -> where it was seen
 	errors  []string          // the broker's 4xx/5xx answers: status line, headers, body
 }
@@ -114,11 +114,13 @@ func (w *wiretap) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp.Body = io.NopCloser(bytes.NewReader(b))
 	w.learnBody(b, where+" answer")
 	w.learnHeader(resp.Header, where+" answer")
-	if req.URL.Host == w.broker && resp.StatusCode >= 400 {
+	if resp.StatusCode >= 400 {
 		var hdr bytes.Buffer
 		resp.Header.Write(&hdr)
 		w.mu.Lock()
-		w.errors = append(w.errors, where+" "+resp.Status+"\n"+hdr.String()+"\n"+string(b))
+		if req.URL.Host == w.broker {
+			w.errors = append(w.errors, where+" "+resp.Status+"\n"+hdr.String()+"\n"+string(b))
+		}
 		w.mu.Unlock()
 	}
 	return resp, nil
@@ -146,10 +148,10 @@ func (w *wiretap) leaks(text string) []string {
 // one (RFC 6749 §10.3, §10.5, §10.6; RFC 6819 §5.1.6).
 func TestNoSecretsInLogsOrErrors(t *testing.T) {
 	tap := &wiretap{next: http.DefaultTransport, secrets: map[string]string{}}
-	http.DefaultTransport = tap
-	t.Cleanup(func() { http.DefaultTransport = tap.next }) // after the harness has stopped
-	h := servertest.New(t, "[rate_limits]\ntoken_per_tenant = \"40/m\"\n")
+	h := servertest.Start(t, servertest.Options{TOML: "[rate_limits]\ntoken_per_tenant = \"40/m\"\n", Transport: tap})
+	tap.mu.Lock() // the broker may already be calling upstream through tap
 	tap.broker = strings.TrimPrefix(h.Issuer, "http://")
+	tap.mu.Unlock()
 	for _, s := range []string{servertest.ConfidentialSecret, "g-secret", "gh-secret", "corp-secret"} {
 		tap.learn(s, "configured client secret")
 	}
@@ -165,6 +167,7 @@ func TestNoSecretsInLogsOrErrors(t *testing.T) {
 	tr := grants[0]
 	h.GetBearer("/auth/me", tr.AccessToken, nil)
 	rr, _ := h.RefreshGrant("spa", tr.RefreshToken)
+	h.RefreshGrant("spa", "garbage."+tr.RefreshToken)
 	h.PostJSON("/auth/refresh", map[string]string{"refreshToken": rr.RefreshToken}, nil, nil)
 	conf := h.SignInConfidential(servertest.Alice)
 	h.PostForm("/introspect", url.Values{"token": {conf.AccessToken}}, basic("server", servertest.ConfidentialSecret), nil)
@@ -253,29 +256,6 @@ func TestNoSecretsInLogsOrErrors(t *testing.T) {
 	for _, a := range answers {
 		if found := tap.leaks(a); len(found) > 0 {
 			t.Errorf("an error answer echoes secrets seen at %v:\n%.600s", found, a)
-		}
-	}
-}
-
-// TestNoSecretsInLogs runs sign-ins, refreshes and failures, then scans the
-// broker's logs for every secret that passed through it.
-func TestNoSecretsInLogs(t *testing.T) {
-	h := servertest.New(t, "")
-	tr := h.SignIn("google", "spa", servertest.Alice)
-	rr, _ := h.RefreshGrant("spa", tr.RefreshToken)
-	h.RefreshGrant("spa", "garbage."+tr.RefreshToken)
-	h.GetBearer("/auth/me", tr.AccessToken+"x", nil)
-	logs := h.Logs.String()
-	if !strings.Contains(logs, "sign-in") {
-		t.Fatal("expected the sign-in to be logged; is the logger wired?")
-	}
-	for name, secret := range map[string]string{
-		"access token": tr.AccessToken, "refresh token": tr.RefreshToken, "id token": tr.IDToken,
-		"rotated refresh token": rr.RefreshToken, "client secret": servertest.ConfidentialSecret,
-		"upstream secret": "g-secret",
-	} {
-		if secret != "" && strings.Contains(logs, secret) {
-			t.Errorf("the logs contain the %s", name)
 		}
 	}
 }
