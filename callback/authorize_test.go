@@ -77,16 +77,6 @@ func TestFlowParameterAttacks(t *testing.T) {
 			servertest.PageRefusal(t, b.Get(cb.String()), http.StatusBadRequest)
 		})
 	}
-	t.Run("repeated parameter at /token", func(t *testing.T) {
-		p := servertest.NewPKCE()
-		q := h.Login(h.NewBrowser(), "google", "spa", servertest.Alice, p)
-		body := url.Values{"grant_type": {"authorization_code"}, "code": {q.Get("code"), "other"}, "redirect_uri": {servertest.AppRedirect},
-			"client_id": {"spa"}, "code_verifier": {p.Verifier}}
-		var tr servertest.TokenResponse
-		if status := h.PostForm("/token", body, nil, &tr); status != http.StatusBadRequest || tr.Error != "invalid_request" {
-			t.Fatalf("%d %+v, want 400 invalid_request", status, tr)
-		}
-	})
 	t.Run("expired state", func(t *testing.T) {
 		b := h.NewBrowser()
 		h.Google.SetNextUser(servertest.Alice)

@@ -26,10 +26,9 @@ import (
 	"github.com/socialbroker/broker/tokens/jwstest"
 )
 
-// The attacker's view of the broker: every input an attacker controls,
-// at every endpoint that takes it. Each case names the defence it proves.
-
-// --- Broker tokens under attack --------------------------------------------
+// Broker access tokens under attack at every endpoint that takes one (the
+// Bearer middleware, and /introspect): forged, confused and malformed
+// tokens. Each case names the defence it proves.
 
 // b64 is base64url without padding (RFC 7515 §2).
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }

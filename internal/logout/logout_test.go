@@ -75,7 +75,7 @@ func TestPostLogoutRedirectHostile(t *testing.T) {
 	tr := h.SignIn("google", "spa", servertest.Alice)
 	for name, uri := range servertest.HostileURIs(servertest.AppLogout) {
 		if uri == "" {
-			continue // no post_logout_redirect_uri: the signed-out page (TestPostLogout)
+			continue // no post_logout_redirect_uri: the signed-out page (TestPostLogoutSeeOther)
 		}
 		t.Run(name, func(t *testing.T) {
 			q := url.Values{"id_token_hint": {tr.IDToken}, "post_logout_redirect_uri": {uri}, "state": {"s"}}

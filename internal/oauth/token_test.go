@@ -79,6 +79,21 @@ func postRawJSON(t *testing.T, u, body string) (int, servertest.TokenResponse) {
 	return resp.StatusCode, tr
 }
 
+// TestRepeatedFormParameter: a form parameter sent twice is refused with
+// invalid_request (RFC 6749 §3.2: parameters must not be included more
+// than once), even when the first value is a good code.
+func TestRepeatedFormParameter(t *testing.T) {
+	h := servertest.New(t, servertest.NoLimits)
+	p := servertest.NewPKCE()
+	q := h.Login(h.NewBrowser(), "google", "spa", servertest.Alice, p)
+	body := url.Values{"grant_type": {"authorization_code"}, "code": {q.Get("code"), "other"}, "redirect_uri": {servertest.AppRedirect},
+		"client_id": {"spa"}, "code_verifier": {p.Verifier}}
+	var tr servertest.TokenResponse
+	if status := h.PostForm("/token", body, nil, &tr); status != http.StatusBadRequest || tr.Error != "invalid_request" {
+		t.Fatalf("%d %+v, want 400 invalid_request", status, tr)
+	}
+}
+
 func TestCodeRefusals(t *testing.T) {
 	h := servertest.New(t, "")
 	login := func(client string) (url.Values, servertest.PKCE) {
