@@ -33,7 +33,9 @@ type wiretap struct {
 	mu      sync.Mutex
 	broker  string            // the broker's host
 	secrets map[string]string // secret -> where it was seen
-	errors  []string          // the broker's 4xx/5xx answers: status line, headers, body
+	// upstreamPosts counts POSTs to hosts other than the broker's.
+	upstreamPosts int
+	errors        []string // the broker's 4xx/5xx answers: status line, headers, body
 }
 
 func (w *wiretap) learn(v, where string) {
@@ -114,14 +116,15 @@ func (w *wiretap) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp.Body = io.NopCloser(bytes.NewReader(b))
 	w.learnBody(b, where+" answer")
 	w.learnHeader(resp.Header, where+" answer")
-	if resp.StatusCode >= 400 {
-		var hdr bytes.Buffer
-		resp.Header.Write(&hdr)
-		w.mu.Lock()
-		if req.URL.Host == w.broker {
-			w.errors = append(w.errors, where+" "+resp.Status+"\n"+hdr.String()+"\n"+string(b))
-		}
-		w.mu.Unlock()
+	var hdr bytes.Buffer
+	resp.Header.Write(&hdr)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch {
+	case req.URL.Host != w.broker && req.Method == http.MethodPost:
+		w.upstreamPosts++
+	case req.URL.Host == w.broker && resp.StatusCode >= 400:
+		w.errors = append(w.errors, where+" "+resp.Status+"\n"+hdr.String()+"\n"+string(b))
 	}
 	return resp, nil
 }
@@ -241,21 +244,30 @@ func TestNoSecretsInLogsOrErrors(t *testing.T) {
 		t.Fatalf("the run should log sign-ins, upstream failures and rate limiting; is the logger wired?\n%s", logs)
 	}
 	tap.mu.Lock()
-	learned, errs := len(tap.secrets), len(tap.errors)
+	learned, errs, upstream := len(tap.secrets), len(tap.errors), tap.upstreamPosts
+	answers := append([]string(nil), tap.errors...)
 	tap.mu.Unlock()
-	t.Logf("learned %d secrets, %d error answers", learned, errs)
+	t.Logf("learned %d secrets, %d error answers, %d upstream POSTs", learned, errs, upstream)
 	if learned < 50 || errs < 30 {
 		t.Fatalf("learned %d secrets and %d error answers; the wiretap is not seeing the traffic", learned, errs)
 	}
-	if found := tap.leaks(logs); len(found) > 0 {
-		t.Errorf("the logs contain secrets seen at:\n  %s", strings.Join(found, "\n  "))
-	}
-	tap.mu.Lock()
-	answers := append([]string(nil), tap.errors...)
-	tap.mu.Unlock()
-	for _, a := range answers {
-		if found := tap.leaks(a); len(found) > 0 {
-			t.Errorf("an error answer echoes secrets seen at %v:\n%.600s", found, a)
+	t.Run("the wiretap carries the broker's upstream calls", func(t *testing.T) {
+		// Only the broker POSTs upstream (code exchanges): without them the
+		// upstream codes and tokens would go unlearned.
+		if upstream < 5 {
+			t.Errorf("%d POSTs to the upstreams went through the wiretap, want one per code exchange", upstream)
 		}
-	}
+	})
+	t.Run("logs", func(t *testing.T) {
+		if found := tap.leaks(logs); len(found) > 0 {
+			t.Errorf("the logs contain secrets seen at:\n  %s", strings.Join(found, "\n  "))
+		}
+	})
+	t.Run("error answers", func(t *testing.T) {
+		for _, a := range answers {
+			if found := tap.leaks(a); len(found) > 0 {
+				t.Errorf("an error answer echoes secrets seen at %v:\n%.600s", found, a)
+			}
+		}
+	})
 }
