@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"html"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -13,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/socialbroker/broker/internal/config"
 	"github.com/socialbroker/broker/internal/server/servertest"
 	"github.com/socialbroker/broker/providers/providertest"
 )
@@ -62,28 +60,24 @@ type provHarness struct {
 
 func newProvHarness(t *testing.T) *provHarness {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &provHarness{Harness: &servertest.Harness{T: t, Clock: &servertest.Clock{}, Logs: &servertest.SyncBuffer{}}}
-	h.Issuer = "http://" + l.Addr().String()
-	cb := func(name string) []string { return []string{h.Issuer + "/auth/" + name + "/callback"} }
-	msUsers := []providertest.User{msAlice, msNoEdov, msOutsider, msPersonal}
-	h.ms = providertest.NewMicrosoft(providertest.OIDCOptions{ClientID: "ms-client", ClientSecret: "ms-secret", IssuerParameter: true,
-		RedirectURIs: append(cb("microsoft"), cb("mscommon")...), Users: msUsers})
-	h.apple = providertest.NewApple(providertest.AppleOptions{RedirectURIs: cb("apple"), Users: []providertest.User{appleAlice, appleBob}})
-	h.appleBool = providertest.NewApple(providertest.AppleOptions{RedirectURIs: cb("apple2"), Users: []providertest.User{appleBob}, BooleanClaims: true})
-	h.gitlab = providertest.NewGitLab(providertest.OIDCOptions{ClientID: "gl-client", ClientSecret: "gl-secret", RedirectURIs: cb("gitlab"), Users: []providertest.User{glAlice}})
-	h.linkedin = providertest.NewLinkedIn(providertest.OIDCOptions{ClientID: "li-client", ClientSecret: "li-secret", RedirectURIs: cb("linkedin"), Users: []providertest.User{liAlice}})
-	h.slack = providertest.NewSlack(providertest.OIDCOptions{ClientID: "sl-client", ClientSecret: "sl-secret", RedirectURIs: cb("slack"), Users: []providertest.User{liAlice}})
-	h.discord = providertest.NewDiscord(providertest.OAuth2Options{ClientID: "dc-client", ClientSecret: "dc-secret",
-		RedirectURIs: append(cb("discord"), cb("generic")...), Users: []providertest.User{discordAlice, discordEve}})
-	h.facebook = providertest.NewFacebook(providertest.OAuth2Options{ClientID: "fb-client", ClientSecret: "fb-secret", RedirectURIs: cb("facebook"), Users: []providertest.User{fbAlice}})
-	for _, c := range []func(){h.ms.Close, h.apple.Close, h.appleBool.Close, h.gitlab.Close, h.linkedin.Close, h.slack.Close, h.discord.Close, h.facebook.Close} {
-		t.Cleanup(c)
-	}
-	toml := fmt.Sprintf(`
+	h := &provHarness{}
+	h.Harness = servertest.StartConfig(t, func(issuer string) string {
+		cb := func(name string) []string { return []string{issuer + "/auth/" + name + "/callback"} }
+		msUsers := []providertest.User{msAlice, msNoEdov, msOutsider, msPersonal}
+		h.ms = providertest.NewMicrosoft(providertest.OIDCOptions{ClientID: "ms-client", ClientSecret: "ms-secret", IssuerParameter: true,
+			RedirectURIs: append(cb("microsoft"), cb("mscommon")...), Users: msUsers})
+		h.apple = providertest.NewApple(providertest.AppleOptions{RedirectURIs: cb("apple"), Users: []providertest.User{appleAlice, appleBob}})
+		h.appleBool = providertest.NewApple(providertest.AppleOptions{RedirectURIs: cb("apple2"), Users: []providertest.User{appleBob}, BooleanClaims: true})
+		h.gitlab = providertest.NewGitLab(providertest.OIDCOptions{ClientID: "gl-client", ClientSecret: "gl-secret", RedirectURIs: cb("gitlab"), Users: []providertest.User{glAlice}})
+		h.linkedin = providertest.NewLinkedIn(providertest.OIDCOptions{ClientID: "li-client", ClientSecret: "li-secret", RedirectURIs: cb("linkedin"), Users: []providertest.User{liAlice}})
+		h.slack = providertest.NewSlack(providertest.OIDCOptions{ClientID: "sl-client", ClientSecret: "sl-secret", RedirectURIs: cb("slack"), Users: []providertest.User{liAlice}})
+		h.discord = providertest.NewDiscord(providertest.OAuth2Options{ClientID: "dc-client", ClientSecret: "dc-secret",
+			RedirectURIs: append(cb("discord"), cb("generic")...), Users: []providertest.User{discordAlice, discordEve}})
+		h.facebook = providertest.NewFacebook(providertest.OAuth2Options{ClientID: "fb-client", ClientSecret: "fb-secret", RedirectURIs: cb("facebook"), Users: []providertest.User{fbAlice}})
+		for _, c := range []func(){h.ms.Close, h.apple.Close, h.appleBool.Close, h.gitlab.Close, h.linkedin.Close, h.slack.Close, h.discord.Close, h.facebook.Close} {
+			t.Cleanup(c)
+		}
+		return fmt.Sprintf(`
 issuer = %q
 upstream_timeout = "2s"
 [database]
@@ -150,15 +144,15 @@ name = "global_name"
 id = "spa"
 redirect_uris = [%q]
 providers = ["microsoft", "mscommon", "apple", "apple2", "gitlab", "discord", "facebook", "linkedin", "slack", "generic"]
-`, h.Issuer, "sqlite:"+filepath.Join(t.TempDir(), "broker.db"),
-		h.ms.BaseURL(), allowedDir, providertest.MicrosoftConsumersTenant, h.ms.BaseURL(),
-		h.apple.ClientID(), h.apple.TeamID(), h.apple.KeyID(), h.apple.PrivateKeyPEM(), h.apple.URL(),
-		// apple2's key as one line with literal \n, as an environment
-		// variable often carries it.
-		h.appleBool.ClientID(), h.appleBool.TeamID(), h.appleBool.KeyID(), strings.ReplaceAll(h.appleBool.PrivateKeyPEM(), "\n", `\n`), h.appleBool.URL(),
-		h.gitlab.URL(), h.discord.BaseURL(), h.facebook.BaseURL(), h.linkedin.URL(), h.slack.URL(),
-		h.discord.BaseURL()+"/oauth2/authorize", h.discord.BaseURL()+"/api/oauth2/token", h.discord.BaseURL()+"/api/users/@me",
-		servertest.AppRedirect) + `
+`, issuer, "sqlite:"+filepath.Join(t.TempDir(), "broker.db"),
+			h.ms.BaseURL(), allowedDir, providertest.MicrosoftConsumersTenant, h.ms.BaseURL(),
+			h.apple.ClientID(), h.apple.TeamID(), h.apple.KeyID(), h.apple.PrivateKeyPEM(), h.apple.URL(),
+			// apple2's key as one line with literal \n, as an environment
+			// variable often carries it.
+			h.appleBool.ClientID(), h.appleBool.TeamID(), h.appleBool.KeyID(), strings.ReplaceAll(h.appleBool.PrivateKeyPEM(), "\n", `\n`), h.appleBool.URL(),
+			h.gitlab.URL(), h.discord.BaseURL(), h.facebook.BaseURL(), h.linkedin.URL(), h.slack.URL(),
+			h.discord.BaseURL()+"/oauth2/authorize", h.discord.BaseURL()+"/api/oauth2/token", h.discord.BaseURL()+"/api/users/@me",
+			servertest.AppRedirect) + `
 [[tenants]]
 id = "platform"
 redirect_uris = ["` + servertest.AppRedirect + `"]
@@ -172,12 +166,7 @@ groups = ["acme/platform"]
 role = "viewer"
 everyone = true
 `
-	cfg, err := config.Parse([]byte(toml), func(string) string { return "" })
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	h.Cfg = cfg
-	h.Srv = h.Serve(cfg, l)
+	})
 	return h
 }
 

@@ -4,8 +4,9 @@
 // and fake Google, GitHub and generic OIDC upstreams from
 // providers/providertest, with a clock tests can push and its logs captured.
 //
-// A test starts one with New (or Start for a database or transport of its
-// own), signs users in with SignIn or step by step with a Browser, and calls
+// A test starts one with New (Start for a database or transport of its
+// own, StartConfig for a configuration and upstreams of its own), signs
+// users in with SignIn or step by step with a Browser, and calls
 // the broker's endpoints with PostForm, PostJSON, GetBearer and Do. The
 // helpers that assert on refusals (PageRefusal, RefusedPage, Limited) sit
 // here because tests of several packages share them.

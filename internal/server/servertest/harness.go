@@ -96,11 +96,6 @@ func Start(t *testing.T, opts Options) *Harness {
 	}
 	h := &Harness{T: t, Clock: &Clock{}, Logs: &SyncBuffer{}, transport: opts.Transport}
 	users := []providertest.User{Alice, Bob, Eve}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.Issuer = "http://" + l.Addr().String()
 	h.Google = providertest.NewOIDC(providertest.OIDCOptions{Title: "Google", ClientID: "g-client", ClientSecret: "g-secret", Users: users})
 	h.GitHub = providertest.NewGitHub(providertest.GitHubOptions{ClientID: "gh-client", ClientSecret: "gh-secret", Users: users})
 	h.Corp = providertest.NewOIDC(providertest.OIDCOptions{Title: "Corp", ClientID: "corp-client", ClientSecret: "corp-secret", Users: users, MinimalIDToken: true, IssuerParameter: true})
@@ -108,7 +103,8 @@ func Start(t *testing.T, opts Options) *Harness {
 	t.Cleanup(h.GitHub.Close)
 	t.Cleanup(h.Corp.Close)
 
-	toml := fmt.Sprintf(`
+	h.start(func(issuer string) string {
+		return fmt.Sprintf(`
 issuer = %q
 upstream_timeout = "1s"
 shutdown_delay = "0s"
@@ -157,15 +153,35 @@ id = "server"
 redirect_uris = [%q]
 providers = ["google"]
 client_secret = %q
-%s`, h.Issuer, opts.DB, h.Google.URL(), h.GitHub.BaseURL(), h.GitHub.APIURL(),
-		h.Corp.URL(), AppRedirect, AppRedirect, AppRedirect, ConfidentialSecret, opts.TOML)
-	cfg, err := config.Parse([]byte(toml), func(string) string { return "" })
+%s`, issuer, opts.DB, h.Google.URL(), h.GitHub.BaseURL(), h.GitHub.APIURL(),
+			h.Corp.URL(), AppRedirect, AppRedirect, AppRedirect, ConfidentialSecret, opts.TOML)
+	})
+	return h
+}
+
+// StartConfig starts a broker whose whole configuration is toml(issuer),
+// for tests with upstreams of their own: Google, GitHub and Corp are nil.
+func StartConfig(t *testing.T, toml func(issuer string) string) *Harness {
+	t.Helper()
+	h := &Harness{T: t, Clock: &Clock{}, Logs: &SyncBuffer{}}
+	h.start(toml)
+	return h
+}
+
+// start serves the configuration toml makes for the address it listens on.
+func (h *Harness) start(toml func(issuer string) string) {
+	h.T.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatalf("config: %v", err)
+		h.T.Fatal(err)
+	}
+	h.Issuer = "http://" + l.Addr().String()
+	cfg, err := config.Parse([]byte(toml(h.Issuer)), func(string) string { return "" })
+	if err != nil {
+		h.T.Fatalf("config: %v", err)
 	}
 	h.Cfg = cfg
 	h.Srv = h.Serve(cfg, l)
-	return h
 }
 
 // Serve starts a broker on l with cfg and the harness's clock and logs.
