@@ -6,31 +6,9 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 )
-
-// Limited asserts a 429 with Retry-After in whole seconds, at most max.
-func Limited(t *testing.T, r Reply, max int) {
-	t.Helper()
-	if r.Status != http.StatusTooManyRequests {
-		t.Fatalf("status %d, want 429: %.200s", r.Status, r.Body)
-	}
-	secs, err := strconv.Atoi(r.Header.Get("Retry-After"))
-	if err != nil || secs < 1 || secs > max {
-		t.Errorf("Retry-After %q, want whole seconds from 1 to %d", r.Header.Get("Retry-After"), max)
-	}
-}
-
-// JSONLimited asserts a 429 body in the RFC 6749 error shape.
-func JSONLimited(t *testing.T, r Reply) {
-	t.Helper()
-	var body map[string]string
-	if err := json.Unmarshal([]byte(r.Body), &body); err != nil || body["error"] != "rate_limited" || body["error_description"] == "" {
-		t.Errorf("429 body %q, want an RFC 6749-style JSON error", r.Body)
-	}
-}
 
 // HostileURIs are near misses of base: none may ever be redirected to
 // (RFC 9700 §4.1.3: exact string matching).
