@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/socialbroker/broker/internal/server/servertest"
 	"github.com/socialbroker/broker/storage"
 	"github.com/socialbroker/broker/storage/sqlite"
 )
@@ -17,27 +18,27 @@ import (
 // where, and never a token.
 func TestSecurityEventsAudited(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "broker.db")
-	h := newHarnessDB(t, "sqlite:"+db, "")
+	h := servertest.Start(t, servertest.Options{DB: "sqlite:" + db})
 
-	tr := h.signIn("google", "spa", alice)
-	next, status := h.refreshGrant("spa", tr.RefreshToken)
+	tr := h.SignIn("google", "spa", servertest.Alice)
+	next, status := h.RefreshGrant("spa", tr.RefreshToken)
 	if status != http.StatusOK {
 		t.Fatalf("refresh: %d", status)
 	}
-	h.clock.Advance(time.Minute) // past the reuse grace
-	if _, status := h.refreshGrant("spa", next.RefreshToken); status != http.StatusOK {
+	h.Clock.Advance(time.Minute) // past the reuse grace
+	if _, status := h.RefreshGrant("spa", next.RefreshToken); status != http.StatusOK {
 		t.Fatalf("second refresh: %d", status)
 	}
 	// The first token again, its successor used: a stolen copy.
-	if _, status := h.refreshGrant("spa", tr.RefreshToken); status != http.StatusBadRequest {
+	if _, status := h.RefreshGrant("spa", tr.RefreshToken); status != http.StatusBadRequest {
 		t.Fatalf("reuse: %d, want 400", status)
 	}
-	second := h.signIn("google", "spa", bob)
-	if status := h.postJSON("/auth/logout", struct{}{}, http.Header{"Authorization": {"Bearer " + second.AccessToken}}, nil); status != http.StatusOK {
+	second := h.SignIn("google", "spa", servertest.Bob)
+	if status := h.PostJSON("/auth/logout", struct{}{}, http.Header{"Authorization": {"Bearer " + second.AccessToken}}, nil); status != http.StatusOK {
 		t.Fatalf("logout: %d", status)
 	}
 	// eve is no GitHub member of acme: the orgs app refuses her.
-	if q := h.login(h.newBrowser(), "github", "orgs", eve, newPKCE()); q.Get("error") != "access_denied" {
+	if q := h.Login(h.NewBrowser(), "github", "orgs", servertest.Eve, servertest.NewPKCE()); q.Get("error") != "access_denied" {
 		t.Fatalf("orgs sign-in of eve: %v", q)
 	}
 
