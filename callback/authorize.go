@@ -192,6 +192,9 @@ func (h *Handler) proceed(c echo.Context, r *authRequest) error {
 		return h.answerFromSSO(c, r, si)
 	}
 	if r.provider == "" {
+		r.provider = h.homeRealm(r.tenant, r.loginHint) // realm.go
+	}
+	if r.provider == "" {
 		if len(r.tenant.Providers) != 1 {
 			return h.chooser(c, r, si)
 		}
@@ -254,7 +257,12 @@ func (h *Handler) chooser(c echo.Context, r *authRequest, si *signedIn) error {
 		}
 		page.Buttons = append(page.Buttons, web.SignInButton{Provider: name, Label: up.Label, URL: loginURL(name, extra...)})
 	}
-	httpx.SetPageHeaders(c.Response().Header())
+	page.Email = h.emailBox(r, q) // realm.go
+	if page.Email != nil {
+		httpx.SetSignInFormHeaders(c.Response().Header())
+	} else {
+		httpx.SetPageHeaders(c.Response().Header())
+	}
 	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
 	c.Response().WriteHeader(http.StatusOK)
 	return web.Render(c.Response(), "signin", page)

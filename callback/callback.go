@@ -2,12 +2,14 @@ package callback
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
 	"slices"
 
 	"github.com/labstack/echo/v4"
+	"github.com/socialbroker/broker/internal/audit"
 	"github.com/socialbroker/broker/internal/httpx"
 	"github.com/socialbroker/broker/internal/oautherr"
 	"github.com/socialbroker/broker/providers"
@@ -80,6 +82,8 @@ func (h *Handler) callback(c echo.Context) error {
 		return h.refused(f, nil, "The app or provider of this sign-in is no longer configured.")
 	}
 	deny := func(code, desc string) error {
+		h.cfg.Events.Record(storage.AuditEvent{Type: audit.LoginFailed, Tenant: f.Tenant, IP: c.RealIP(),
+			Detail: auditDetail("provider", f.Provider, "error", code, "reason", desc)})
 		return h.redirectToApp(c, f.RedirectURI, f.AppState, url.Values{"error": {code}, "error_description": {desc}})
 	}
 	// RFC 9207 §2.4: when the upstream names itself, it must be the one we
@@ -128,6 +132,10 @@ func (h *Handler) callback(c echo.Context) error {
 		return deny(oautherr.TemporarilyUnavailable, "the sign-in provider cannot be reached; try again shortly")
 	}
 	id.Provider = f.Provider
+	if !inRealm(up, id) { // realm.go
+		h.log.Warn("sign-in refused: email outside the provider's domains", "tenant", tenant.ID, "provider", f.Provider)
+		return deny(oautherr.AccessDenied, "the account's email address is not in a domain this sign-in provider holds")
+	}
 	verdict := tenant.Admit(id, up.Type)
 	if verdict.Refusal != "" {
 		return deny(oautherr.AccessDenied, verdict.Refusal)
@@ -138,6 +146,7 @@ func (h *Handler) callback(c echo.Context) error {
 		return err
 	}
 	if user.Disabled {
+		h.log.Info("sign-in refused: user disabled", "tenant", tenant.ID, "provider", f.Provider, "user", user.ID)
 		return deny(oautherr.AccessDenied, "this account is disabled")
 	}
 	// The broker session goes first, so that the app session names it.
@@ -157,6 +166,8 @@ func (h *Handler) callback(c echo.Context) error {
 		return err
 	}
 	h.log.Info("sign-in", "tenant", tenant.ID, "provider", f.Provider, "user", user.ID, "sid", sid)
+	h.cfg.Events.Record(storage.AuditEvent{Type: audit.LoginSucceeded, Tenant: tenant.ID, User: user.ID, IP: c.RealIP(),
+		Detail: auditDetail("provider", f.Provider, "sid", sid)})
 	return h.redirectToApp(c, f.RedirectURI, f.AppState, url.Values{"code": {brokerCode}})
 }
 
@@ -174,4 +185,14 @@ const usedState = "This sign-in link was already used or has expired: going Back
 
 func badState(msg string) error {
 	return httpx.Page(http.StatusBadRequest, "Sign-in could not be completed", msg).Logged("sign-in refused")
+}
+
+// auditDetail is an audit event's detail: a JSON object of string pairs.
+func auditDetail(kv ...string) []byte {
+	m := make(map[string]string, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	b, _ := json.Marshal(m) // a map of strings always marshals
+	return b
 }

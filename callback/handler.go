@@ -87,9 +87,17 @@ type Config struct {
 	Users    Users
 	Grants   Grants
 	// SSO is the broker session; its zero value keeps none.
-	SSO    SSOConfig
+	SSO SSOConfig
+	// Events, when set, records each sign-in's outcome in the audit log.
+	Events Events
 	Now    func() time.Time
 	Logger *slog.Logger
+}
+
+// Events records security events (the broker's audit log). Record must
+// not block: it is called on the sign-in's path.
+type Events interface {
+	Record(storage.AuditEvent)
 }
 
 // StateKeySize is the size of Config.StateKey: an XChaCha20-Poly1305 key.
@@ -120,6 +128,9 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Events == nil {
+		cfg.Events = noEvents{}
+	}
 	if cfg.Directory == nil {
 		return nil, fmt.Errorf("callback: no directory of apps and upstreams")
 	}
@@ -143,3 +154,7 @@ func (h *Handler) Register(e *echo.Echo, start ...echo.MiddlewareFunc) {
 func (h *Handler) callbackURL(provider string) string {
 	return strings.TrimRight(h.cfg.Issuer, "/") + "/auth/" + provider + "/callback"
 }
+
+type noEvents struct{}
+
+func (noEvents) Record(storage.AuditEvent) {}

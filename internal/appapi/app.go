@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
+	"github.com/socialbroker/broker/internal/audit"
 	"github.com/socialbroker/broker/internal/authn"
 	"github.com/socialbroker/broker/internal/cookiemode"
 	"github.com/socialbroker/broker/internal/httpx"
@@ -23,6 +24,7 @@ type Endpoints struct {
 	Auth    *authn.Authn
 	Cookies *cookiemode.Cookies
 	Tenants *tenants.Registry
+	Audit   *audit.Recorder
 }
 
 // Check is GET /auth/check.
@@ -192,9 +194,6 @@ func (e *Endpoints) Logout(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	// everywhere: the broker session the app's session came from ends
-	// too, and with it every app session it started (contract, "SSO
-	// session and logout").
 	everywhere := p.Get("everywhere") == "true"
 	if t := e.Cookies.Tenant(c); t != nil {
 		return e.cookieLogout(c, t, everywhere)
@@ -205,17 +204,18 @@ func (e *Endpoints) Logout(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		return e.loggedOut(c, e.Tokens.EndSession(ctx, claims.SID, everywhere))
+		return e.loggedOut(c, claims.TID, claims.Subject, e.Tokens.EndSession(ctx, claims.SID, everywhere))
 	}
 	rt := p.Get("refreshToken")
 	if rt == "" {
 		return httpx.ErrNoToken
 	}
-	return e.loggedOut(c, e.endRefreshSession(c, rt, everywhere))
+	return e.loggedOut(c, e.Auth.CallerOf(c).Named, "", e.endRefreshSession(c, rt, everywhere))
 }
 
-// endRefreshSession ends the session of refresh token rt, if the token is
-// one of its chain and the caller may end it.
+// endRefreshSession ends the session of refresh token rt (and, with
+// everywhere, its broker session's), if the token is a link of its chain
+// and the caller may end it.
 func (e *Endpoints) endRefreshSession(c echo.Context, rt string, everywhere bool) error {
 	ctx := c.Request().Context()
 	done, err := e.Tokens.RevokeRefreshToken(ctx, rt, e.browserClient(c))
@@ -250,13 +250,15 @@ func (e *Endpoints) cookieLogout(c echo.Context, t *tenants.Tenant, everywhere b
 		}
 	}
 	e.Cookies.Clear(c, t.ID)
-	return e.loggedOut(c, nil)
+	return e.loggedOut(c, t.ID, "", nil)
 }
 
-// loggedOut answers a logout whose revocation ended with err.
-func (e *Endpoints) loggedOut(c echo.Context, err error) error {
+// loggedOut answers a logout of tenant's user (when known) whose
+// revocation ended with err, and records it.
+func (e *Endpoints) loggedOut(c echo.Context, tenant, user string, err error) error {
 	if err != nil {
 		return err
 	}
+	e.Audit.Record(storage.AuditEvent{Type: audit.Logout, Tenant: tenant, User: user, IP: c.RealIP()})
 	return c.JSON(http.StatusOK, map[string]any{"success": true})
 }

@@ -16,6 +16,9 @@ import (
 	"github.com/socialbroker/broker/tokens"
 )
 
+// DeliveryFailed is the audit event type of a delivery given up.
+const DeliveryFailed = "logout.delivery_failed"
+
 // Signer mints logout tokens (tokens.KeySet).
 type Signer interface {
 	SignLogoutToken(issuer string, l tokens.Logout, now time.Time) (string, error)
@@ -53,8 +56,8 @@ type Config struct {
 	// a client of its own.
 	Client *http.Client
 	// GaveUp, when set, hears of each delivery given up (the audit log's
-	// logout.delivery_failed).
-	GaveUp func(ctx context.Context, d storage.LogoutDelivery, lastErr error)
+	// DeliveryFailed).
+	GaveUp func(d storage.LogoutDelivery, lastErr error)
 	Now    func() time.Time
 	Logger *slog.Logger
 }
@@ -131,7 +134,7 @@ func (d *Deliverer) deliver(ctx context.Context, dl storage.LogoutDelivery) {
 		d.remove(store, dl)
 		d.log.Warn("back-channel logout given up", "tenant", dl.TenantID, "sid", dl.SessionID, "attempts", dl.Attempts, "err", err)
 		if d.cfg.GaveUp != nil {
-			d.cfg.GaveUp(store, dl, err)
+			d.cfg.GaveUp(dl, err)
 		}
 		return
 	}

@@ -1,7 +1,6 @@
 package backchannel
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -75,7 +74,7 @@ func (a *app) received() []string {
 
 // setup returns a store holding one revoked session per tenant, and a
 // Deliverer sending tenant "a"'s to uri.
-func setup(t *testing.T, uri string, gaveUp func(context.Context, storage.LogoutDelivery, error)) (*Deliverer, *sqlite.Store, *clock) {
+func setup(t *testing.T, uri string, gaveUp func(storage.LogoutDelivery, error)) (*Deliverer, *sqlite.Store, *clock) {
 	t.Helper()
 	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "b.db"))
 	if err != nil {
@@ -166,7 +165,7 @@ func TestGivesUp(t *testing.T) {
 	a := newApp(t)
 	a.status.Store(http.StatusInternalServerError)
 	var gaveUp []storage.LogoutDelivery
-	d, s, c := setup(t, a.srv.URL, func(_ context.Context, dl storage.LogoutDelivery, _ error) { gaveUp = append(gaveUp, dl) })
+	d, s, c := setup(t, a.srv.URL, func(dl storage.LogoutDelivery, _ error) { gaveUp = append(gaveUp, dl) })
 	for c.Now().Sub(t0) < GiveUpAfter+maxRetry {
 		d.Run(t.Context())
 		c.Advance(maxRetry / 4)

@@ -7,9 +7,11 @@ import (
 	"slices"
 
 	"github.com/labstack/echo/v4"
+	"github.com/socialbroker/broker/internal/audit"
 	"github.com/socialbroker/broker/internal/httpx"
 	"github.com/socialbroker/broker/internal/tenants"
 	"github.com/socialbroker/broker/internal/web"
+	"github.com/socialbroker/broker/storage"
 	"github.com/socialbroker/broker/tokens"
 )
 
@@ -19,6 +21,7 @@ type Endpoint struct {
 	Tokens  *tokens.Service
 	Keys    *tokens.KeySet
 	Tenants *tenants.Registry
+	Audit   *audit.Recorder
 	// Browser finds and forgets the browser's broker session (callback).
 	Browser BrowserSessions
 }
@@ -61,6 +64,7 @@ func (e *Endpoint) EndSession(c echo.Context) error {
 		if err := e.Tokens.EndSession(c.Request().Context(), claims.SID, true); err != nil {
 			return err
 		}
+		e.Audit.Record(storage.AuditEvent{Type: audit.Logout, Tenant: tenantID, User: claims.Subject, IP: c.RealIP()})
 	}
 	// The browser's own broker session ends too, whichever user's it is:
 	// the browser asked to be signed out. (A POST from another site comes

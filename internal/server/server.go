@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/socialbroker/broker/callback"
 	"github.com/socialbroker/broker/internal/accounts"
+	"github.com/socialbroker/broker/internal/audit"
 	"github.com/socialbroker/broker/internal/authn"
 	"github.com/socialbroker/broker/internal/backchannel"
 	"github.com/socialbroker/broker/internal/config"
@@ -52,6 +53,7 @@ type Server struct {
 	tokens  *tokens.Service
 	tenants *tenants.Registry
 	auth    *authn.Authn
+	audit   *audit.Recorder
 	// logouts sends back-channel logouts from the store's outbox.
 	logouts *backchannel.Deliverer
 	metrics *metrics.Metrics
@@ -116,11 +118,15 @@ func assemble(ctx context.Context, cfg *config.Config, opts Options, store stora
 	if err := keys.Refresh(ctx); err != nil {
 		return nil, err
 	}
+	events := audit.NewRecorder(store, opts.Logger, opts.Now)
 	svc, err := tokens.NewService(store, keys, tokens.Config{
 		Issuer: cfg.Issuer, AccessTTL: t.AccessTTL.Duration, IDTokenTTL: t.IDTokenTTL.Duration,
 		RefreshIdleTTL: t.RefreshIdleTTL.Duration, RefreshMaxTTL: t.RefreshMaxTTL.Duration,
 		ReuseGrace: t.RefreshReuseGrace.Duration, CodeTTL: t.CodeTTL.Duration,
 		Policy: tenantPolicy(reg), Now: opts.Now, Logger: opts.Logger,
+		OnReuse: func(sess storage.Session) {
+			events.Record(storage.AuditEvent{Type: audit.RefreshReuseDetected, Tenant: sess.TenantID, User: sess.UserID})
+		},
 	})
 	if err != nil {
 		return nil, err
@@ -137,7 +143,7 @@ func assemble(ctx context.Context, cfg *config.Config, opts Options, store stora
 	flow, err := callback.New(callback.Config{
 		Issuer: cfg.Issuer, LoginTTL: cfg.LoginTTL.Duration, UpstreamTimeout: cfg.UpstreamTimeout.Duration,
 		Directory: reg, States: store, StateKey: stateKey, Users: accounts.New(store, opts.Now),
-		Grants: svc, Now: opts.Now, Logger: opts.Logger,
+		Grants: svc, Events: events, Now: opts.Now, Logger: opts.Logger,
 		SSO: callback.SSOConfig{Enabled: cfg.SSO.Enabled, IdleTTL: cfg.SSO.IdleTTL.Duration, MaxTTL: cfg.SSO.MaxTTL.Duration, Store: store},
 	})
 	if err != nil {
@@ -145,7 +151,7 @@ func assemble(ctx context.Context, cfg *config.Config, opts Options, store stora
 	}
 	s := &Server{
 		cfg: cfg, log: opts.Logger, now: opts.Now, store: store, keys: keys, tokens: svc,
-		tenants: reg, metrics: metrics.New(),
+		tenants: reg, metrics: metrics.New(), audit: events,
 	}
 	if wh, ok := store.(writeHealth); ok {
 		s.writes = &writeCheck{store: wh, now: opts.Now}
@@ -168,20 +174,10 @@ func assemble(ctx context.Context, cfg *config.Config, opts Options, store stora
 	return s, nil
 }
 
-// auditGaveUp records a back-channel logout given up in the audit log,
-// when the store keeps one (storage.Audit).
-func (s *Server) auditGaveUp(ctx context.Context, d storage.LogoutDelivery, lastErr error) {
-	audit, ok := s.store.(storage.Audit)
-	if !ok {
-		return
-	}
+// auditGaveUp records a back-channel logout given up in the audit log.
+func (s *Server) auditGaveUp(d storage.LogoutDelivery, lastErr error) {
 	detail, _ := json.Marshal(map[string]any{"sid": d.SessionID, "attempts": d.Attempts, "last_error": lastErr.Error()})
-	_, err := audit.AppendAudit(ctx, storage.AuditEvent{
-		Time: s.now(), Type: "logout.delivery_failed", Tenant: d.TenantID, User: d.UserID, Detail: detail,
-	})
-	if err != nil {
-		s.log.Warn("audit event not recorded", "type", "logout.delivery_failed", "err", err)
-	}
+	s.audit.Record(storage.AuditEvent{Type: backchannel.DeliveryFailed, Tenant: d.TenantID, User: d.UserID, Detail: detail})
 }
 
 // tenantPolicy judges sessions against their tenant's current rules
@@ -248,6 +244,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	bg, stop := context.WithCancel(ctx)
 	defer stop()
 	go s.maintain(bg)
+	go s.audit.Run(bg)
 	return serveUntil(ctx, srv, l, s.drain)
 }
 

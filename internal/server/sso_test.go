@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/socialbroker/broker/internal/server/servertest"
 	"github.com/socialbroker/broker/storage/postgres/pgtest"
 	"github.com/socialbroker/broker/tokens"
 )
@@ -86,7 +89,7 @@ func (r *rp) waitAccepted(t *testing.T, n int) []string {
 
 // ssoHarness is the harness with two more apps, "app-a" and "app-b",
 // offering Google, each with a back-channel logout endpoint.
-func ssoHarness(t *testing.T, dbURL string) (*harness, *rp, *rp) {
+func ssoHarness(t *testing.T, dbURL string) (*servertest.Harness, *rp, *rp) {
 	a, b := newRP(t), newRP(t)
 	extra := fmt.Sprintf(`
 [[tenants]]
@@ -100,11 +103,11 @@ id = "app-b"
 redirect_uris = [%q]
 providers = ["google", "github"]
 backchannel_logout_uri = %q
-`, appRedirect, a.srv.URL+"/backchannel", appRedirect, b.srv.URL+"/backchannel")
+`, servertest.AppRedirect, a.srv.URL+"/backchannel", servertest.AppRedirect, b.srv.URL+"/backchannel")
 	if dbURL == "" {
-		return newHarness(t, extra), a, b
+		return servertest.New(t, extra), a, b
 	}
-	return newHarnessDB(t, dbURL, extra), a, b
+	return servertest.Start(t, servertest.Options{TOML: extra, DB: dbURL}), a, b
 }
 
 // upstreamCounter counts a browser's requests to one host.
@@ -122,46 +125,46 @@ func (u *upstreamCounter) RoundTrip(r *http.Request) (*http.Response, error) {
 
 // googleCounted is a new browser whose trips to the fake Google are
 // counted.
-func (h *harness) googleCounted() (*browser, *upstreamCounter) {
-	b := h.newBrowser()
-	g, _ := url.Parse(h.google.URL())
+func googleCounted(h *servertest.Harness) (*servertest.Browser, *upstreamCounter) {
+	b := h.NewBrowser()
+	g, _ := url.Parse(h.Google.URL())
 	c := &upstreamCounter{host: g.Host}
-	b.client.Transport = c
+	b.Client.Transport = c
 	return b, c
 }
 
 // codeFor runs an authorization request for client from browser b and
 // returns the app's redirect query.
-func (h *harness) codeFor(b *browser, client string, p pkce, extra url.Values) url.Values {
-	h.t.Helper()
-	return b.follow(h.authorizeURL("/authorize", client, p, extra))
+func codeFor(h *servertest.Harness, b *servertest.Browser, client string, p servertest.PKCE, extra url.Values) url.Values {
+	h.T.Helper()
+	return b.Follow(h.AuthorizeURL("/authorize", client, p, extra))
 }
 
 // signInSSO signs alice in to app-a through Google in browser b and
 // redeems the code.
-func (h *harness) signInSSO(b *browser, client string) tokenResponse {
-	h.t.Helper()
-	p := newPKCE()
-	q := h.login(b, "google", client, alice, p)
-	return h.mustRedeem(client, q, p)
+func signInSSO(h *servertest.Harness, b *servertest.Browser, client string) servertest.TokenResponse {
+	h.T.Helper()
+	p := servertest.NewPKCE()
+	q := h.Login(b, "google", client, servertest.Alice, p)
+	return mustRedeem(h, client, q, p)
 }
 
-func (h *harness) mustRedeem(client string, q url.Values, p pkce) tokenResponse {
-	h.t.Helper()
+func mustRedeem(h *servertest.Harness, client string, q url.Values, p servertest.PKCE) servertest.TokenResponse {
+	h.T.Helper()
 	if q.Get("error") != "" || q.Get("code") == "" {
-		h.t.Fatalf("%s: error=%s (%s), want a code", client, q.Get("error"), q.Get("error_description"))
+		h.T.Fatalf("%s: error=%s (%s), want a code", client, q.Get("error"), q.Get("error_description"))
 	}
-	tr, status := h.redeem(client, q.Get("code"), p.verifier)
+	tr, status := h.Redeem(client, q.Get("code"), p.Verifier)
 	if status != http.StatusOK {
-		h.t.Fatalf("redeem for %s: %d %+v", client, status, tr)
+		h.T.Fatalf("redeem for %s: %d %+v", client, status, tr)
 	}
 	return tr
 }
 
 func TestSSOSecondAppWithoutUpstream(t *testing.T) {
 	h, _, _ := ssoHarness(t, "")
-	b, google := h.googleCounted()
-	ta := h.signInSSO(b, "app-a")
+	b, google := googleCounted(h)
+	ta := signInSSO(h, b, "app-a")
 	if google.n.Load() == 0 {
 		t.Fatal("the first sign-in did not go to Google")
 	}
@@ -169,27 +172,27 @@ func TestSSOSecondAppWithoutUpstream(t *testing.T) {
 
 	// app-b offers Google too: a code at once, no trip upstream, as soon
 	// as it names the provider.
-	p := newPKCE()
-	tb := h.mustRedeem("app-b", h.codeFor(b, "app-b", p, url.Values{"provider": {"google"}}), p)
+	p := servertest.NewPKCE()
+	tb := mustRedeem(h, "app-b", codeFor(h, b, "app-b", p, url.Values{"provider": {"google"}}), p)
 	if n := google.n.Load(); n != before {
 		t.Errorf("app-b's sign-in made %d requests to Google, want none", n-before)
 	}
-	ida, idb := payloadOf(t, ta.IDToken), payloadOf(t, tb.IDToken)
+	ida, idb := servertest.PayloadOf(t, ta.IDToken), servertest.PayloadOf(t, tb.IDToken)
 	if ida["sub"] != idb["sub"] || ida["auth_time"] != idb["auth_time"] {
 		t.Errorf("app-b's ID token: sub %v auth_time %v, want app-a's %v and %v (auth_time is the trip upstream)",
 			idb["sub"], idb["auth_time"], ida["sub"], ida["auth_time"])
 	}
-	if ida["sid"] == idb["sid"] || idb["sid"] == "" || idb["nonce"] != p.nonce {
+	if ida["sid"] == idb["sid"] || idb["sid"] == "" || idb["nonce"] != p.Nonce {
 		t.Errorf("app-b's ID token: sid %v nonce %v, want a session of its own and its nonce", idb["sid"], idb["nonce"])
 	}
-	if status, _ := h.getBearer("/auth/check", tb.AccessToken, nil); status != http.StatusOK {
+	if status, _ := h.GetBearer("/auth/check", tb.AccessToken, nil); status != http.StatusOK {
 		t.Errorf("app-b's token: /auth/check %d", status)
 	}
 
 	// Naming no provider, app-b (two providers) shows its chooser, with
 	// "Continue as" first, leading to a code without Google.
-	resp := b.get(h.authorizeURL("/authorize", "app-b", newPKCE(), nil))
-	page := readAll(t, resp)
+	resp := b.Get(h.AuthorizeURL("/authorize", "app-b", servertest.NewPKCE(), nil))
+	page := servertest.ReadAll(t, resp)
 	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "Continue as alice@acme.test") ||
 		strings.Index(page, "Continue as") > strings.Index(page, "Sign in with GitHub") {
 		t.Fatalf("chooser: %d, want \"Continue as alice@acme.test\" first:\n%s", resp.StatusCode, page)
@@ -202,9 +205,9 @@ func TestSSOSecondAppWithoutUpstream(t *testing.T) {
 	}
 
 	// orgs offers only GitHub: the broker session cannot serve it.
-	resp = b.get(h.authorizeURL("/authorize", "orgs", newPKCE(), nil))
+	resp = b.Get(h.AuthorizeURL("/authorize", "orgs", servertest.NewPKCE(), nil))
 	resp.Body.Close()
-	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc, h.github.BaseURL()) {
+	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc, h.GitHub.BaseURL()) {
 		t.Errorf("orgs: %d %s, want a trip to GitHub", resp.StatusCode, loc)
 	}
 }
@@ -212,18 +215,18 @@ func TestSSOSecondAppWithoutUpstream(t *testing.T) {
 func TestPromptNone(t *testing.T) {
 	h, _, _ := ssoHarness(t, "")
 	none := url.Values{"prompt": {"none"}}
-	b, google := h.googleCounted()
+	b, google := googleCounted(h)
 
-	p := newPKCE()
-	q := h.codeFor(b, "app-a", p, none)
-	if q.Get("error") != "login_required" || q.Get("state") != p.state || q.Get("iss") != h.issuer {
+	p := servertest.NewPKCE()
+	q := codeFor(h, b, "app-a", p, none)
+	if q.Get("error") != "login_required" || q.Get("state") != p.State || q.Get("iss") != h.Issuer {
 		t.Fatalf("prompt=none without a broker session: %v, want error=login_required with state and iss", q)
 	}
 
-	h.signInSSO(b, "app-a")
+	signInSSO(h, b, "app-a")
 	before := google.n.Load()
-	p = newPKCE()
-	h.mustRedeem("app-b", h.codeFor(b, "app-b", p, none), p)
+	p = servertest.NewPKCE()
+	mustRedeem(h, "app-b", codeFor(h, b, "app-b", p, none), p)
 	if n := google.n.Load(); n != before {
 		t.Errorf("prompt=none went to Google %d times", n-before)
 	}
@@ -241,32 +244,32 @@ func TestPromptNone(t *testing.T) {
 		{"max_age not a number", "app-a", url.Values{"prompt": {"none"}, "max_age": {"soon"}}, "invalid_request"},
 		{"max_age negative", "app-a", url.Values{"prompt": {"none"}, "max_age": {"-1"}}, "invalid_request"},
 	} {
-		q := h.codeFor(b, tt.client, newPKCE(), tt.extra)
+		q := codeFor(h, b, tt.client, servertest.NewPKCE(), tt.extra)
 		if q.Get("error") != tt.want {
 			t.Errorf("%s: %v, want error=%s", tt.name, q, tt.want)
 		}
 	}
-	p = newPKCE()
-	q = h.codeFor(b, "app-a", p, url.Values{"prompt": {"none"}, "login_hint": {"ALICE@acme.test"}, "max_age": {"3600"}})
-	h.mustRedeem("app-a", q, p)
+	p = servertest.NewPKCE()
+	q = codeFor(h, b, "app-a", p, url.Values{"prompt": {"none"}, "login_hint": {"ALICE@acme.test"}, "max_age": {"3600"}})
+	mustRedeem(h, "app-a", q, p)
 }
 
 // max_age=0 and prompt=login send the browser upstream again, and the
 // new sign-in's auth_time is the new trip's.
 func TestReauthentication(t *testing.T) {
 	h, _, _ := ssoHarness(t, "")
-	b, google := h.googleCounted()
-	first := payloadOf(t, h.signInSSO(b, "app-a").IDToken)
-	h.clock.Advance(time.Minute)
+	b, google := googleCounted(h)
+	first := servertest.PayloadOf(t, signInSSO(h, b, "app-a").IDToken)
+	h.Clock.Advance(time.Minute)
 	for _, extra := range []url.Values{{"max_age": {"0"}}, {"prompt": {"login"}}} {
 		before := google.n.Load()
-		p := newPKCE()
-		h.google.SetNextUser(alice)
-		tr := h.mustRedeem("app-a", h.codeFor(b, "app-a", p, extra), p)
+		p := servertest.NewPKCE()
+		h.Google.SetNextUser(servertest.Alice)
+		tr := mustRedeem(h, "app-a", codeFor(h, b, "app-a", p, extra), p)
 		if google.n.Load() == before {
 			t.Errorf("%v: no trip to Google", extra)
 		}
-		if got := payloadOf(t, tr.IDToken)["auth_time"].(float64); got < first["auth_time"].(float64)+60 {
+		if got := servertest.PayloadOf(t, tr.IDToken)["auth_time"].(float64); got < first["auth_time"].(float64)+60 {
 			t.Errorf("%v: auth_time %v, want the new trip's (first %v, a minute earlier)", extra, got, first["auth_time"])
 		}
 	}
@@ -274,20 +277,20 @@ func TestReauthentication(t *testing.T) {
 
 // verifyLogoutToken checks raw as an app would, with go-oidc's verifier
 // against the broker's published keys, and returns its claims.
-func (h *harness) verifyLogoutToken(t *testing.T, base, raw, client string) map[string]any {
+func verifyLogoutToken(t *testing.T, h *servertest.Harness, base, raw, client string) map[string]any {
 	t.Helper()
 	ctx := context.Background()
 	keys := oidc.NewRemoteKeySet(ctx, base+"/.well-known/jwks.json")
-	v := oidc.NewVerifier(h.cfg.Issuer, keys, &oidc.Config{
-		ClientID: client, Now: h.clock.Now, SupportedSigningAlgs: []string{h.cfg.Tokens.SigningAlg},
+	v := oidc.NewVerifier(h.Cfg.Issuer, keys, &oidc.Config{
+		ClientID: client, Now: h.Clock.Now, SupportedSigningAlgs: []string{h.Cfg.Tokens.SigningAlg},
 	})
 	if _, err := v.Verify(ctx, raw); err != nil {
 		t.Fatalf("logout token for %s: %v", client, err)
 	}
-	if typ := headerOf(t, raw)["typ"]; typ != "logout+jwt" {
+	if typ := jwtHeader(t, raw)["typ"]; typ != "logout+jwt" {
 		t.Errorf("logout token typ = %v, want logout+jwt", typ)
 	}
-	c := payloadOf(t, raw)
+	c := servertest.PayloadOf(t, raw)
 	events, _ := c["events"].(map[string]any)
 	if _, ok := events[tokens.BackchannelLogoutEvent]; !ok {
 		t.Errorf("logout token events = %v, want the back-channel logout event", c["events"])
@@ -303,37 +306,37 @@ func (h *harness) verifyLogoutToken(t *testing.T, base, raw, client string) map[
 
 // sessionOver checks that tr's session has ended: its access token and
 // refresh token fail.
-func (h *harness) sessionOver(client string, tr tokenResponse) {
-	h.t.Helper()
-	if status, _ := h.getBearer("/auth/check", tr.AccessToken, nil); status != http.StatusUnauthorized {
-		h.t.Errorf("%s's access token after logout: %d, want 401", client, status)
+func sessionOver(h *servertest.Harness, client string, tr servertest.TokenResponse) {
+	h.T.Helper()
+	if status, _ := h.GetBearer("/auth/check", tr.AccessToken, nil); status != http.StatusUnauthorized {
+		h.T.Errorf("%s's access token after logout: %d, want 401", client, status)
 	}
-	if _, status := h.refreshGrant(client, tr.RefreshToken); status != http.StatusBadRequest {
-		h.t.Errorf("%s's refresh after logout: %d, want 400", client, status)
+	if _, status := h.RefreshGrant(client, tr.RefreshToken); status != http.StatusBadRequest {
+		h.T.Errorf("%s's refresh after logout: %d, want 400", client, status)
 	}
 }
 
 func TestLogoutScopes(t *testing.T) {
 	h, rpa, rpb := ssoHarness(t, "")
-	signInBoth := func() (*browser, tokenResponse, tokenResponse) {
-		b := h.newBrowser()
-		ta := h.signInSSO(b, "app-a")
-		p := newPKCE()
-		tb := h.mustRedeem("app-b", h.codeFor(b, "app-b", p, url.Values{"prompt": {"none"}}), p)
+	signInBoth := func() (*servertest.Browser, servertest.TokenResponse, servertest.TokenResponse) {
+		b := h.NewBrowser()
+		ta := signInSSO(h, b, "app-a")
+		p := servertest.NewPKCE()
+		tb := mustRedeem(h, "app-b", codeFor(h, b, "app-b", p, url.Values{"prompt": {"none"}}), p)
 		return b, ta, tb
 	}
 	// Both apps hear of a logout, with a token a standard verifier takes,
 	// whose sid is that of the ID token the app holds.
-	heard := func(t *testing.T, ta, tb tokenResponse) {
+	heard := func(t *testing.T, ta, tb servertest.TokenResponse) {
 		t.Helper()
 		for _, x := range []struct {
 			rp     *rp
 			client string
-			tr     tokenResponse
+			tr     servertest.TokenResponse
 		}{{rpa, "app-a", ta}, {rpb, "app-b", tb}} {
 			got := x.rp.waitAccepted(t, 1)
-			c := h.verifyLogoutToken(t, h.issuer, got[0], x.client)
-			id := payloadOf(t, x.tr.IDToken)
+			c := verifyLogoutToken(t, h, h.Issuer, got[0], x.client)
+			id := servertest.PayloadOf(t, x.tr.IDToken)
 			if c["sid"] != id["sid"] || c["sub"] != id["sub"] {
 				t.Errorf("%s's logout token: sid %v sub %v, want its ID token's %v and %v", x.client, c["sid"], c["sub"], id["sid"], id["sub"])
 			}
@@ -343,18 +346,18 @@ func TestLogoutScopes(t *testing.T) {
 	t.Run("app logout ends that app's session only", func(t *testing.T) {
 		b, ta, tb := signInBoth()
 		var out map[string]any
-		if status := h.postJSON("/auth/logout", map[string]any{}, http.Header{"Authorization": {"Bearer " + ta.AccessToken}}, &out); status != http.StatusOK {
+		if status := h.PostJSON("/auth/logout", map[string]any{}, http.Header{"Authorization": {"Bearer " + ta.AccessToken}}, &out); status != http.StatusOK {
 			t.Fatalf("/auth/logout: %d %v", status, out)
 		}
-		h.sessionOver("app-a", ta)
-		if status, _ := h.getBearer("/auth/check", tb.AccessToken, nil); status != http.StatusOK {
+		sessionOver(h, "app-a", ta)
+		if status, _ := h.GetBearer("/auth/check", tb.AccessToken, nil); status != http.StatusOK {
 			t.Errorf("app-b after app-a's own logout: %d, want 200", status)
 		}
 		// The broker session lives on.
-		p := newPKCE()
-		h.mustRedeem("app-a", h.codeFor(b, "app-a", p, url.Values{"prompt": {"none"}}), p)
+		p := servertest.NewPKCE()
+		mustRedeem(h, "app-a", codeFor(h, b, "app-a", p, url.Values{"prompt": {"none"}}), p)
 		got := rpa.waitAccepted(t, 1)
-		h.verifyLogoutToken(t, h.issuer, got[0], "app-a")
+		verifyLogoutToken(t, h, h.Issuer, got[0], "app-a")
 	})
 
 	t.Run("everywhere", func(t *testing.T) {
@@ -362,14 +365,14 @@ func TestLogoutScopes(t *testing.T) {
 		rpb.reset()
 		b, ta, tb := signInBoth()
 		var out map[string]any
-		status := h.postJSON("/auth/logout", map[string]any{"everywhere": true}, http.Header{"Authorization": {"Bearer " + ta.AccessToken}}, &out)
+		status := h.PostJSON("/auth/logout", map[string]any{"everywhere": true}, http.Header{"Authorization": {"Bearer " + ta.AccessToken}}, &out)
 		if status != http.StatusOK || out["success"] != true {
 			t.Fatalf("/auth/logout everywhere: %d %v", status, out)
 		}
-		h.sessionOver("app-a", ta)
-		h.sessionOver("app-b", tb)
+		sessionOver(h, "app-a", ta)
+		sessionOver(h, "app-b", tb)
 		heard(t, ta, tb)
-		if q := h.codeFor(b, "app-a", newPKCE(), url.Values{"prompt": {"none"}}); q.Get("error") != "login_required" {
+		if q := codeFor(h, b, "app-a", servertest.NewPKCE(), url.Values{"prompt": {"none"}}); q.Get("error") != "login_required" {
 			t.Errorf("prompt=none after logout everywhere: %v, want login_required", q)
 		}
 	})
@@ -379,15 +382,15 @@ func TestLogoutScopes(t *testing.T) {
 		rpb.reset()
 		b, ta, tb := signInBoth()
 		q := url.Values{"id_token_hint": {ta.IDToken}, "post_logout_redirect_uri": {"http://127.0.0.1:5173/"}, "state": {"s1"}}
-		resp := b.get(h.issuer + "/logout?" + q.Encode())
+		resp := b.Get(h.Issuer + "/logout?" + q.Encode())
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "http://127.0.0.1:5173/?state=s1" {
 			t.Fatalf("/logout: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 		}
-		h.sessionOver("app-a", ta)
-		h.sessionOver("app-b", tb)
+		sessionOver(h, "app-a", ta)
+		sessionOver(h, "app-b", tb)
 		heard(t, ta, tb)
-		if q := h.codeFor(b, "app-b", newPKCE(), url.Values{"prompt": {"none"}}); q.Get("error") != "login_required" {
+		if q := codeFor(h, b, "app-b", servertest.NewPKCE(), url.Values{"prompt": {"none"}}); q.Get("error") != "login_required" {
 			t.Errorf("prompt=none after /logout: %v, want login_required", q)
 		}
 	})
@@ -398,8 +401,8 @@ func TestLogoutScopes(t *testing.T) {
 func TestBackchannelSurvivesRestart(t *testing.T) {
 	h, rpa, _ := ssoHarness(t, "")
 	rpa.status.Store(http.StatusServiceUnavailable)
-	ta := h.signInSSO(h.newBrowser(), "app-a")
-	if status := h.postJSON("/auth/logout", map[string]any{}, http.Header{"Authorization": {"Bearer " + ta.AccessToken}}, nil); status != http.StatusOK {
+	ta := signInSSO(h, h.NewBrowser(), "app-a")
+	if status := h.PostJSON("/auth/logout", map[string]any{}, http.Header{"Authorization": {"Bearer " + ta.AccessToken}}, nil); status != http.StatusOK {
 		t.Fatalf("/auth/logout: %d", status)
 	}
 	select {
@@ -407,13 +410,13 @@ func TestBackchannelSurvivesRestart(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no delivery attempted")
 	}
-	h.stop(h.srv)
+	h.Stop(h.Srv)
 	rpa.status.Store(http.StatusOK)
-	second := h.startReplica(h.cfg)
-	h.clock.Advance(time.Minute) // past the retry's backoff
+	second := h.StartReplica(h.Cfg)
+	h.Clock.Advance(time.Minute) // past the retry's backoff
 	got := rpa.waitAccepted(t, 1)
-	c := h.verifyLogoutToken(t, second, got[0], "app-a")
-	if c["sid"] != payloadOf(t, ta.IDToken)["sid"] {
+	c := verifyLogoutToken(t, h, second, got[0], "app-a")
+	if c["sid"] != servertest.PayloadOf(t, ta.IDToken)["sid"] {
 		t.Errorf("logout token sid %v, want the session's", c["sid"])
 	}
 }
@@ -427,15 +430,15 @@ func TestBackchannelOnceAcrossReplicas(t *testing.T) {
 
 func testBackchannelOnce(t *testing.T, dbURL string) {
 	h, rpa, rpb := ssoHarness(t, dbURL)
-	h.addReplica()
-	h.addReplica()
+	h.AddReplica()
+	h.AddReplica()
 	rpa.hang = make(chan struct{})
-	b := h.newBrowser()
-	ta := h.signInSSO(b, "app-a")
-	p := newPKCE()
-	h.mustRedeem("app-b", h.codeFor(b, "app-b", p, url.Values{"prompt": {"none"}}), p)
+	b := h.NewBrowser()
+	ta := signInSSO(h, b, "app-a")
+	p := servertest.NewPKCE()
+	mustRedeem(h, "app-b", codeFor(h, b, "app-b", p, url.Values{"prompt": {"none"}}), p)
 
-	status := h.postJSON("/auth/logout", map[string]any{"everywhere": true}, http.Header{"Authorization": {"Bearer " + ta.AccessToken}}, nil)
+	status := h.PostJSON("/auth/logout", map[string]any{"everywhere": true}, http.Header{"Authorization": {"Bearer " + ta.AccessToken}}, nil)
 	if status != http.StatusOK {
 		t.Fatalf("/auth/logout: %d", status)
 	}
@@ -459,9 +462,9 @@ func testBackchannelOnce(t *testing.T, dbURL string) {
 // of a live session.
 func TestSSOCookieForgedOrReplayed(t *testing.T) {
 	h, _, _ := ssoHarness(t, "")
-	issuer, _ := url.Parse(h.issuer)
-	cookieOf := func(b *browser) string {
-		for _, c := range b.client.Jar.Cookies(issuer) {
+	issuer, _ := url.Parse(h.Issuer)
+	cookieOf := func(b *servertest.Browser) string {
+		for _, c := range b.Client.Jar.Cookies(issuer) {
 			if c.Name == "broker_sso" {
 				return c.Value
 			}
@@ -470,25 +473,25 @@ func TestSSOCookieForgedOrReplayed(t *testing.T) {
 		return ""
 	}
 	silent := func(value string) url.Values {
-		b := h.newBrowser()
-		b.client.Jar.SetCookies(issuer, []*http.Cookie{{Name: "broker_sso", Value: value}})
-		return h.codeFor(b, "app-a", newPKCE(), url.Values{"prompt": {"none"}})
+		b := h.NewBrowser()
+		b.Client.Jar.SetCookies(issuer, []*http.Cookie{{Name: "broker_sso", Value: value}})
+		return codeFor(h, b, "app-a", servertest.NewPKCE(), url.Values{"prompt": {"none"}})
 	}
 
 	if q := silent(tokens.NewOpaque()); q.Get("error") != "login_required" {
 		t.Errorf("forged cookie: %v, want login_required", q)
 	}
 
-	b := h.newBrowser()
-	h.signInSSO(b, "app-a")
+	b := h.NewBrowser()
+	signInSSO(h, b, "app-a")
 	first := cookieOf(b)
-	p := newPKCE()
+	p := servertest.NewPKCE()
 	if q := silent(first); q.Get("code") == "" {
 		t.Fatalf("the current cookie in another jar: %v, want a code (the test's control)", q)
 	}
 	// A new trip upstream rotates the secret: the copy is worthless.
-	h.google.SetNextUser(alice)
-	h.mustRedeem("app-a", h.codeFor(b, "app-a", p, url.Values{"prompt": {"login"}}), p)
+	h.Google.SetNextUser(servertest.Alice)
+	mustRedeem(h, "app-a", codeFor(h, b, "app-a", p, url.Values{"prompt": {"login"}}), p)
 	second := cookieOf(b)
 	if second == first {
 		t.Fatal("the cookie did not change at the new sign-in")
@@ -497,7 +500,7 @@ func TestSSOCookieForgedOrReplayed(t *testing.T) {
 		t.Errorf("replayed cookie after a new sign-in: %v, want login_required", q)
 	}
 	// After /logout, the last one is worthless too.
-	resp := b.get(h.issuer + "/logout")
+	resp := b.Get(h.Issuer + "/logout")
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	if q := silent(second); q.Get("error") != "login_required" {
@@ -507,17 +510,31 @@ func TestSSOCookieForgedOrReplayed(t *testing.T) {
 
 // With [sso] enabled = false the broker keeps no session of its own.
 func TestSSODisabled(t *testing.T) {
-	h := newHarness(t, "[sso]\nenabled = false\n")
-	b := h.newBrowser()
-	h.signIn("google", "spa", alice)
-	h.login(b, "google", "spa", alice, newPKCE())
-	issuer, _ := url.Parse(h.issuer)
-	for _, c := range b.client.Jar.Cookies(issuer) {
+	h := servertest.New(t, "[sso]\nenabled = false\n")
+	b := h.NewBrowser()
+	h.SignIn("google", "spa", servertest.Alice)
+	h.Login(b, "google", "spa", servertest.Alice, servertest.NewPKCE())
+	issuer, _ := url.Parse(h.Issuer)
+	for _, c := range b.Client.Jar.Cookies(issuer) {
 		if c.Name == "broker_sso" {
 			t.Errorf("a broker_sso cookie with sso disabled")
 		}
 	}
-	if q := h.codeFor(b, "spa", newPKCE(), url.Values{"prompt": {"none"}}); q.Get("error") != "login_required" {
+	if q := codeFor(h, b, "spa", servertest.NewPKCE(), url.Values{"prompt": {"none"}}); q.Get("error") != "login_required" {
 		t.Errorf("prompt=none with sso disabled: %v, want login_required", q)
 	}
+}
+
+// jwtHeader is the decoded JOSE header of a compact JWS.
+func jwtHeader(t *testing.T, tok string) map[string]any {
+	t.Helper()
+	b, err := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
