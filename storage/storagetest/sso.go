@@ -197,3 +197,30 @@ func testClaimLogoutsConcurrently(t *testing.T, s storage.Store) {
 	}
 	mustEqual(t, "deliveries claimed in all", len(seen), n)
 }
+
+// The admin paths that end sessions (a disabled or deleted user, a deleted
+// tenant) queue their logouts like any other revocation: the trigger, not
+// the caller, does it.
+func testAdminRevocationsQueueLogouts(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	for _, id := range []string{"disabled", "deleted", "tenant"} {
+		sess := session(t, s, id, t0.Add(time.Hour))
+		if id == "tenant" {
+			sess.TenantID = "gone"
+		}
+		wantErr(t, "CreateSession("+id+")", s.CreateSession(ctx, storage.NewSession{Session: sess}), nil)
+	}
+	wantErr(t, "SetUserDisabled", s.SetUserDisabled(ctx, "user-disabled", true, t0), nil)
+	wantErr(t, "DeleteUser", s.DeleteUser(ctx, "user-deleted", t0), nil)
+	n, err := s.RevokeTenantSessions(ctx, "gone", t0)
+	wantErr(t, "RevokeTenantSessions", err, nil)
+	mustEqual(t, "tenant sessions revoked", n, int64(1))
+
+	ds, err := s.ClaimLogouts(ctx, t0, t0.Add(time.Minute), 10)
+	wantErr(t, "ClaimLogouts", err, nil)
+	got := map[string]string{}
+	for _, d := range ds {
+		got[d.SessionID] = d.UserID
+	}
+	mustEqual(t, "logouts queued", got, map[string]string{"disabled": "user-disabled", "deleted": "user-deleted", "tenant": "user-tenant"})
+}

@@ -64,6 +64,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"RevokeSSOSession", testRevokeSSOSession},
 		{"LogoutOutbox", testLogoutOutbox},
 		{"ClaimLogoutsConcurrently", testClaimLogoutsConcurrently},
+		{"AdminRevocationsQueueLogouts", testAdminRevocationsQueueLogouts},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
