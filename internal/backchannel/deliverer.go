@@ -49,9 +49,11 @@ type Config struct {
 	Issuer string // the logout tokens' iss
 	Outbox storage.LogoutOutbox
 	Signer Signer
-	// URI returns a tenant's backchannel_logout_uri, "" when it has none
-	// (or no longer exists): its deliveries are dropped unsent.
-	URI func(tenantID string) string
+	// URI returns a tenant's backchannel_logout_uri ("" when it has
+	// none: its deliveries are dropped unsent), and whether the tenant is
+	// known. An unknown tenant's deliveries are retried: it may be one
+	// created on another replica a moment ago, not yet known here.
+	URI func(tenantID string) (uri string, known bool)
 	// Client sends the POSTs; its redirects are never followed. Default:
 	// a client of its own.
 	Client *http.Client
@@ -61,6 +63,8 @@ type Config struct {
 	Now    func() time.Time
 	Logger *slog.Logger
 }
+
+var errUnknownTenant = errors.New("tenant unknown on this replica")
 
 // Deliverer sends the outbox's due deliveries.
 type Deliverer struct {
@@ -118,12 +122,15 @@ func (d *Deliverer) deliver(ctx context.Context, dl storage.LogoutDelivery) {
 	// The outcome is recorded even if ctx ends meanwhile: a delivery left
 	// leased is only retried once its lease is over.
 	store := context.WithoutCancel(ctx)
-	uri := d.cfg.URI(dl.TenantID)
-	if uri == "" {
+	uri, known := d.cfg.URI(dl.TenantID)
+	if known && uri == "" {
 		d.remove(store, dl)
 		return
 	}
-	err := d.send(ctx, uri, dl)
+	err := errUnknownTenant
+	if known {
+		err = d.send(ctx, uri, dl)
+	}
 	if err == nil {
 		d.remove(store, dl)
 		d.log.Debug("back-channel logout delivered", "tenant", dl.TenantID, "sid", dl.SessionID, "attempts", dl.Attempts)

@@ -85,7 +85,7 @@ func setup(t *testing.T, uri string, gaveUp func(storage.LogoutDelivery, error))
 	if err := s.CreateUser(ctx, storage.User{ID: "u1"}, storage.Identity{UserID: "u1", Provider: "google", Subject: "1"}); err != nil {
 		t.Fatal(err)
 	}
-	for _, tenant := range []string{"a", "none"} {
+	for _, tenant := range []string{"a", "none", "unknown"} {
 		sess := storage.Session{ID: "sid-" + tenant, UserID: "u1", TenantID: tenant, AuthTime: t0, CreatedAt: t0, ExpiresAt: t0.Add(24 * time.Hour)}
 		if err := s.CreateSession(ctx, storage.NewSession{Session: sess}); err != nil {
 			t.Fatal(err)
@@ -96,11 +96,14 @@ func setup(t *testing.T, uri string, gaveUp func(storage.LogoutDelivery, error))
 	}
 	c := &clock{now: t0}
 	d, err := New(Config{Issuer: "https://broker.test", Outbox: s, Signer: signer{}, Now: c.Now, GaveUp: gaveUp,
-		URI: func(tenant string) string {
-			if tenant == "a" {
-				return uri
+		URI: func(tenant string) (string, bool) {
+			switch tenant {
+			case "a":
+				return uri, true
+			case "none":
+				return "", true
 			}
-			return ""
+			return "", false
 		}})
 	if err != nil {
 		t.Fatal(err)
@@ -126,9 +129,10 @@ func TestDelivers(t *testing.T) {
 	if got, want := a.received(), []string{"https://broker.test|a|u1|sid-a"}; len(got) != 1 || got[0] != want[0] {
 		t.Fatalf("app received %q, want %q", got, want)
 	}
-	// Sent, and the tenant without a URI's dropped: nothing is left.
-	if ds := pending(t, s, t0.Add(48*time.Hour)); len(ds) != 0 {
-		t.Fatalf("left in the outbox: %+v", ds)
+	// Sent, and the tenant without a URI's dropped; only the unknown
+	// tenant's is left, for a retry.
+	if ds := pending(t, s, t0.Add(48*time.Hour)); len(ds) != 1 || ds[0].TenantID != "unknown" {
+		t.Fatalf("left in the outbox: %+v, want the unknown tenant's delivery", ds)
 	}
 }
 
@@ -164,14 +168,19 @@ func TestRetriesUntilTheAppAnswers(t *testing.T) {
 func TestGivesUp(t *testing.T) {
 	a := newApp(t)
 	a.status.Store(http.StatusInternalServerError)
+	var mu sync.Mutex
 	var gaveUp []storage.LogoutDelivery
-	d, s, c := setup(t, a.srv.URL, func(dl storage.LogoutDelivery, _ error) { gaveUp = append(gaveUp, dl) })
+	d, s, c := setup(t, a.srv.URL, func(dl storage.LogoutDelivery, _ error) {
+		mu.Lock() // deliveries of one round run side by side
+		defer mu.Unlock()
+		gaveUp = append(gaveUp, dl)
+	})
 	for c.Now().Sub(t0) < GiveUpAfter+maxRetry {
 		d.Run(t.Context())
 		c.Advance(maxRetry / 4)
 	}
-	if len(gaveUp) != 1 || gaveUp[0].SessionID != "sid-a" {
-		t.Fatalf("given up: %+v, want sid-a's delivery", gaveUp)
+	if len(gaveUp) != 2 || gaveUp[0].SessionID == gaveUp[1].SessionID {
+		t.Fatalf("given up: %+v, want sid-a's and sid-unknown's deliveries", gaveUp)
 	}
 	if n := len(a.received()); n < 12 {
 		t.Errorf("%d attempts in an hour, want at least 12", n)
@@ -191,8 +200,8 @@ func TestRedirectIsFailure(t *testing.T) {
 	if got := a.received(); len(got) != 0 {
 		t.Fatalf("the redirect was followed: %q", got)
 	}
-	if ds := pending(t, s, t0.Add(time.Minute)); len(ds) != 1 {
-		t.Fatalf("pending after a redirect: %+v, want the delivery", ds)
+	if ds := pending(t, s, t0.Add(time.Minute)); len(ds) != 2 || ds[0].TenantID != "a" && ds[1].TenantID != "a" {
+		t.Fatalf("pending after a redirect: %+v, want tenant a's delivery still there", ds)
 	}
 }
 

@@ -7,8 +7,9 @@
 // Deliverer, run every second on every replica, claims the due ones under
 // a lease (so each is sent once however many replicas run), POSTs a
 // freshly signed logout token to the tenant's backchannel_logout_uri, and
-// deletes the delivery on 200 or 204. Anything else (an error status, a
-// timeout, an app that is down) is retried with capped exponential
+// deletes the delivery on 200 or 204; a tenant without a URI has its
+// deliveries dropped. Anything else (an error status, a timeout, an app
+// that is down, a tenant this replica does not know yet) is retried with capped exponential
 // backoff until GiveUpAfter has passed since the session ended; then the
 // delivery is dropped, logged, and reported to Config.GaveUp.
 //

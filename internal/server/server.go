@@ -158,11 +158,11 @@ func assemble(ctx context.Context, cfg *config.Config, opts Options, store stora
 	}
 	s.logouts, err = backchannel.New(backchannel.Config{
 		Issuer: cfg.Issuer, Outbox: store, Signer: keys, Now: opts.Now, Logger: opts.Logger,
-		URI: func(tenantID string) string {
+		URI: func(tenantID string) (string, bool) {
 			if t, ok := reg.Tenant(tenantID); ok {
-				return t.BackchannelLogoutURI
+				return t.BackchannelLogoutURI, true
 			}
-			return ""
+			return "", false
 		},
 		GaveUp: s.auditGaveUp,
 	})
