@@ -9,9 +9,10 @@
 // freshly signed logout token to the tenant's backchannel_logout_uri, and
 // deletes the delivery on 200 or 204; a tenant without a URI has its
 // deliveries dropped. Anything else (an error status, a timeout, an app
-// that is down, a tenant this replica does not know yet) is retried with capped exponential
-// backoff until GiveUpAfter has passed since the session ended; then the
-// delivery is dropped, logged, and reported to Config.GaveUp.
+// that is down, a tenant this replica does not know yet) is retried with
+// capped exponential backoff until GiveUpAfter has passed since the
+// session ended; then the delivery is dropped, logged, and reported to
+// Config.GaveUp.
 //
 // Deliveries are asynchronous: a logout never waits for an app, and an
 // app that hangs costs a delivery round at most RequestTimeout.
