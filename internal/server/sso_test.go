@@ -2,8 +2,6 @@ package server_test
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -287,7 +285,7 @@ func verifyLogoutToken(t *testing.T, h *servertest.Harness, base, raw, client st
 	if _, err := v.Verify(ctx, raw); err != nil {
 		t.Fatalf("logout token for %s: %v", client, err)
 	}
-	if typ := jwtHeader(t, raw)["typ"]; typ != "logout+jwt" {
+	if typ := servertest.HeaderOf(t, raw)["typ"]; typ != "logout+jwt" {
 		t.Errorf("logout token typ = %v, want logout+jwt", typ)
 	}
 	c := servertest.PayloadOf(t, raw)
@@ -523,18 +521,4 @@ func TestSSODisabled(t *testing.T) {
 	if q := codeFor(h, b, "spa", servertest.NewPKCE(), url.Values{"prompt": {"none"}}); q.Get("error") != "login_required" {
 		t.Errorf("prompt=none with sso disabled: %v, want login_required", q)
 	}
-}
-
-// jwtHeader is the decoded JOSE header of a compact JWS.
-func jwtHeader(t *testing.T, tok string) map[string]any {
-	t.Helper()
-	b, err := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
 }

@@ -64,11 +64,23 @@ func (h *Harness) SignInConfidential(user providertest.User) TokenResponse {
 // PayloadOf decodes, unverified, the claims of the JWS tok.
 func PayloadOf(t *testing.T, tok string) map[string]any {
 	t.Helper()
+	return jwsPart(t, tok, 1)
+}
+
+// HeaderOf decodes the JOSE header of the JWS tok.
+func HeaderOf(t *testing.T, tok string) map[string]any {
+	t.Helper()
+	return jwsPart(t, tok, 0)
+}
+
+// jwsPart decodes part i (0 header, 1 payload) of the compact JWS tok.
+func jwsPart(t *testing.T, tok string, i int) map[string]any {
+	t.Helper()
 	parts := strings.Split(tok, ".")
 	if len(parts) != 3 {
 		t.Fatalf("not a JWS: %.40q", tok)
 	}
-	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	b, err := base64.RawURLEncoding.DecodeString(parts[i])
 	if err != nil {
 		t.Fatal(err)
 	}
