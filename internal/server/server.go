@@ -224,7 +224,7 @@ func buildUpstreams(cfg *config.Config, opts Options) ([]callback.Upstream, erro
 	for name, p := range cfg.Providers {
 		up := callback.Upstream{Name: name, Type: p.Type, Label: p.DisplayName}
 		var err error
-		up.Provider, err = providers.New(p.Spec(), providers.Deps{HTTPClient: client, Now: opts.Now})
+		up.Provider, err = providers.New(p.Spec, providers.Deps{HTTPClient: client, Now: opts.Now})
 		if err != nil {
 			return nil, fmt.Errorf("providers.%s: %w", name, err)
 		}
