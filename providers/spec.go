@@ -213,7 +213,7 @@ func New(s Spec, d Deps) (Provider, error) {
 		return NewGoogle(oc)
 	case "github":
 		return NewGitHub(GitHubConfig{Name: s.Name, ClientID: s.ClientID, ClientSecret: s.ClientSecret,
-			BaseURL: s.BaseURL, APIURL: s.APIURL, HTTPClient: d.HTTPClient})
+			BaseURL: s.BaseURL, APIURL: s.APIURL, HTTPClient: d.HTTPClient, DistrustEmail: !trust})
 	case "oidc":
 		return NewOIDC(oc)
 	case "microsoft":
