@@ -23,7 +23,7 @@ type OIDCConfig struct {
 	Issuer       string // exact issuer; discovery is {Issuer}/.well-known/openid-configuration
 	ClientID     string
 	ClientSecret string   // empty for a public client
-	Scopes       []string // default openid email profile; must contain openid
+	Scopes       []string // default DefaultScopes(); must contain openid
 	// TrustEmail is copied into Identity.EmailTrusted: whether the broker
 	// may vouch for this issuer's verified emails (internal/accounts).
 	TrustEmail bool
@@ -80,6 +80,12 @@ type quirks struct {
 	finish func(req ExchangeRequest, c *claims, id *Identity) error
 	// formPost: the upstream returns with a cross-site POST.
 	formPost bool
+	// noPKCE sends no code_challenge and no code_verifier (LinkedIn fails
+	// client authentication when a confidential client sends a verifier).
+	noPKCE bool
+	// nonceOptional accepts an ID token without nonce (LinkedIn never
+	// echoes it); one that has a nonce must still match.
+	nonceOptional bool
 }
 
 var _ Provider = (*OIDC)(nil)
@@ -94,6 +100,11 @@ type discovered struct {
 	// (RFC 9207 §3).
 	issParam bool
 }
+
+// DefaultScopes are asked of an OpenID Connect provider that names none:
+// openid for the ID token, email and profile for the claims an identity is
+// made of (OIDC Core §5.4).
+func DefaultScopes() []string { return []string{oidc.ScopeOpenID, "email", "profile"} }
 
 // NewOIDC validates cfg and returns a provider. It does no network I/O:
 // discovery waits for the first request, so the broker starts even when an
@@ -112,7 +123,7 @@ func NewOIDC(cfg OIDCConfig) (*OIDC, error) {
 		return nil, fmt.Errorf("oidc: %s: HTTP client is required", cfg.Name)
 	}
 	if len(cfg.Scopes) == 0 {
-		cfg.Scopes = []string{oidc.ScopeOpenID, "email", "profile"}
+		cfg.Scopes = DefaultScopes()
 	}
 	// Without openid the upstream answers plain OAuth2 with no ID token
 	// (OIDC Core §3.1.2.1).
@@ -131,7 +142,8 @@ func NewOIDC(cfg OIDCConfig) (*OIDC, error) {
 func (p *OIDC) Name() string { return p.cfg.Name }
 
 // AuthCodeURL returns the upstream authorization URL with PKCE S256
-// (RFC 7636 §4.2) and the OIDC nonce (OIDC Core §3.1.2.1).
+// (RFC 7636 §4.2; unless quirks.noPKCE) and the OIDC nonce (OIDC Core
+// §3.1.2.1).
 func (p *OIDC) AuthCodeURL(ctx context.Context, req AuthRequest) (string, error) {
 	if err := checkAuthRequest("oidc", req); err != nil {
 		return "", err
@@ -143,7 +155,10 @@ func (p *OIDC) AuthCodeURL(ctx context.Context, req AuthRequest) (string, error)
 	if err != nil {
 		return "", err
 	}
-	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(req.Verifier), oidc.Nonce(req.Nonce)}
+	opts := []oauth2.AuthCodeOption{oidc.Nonce(req.Nonce)}
+	if !p.q.noPKCE {
+		opts = append(opts, oauth2.S256ChallengeOption(req.Verifier))
+	}
 	for k, v := range map[string]string{"login_hint": req.LoginHint, "prompt": req.Prompt, "hd": p.cfg.HostedDomain} {
 		if v != "" {
 			opts = append(opts, oauth2.SetAuthURLParam(k, v))
@@ -200,7 +215,11 @@ func (p *OIDC) Exchange(ctx context.Context, req ExchangeRequest) (*Identity, er
 			return nil, fmt.Errorf("oidc: client secret: %w", err)
 		}
 	}
-	tok, err := p.oauth2Config(d, req.RedirectURL, secret).Exchange(ctx, req.Code, oauth2.VerifierOption(req.Verifier))
+	var opts []oauth2.AuthCodeOption
+	if !p.q.noPKCE {
+		opts = append(opts, oauth2.VerifierOption(req.Verifier))
+	}
+	tok, err := p.oauth2Config(d, req.RedirectURL, secret).Exchange(ctx, req.Code, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("oidc: exchange code: %w", tokenError(err))
 	}
@@ -273,7 +292,7 @@ func (p *OIDC) verify(ctx context.Context, d *discovered, raw, nonce string) (*c
 		return nil, fmt.Errorf("oidc: verify id token: %w: azp is another client", ErrInvalidIdentity)
 	// The nonce binds the token to this browser's login attempt
 	// (§3.1.3.7 step 11); compared in constant time like any secret.
-	case subtle.ConstantTimeCompare([]byte(tok.Nonce), []byte(nonce)) != 1:
+	case (tok.Nonce != "" || !p.q.nonceOptional) && subtle.ConstantTimeCompare([]byte(tok.Nonce), []byte(nonce)) != 1:
 		return nil, fmt.Errorf("oidc: verify id token: %w: nonce mismatch", ErrInvalidIdentity)
 	// Google: the hd parameter is only a hint to its UI; the hd claim in
 	// the signed token is what proves the account's Workspace domain.
@@ -439,7 +458,9 @@ func checkBaseURL(s string) error {
 		return err
 	case (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
 		return fmt.Errorf("%q is not an absolute http(s) URL", s)
-	case u.RawQuery != "" || u.Fragment != "":
+	case u.User != nil:
+		return errors.New("must not contain user:password@")
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
 		return fmt.Errorf("%q has a query or fragment", s)
 	}
 	return nil
