@@ -31,8 +31,7 @@ func defaultSSO() SSO {
 	return SSO{Enabled: true, IdleTTL: Duration{DefaultSSOIdleTTL}, MaxTTL: Duration{DefaultSSOMaxTTL}}
 }
 
-func validateSSO(c *Config, ps *problems) {
-	s := &c.SSO
+func validateSSO(s *SSO, ps *problems) {
 	if s.IdleTTL.Duration <= 0 {
 		ps.add("sso.idle_ttl", "must be positive")
 	}
@@ -41,12 +40,16 @@ func validateSSO(c *Config, ps *problems) {
 	} else if s.IdleTTL.Duration > s.MaxTTL.Duration {
 		ps.add("sso.idle_ttl", "is longer than sso.max_ttl (%s), which would cut it short", s.MaxTTL.Duration)
 	}
-	for i := range c.Tenants {
-		if u := c.Tenants[i].BackchannelLogoutURI; u != "" {
-			if msg := checkBackchannelURI(u); msg != "" {
-				ps.add(index("tenants", i)+".backchannel_logout_uri", "%s", msg)
-			}
-		}
+}
+
+// validateBackchannel checks a tenant's backchannel_logout_uri (a part of
+// ValidateTenant).
+func validateBackchannel(t *Tenant, ps *problems) {
+	if t.BackchannelLogoutURI == "" {
+		return
+	}
+	if msg := checkBackchannelURI(t.BackchannelLogoutURI); msg != "" {
+		ps.add("backchannel_logout_uri", "%s", msg)
 	}
 }
 

@@ -30,7 +30,7 @@ func validate(c *Config, ps *problems) {
 	validateProviders(c, ps)
 	validateTenants(c, ps)
 	validateRateLimits(&c.RateLimits, ps)
-	validateSSO(c, ps)
+	validateSSO(&c.SSO, ps)
 }
 
 func validateServer(c *Config, ps *problems) {
@@ -256,6 +256,7 @@ func ValidateTenant(t *Tenant, issuer string, hasProvider func(name string) bool
 
 	validateAccess(t, &ps)
 	validateDelivery(issuer, t, &ps)
+	validateBackchannel(t, &ps)
 	return ps.list
 }
 
