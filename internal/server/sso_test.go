@@ -16,6 +16,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/socialbroker/broker/internal/server/servertest"
 	"github.com/socialbroker/broker/storage/postgres/pgtest"
+	"github.com/socialbroker/broker/storage/sqlite"
 	"github.com/socialbroker/broker/tokens"
 )
 
@@ -520,5 +521,24 @@ func TestSSODisabled(t *testing.T) {
 	}
 	if q := codeFor(h, b, "spa", servertest.NewPKCE(), url.Values{"prompt": {"none"}}); q.Get("error") != "login_required" {
 		t.Errorf("prompt=none with sso disabled: %v, want login_required", q)
+	}
+}
+
+// A disabled user's broker session signs nobody in, though it was never
+// revoked itself: every reuse reads the user.
+func TestSSODisabledUser(t *testing.T) {
+	h, _, _ := ssoHarness(t, "")
+	b := h.NewBrowser()
+	sub := servertest.PayloadOf(t, signInSSO(h, b, "app-a").IDToken)["sub"].(string)
+	store, err := sqlite.Open(t.Context(), strings.TrimPrefix(h.Cfg.Database.URL, "sqlite:"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	if err := store.SetUserDisabled(t.Context(), sub, true, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if q := codeFor(h, b, "app-b", servertest.NewPKCE(), url.Values{"prompt": {"none"}}); q.Get("error") != "login_required" {
+		t.Errorf("prompt=none for a disabled user: %v, want login_required", q)
 	}
 }
