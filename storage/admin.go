@@ -41,9 +41,10 @@ type Record struct {
 // which every replica keeps its registries current without a database
 // read per request.
 type Records interface {
-	// CreateRecord stores r (Kind, ID, Owner, Doc, CreatedAt) with a new
-	// Seq and returns it as stored. ErrAlreadyExists if a live record of
-	// that kind and id exists; a tombstone is replaced.
+	// CreateRecord stores r (Kind, ID, Owner, Doc, CreatedAt, which is
+	// also its UpdatedAt) with a new Seq and returns it as stored.
+	// ErrAlreadyExists if a live record of that kind and id exists; a
+	// tombstone is replaced.
 	CreateRecord(ctx context.Context, r Record) (Record, error)
 	// UpdateRecord overwrites Owner, Doc and UpdatedAt of the live record
 	// (r.Kind, r.ID) if its Seq is still ifSeq, giving it a new Seq.
@@ -54,8 +55,8 @@ type Records interface {
 	DeleteRecord(ctx context.Context, kind, id string, now time.Time) error
 	GetRecord(ctx context.Context, kind, id string) (Record, error)
 	// ListRecords returns live records of kind in id order, after the id
-	// after (exclusive), at most limit; only those of owner unless owner
-	// is "".
+	// after (exclusive), at most limit (all if limit <= 0); only those of
+	// owner unless owner is "".
 	ListRecords(ctx context.Context, kind, owner, after string, limit int) ([]Record, error)
 	// RecordChanges returns every record, tombstones included, whose Seq
 	// is above since, in Seq order. Seqs become visible in commit order:
@@ -108,7 +109,7 @@ type AuditQuery struct {
 	Tenant string
 	Since  time.Time // events at or after
 	Before int64     // events with an ID below (the paging cursor)
-	Limit  int
+	Limit  int       // at most this many; all if <= 0
 }
 
 // Audit stores the audit log.
@@ -127,11 +128,12 @@ type UserQuery struct {
 	// Tenant keeps users holding a session (live or not) in that tenant.
 	Tenant string
 	After  string // users with an id above (the paging cursor)
-	Limit  int
+	Limit  int    // at most this many; all if <= 0
 }
 
 // UserAdmin is what operators do to users and their sessions.
 type UserAdmin interface {
+	// ListUsers returns the users q selects; deleted users never.
 	ListUsers(ctx context.Context, q UserQuery) ([]User, error)
 	// SetUserDisabled sets or clears the user's disabled mark. Disabling
 	// revokes, in the same transaction, every session of the user not yet
@@ -141,12 +143,15 @@ type UserAdmin interface {
 	// sign-in creates a new user. Its sessions are revoked at now and kept
 	// (without their refresh tokens) until they expire, so that every
 	// replica learns of the revocation through ListRevokedSessions.
-	// ErrNotFound if unknown.
+	// ErrNotFound if unknown. Afterwards the user is unknown to every
+	// method: GetUser, UpdateUser, AddIdentity and the UserAdmin methods
+	// answer ErrNotFound, ListUserSessions nothing.
 	DeleteUser(ctx context.Context, id string, now time.Time) error
 	// ListUserSessions returns the user's live sessions (not revoked, not
-	// expired at now), newest first.
+	// expired at now), newest first; none for an unknown user.
 	ListUserSessions(ctx context.Context, userID string, now time.Time) ([]Session, error)
-	// RevokeTenantSessions revokes every live session of a tenant and
-	// returns how many.
+	// RevokeTenantSessions revokes every live session of a tenant (not
+	// revoked, not expired at now) and returns how many. It need not be
+	// atomic: a backend may revoke in batches.
 	RevokeTenantSessions(ctx context.Context, tenantID string, now time.Time) (int64, error)
 }

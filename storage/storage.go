@@ -294,13 +294,18 @@ type Store interface {
 	RefreshTokens
 	Keys
 	Secrets
+	Records
+	AdminKeys
+	Audit
+	UserAdmin
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
 	// DeleteExpired removes what can no longer matter at now: used login
 	// states past their expiry, codes more than CodeRetention past ExpiresAt (kept so
 	// a late replay still revokes), sessions past ExpiresAt together with
-	// their refresh tokens, and keys past ExpiresAt. It returns the number
-	// of rows removed.
+	// their refresh tokens, keys past ExpiresAt, and what is left of
+	// deleted users once none of their sessions remains (see
+	// UserAdmin.DeleteUser). It returns the number of rows removed.
 	DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 	Close() error
 }

@@ -24,6 +24,8 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 		{`DELETE FROM codes WHERE expires_at <= $1`, now.Add(-storage.CodeRetention)},
 		{`DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM sessions WHERE expires_at <= $1)`, now},
 		{`DELETE FROM sessions WHERE expires_at <= $1`, now},
+		// Deleted users' tombstones, once the last of their sessions is gone.
+		{`DELETE FROM users WHERE deleted_at <= $1 AND NOT EXISTS (SELECT 1 FROM sessions WHERE user_id = users.id)`, now},
 		{`DELETE FROM signing_keys WHERE expires_at <= $1`, now}, // NULL: never
 	}
 	var total int64

@@ -34,10 +34,18 @@ func (s *Store) GetIdentity(ctx context.Context, provider, subject string) (stor
 	return id, wrap("get identity", err)
 }
 
-// AddIdentity returns storage.ErrNotFound if id.UserID names no user.
+// AddIdentity returns storage.ErrNotFound if id.UserID names no user, or
+// a deleted one: the foreign key alone would link an identity to a
+// deleted user's tombstone. It reads the user FOR KEY SHARE, as the
+// foreign key's check would, so that it waits for a DeleteUser under way
+// and then sees its tombstone (see DeleteUser).
 func (s *Store) AddIdentity(ctx context.Context, id storage.Identity) error {
 	err := s.do(ctx, opTimeout, func(ctx context.Context) error {
-		return insertIdentity(ctx, s.pool, id)
+		return oneRow(s.pool.Exec(ctx, `INSERT INTO identities (`+identityColumns+`)
+			SELECT id, $2::text, $3::text, $4::text, $5::text, $6::boolean, $7::boolean, $8::timestamptz, $9::timestamptz
+			FROM users WHERE id = $1 AND deleted_at IS NULL FOR KEY SHARE`,
+			id.UserID, id.Provider, id.Subject, id.Username, id.Email,
+			id.EmailVerified, id.EmailTrusted, tstz(id.CreatedAt), tstz(id.UpdatedAt)))
 	})
 	return wrap("add identity", err)
 }

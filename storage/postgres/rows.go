@@ -36,3 +36,27 @@ func oneRow(tag pgconn.CommandTag, err error) error {
 	}
 	return nil
 }
+
+// sqlLimit is limit as a LIMIT clause's value: NULL, which PostgreSQL
+// reads as no limit, for a limit of 0 or less.
+func sqlLimit(limit int) any {
+	if limit <= 0 {
+		return nil
+	}
+	return limit
+}
+
+// queryAll runs a query as one call (see Store.do) and reads every row of
+// it with scan.
+func queryAll[T any](ctx context.Context, s *Store, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	var out []T
+	err := s.do(ctx, opTimeout, func(ctx context.Context) error {
+		rows, err := s.pool.Query(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		out, err = collect(rows, scan)
+		return err
+	})
+	return out, err
+}

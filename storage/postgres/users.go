@@ -8,11 +8,11 @@ import (
 	"github.com/socialbroker/broker/storage"
 )
 
-const userColumns = `id, name, email, email_verified, picture, username, created_at, updated_at`
+const userColumns = `id, name, email, email_verified, picture, username, disabled, created_at, updated_at`
 
 func scanUser(row scanner) (storage.User, error) {
 	var u storage.User
-	err := row.Scan(&u.ID, &u.Name, &u.Email, &u.EmailVerified, &u.Picture, &u.Username,
+	err := row.Scan(&u.ID, &u.Name, &u.Email, &u.EmailVerified, &u.Picture, &u.Username, &u.Disabled,
 		(*tstz)(&u.CreatedAt), (*tstz)(&u.UpdatedAt))
 	return u, err
 }
@@ -24,8 +24,8 @@ func (s *Store) CreateUser(ctx context.Context, u storage.User, first storage.Id
 	first.UserID = u.ID
 	err := s.do(ctx, opTimeout, func(ctx context.Context) error {
 		return s.inTx(ctx, func(tx pgx.Tx) error {
-			_, err := tx.Exec(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-				u.ID, u.Name, u.Email, u.EmailVerified, u.Picture, u.Username, tstz(u.CreatedAt), tstz(u.UpdatedAt))
+			_, err := tx.Exec(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+				u.ID, u.Name, u.Email, u.EmailVerified, u.Picture, u.Username, u.Disabled, tstz(u.CreatedAt), tstz(u.UpdatedAt))
 			if err != nil {
 				return err
 			}
@@ -35,11 +35,12 @@ func (s *Store) CreateUser(ctx context.Context, u storage.User, first storage.Id
 	return wrap("create user", err)
 }
 
+// GetUser does not find a deleted user's tombstone (see DeleteUser).
 func (s *Store) GetUser(ctx context.Context, id string) (storage.User, error) {
 	var u storage.User
 	err := s.do(ctx, opTimeout, func(ctx context.Context) error {
 		var err error
-		u, err = scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
+		u, err = scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1 AND deleted_at IS NULL`, id))
 		return err
 	})
 	return u, wrap("get user", err)
@@ -50,7 +51,7 @@ func (s *Store) GetUser(ctx context.Context, id string) (storage.User, error) {
 func (s *Store) UpdateUser(ctx context.Context, u storage.User) error {
 	err := s.do(ctx, opTimeout, func(ctx context.Context) error {
 		return oneRow(s.pool.Exec(ctx,
-			`UPDATE users SET name = $1, email = $2, email_verified = $3, picture = $4, username = $5, updated_at = $6 WHERE id = $7`,
+			`UPDATE users SET name = $1, email = $2, email_verified = $3, picture = $4, username = $5, updated_at = $6 WHERE id = $7 AND deleted_at IS NULL`,
 			u.Name, u.Email, u.EmailVerified, u.Picture, u.Username, tstz(u.UpdatedAt), u.ID))
 	})
 	return wrap("update user", err)

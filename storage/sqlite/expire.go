@@ -32,6 +32,9 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 		upTo(`DELETE FROM codes WHERE rowid IN (SELECT rowid FROM codes WHERE expires_at <= ? LIMIT ?)`,
 			at-storage.CodeRetention.Milliseconds()),
 		endSessions(at),
+		// Deleted users' tombstones, once the last of their sessions is gone.
+		upTo(`DELETE FROM users WHERE rowid IN (SELECT rowid FROM users WHERE deleted_at <= ?
+			AND NOT EXISTS (SELECT 1 FROM sessions WHERE user_id = users.id) LIMIT ?)`, at),
 		upTo(`DELETE FROM signing_keys WHERE rowid IN (SELECT rowid FROM signing_keys WHERE expires_at <= ? LIMIT ?)`, at), // NULL: never
 	}
 	var total int64

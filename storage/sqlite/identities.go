@@ -30,9 +30,21 @@ func (s *Store) GetIdentity(ctx context.Context, provider, subject string) (stor
 	return id, wrap("get identity", err)
 }
 
-// AddIdentity returns storage.ErrNotFound if id.UserID names no user.
+// AddIdentity returns storage.ErrNotFound if id.UserID names no user, or
+// a deleted one: the foreign key alone would link an identity to a
+// deleted user's tombstone (see DeleteUser).
 func (s *Store) AddIdentity(ctx context.Context, id storage.Identity) error {
-	return wrap("add identity", s.inTx(ctx, func(tx *wtx) error { return insertIdentity(tx, id) }))
+	err := s.inTx(ctx, func(tx *wtx) error {
+		var deleted bool
+		if err := tx.QueryRow(`SELECT deleted_at IS NOT NULL FROM users WHERE id = ?`, id.UserID).Scan(&deleted); err != nil {
+			return err
+		}
+		if deleted {
+			return storage.ErrNotFound
+		}
+		return insertIdentity(tx, id)
+	})
+	return wrap("add identity", err)
 }
 
 // UpdateIdentity never moves an identity to another user: UserID and

@@ -6,11 +6,11 @@ import (
 	"github.com/socialbroker/broker/storage"
 )
 
-const userColumns = `id, name, email, email_verified, picture, username, created_at, updated_at`
+const userColumns = `id, name, email, email_verified, picture, username, disabled, created_at, updated_at`
 
 func scanUser(row scanner) (storage.User, error) {
 	var u storage.User
-	err := row.Scan(&u.ID, &u.Name, &u.Email, &u.EmailVerified, &u.Picture, &u.Username,
+	err := row.Scan(&u.ID, &u.Name, &u.Email, &u.EmailVerified, &u.Picture, &u.Username, &u.Disabled,
 		(*millis)(&u.CreatedAt), (*millis)(&u.UpdatedAt))
 	return u, err
 }
@@ -21,8 +21,8 @@ func scanUser(row scanner) (storage.User, error) {
 func (s *Store) CreateUser(ctx context.Context, u storage.User, first storage.Identity) error {
 	first.UserID = u.ID
 	err := s.inTx(ctx, func(tx *wtx) error {
-		_, err := tx.Exec(`INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			u.ID, u.Name, u.Email, u.EmailVerified, u.Picture, u.Username, millis(u.CreatedAt), millis(u.UpdatedAt))
+		_, err := tx.Exec(`INSERT INTO users (`+userColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			u.ID, u.Name, u.Email, u.EmailVerified, u.Picture, u.Username, u.Disabled, millis(u.CreatedAt), millis(u.UpdatedAt))
 		if err != nil {
 			return err
 		}
@@ -31,8 +31,9 @@ func (s *Store) CreateUser(ctx context.Context, u storage.User, first storage.Id
 	return wrap("create user", err)
 }
 
+// GetUser does not find a deleted user's tombstone (see DeleteUser).
 func (s *Store) GetUser(ctx context.Context, id string) (storage.User, error) {
-	u, err := scanUser(s.reads.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
+	u, err := scanUser(s.reads.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ? AND deleted_at IS NULL`, id))
 	return u, wrap("get user", err)
 }
 
@@ -40,7 +41,7 @@ func (s *Store) GetUser(ctx context.Context, id string) (storage.User, error) {
 // new address would vouch for an address nobody verified.
 func (s *Store) UpdateUser(ctx context.Context, u storage.User) error {
 	err := s.execOne(ctx,
-		`UPDATE users SET name = ?, email = ?, email_verified = ?, picture = ?, username = ?, updated_at = ? WHERE id = ?`,
+		`UPDATE users SET name = ?, email = ?, email_verified = ?, picture = ?, username = ?, updated_at = ? WHERE id = ? AND deleted_at IS NULL`,
 		u.Name, u.Email, u.EmailVerified, u.Picture, u.Username, millis(u.UpdatedAt), u.ID)
 	return wrap("update user", err)
 }

@@ -47,6 +47,19 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"Keys", testKeys},
 		{"Secret", testSecret},
 		{"DeleteExpired", testDeleteExpired},
+		{"Records", testRecords},
+		{"ListRecords", testListRecords},
+		{"RecordChanges", testRecordChanges},
+		{"RecordChangesConcurrently", testRecordChangesConcurrently},
+		{"AdminKeys", testAdminKeys},
+		{"Audit", testAudit},
+		{"ListUsers", testListUsers},
+		{"SetUserDisabled", testSetUserDisabled},
+		{"DeleteUser", testDeleteUser},
+		{"DeleteUserWithoutSessions", testDeleteUserWithoutSessions},
+		{"DeleteUserConcurrently", testDeleteUserConcurrently},
+		{"ListUserSessions", testListUserSessions},
+		{"RevokeTenantSessions", testRevokeTenantSessions},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
