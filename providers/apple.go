@@ -18,6 +18,10 @@ import (
 // AppleIssuer is Sign in with Apple's issuer.
 const AppleIssuer = "https://appleid.apple.com"
 
+// AppleScopes are asked of Apple when a section names none: Apple has no
+// profile scope; name and email are what it can release.
+func AppleScopes() []string { return []string{"openid", "name", "email"} }
+
 // AppleConfig configures Sign in with Apple.
 type AppleConfig struct {
 	// OIDC.ClientID is the Services ID; OIDC.ClientSecret is unused: the
@@ -62,7 +66,7 @@ func NewApple(cfg AppleConfig) (*OIDC, error) {
 		cfg.OIDC.Issuer = AppleIssuer
 	}
 	if len(cfg.OIDC.Scopes) == 0 {
-		cfg.OIDC.Scopes = []string{"openid", "name", "email"}
+		cfg.OIDC.Scopes = AppleScopes()
 	}
 	name := cfg.OIDC.Name
 	switch {

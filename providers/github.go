@@ -14,6 +14,12 @@ import (
 	"golang.org/x/oauth2"
 )
 
+// GitHub.com's endpoints; GitHub Enterprise Server has its own.
+const (
+	GitHubURL    = "https://github.com"
+	GitHubAPIURL = "https://api.github.com"
+)
+
 // GitHubConfig configures the GitHub provider (github.com or GitHub
 // Enterprise Server).
 type GitHubConfig struct {
@@ -23,9 +29,9 @@ type GitHubConfig struct {
 	ClientID     string
 	ClientSecret string
 	// BaseURL hosts the OAuth endpoints: BaseURL/login/oauth/authorize and
-	// BaseURL/login/oauth/access_token. Default https://github.com.
+	// BaseURL/login/oauth/access_token. Default GitHubURL.
 	BaseURL string
-	// APIURL is the REST API root. Default https://api.github.com; GitHub
+	// APIURL is the REST API root. Default GitHubAPIURL; GitHub
 	// Enterprise Server uses https://HOST/api/v3.
 	APIURL string
 	// HTTPClient carries every upstream call; its Timeout bounds them.
@@ -63,14 +69,8 @@ func NewGitHub(cfg GitHubConfig) (*GitHub, error) {
 	if url.PathEscape(cfg.Name) != cfg.Name {
 		return nil, fmt.Errorf("github: invalid provider name %q", cfg.Name)
 	}
-	if cfg.BaseURL == "" {
-		cfg.BaseURL = "https://github.com"
-	}
-	if cfg.APIURL == "" {
-		cfg.APIURL = "https://api.github.com"
-	}
-	cfg.BaseURL = strings.TrimSuffix(cfg.BaseURL, "/")
-	cfg.APIURL = strings.TrimSuffix(cfg.APIURL, "/")
+	cfg.BaseURL = strings.TrimSuffix(cmpOr(cfg.BaseURL, GitHubURL), "/")
+	cfg.APIURL = strings.TrimSuffix(cmpOr(cfg.APIURL, GitHubAPIURL), "/")
 	if err := checkBaseURL(cfg.BaseURL); err != nil {
 		return nil, fmt.Errorf("github: base URL: %w", err)
 	}

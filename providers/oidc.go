@@ -23,7 +23,7 @@ type OIDCConfig struct {
 	Issuer       string // exact issuer; discovery is {Issuer}/.well-known/openid-configuration
 	ClientID     string
 	ClientSecret string   // empty for a public client
-	Scopes       []string // default openid email profile; must contain openid
+	Scopes       []string // default DefaultScopes(); must contain openid
 	// TrustEmail is copied into Identity.EmailTrusted: whether the broker
 	// may vouch for this issuer's verified emails (internal/accounts).
 	TrustEmail bool
@@ -95,6 +95,11 @@ type discovered struct {
 	issParam bool
 }
 
+// DefaultScopes are asked of an OpenID Connect provider that names none:
+// openid for the ID token, email and profile for the claims an identity is
+// made of (OIDC Core §5.4).
+func DefaultScopes() []string { return []string{oidc.ScopeOpenID, "email", "profile"} }
+
 // NewOIDC validates cfg and returns a provider. It does no network I/O:
 // discovery waits for the first request, so the broker starts even when an
 // issuer is briefly unreachable.
@@ -112,7 +117,7 @@ func NewOIDC(cfg OIDCConfig) (*OIDC, error) {
 		return nil, fmt.Errorf("oidc: %s: HTTP client is required", cfg.Name)
 	}
 	if len(cfg.Scopes) == 0 {
-		cfg.Scopes = []string{oidc.ScopeOpenID, "email", "profile"}
+		cfg.Scopes = DefaultScopes()
 	}
 	// Without openid the upstream answers plain OAuth2 with no ID token
 	// (OIDC Core §3.1.2.1).
@@ -439,7 +444,9 @@ func checkBaseURL(s string) error {
 		return err
 	case (u.Scheme != "https" && u.Scheme != "http") || u.Host == "":
 		return fmt.Errorf("%q is not an absolute http(s) URL", s)
-	case u.RawQuery != "" || u.Fragment != "":
+	case u.User != nil:
+		return errors.New("must not contain user:password@")
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
 		return fmt.Errorf("%q has a query or fragment", s)
 	}
 	return nil

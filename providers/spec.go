@@ -6,36 +6,71 @@ import (
 	"net/url"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 )
 
 // Spec is one provider's settings as an operator writes them: a
 // [providers.NAME] section of config.toml or, the same keys as JSON, a
 // connection record. New builds a Provider from it; CheckSpec names what
-// is wrong with it by key. Defaults (endpoints, scopes, trust) are not
-// filled in here but by each type's constructor and by presets: a Spec
-// holds only what was written.
+// is wrong with it by key. A Spec holds what was written; WithDefaults
+// adds what its type supplies for the rest.
 type Spec struct {
-	Name           string     `json:"id"`
-	Type           string     `json:"type"`
-	ClientID       string     `json:"client_id"`
-	ClientSecret   string     `json:"client_secret,omitempty"`
-	Issuer         string     `json:"issuer,omitempty"`
-	Scopes         []string   `json:"scopes,omitempty"`
-	TrustEmail     *bool      `json:"trust_email,omitempty"` // nil: the type's default (TrustsEmailByDefault)
-	HostedDomain   string     `json:"hosted_domain,omitempty"`
-	BaseURL        string     `json:"base_url,omitempty"`
-	APIURL         string     `json:"api_url,omitempty"`
-	Tenant         string     `json:"tenant,omitempty"`
-	AllowedTenants []string   `json:"allowed_tenants,omitempty"`
-	Authority      string     `json:"authority,omitempty"`
-	TeamID         string     `json:"team_id,omitempty"`
-	KeyID          string     `json:"key_id,omitempty"`
-	PrivateKey     string     `json:"private_key,omitempty"`
-	AuthorizeURL   string     `json:"authorize_url,omitempty"`
-	TokenURL       string     `json:"token_url,omitempty"`
-	UserinfoURL    string     `json:"userinfo_url,omitempty"`
-	Claims         ClaimPaths `json:"claims,omitzero"`
+	Name           string     `json:"id" toml:"-"` // a section's name, not one of its keys
+	Type           string     `json:"type" toml:"type"`
+	ClientID       string     `json:"client_id" toml:"client_id"`
+	ClientSecret   string     `json:"client_secret,omitempty" toml:"client_secret"`
+	Issuer         string     `json:"issuer,omitempty" toml:"issuer"`
+	Scopes         []string   `json:"scopes,omitempty" toml:"scopes"`
+	TrustEmail     *bool      `json:"trust_email,omitempty" toml:"trust_email"` // nil: the type's default (TrustsEmailByDefault)
+	HostedDomain   string     `json:"hosted_domain,omitempty" toml:"hosted_domain"`
+	BaseURL        string     `json:"base_url,omitempty" toml:"base_url"`
+	APIURL         string     `json:"api_url,omitempty" toml:"api_url"`
+	Tenant         string     `json:"tenant,omitempty" toml:"tenant"`
+	AllowedTenants []string   `json:"allowed_tenants,omitempty" toml:"allowed_tenants"`
+	Authority      string     `json:"authority,omitempty" toml:"authority"`
+	TeamID         string     `json:"team_id,omitempty" toml:"team_id"`
+	KeyID          string     `json:"key_id,omitempty" toml:"key_id"`
+	PrivateKey     string     `json:"private_key,omitempty" toml:"private_key"`
+	AuthorizeURL   string     `json:"authorize_url,omitempty" toml:"authorize_url"`
+	TokenURL       string     `json:"token_url,omitempty" toml:"token_url"`
+	UserinfoURL    string     `json:"userinfo_url,omitempty" toml:"userinfo_url"`
+	Claims         ClaimPaths `json:"claims,omitzero" toml:"claims"`
+}
+
+// typeDefaults are what each type supplies for keys a Spec leaves out, as
+// data (the model is x/oauth2's endpoint packages). Presets carry theirs
+// in presets. The constructors read the same constants.
+var typeDefaults = map[string]Spec{
+	"google":    {Issuer: GoogleIssuer, Scopes: DefaultScopes()},
+	"github":    {BaseURL: GitHubURL, APIURL: GitHubAPIURL},
+	"oidc":      {Scopes: DefaultScopes()},
+	"microsoft": {Authority: MicrosoftAuthority, Scopes: DefaultScopes()},
+	"apple":     {Issuer: AppleIssuer, Scopes: AppleScopes()},
+	"gitlab":    {BaseURL: GitLabURL, Scopes: DefaultScopes()},
+}
+
+// WithDefaults returns s with its type's defaults in the keys it leaves
+// out (endpoints, scopes, trust_email): the settings New uses, for callers
+// that show or store them. A preset's endpoints are not filled in, as its
+// base_url rebases them. An unknown type gets only trust_email.
+func (s Spec) WithDefaults() Spec {
+	if s.TrustEmail == nil {
+		trust := TrustsEmailByDefault(s.Type)
+		s.TrustEmail = &trust
+	}
+	d := typeDefaults[s.Type]
+	if p, ok := presets[s.Type]; ok {
+		d = Spec{Issuer: p.issuer, Scopes: p.scopes}
+	}
+	s.Issuer = cmpOr(s.Issuer, d.Issuer)
+	s.BaseURL = cmpOr(s.BaseURL, d.BaseURL)
+	s.APIURL = cmpOr(s.APIURL, d.APIURL)
+	s.Authority = cmpOr(s.Authority, d.Authority)
+	if len(s.Scopes) == 0 {
+		s.Scopes = slices.Clone(d.Scopes)
+	}
+	return s
 }
 
 // Deps are what every provider is given beside its Spec.
@@ -141,10 +176,8 @@ func New(s Spec, d Deps) (Provider, error) {
 	if d.HTTPClient == nil {
 		return nil, fmt.Errorf("providers: %s: HTTP client is required", s.Name)
 	}
-	trust := TrustsEmailByDefault(s.Type)
-	if s.TrustEmail != nil {
-		trust = *s.TrustEmail
-	}
+	s = s.WithDefaults()
+	trust := *s.TrustEmail
 	oc := OIDCConfig{
 		Name: s.Name, Issuer: s.Issuer, ClientID: s.ClientID, ClientSecret: s.ClientSecret,
 		Scopes: s.Scopes, TrustEmail: trust, HostedDomain: s.HostedDomain,
@@ -179,11 +212,7 @@ func (p preset) build(s Spec, oc OIDCConfig) (Provider, error) {
 	if p.neverTrustEmail {
 		oc.TrustEmail = false
 	}
-	if len(oc.Scopes) == 0 {
-		oc.Scopes = p.scopes
-	}
-	if p.base == "oidc" {
-		oc.Issuer = cmpOr(s.Issuer, p.issuer)
+	if p.base == "oidc" { // issuer and scopes: WithDefaults
 		return NewOIDC(oc)
 	}
 	claims := p.claims
@@ -239,24 +268,30 @@ func trimSlash(s string) string {
 	return s
 }
 
-// Problem is one thing wrong with a Spec, by key ("team_id").
-type Problem struct{ Key, Message string }
+// Problem is one thing wrong with a Spec: Field is its key ("team_id",
+// "claims.subject"), Message what is wrong, never quoting a secret.
+type Problem struct{ Field, Message string }
 
-// CheckSpec names what is wrong with a Spec of one of the second round's
-// types (microsoft, apple, gitlab, oauth2 and the presets) key by key, and,
-// for every type, the keys of those types that it would ignore. google,
-// github and oidc sections are checked by internal/config.
+// CheckSpec names what is wrong with a Spec, key by key: a type it does
+// not know, keys its type needs and lacks, malformed URLs, and keys its
+// type would ignore (a misspelt intent should not pass silently). It
+// checks what was written, before WithDefaults; Name is the caller's.
 func CheckSpec(s Spec) []Problem {
 	var ps []Problem
 	add := func(key, format string, a ...any) { ps = append(ps, Problem{key, fmt.Sprintf(format, a...)}) }
 	used := keysOf(s.Type)
-	for _, k := range setKeys(s) {
-		if !slices.Contains(used, k) && (slices.Contains(newKeys, k) || used != nil) {
-			add(k, "not used by %s providers", s.Type)
-		}
-	}
-	if used == nil { // google, github, oidc
+	switch {
+	case s.Type == "":
+		add("type", "required: one of %s", strings.Join(Types(), ", "))
 		return ps
+	case used == nil:
+		add("type", "want one of %s, got %q", strings.Join(Types(), ", "), s.Type)
+		return ps
+	}
+	for _, k := range setKeys(s) {
+		if !slices.Contains(used, k) {
+			add(k, "%s", unusedKey(s.Type, k))
+		}
 	}
 	need := func(key, v string) {
 		if v == "" {
@@ -272,6 +307,10 @@ func CheckSpec(s Spec) []Problem {
 	}
 	need("client_id", s.ClientID)
 	switch s.Type {
+	case "oidc":
+		// The issuer is compared byte for byte with the ID token's iss
+		// (OpenID Connect Discovery §4.3): it has no default.
+		need("issuer", s.Issuer)
 	case "apple":
 		need("team_id", s.TeamID)
 		need("key_id", s.KeyID)
@@ -289,7 +328,9 @@ func CheckSpec(s Spec) []Problem {
 			add("tenant", "%v", err)
 		}
 	}
-	if s.Type != "apple" {
+	// Apple's secret is a JWT the broker signs; a generic OIDC client may
+	// be public. Every other service issues a secret to web applications.
+	if s.Type != "apple" && s.Type != "oidc" {
 		need("client_secret", s.ClientSecret)
 	}
 	if s.Type == "facebook" && s.TrustEmail != nil && *s.TrustEmail {
@@ -297,27 +338,31 @@ func CheckSpec(s Spec) []Problem {
 	}
 	checkURL("issuer", s.Issuer, checkBaseURL)
 	checkURL("base_url", s.BaseURL, checkBaseURL)
+	checkURL("api_url", s.APIURL, checkBaseURL)
 	checkURL("authority", s.Authority, checkBaseURL)
 	checkURL("authorize_url", s.AuthorizeURL, checkEndpointURL)
 	checkURL("token_url", s.TokenURL, checkEndpointURL)
 	checkURL("userinfo_url", s.UserinfoURL, checkEndpointURL)
-	isOIDC := presets[s.Type].base == "oidc" || s.Type == "microsoft" || s.Type == "apple" || s.Type == "gitlab"
+	// Without openid the upstream answers plain OAuth 2.0 with no ID token
+	// (OIDC Core §3.1.2.1).
+	isOIDC := presets[s.Type].base == "oidc" || slices.Contains([]string{"google", "oidc", "microsoft", "apple", "gitlab"}, s.Type)
 	if isOIDC && len(s.Scopes) > 0 && !slices.Contains(s.Scopes, "openid") {
 		add("scopes", `must include "openid"`)
 	}
 	return ps
 }
 
-// newKeys are the keys only the second round's types use.
-var newKeys = []string{"tenant", "allowed_tenants", "authority", "team_id", "key_id", "private_key",
-	"authorize_url", "token_url", "userinfo_url", "claims"}
-
-// keysOf lists the keys a type reads besides client_id, display_name and
-// trust_email; nil for google, github and oidc, whose keys
-// internal/config checks.
+// keysOf lists the keys a type reads besides display_name; nil for an
+// unknown type.
 func keysOf(typ string) []string {
 	common := []string{"client_id", "client_secret", "scopes", "trust_email"}
 	switch typ {
+	case "google":
+		return append(common, "issuer", "hosted_domain")
+	case "github":
+		return []string{"client_id", "client_secret", "trust_email", "base_url", "api_url"}
+	case "oidc":
+		return append(common, "issuer")
 	case "microsoft":
 		return append(common, "tenant", "allowed_tenants", "authority")
 	case "apple":
@@ -336,7 +381,32 @@ func keysOf(typ string) []string {
 	return nil
 }
 
-// setKeys lists the keys a Spec sets.
+// unusedHints say what to do instead of setting a key a type ignores,
+// where the list of types that read it would not.
+var unusedHints = map[string]string{
+	"github.issuer": "GitHub is not OpenID Connect: set base_url and api_url for GitHub Enterprise Server",
+	"github.scopes": "the broker asks GitHub for the scopes it needs",
+}
+
+// unusedKey says why typ refuses key, naming the types that read it.
+func unusedKey(typ, key string) string {
+	if hint := unusedHints[typ+"."+key]; hint != "" {
+		return "not used by " + typ + " providers; " + hint
+	}
+	var readers []string
+	for _, t := range Types() {
+		if slices.Contains(keysOf(t), key) {
+			readers = append(readers, t)
+		}
+	}
+	if len(readers) > 1 {
+		readers = append(readers[:len(readers)-2], readers[len(readers)-2]+" and "+readers[len(readers)-1])
+	}
+	return fmt.Sprintf("not used by %s providers: only for %s providers", typ, strings.Join(readers, ", "))
+}
+
+// setKeys lists the keys a Spec sets, besides client_id and trust_email
+// (which every type reads).
 func setKeys(s Spec) []string {
 	var keys []string
 	for k, set := range map[string]bool{

@@ -96,7 +96,7 @@ func TestSpecProblems(t *testing.T) {
 	for _, tt := range tests {
 		var got []string
 		for _, p := range providers.CheckSpec(tt.spec) {
-			got = append(got, p.Key)
+			got = append(got, p.Field)
 		}
 		if strings.Join(got, ",") != strings.Join(tt.want, ",") {
 			t.Errorf("%s %+v: problems at %v, want %v", tt.spec.Type, tt.spec, providers.CheckSpec(tt.spec), tt.want)

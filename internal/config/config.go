@@ -58,41 +58,12 @@ type Tokens struct {
 	KeyRotation Duration `toml:"key_rotation"`
 }
 
-// Provider is one [providers.NAME] section.
+// Provider is one [providers.NAME] section: its keys are a providers.Spec
+// (package providers owns them, their defaults and their rules), plus the
+// label of its sign-in button.
 type Provider struct {
-	Name         string   `toml:"-"`    // the section name
-	Type         string   `toml:"type"` // google | github | oidc
-	ClientID     string   `toml:"client_id"`
-	ClientSecret string   `toml:"client_secret"`
-	Issuer       string   `toml:"issuer"`        // google, oidc
-	Scopes       []string `toml:"scopes"`        // oidc
-	TrustEmail   *bool    `toml:"trust_email"`   // default: true for google and github, false for oidc
-	HostedDomain string   `toml:"hosted_domain"` // google: required hd claim
-	BaseURL      string   `toml:"base_url"`      // github, gitlab, discord, facebook
-	APIURL       string   `toml:"api_url"`       // github
-	DisplayName  string   `toml:"display_name"`  // label on the sign-in page
-	// The second round's types (providers.CheckSpec says which reads what).
-	Tenant         string               `toml:"tenant"`          // microsoft
-	AllowedTenants []string             `toml:"allowed_tenants"` // microsoft
-	Authority      string               `toml:"authority"`       // microsoft
-	TeamID         string               `toml:"team_id"`         // apple
-	KeyID          string               `toml:"key_id"`          // apple
-	PrivateKey     string               `toml:"private_key"`     // apple
-	AuthorizeURL   string               `toml:"authorize_url"`   // oauth2 and its presets
-	TokenURL       string               `toml:"token_url"`
-	UserinfoURL    string               `toml:"userinfo_url"`
-	Claims         providers.ClaimPaths `toml:"claims"`
-}
-
-// Spec is the section as providers.New reads it.
-func (p *Provider) Spec() providers.Spec {
-	return providers.Spec{
-		Name: p.Name, Type: p.Type, ClientID: p.ClientID, ClientSecret: p.ClientSecret,
-		Issuer: p.Issuer, Scopes: p.Scopes, TrustEmail: p.TrustEmail, HostedDomain: p.HostedDomain,
-		BaseURL: p.BaseURL, APIURL: p.APIURL, Tenant: p.Tenant, AllowedTenants: p.AllowedTenants,
-		Authority: p.Authority, TeamID: p.TeamID, KeyID: p.KeyID, PrivateKey: p.PrivateKey,
-		AuthorizeURL: p.AuthorizeURL, TokenURL: p.TokenURL, UserinfoURL: p.UserinfoURL, Claims: p.Claims,
-	}
+	providers.Spec
+	DisplayName string `toml:"display_name"` // default: the type's label, or the section name
 }
 
 // Tenant is one [[tenants]] entry: an app registered with the broker.
@@ -198,6 +169,7 @@ func (t *Tenant) CookieDelivery() bool { return t.RefreshTokenDelivery == Delive
 func (t *Tenant) Confidential() bool { return t.ClientSecret != "" }
 
 // TrustsEmail reports whether this provider's verified emails may link an
-// identity to an existing account. Parse always sets TrustEmail; a nil value
-// (a hand-built Provider) means no.
+// identity to an existing account. Parse always sets TrustEmail (from the
+// type's default when the section does not); a nil value (a hand-built
+// Provider) means no.
 func (p *Provider) TrustsEmail() bool { return p.TrustEmail != nil && *p.TrustEmail }

@@ -27,30 +27,51 @@ func (e *ValidationError) Error() string {
 	return b.String()
 }
 
+// Problem is one thing wrong with a value, at Field: a key path relative
+// to what was validated. ValidateTenant says "redirect_uris[0]", which Parse
+// reports as "tenants[2].redirect_uris[0]" and an API can report as is.
+type Problem struct {
+	Field   string
+	Message string
+}
+
+func (p Problem) String() string { return p.Field + ": " + p.Message }
+
 // problems collects findings while decoding and validating. Only the first
-// problem per key is kept: a key whose ${VAR} is unset is not also reported
-// as "required".
+// problem per field is kept: a key whose ${VAR} is unset is not also
+// reported as "required".
 type problems struct {
-	list []string
+	list []Problem
 	seen map[string]bool
 }
 
-func (p *problems) add(key, format string, args ...any) {
+func (p *problems) add(field, format string, args ...any) {
 	if p.seen == nil {
 		p.seen = make(map[string]bool)
 	}
-	if p.seen[key] {
+	if p.seen[field] {
 		return
 	}
-	p.seen[key] = true
-	p.list = append(p.list, key+": "+fmt.Sprintf(format, args...))
+	p.seen[field] = true
+	p.list = append(p.list, Problem{field, fmt.Sprintf(format, args...)})
+}
+
+// addAll adds problems found in the table at path, prefixing their fields.
+func (p *problems) addAll(path string, list []Problem) {
+	for _, pr := range list {
+		p.add(path+"."+pr.Field, "%s", pr.Message)
+	}
 }
 
 func (p *problems) err() error {
 	if len(p.list) == 0 {
 		return nil
 	}
-	return &ValidationError{Problems: p.list}
+	lines := make([]string, len(p.list))
+	for i, pr := range p.list {
+		lines[i] = pr.String()
+	}
+	return &ValidationError{Problems: lines}
 }
 
 var bareKey = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)

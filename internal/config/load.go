@@ -11,7 +11,8 @@ import (
 	"github.com/socialbroker/broker/providers"
 )
 
-// Defaults for everything config.toml may leave out.
+// Defaults for everything config.toml may leave out, except a provider's:
+// package providers owns those (providers.Spec.WithDefaults).
 const (
 	DefaultListen            = "127.0.0.1:8080"
 	DefaultDatabaseURL       = "sqlite:./broker.db"
@@ -28,15 +29,7 @@ const (
 	DefaultLogLevel          = "info"
 	DefaultShutdownDelay     = 5 * time.Second
 	DefaultMaxInFlight       = 1024
-
-	DefaultGoogleIssuer  = "https://accounts.google.com"
-	DefaultGitHubBaseURL = "https://github.com"
-	DefaultGitHubAPIURL  = "https://api.github.com"
 )
-
-// DefaultScopes are requested from OpenID Connect providers (google and
-// oidc) that set no scopes.
-func DefaultScopes() []string { return []string{"openid", "email", "profile"} }
 
 // Load reads and parses the file at path; see Parse.
 func Load(path string, getenv func(string) string) (*Config, error) {
@@ -68,11 +61,12 @@ func Parse(data []byte, getenv func(string) string) (*Config, error) {
 	expand("", tree, getenv, &ps)
 	c := defaults()
 	decode("", tree, reflect.ValueOf(c).Elem(), &ps)
-	applyProviderDefaults(c)
+	nameProviders(c)
 	validate(c, &ps)
 	if err := ps.err(); err != nil {
 		return nil, err
 	}
+	applyProviderDefaults(c)
 	return c, nil
 }
 
@@ -102,60 +96,31 @@ func defaults() *Config {
 	}
 }
 
-// applyProviderDefaults fills what depends on a provider's name and type.
-func applyProviderDefaults(c *Config) {
+// nameProviders gives each provider its section's name and, to a section
+// named after a type ([providers.microsoft], [providers.discord]...), that
+// type. The generic types are never implied: they need an issuer or
+// endpoints, and a name that says which service they are.
+func nameProviders(c *Config) {
 	for name, p := range c.Providers {
 		p.Name = name
-		// A section named after a type is of that type:
-		// [providers.microsoft], [providers.discord]...
 		if p.Type == "" && slices.Contains(providers.Types(), name) && name != "oidc" && name != "oauth2" {
 			p.Type = name
 		}
-		if p.TrustEmail == nil {
-			// Google and GitHub only mark an email verified after proving
-			// control of it; an arbitrary OIDC issuer may not, so linking
-			// accounts on its emails is opt-in.
-			trust := providers.TrustsEmailByDefault(p.Type)
-			p.TrustEmail = &trust
-		}
+		c.Providers[name] = p
+	}
+}
+
+// applyProviderDefaults fills what a valid section leaves out: the type's
+// defaults, which package providers owns, and the sign-in button's label.
+func applyProviderDefaults(c *Config) {
+	for name, p := range c.Providers {
+		p.Spec = p.Spec.WithDefaults()
 		if p.DisplayName == "" {
-			switch name {
-			case "google":
-				p.DisplayName = "Google"
-			case "github":
-				p.DisplayName = "GitHub"
-			default:
-				p.DisplayName = name
-				if l := providers.Label(p.Type); l != "" && p.Type == name {
-					p.DisplayName = l
-				}
-			}
-		}
-		switch p.Type {
-		case "google":
-			if p.Issuer == "" {
-				p.Issuer = DefaultGoogleIssuer
-			}
-			if len(p.Scopes) == 0 {
-				p.Scopes = DefaultScopes()
-			}
-		case "github":
-			if p.BaseURL == "" {
-				p.BaseURL = DefaultGitHubBaseURL
-			}
-			if p.APIURL == "" {
-				p.APIURL = DefaultGitHubAPIURL
-			}
-		case "oidc":
-			if len(p.Scopes) == 0 {
-				p.Scopes = DefaultScopes()
+			p.DisplayName = name
+			if l := providers.Label(p.Type); l != "" && p.Type == name {
+				p.DisplayName = l
 			}
 		}
 		c.Providers[name] = p
-	}
-	for i := range c.Tenants {
-		if c.Tenants[i].Name == "" {
-			c.Tenants[i].Name = c.Tenants[i].ID
-		}
 	}
 }

@@ -142,10 +142,6 @@ func validateTokens(t *Tokens, ps *problems) {
 	}
 }
 
-// oldType: the types this file checks key by key; providers.CheckSpec
-// checks the others.
-func oldType(t string) bool { return t == "google" || t == "github" || t == "oidc" || t == "" }
-
 func validateProviders(c *Config, ps *problems) {
 	if len(c.Providers) == 0 {
 		ps.add("providers", "at least one provider is required, like [providers.google]")
@@ -159,84 +155,31 @@ func validateProviders(c *Config, ps *problems) {
 	for _, name := range names {
 		p := c.Providers[name]
 		key := join("providers", name)
-		if !providerName.MatchString(name) {
-			ps.add(key, "provider names are URL path segments: use only a-z, 0-9, _ and -")
-		}
-		if p.ClientID == "" {
-			ps.add(key+".client_id", "required")
-		}
-		switch p.Type {
-		case "google", "github":
-			// Both issue a secret to every web application client.
-			if p.ClientSecret == "" {
-				ps.add(key+".client_secret", "required for %s", p.Type)
-			}
-		case "oidc":
-		case "":
+		if p.Type == "" { // the file's wording for CheckSpec's "type: required"
 			ps.add(key+".type", `required for a provider not named after its type: set type = "oidc", "oauth2", "microsoft"...`)
-		default:
-			if !slices.Contains(providers.Types(), p.Type) {
-				ps.add(key+".type", "want one of %s, got %q", strings.Join(providers.Types(), ", "), p.Type)
+		}
+		for _, pr := range ValidateProvider(p.Spec) {
+			if pr.Field == "id" { // the name is the section's key
+				ps.add(key, "%s", pr.Message)
+			} else {
+				ps.add(key+"."+pr.Field, "%s", pr.Message)
 			}
 		}
-		// Keys of the second round's types, and every key of those types
-		// (providers owns what each of its types reads).
-		for _, pr := range providers.CheckSpec(p.Spec()) {
-			if pr.Key != "client_id" || p.ClientID != "" { // client_id: reported above
-				ps.add(key+"."+pr.Key, "%s", pr.Message)
-			}
-		}
-		if !oldType(p.Type) { // checked whole by CheckSpec
-			c.Providers[name] = p
-			continue
-		}
-
-		switch p.Type {
-		case "google", "oidc":
-			if p.Issuer == "" {
-				ps.add(key+".issuer", "required for an OpenID Connect provider")
-			} else if msg := checkHTTPURL(p.Issuer); msg != "" {
-				ps.add(key+".issuer", "%s", msg)
-			}
-			// The issuer is compared byte for byte with the ID token's iss
-			// (OpenID Connect Discovery §4.3), and some providers' issuers
-			// end in "/": it is kept exactly as written.
-			if !slices.Contains(p.Scopes, "openid") {
-				ps.add(key+".scopes", `must include "openid"`)
-			}
-		case "github":
-			if p.Issuer != "" {
-				ps.add(key+".issuer", "not used by github providers; set base_url and api_url instead")
-			}
-			if len(p.Scopes) > 0 {
-				ps.add(key+".scopes", "not used by github providers: the broker asks for the scopes it needs")
-			}
-		}
-		if p.Type != "github" {
-			if p.BaseURL != "" {
-				ps.add(key+".base_url", "only for github providers")
-			}
-			if p.APIURL != "" {
-				ps.add(key+".api_url", "only for github providers")
-			}
-		} else {
-			// Endpoint URLs are built as base + "/login/oauth/...".
-			for _, u := range []struct {
-				key string
-				v   *string
-			}{{".base_url", &p.BaseURL}, {".api_url", &p.APIURL}} {
-				if msg := checkHTTPURL(*u.v); msg != "" {
-					ps.add(key+u.key, "%s", msg)
-				} else {
-					*u.v = strings.TrimRight(*u.v, "/")
-				}
-			}
-		}
-		if p.HostedDomain != "" && p.Type != "google" {
-			ps.add(key+".hosted_domain", "only for google providers")
-		}
-		c.Providers[name] = p
 	}
+}
+
+// ValidateProvider checks one provider as written, before its defaults:
+// its name (Field "id", as in a connection record), which is a URL path
+// segment, and its keys, whose rules package providers owns.
+func ValidateProvider(s providers.Spec) []Problem {
+	var ps []Problem
+	if !providerName.MatchString(s.Name) {
+		ps = append(ps, Problem{"id", "provider names are URL path segments: use only a-z, 0-9, _ and -"})
+	}
+	for _, p := range providers.CheckSpec(s) {
+		ps = append(ps, Problem(p))
+	}
+	return ps
 }
 
 func validateTenants(c *Config, ps *problems) {
@@ -244,83 +187,102 @@ func validateTenants(c *Config, ps *problems) {
 		ps.add("tenants", "at least one [[tenants]] entry is required")
 		return
 	}
+	hasProvider := func(name string) bool { _, ok := c.Providers[name]; return ok }
 	ids := make(map[string]int)
 	for i := range c.Tenants {
 		t := &c.Tenants[i]
 		key := index("tenants", i)
-		switch {
-		case t.ID == "":
-			ps.add(key+".id", "required")
-		case !tenantID.MatchString(t.ID):
-			ps.add(key+".id", "%q: use only A-Z, a-z, 0-9, '.', '_' and '-'", t.ID)
-		default:
-			if j, dup := ids[t.ID]; dup {
-				ps.add(key+".id", "%q is already the id of tenants[%d]", t.ID, j)
-			} else {
-				ids[t.ID] = i
-			}
+		ps.addAll(key, ValidateTenant(t, c.Issuer, hasProvider))
+		if j, dup := ids[t.ID]; dup {
+			ps.add(key+".id", "%q is already the id of tenants[%d]", t.ID, j) // unless its id had a problem already
+		} else {
+			ids[t.ID] = i
 		}
+	}
+}
 
-		// RFC 6749 §10.10: client credentials must not be guessable, and a
-		// client_secret is a password (§2.3.1). 32 characters is about 190
-		// bits when random base64; a secret a person made up is shorter.
-		if n := utf8.RuneCountInString(t.ClientSecret); n > 0 && n < MinClientSecretLength {
-			ps.add(key+".client_secret", "too short (%d characters): use at least %d random characters, like the output of `openssl rand -base64 32` (RFC 6749 §10.10)", n, MinClientSecretLength)
-		}
+// ValidateTenant checks one tenant on its own, each problem's Field
+// relative to it ("redirect_uris[0]"), and fills in its defaults (name,
+// refresh_token_delivery). issuer is the broker's, hasProvider says
+// whether a provider name exists. That ids are unique is the caller's
+// concern.
+func ValidateTenant(t *Tenant, issuer string, hasProvider func(name string) bool) []Problem {
+	var ps problems
+	switch {
+	case t.ID == "":
+		ps.add("id", "required")
+	case !tenantID.MatchString(t.ID):
+		ps.add("id", "%q: use only A-Z, a-z, 0-9, '.', '_' and '-'", t.ID)
+	}
+	if t.Name == "" {
+		t.Name = t.ID
+	}
 
-		if len(t.Providers) == 0 {
-			ps.add(key+".providers", `at least one provider is required, like ["google"]`)
-		}
-		for j, name := range t.Providers {
-			if _, ok := c.Providers[name]; !ok {
-				ps.add(index(key+".providers", j), "no provider %q in [providers]", name)
-			} else if slices.Index(t.Providers, name) < j {
-				ps.add(index(key+".providers", j), "%q is listed twice", name)
-			}
-		}
+	// RFC 6749 §10.10: client credentials must not be guessable, and a
+	// client_secret is a password (§2.3.1). 32 characters is about 190
+	// bits when random base64; a secret a person made up is shorter.
+	if n := utf8.RuneCountInString(t.ClientSecret); n > 0 && n < MinClientSecretLength {
+		ps.add("client_secret", "too short (%d characters): use at least %d random characters, like the output of `openssl rand -base64 32` (RFC 6749 §10.10)", n, MinClientSecretLength)
+	}
 
-		if len(t.RedirectURIs) == 0 {
-			ps.add(key+".redirect_uris", "at least one redirect URI is required")
+	if len(t.Providers) == 0 {
+		ps.add("providers", `at least one provider is required, like ["google"]`)
+	}
+	for j, name := range t.Providers {
+		if !hasProvider(name) {
+			ps.add(index("providers", j), "no provider %q in [providers]", name)
+		} else if slices.Index(t.Providers, name) < j {
+			ps.add(index("providers", j), "%q is listed twice", name)
 		}
-		for j, u := range t.RedirectURIs {
-			if msg := checkRedirectURI(u); msg != "" {
-				ps.add(index(key+".redirect_uris", j), "%s", msg)
-			}
-		}
-		for j, u := range t.PostLogoutRedirectURIs {
-			if msg := checkRedirectURI(u); msg != "" {
-				ps.add(index(key+".post_logout_redirect_uris", j), "%s", msg)
-			}
-		}
-		for j, o := range t.AllowedOrigins {
-			if msg := checkOrigin(o); msg != "" {
-				ps.add(index(key+".allowed_origins", j), "%s", msg)
-			}
-		}
+	}
 
-		checkDomains(key+".access.email_domains", t.Access.EmailDomains, ps)
-		checkNonEmpty(key+".access.github_orgs", t.Access.GitHubOrgs, ps)
-		checkNonEmpty(key+".access.groups", t.Access.Groups, ps)
-		for j, r := range t.Roles {
-			rk := index(key+".roles", j)
-			if r.Role == "" {
-				ps.add(rk+".role", "required: the role name put in tokens")
-			}
-			if !r.Everyone && len(r.Emails) == 0 && len(r.EmailDomains) == 0 && len(r.GitHubOrgs) == 0 && len(r.Groups) == 0 {
-				ps.add(rk, "grants the role to nobody: set emails, email_domains, github_orgs, groups or everyone = true")
-			}
-			checkNonEmpty(rk+".emails", r.Emails, ps)
-			checkDomains(rk+".email_domains", r.EmailDomains, ps)
-			checkNonEmpty(rk+".github_orgs", r.GitHubOrgs, ps)
-			checkNonEmpty(rk+".groups", r.Groups, ps)
+	if len(t.RedirectURIs) == 0 {
+		ps.add("redirect_uris", "at least one redirect URI is required")
+	}
+	for j, u := range t.RedirectURIs {
+		if msg := checkRedirectURI(u); msg != "" {
+			ps.add(index("redirect_uris", j), "%s", msg)
 		}
-		validateDelivery(c.Issuer, t, key, ps)
+	}
+	for j, u := range t.PostLogoutRedirectURIs {
+		if msg := checkRedirectURI(u); msg != "" {
+			ps.add(index("post_logout_redirect_uris", j), "%s", msg)
+		}
+	}
+	for j, o := range t.AllowedOrigins {
+		if msg := checkOrigin(o); msg != "" {
+			ps.add(index("allowed_origins", j), "%s", msg)
+		}
+	}
+
+	validateAccess(t, &ps)
+	validateDelivery(issuer, t, &ps)
+	return ps.list
+}
+
+// validateAccess checks who may sign in ([tenants.access]) and the roles.
+func validateAccess(t *Tenant, ps *problems) {
+	checkDomains("access.email_domains", t.Access.EmailDomains, ps)
+	checkNonEmpty("access.github_orgs", t.Access.GitHubOrgs, ps)
+	checkNonEmpty("access.groups", t.Access.Groups, ps)
+	for j, r := range t.Roles {
+		rk := index("roles", j)
+		if r.Role == "" {
+			ps.add(rk+".role", "required: the role name put in tokens")
+		}
+		if !r.Everyone && len(r.Emails) == 0 && len(r.EmailDomains) == 0 && len(r.GitHubOrgs) == 0 && len(r.Groups) == 0 {
+			ps.add(rk, "grants the role to nobody: set emails, email_domains, github_orgs, groups or everyone = true")
+		}
+		checkNonEmpty(rk+".emails", r.Emails, ps)
+		checkDomains(rk+".email_domains", r.EmailDomains, ps)
+		checkNonEmpty(rk+".github_orgs", r.GitHubOrgs, ps)
+		checkNonEmpty(rk+".groups", r.Groups, ps)
 	}
 }
 
 // validateDelivery checks refresh_token_delivery; empty means "body".
-func validateDelivery(issuer string, t *Tenant, tenantKey string, ps *problems) {
-	key := tenantKey + ".refresh_token_delivery"
+func validateDelivery(issuer string, t *Tenant, ps *problems) {
+	const key = "refresh_token_delivery"
 	switch t.RefreshTokenDelivery {
 	case "":
 		t.RefreshTokenDelivery = DeliveryBody
@@ -347,7 +309,7 @@ func validateDelivery(issuer string, t *Tenant, tenantKey string, ps *problems) 
 	}
 	for j, o := range t.AllowedOrigins {
 		if ou, err := url.Parse(o); err == nil && ou.Host != "" && !maybeSameSite(iu, ou) {
-			ps.add(index(tenantKey+".allowed_origins", j),
+			ps.add(index("allowed_origins", j),
 				"%q is not on the issuer's site (scheme and registrable domain): the browser would never send the refresh cookie (SameSite) from it", o)
 		}
 	}
@@ -393,8 +355,8 @@ func checkDomains(key string, list []string, ps *problems) {
 	}
 }
 
-// checkHTTPURL returns what is wrong with an absolute http(s) URL that is
-// compared or extended with paths (issuers, GitHub endpoints), or "".
+// checkHTTPURL returns what is wrong with the broker's issuer, an absolute
+// http(s) URL extended with paths, or "".
 func checkHTTPURL(s string) string {
 	u, err := url.Parse(s)
 	switch {

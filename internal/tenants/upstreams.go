@@ -13,7 +13,7 @@ import (
 func NewUpstream(p *config.Provider, deps providers.Deps) (*callback.Upstream, error) {
 	up := &callback.Upstream{Name: p.Name, Type: p.Type, Label: p.DisplayName}
 	var err error
-	up.Provider, err = providers.New(p.Spec(), deps)
+	up.Provider, err = providers.New(p.Spec, deps)
 	if err != nil {
 		return nil, fmt.Errorf("providers.%s: %w", p.Name, err)
 	}
