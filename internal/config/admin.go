@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding"
 	"encoding/base64"
 	"encoding/json"
 	"reflect"
@@ -95,4 +96,67 @@ func fromJSON(v any) any {
 		return out
 	}
 	return v
+}
+
+// EncodeJSON is DecodeJSON's inverse: the keys v (a struct of this
+// package, or a pointer to one) sets, by their config.toml names, ready
+// for encoding/json. Unset values (empty strings and lists, false, nil)
+// are left out.
+func EncodeJSON(v any) map[string]any {
+	m, _ := encodeValue(reflect.ValueOf(v)).(map[string]any)
+	return m
+}
+
+func encodeValue(rv reflect.Value) any {
+	if rv.Kind() == reflect.Pointer {
+		if rv.IsNil() {
+			return nil
+		}
+		rv = rv.Elem()
+	}
+	if rv.CanInterface() {
+		if m, ok := rv.Interface().(encoding.TextMarshaler); ok {
+			b, err := m.MarshalText()
+			if err != nil {
+				return nil
+			}
+			return string(b)
+		}
+	}
+	switch rv.Kind() {
+	case reflect.Struct:
+		out := map[string]any{}
+		for key, i := range tomlFields(rv.Type()) {
+			f := rv.FieldByIndex(i)
+			if f.IsZero() {
+				continue
+			}
+			if v := encodeValue(f); v != nil {
+				out[key] = v
+			}
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		return out
+	case reflect.Slice:
+		if rv.Len() == 0 {
+			return nil
+		}
+		out := make([]any, rv.Len())
+		for i := range out {
+			out[i] = encodeValue(rv.Index(i))
+		}
+		return out
+	case reflect.Map:
+		if rv.Len() == 0 {
+			return nil
+		}
+		out := make(map[string]any, rv.Len())
+		for _, k := range rv.MapKeys() {
+			out[k.String()] = encodeValue(rv.MapIndex(k))
+		}
+		return out
+	}
+	return rv.Interface()
 }

@@ -51,32 +51,27 @@ func (b *Box) Seal(plaintext, label string) string {
 	return version + "." + enc.EncodeToString([]byte(label)) + "." + enc.EncodeToString(sealed)
 }
 
-// Open returns the plaintext of a value Seal made under this key, and the
-// label it is bound to. Callers compare the label with the one they
-// expect (Bound).
-func (b *Box) Open(sealed string) (plaintext, label string, err error) {
+// Open returns the plaintext of a value Seal made under this key. Its
+// label is authenticated too, so that a caller that checks Label before
+// opening knows the value was sealed for what it expects.
+func (b *Box) Open(sealed string) (string, error) {
 	label, data, ok := parse(sealed)
 	if !ok || len(data) < chacha20poly1305.NonceSizeX {
-		return "", "", errors.New("secretbox: not a sealed value")
+		return "", errors.New("secretbox: not a sealed value")
 	}
 	n := chacha20poly1305.NonceSizeX
 	plain, err := b.aead.Open(nil, data[:n], data[n:], []byte(label))
 	if err != nil {
-		return "", "", ErrWrongKey
+		return "", ErrWrongKey
 	}
-	return string(plain), label, nil
+	return string(plain), nil
 }
 
-// OpenBound is Open for a value that must be bound to label.
-func (b *Box) OpenBound(sealed, label string) (string, error) {
-	plain, got, err := b.Open(sealed)
-	if err != nil {
-		return "", err
-	}
-	if got != label {
-		return "", fmt.Errorf("secretbox: value sealed for %q, not %q", got, label)
-	}
-	return plain, nil
+// Label returns the label sealed is bound to ("" if it is not a sealed
+// value); it is authentic once Open has succeeded.
+func Label(sealed string) string {
+	label, _, _ := parse(sealed)
+	return label
 }
 
 func parse(sealed string) (label string, data []byte, ok bool) {
@@ -114,7 +109,7 @@ func (b *Box) CheckKey(ctx context.Context, s Secrets) error {
 	if err != nil {
 		return fmt.Errorf("secretbox: check secrets_key: %w", err)
 	}
-	if _, err := b.OpenBound(string(stored), checkLabel); err != nil {
+	if _, err := b.Open(string(stored)); err != nil || Label(string(stored)) != checkLabel {
 		return fmt.Errorf("secrets_key is not the key this database's secrets were sealed with: %w", ErrWrongKey)
 	}
 	return nil
