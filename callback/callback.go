@@ -137,6 +137,10 @@ func (h *Handler) callback(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if user.Disabled {
+		h.log.Info("sign-in refused: user disabled", "tenant", tenant.ID, "provider", f.Provider, "user", user.ID)
+		return deny(oautherr.AccessDenied, "this account is disabled")
+	}
 	brokerCode, sid, err := h.cfg.Grants.IssueCode(ctx, tokens.CodeGrant{
 		UserID: user.ID, TenantID: tenant.ID, Provider: f.Provider, Scope: f.Scope,
 		Roles: verdict.Roles, Facts: verdict.Facts, Nonce: f.Nonce,

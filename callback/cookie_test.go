@@ -71,3 +71,16 @@ func TestCookieTossing(t *testing.T) {
 		t.Fatalf("genuine callback: %d Location %q", w.Code, w.Header().Get("Location"))
 	}
 }
+
+// TestDisabledUserRefused: an operator disabled the account; signing in
+// upstream again does not bring it back.
+func TestDisabledUserRefused(t *testing.T) {
+	f := newTestFlow(t, "https://auth.example.com")
+	f.users.disabled = true
+	state, cookie := f.start(t)
+	w := f.serve("/auth/fake/callback", url.Values{"state": {state}, "code": {"good"}}.Encode(), cookie)
+	loc, err := url.Parse(w.Header().Get("Location"))
+	if w.Code != http.StatusFound || err != nil || loc.Query().Get("error") != "access_denied" || loc.Query().Has("code") {
+		t.Fatalf("disabled user's callback: %d Location %q, want a redirect with error=access_denied", w.Code, w.Header().Get("Location"))
+	}
+}

@@ -111,10 +111,10 @@ func (s *memStates) spend(id string) {
 	s.used[id] = true
 }
 
-type fakeUsers struct{}
+type fakeUsers struct{ disabled bool }
 
-func (fakeUsers) Resolve(context.Context, *providers.Identity) (storage.User, error) {
-	return storage.User{ID: "user-1"}, nil
+func (u *fakeUsers) Resolve(context.Context, *providers.Identity) (storage.User, error) {
+	return storage.User{ID: "user-1", Disabled: u.disabled}, nil
 }
 
 // fakeGrants issues one code, spending the grant's login state as the
@@ -161,6 +161,7 @@ type testFlow struct {
 	e        *echo.Echo
 	now      time.Time // the handler's clock; tests move it
 	states   *memStates
+	users    *fakeUsers
 	upstream *fakeProvider // the provider "fake"
 }
 
@@ -170,7 +171,7 @@ func newTestFlow(t testing.TB, issuer string) *testFlow {
 
 func newTestFlowWithKey(t testing.TB, issuer string, key []byte) *testFlow {
 	t.Helper()
-	f := &testFlow{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC), states: &memStates{}, upstream: &fakeProvider{name: "fake"}}
+	f := &testFlow{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC), states: &memStates{}, users: &fakeUsers{}, upstream: &fakeProvider{name: "fake"}}
 	h, err := New(Config{
 		Issuer: issuer, LoginTTL: 10 * time.Minute,
 		Directory: testDirectory{
@@ -181,7 +182,7 @@ func newTestFlowWithKey(t testing.TB, issuer string, key []byte) *testFlow {
 				"other": {Provider: &fakeProvider{name: "other"}, Name: "other", Type: "oidc", Label: "Other", Issuer: "https://other.test"},
 			},
 		},
-		States: f.states, StateKey: key, Users: fakeUsers{}, Grants: fakeGrants{f.states},
+		States: f.states, StateKey: key, Users: f.users, Grants: fakeGrants{f.states},
 		Now: func() time.Time { return f.now }, Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {

@@ -34,24 +34,6 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 	applied_at timestamptz NOT NULL
 )`
 
-// Migrate brings the schema of the database at url up to date, as Open
-// does, and disconnects: for an operator who wants to migrate before
-// rolling out brokers.
-func Migrate(ctx context.Context, url string) error {
-	cfg, err := parseConfig(url)
-	if err != nil {
-		return fmt.Errorf("postgres: migrate: %w", err)
-	}
-	ctx, cancel := bound(ctx, migrateTimeout)
-	defer cancel()
-	conn, err := pgx.ConnectConfig(ctx, cfg.ConnConfig)
-	if err != nil {
-		return wrap("migrate", err)
-	}
-	defer conn.Close(ctx)
-	return migrate(ctx, conn)
-}
-
 // beginner is what *pgxpool.Pool and *pgx.Conn share.
 type beginner interface {
 	BeginTx(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, error)

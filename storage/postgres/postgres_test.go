@@ -74,10 +74,7 @@ func TestMigrationsAppliedOnce(t *testing.T) {
 	}
 	s.Close()
 
-	if err := Migrate(t.Context(), dsn); err != nil {
-		t.Fatalf("Migrate on a current schema: %v", err)
-	}
-	s = openTest(t, dsn)
+	s = openTest(t, dsn) // migrating a current schema changes nothing
 	got, err := s.GetUser(t.Context(), "u1")
 	if err != nil || got.Name != "One" {
 		t.Fatalf("GetUser after reopen: got %+v, %v; want user One", got, err)
@@ -92,14 +89,6 @@ func TestMigrationsAppliedOnce(t *testing.T) {
 	if want := schemaOf(t, dsn); schema != want {
 		t.Fatalf("users table in schema %q, want %q", schema, want)
 	}
-}
-
-func TestMigrateBeforeOpen(t *testing.T) {
-	dsn := pgtest.DSN(t)
-	if err := Migrate(t.Context(), dsn); err != nil {
-		t.Fatalf("Migrate: %v", err)
-	}
-	checkMigrated(t, openTest(t, dsn))
 }
 
 // Replicas starting at once on an empty schema: the advisory lock lets one
@@ -149,9 +138,6 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), want) {
 		t.Fatalf("Open: got error %q, want it to say %q", err, want)
-	}
-	if err := Migrate(t.Context(), dsn); err == nil || !strings.Contains(err.Error(), want) {
-		t.Fatalf("Migrate: got error %v, want it to say %q", err, want)
 	}
 }
 
@@ -286,7 +272,6 @@ func TestOpenClosedPort(t *testing.T) {
 		}
 		return err
 	})
-	noHang(t, "Migrate", func() error { return Migrate(ctx, dsn) })
 }
 
 // Once the server is gone, every method fails with ErrUnavailable instead
