@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/socialbroker/broker/internal/config"
 	"github.com/socialbroker/broker/internal/secretbox"
@@ -169,4 +170,22 @@ func problemsErr(what string, ps []config.Problem) error {
 		lines[i] = p.String()
 	}
 	return fmt.Errorf("%s: %s", what, strings.Join(lines, "; "))
+}
+
+// Domain is the document of a domain record: an email domain a connection
+// claims (the record's ID, lower-case IDNA ASCII; its Owner is the
+// connection), with the token its DNS must publish to prove it.
+type Domain struct {
+	Token      string    `json:"txt_value"`
+	Verified   bool      `json:"verified"`
+	VerifiedAt time.Time `json:"verified_at,omitzero"`
+}
+
+// DomainFromRecord decodes a domain record.
+func DomainFromRecord(r storage.Record) (Domain, error) {
+	var d Domain
+	if err := json.Unmarshal(r.Doc, &d); err != nil {
+		return Domain{}, fmt.Errorf("domain %s: document: %w", r.ID, err)
+	}
+	return d, nil
 }
