@@ -137,6 +137,9 @@ func (h *Handler) authorize(c echo.Context) error {
 		return h.fail(c, err)
 	}
 	if r.provider == "" {
+		r.provider = h.homeRealm(r.tenant, r.loginHint) // realm.go
+	}
+	if r.provider == "" {
 		if len(r.tenant.Providers) != 1 {
 			return h.chooser(c, r)
 		}
@@ -180,7 +183,12 @@ func (h *Handler) chooser(c echo.Context, r *authRequest) error {
 			Provider: name, Label: up.Label, URL: "/auth/" + url.PathEscape(name) + "/login?" + pq.Encode(),
 		})
 	}
-	httpx.SetPageHeaders(c.Response().Header())
+	page.Email = h.emailBox(r, q) // realm.go
+	if page.Email != nil {
+		httpx.SetSignInFormHeaders(c.Response().Header())
+	} else {
+		httpx.SetPageHeaders(c.Response().Header())
+	}
 	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
 	c.Response().WriteHeader(http.StatusOK)
 	return web.Render(c.Response(), "signin", page)

@@ -128,6 +128,10 @@ func (h *Handler) callback(c echo.Context) error {
 		return deny(oautherr.TemporarilyUnavailable, "the sign-in provider cannot be reached; try again shortly")
 	}
 	id.Provider = f.Provider
+	if !inRealm(up, id) { // realm.go
+		h.log.Warn("sign-in refused: email outside the provider's domains", "tenant", tenant.ID, "provider", f.Provider)
+		return deny(oautherr.AccessDenied, "the account's email address is not in a domain this sign-in provider holds")
+	}
 	verdict := tenant.Admit(id, up.Type)
 	if verdict.Refusal != "" {
 		return deny(oautherr.AccessDenied, verdict.Refusal)

@@ -33,6 +33,8 @@ const upstreamAuthorize = "https://idp.test/authorize"
 type fakeProvider struct {
 	name      string
 	exchanges atomic.Int32
+	// identity, when set, is the identity "good" signs in as.
+	identity *providers.Identity
 }
 
 func (p *fakeProvider) Name() string { return p.name }
@@ -45,6 +47,10 @@ func (p *fakeProvider) Exchange(ctx context.Context, r providers.ExchangeRequest
 	p.exchanges.Add(1)
 	switch r.Code {
 	case "good":
+		if p.identity != nil {
+			id := *p.identity
+			return &id, nil
+		}
 		return &providers.Identity{Subject: "42", Email: "a@example.test", EmailVerified: true}, nil
 	case "bad":
 		return nil, providers.ErrInvalidIdentity
@@ -142,6 +148,7 @@ const appHome = "https://app.example.com/"
 type testDirectory struct {
 	apps      map[string]*App
 	upstreams map[string]*Upstream
+	realms    map[string]string // verified domain -> upstream
 }
 
 func (d testDirectory) App(id string) (*App, bool) {
@@ -154,12 +161,16 @@ func (d testDirectory) Upstream(name string) (*Upstream, bool) {
 	return u, ok
 }
 
-func (d testDirectory) HomeRealm(string) (string, bool) { return "", false }
+func (d testDirectory) HomeRealm(domain string) (string, bool) {
+	u, ok := d.realms[domain]
+	return u, ok
+}
 
 // testFlow is a Handler mounted on an Echo with the broker's error handler.
 type testFlow struct {
 	e        *echo.Echo
-	now      time.Time // the handler's clock; tests move it
+	dir      testDirectory // the handler's; tests may change its maps' contents before serving
+	now      time.Time     // the handler's clock; tests move it
 	states   *memStates
 	users    *fakeUsers
 	upstream *fakeProvider // the provider "fake"
@@ -172,16 +183,17 @@ func newTestFlow(t testing.TB, issuer string) *testFlow {
 func newTestFlowWithKey(t testing.TB, issuer string, key []byte) *testFlow {
 	t.Helper()
 	f := &testFlow{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC), states: &memStates{}, users: &fakeUsers{}, upstream: &fakeProvider{name: "fake"}}
-	h, err := New(Config{
-		Issuer: issuer, LoginTTL: 10 * time.Minute,
-		Directory: testDirectory{
-			apps: map[string]*App{"app": {ID: "app", Name: "App", Home: appHome, RedirectURIs: registered, Providers: []string{"fake", "other"},
-				Admit: func(*providers.Identity, string) Admission { return Admission{} }}},
-			upstreams: map[string]*Upstream{
-				"fake":  {Provider: f.upstream, Name: "fake", Type: "oidc", Label: "Fake", Issuer: "https://idp.test"},
-				"other": {Provider: &fakeProvider{name: "other"}, Name: "other", Type: "oidc", Label: "Other", Issuer: "https://other.test"},
-			},
+	f.dir = testDirectory{
+		apps: map[string]*App{"app": {ID: "app", Name: "App", Home: appHome, RedirectURIs: registered, Providers: []string{"fake", "other"},
+			Admit: func(*providers.Identity, string) Admission { return Admission{} }}},
+		upstreams: map[string]*Upstream{
+			"fake":  {Provider: f.upstream, Name: "fake", Type: "oidc", Label: "Fake", Issuer: "https://idp.test"},
+			"other": {Provider: &fakeProvider{name: "other"}, Name: "other", Type: "oidc", Label: "Other", Issuer: "https://other.test"},
 		},
+		realms: map[string]string{},
+	}
+	h, err := New(Config{
+		Issuer: issuer, LoginTTL: 10 * time.Minute, Directory: f.dir,
 		States: f.states, StateKey: key, Users: f.users, Grants: fakeGrants{f.states},
 		Now: func() time.Time { return f.now }, Logger: slog.New(slog.DiscardHandler),
 	})

@@ -58,21 +58,25 @@ func (v Verifier) Verify(ctx context.Context, domain, want string) (bool, error)
 	if !ok {
 		return false, fmt.Errorf("domains: %q is not a domain name", domain)
 	}
+	if want == "" {
+		return false, fmt.Errorf("domains: no token to look for")
+	}
 	timeout := v.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	name := TXTName(strings.TrimSuffix(d, "."))
 	// Rooted (trailing dot), so that the resolver's search list never
 	// turns the question into one about another domain.
-	txts, err := Resolver(v.Resolver).LookupTXT(ctx, TXTName(strings.TrimSuffix(d, "."))+".")
+	txts, err := Resolver(v.Resolver).LookupTXT(ctx, name+".")
 	var dnsErr *net.DNSError
 	switch {
 	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
 		return false, nil
 	case err != nil:
-		return false, fmt.Errorf("domains: look up %s: %w", TXTName(d), err)
+		return false, fmt.Errorf("domains: look up %s: %w", name, err)
 	}
 	return slices.Contains(txts, want), nil
 }

@@ -73,6 +73,15 @@ func TestVerify(t *testing.T) {
 	}
 }
 
+// TestVerifyEmptyToken: an empty TXT record proves nothing.
+func TestVerifyEmptyToken(t *testing.T) {
+	dns := dnstest.Start(t)
+	dns.AddTXT("_broker-verify.empty.test", "")
+	if ok, err := (domains.Verifier{Resolver: dns.Addr}).Verify(context.Background(), "empty.test", ""); err == nil || ok {
+		t.Errorf("Verify with no token = %v, %v; want an error", ok, err)
+	}
+}
+
 // TestVerifyServerDown: a resolver that does not answer proves nothing, so
 // the answer is an error, never "not verified".
 func TestVerifyServerDown(t *testing.T) {

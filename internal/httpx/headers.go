@@ -9,14 +9,27 @@ import (
 // pageCSP allows the broker's own pages nothing but their own inline-free
 // styles and scripts, fetches to their own origin (the demo app calls the
 // broker's JSON endpoints), and no framing (clickjacking on a sign-in page).
-const pageCSP = "default-src 'none'; style-src 'self'; img-src 'self' https: data:; script-src 'self'; connect-src 'self'; " +
-	"form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+const pageCSP = signInFormCSP + "; form-action 'self'"
+
+// signInFormCSP is pageCSP without form-action, for a page whose form
+// starts a sign-in: Chrome and Safari apply form-action to every redirect
+// a submission leads to (w3c/webappsec-csp#8), and this one leads on to
+// an upstream and back to an app, wherever they are.
+const signInFormCSP = "default-src 'none'; style-src 'self'; img-src 'self' https: data:; script-src 'self'; connect-src 'self'; " +
+	"base-uri 'none'; frame-ancestors 'none'"
 
 // SetPageHeaders sets the headers every HTML page of the broker carries.
 func SetPageHeaders(h http.Header) {
 	h.Set("Content-Security-Policy", pageCSP)
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Cache-Control", "no-store")
+}
+
+// SetSignInFormHeaders is SetPageHeaders for a page with a form that
+// starts a sign-in (the hosted page's email box).
+func SetSignInFormHeaders(h http.Header) {
+	SetPageHeaders(h)
+	h.Set("Content-Security-Policy", signInFormCSP)
 }
 
 // SecureHeaders sets headers every response carries.

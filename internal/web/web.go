@@ -40,7 +40,23 @@ type ErrorPage struct {
 type SignInPage struct {
 	TenantName string
 	Buttons    []SignInButton
+	// Email, when set, is the "Sign in with your work email" form
+	// (home-realm discovery).
+	Email *EmailBox
 }
+
+// EmailBox is a form asking for an email address, sent as login_hint.
+type EmailBox struct {
+	Action string  // where the form is sent (GET)
+	Hidden []Field // the app's parameters, carried along
+	Marker string  // a parameter set to 1, telling the handler the box sent it
+	// Value is the address entered last; Message says why it led
+	// nowhere.
+	Value, Message string
+}
+
+// Field is a form field's name and value.
+type Field struct{ Name, Value string }
 
 // SignInButton is one "Sign in with ..." link.
 type SignInButton struct {

@@ -34,9 +34,11 @@ type Server struct {
 	udp *net.UDPConn
 	tcp *net.TCPListener
 
-	mu    sync.Mutex
-	names map[string]*records
-	wg    sync.WaitGroup
+	mu     sync.Mutex
+	names  map[string]*records
+	conns  map[net.Conn]bool // open TCP connections, closed by Close
+	closed bool
+	wg     sync.WaitGroup
 }
 
 type records struct {
@@ -75,7 +77,7 @@ func listen() (*Server, error) {
 			lastErr = err
 			continue
 		}
-		return &Server{Addr: addr.String(), udp: udp, tcp: tcp, names: map[string]*records{}}, nil
+		return &Server{Addr: addr.String(), udp: udp, tcp: tcp, names: map[string]*records{}, conns: map[net.Conn]bool{}}, nil
 	}
 	return nil, lastErr
 }
@@ -85,6 +87,12 @@ func listen() (*Server, error) {
 func (s *Server) Close() {
 	s.udp.Close()
 	s.tcp.Close()
+	s.mu.Lock()
+	s.closed = true
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
 	s.wg.Wait()
 }
 
@@ -164,11 +172,22 @@ func (s *Server) serveTCP() {
 		if err != nil {
 			return
 		}
+		s.mu.Lock()
+		if s.closed { // accepted just as Close ran
+			s.mu.Unlock()
+			c.Close()
+			return
+		}
+		s.conns[c] = true
 		s.wg.Add(1)
+		s.mu.Unlock()
 		go func() {
 			defer s.wg.Done()
-			defer c.Close()
 			s.serveConn(c)
+			s.mu.Lock()
+			delete(s.conns, c)
+			s.mu.Unlock()
+			c.Close()
 		}()
 	}
 }
