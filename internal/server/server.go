@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/socialbroker/broker/callback"
 	"github.com/socialbroker/broker/internal/accounts"
+	"github.com/socialbroker/broker/internal/admin"
 	"github.com/socialbroker/broker/internal/authn"
 	"github.com/socialbroker/broker/internal/config"
 	"github.com/socialbroker/broker/internal/httpx"
@@ -50,6 +51,8 @@ type Server struct {
 	tokens  *tokens.Service
 	tenants *tenants.Registry
 	auth    *authn.Authn
+	records *tenants.Syncer // runtime configuration (admin.go)
+	admin   *admin.API
 	metrics *metrics.Metrics
 	echo    *echo.Echo
 	// writes judges whether the store takes writes, for /readyz; nil if
@@ -138,9 +141,20 @@ func assemble(ctx context.Context, cfg *config.Config, opts Options, store stora
 	if err != nil {
 		return nil, err
 	}
+	box, err := secretsBox(ctx, cfg, store)
+	if err != nil {
+		return nil, err
+	}
+	records, err := recordSyncer(ctx, cfg, opts, store, reg, box, transport)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
 		cfg: cfg, log: opts.Logger, now: opts.Now, store: store, keys: keys, tokens: svc,
-		tenants: reg, metrics: metrics.New(),
+		tenants: reg, records: records, metrics: metrics.New(),
+	}
+	if s.admin, err = s.newAdminAPI(box, svc); err != nil {
+		return nil, err
 	}
 	if wh, ok := store.(writeHealth); ok {
 		s.writes = &writeCheck{store: wh, now: opts.Now}
@@ -317,6 +331,7 @@ func (s *Server) maintain(ctx context.Context) {
 			}
 			failing = err != nil
 		}},
+		chore{revocationPoll, s.syncRecords},
 		chore{time.Minute, func(ctx context.Context) {
 			if err := s.keys.Refresh(ctx); err != nil {
 				s.log.Warn("key refresh failed", "err", err)
