@@ -1,0 +1,223 @@
+package admin_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/socialbroker/broker/internal/admin"
+	"github.com/socialbroker/broker/internal/config"
+	"github.com/socialbroker/broker/internal/domains/dnstest"
+	"github.com/socialbroker/broker/internal/server"
+	"github.com/socialbroker/broker/providers/providertest"
+	"github.com/socialbroker/broker/storage"
+)
+
+// The admin API's tests run a real broker on a real listener (server.New
+// and Serve), with a fake OpenID Connect upstream, a test DNS server and
+// its own SQLite database, and talk to it over HTTP as an operator's
+// scripts would.
+
+const secretsKey = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=" // 32 bytes
+
+// harness is one running broker.
+type harness struct {
+	t      *testing.T
+	url    string // the issuer; the API is at url + /admin/v1
+	cfg    *config.Config
+	corp   *providertest.OIDC
+	dns    *dnstest.Server
+	logs   *syncBuffer
+	client *http.Client
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// newHarness starts a broker whose config.toml has one provider ("corp")
+// and one tenant ("cfg-app"); extra is appended to [admin].
+func newHarness(t *testing.T, extra string) *harness {
+	t.Helper()
+	h := &harness{t: t, logs: &syncBuffer{}, client: &http.Client{}}
+	h.corp = providertest.NewOIDC(providertest.OIDCOptions{Title: "Corp", ClientID: "corp-client", ClientSecret: "corp-secret"})
+	t.Cleanup(h.corp.Close)
+	h.dns = dnstest.Start(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.url = "http://" + l.Addr().String()
+	toml := fmt.Sprintf(`
+issuer = %q
+shutdown_delay = "0s"
+secrets_key = %q
+[database]
+url = "sqlite:%s"
+[admin]
+dns_resolver = %q
+%s
+[providers.corp]
+type = "oidc"
+issuer = %q
+client_id = "corp-client"
+client_secret = "corp-secret"
+[[tenants]]
+id = "cfg-app"
+redirect_uris = ["http://127.0.0.1:5173/callback"]
+providers = ["corp"]
+`, h.url, secretsKey, filepath.Join(t.TempDir(), "broker.db"), h.dns.Addr, extra, h.corp.URL())
+	h.cfg, err = config.Parse([]byte(toml), nil)
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	srv, err := server.New(t.Context(), h.cfg, server.Options{Logger: log})
+	if err != nil {
+		t.Fatalf("server.New: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, l) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+		srv.Close()
+	})
+	return h
+}
+
+// store opens the broker's database beside it, as `broker admin-keys`
+// does.
+func (h *harness) store() storage.Store {
+	h.t.Helper()
+	s, err := server.OpenStore(h.t.Context(), h.cfg)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// key creates an admin key on the database directly.
+func (h *harness) key(tenant string, scopes ...string) string {
+	h.t.Helper()
+	k, _, err := admin.CreateKey(h.t.Context(), h.store(), "test", scopes, tenant, timeNow())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return k
+}
+
+// reply is an answer of the API.
+type reply struct {
+	status int
+	header http.Header
+	raw    string
+	body   map[string]any
+}
+
+// field returns a top-level member as a string ("" if absent).
+func (r reply) str(name string) string {
+	s, _ := r.body[name].(string)
+	return s
+}
+
+// items returns a list answer's items.
+func (r reply) items() []map[string]any {
+	raw, _ := r.body["items"].([]any)
+	out := make([]map[string]any, len(raw))
+	for i, it := range raw {
+		out[i], _ = it.(map[string]any)
+	}
+	return out
+}
+
+// problemFields lists the fields of a 422's problems.
+func (r reply) problemFields() []string {
+	var fields []string
+	ps, _ := r.body["problems"].([]any)
+	for _, p := range ps {
+		m, _ := p.(map[string]any)
+		f, _ := m["field"].(string)
+		fields = append(fields, f)
+	}
+	return fields
+}
+
+// do calls the API: path is under /admin/v1, body is JSON-encoded unless
+// it is a string (sent as is).
+func (h *harness) do(method, path, key string, body any) reply {
+	h.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	default:
+		data, err := json.Marshal(b)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, h.url+admin.Prefix+path, rd)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	resp, err := h.client.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	r := reply{status: resp.StatusCode, header: resp.Header, raw: string(data)}
+	_ = json.Unmarshal(data, &r.body)
+	return r
+}
+
+// must is do, failing the test unless the answer has status want.
+func (h *harness) must(want int, method, path, key string, body any) reply {
+	h.t.Helper()
+	r := h.do(method, path, key, body)
+	if r.status != want {
+		h.t.Fatalf("%s %s: %d %s, want %d", method, path, r.status, r.raw, want)
+	}
+	return r
+}
+
+// revokeKey revokes a key on the database directly, as `broker
+// admin-keys revoke` does.
+func revokeKey(h *harness, id string) error {
+	return admin.RevokeKey(h.t.Context(), h.store(), id, timeNow())
+}
