@@ -38,6 +38,8 @@ type harness struct {
 	dns    *dnstest.Server
 	logs   *syncBuffer
 	client *http.Client
+	// answers holds every answer's body, to be scanned for secrets.
+	answers syncBuffer
 }
 
 type syncBuffer struct {
@@ -201,6 +203,7 @@ func (h *harness) do(method, path, key string, body any) reply {
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
+	h.answers.Write(data)
 	r := reply{status: resp.StatusCode, header: resp.Header, raw: string(data)}
 	_ = json.Unmarshal(data, &r.body)
 	return r
@@ -220,4 +223,18 @@ func (h *harness) must(want int, method, path, key string, body any) reply {
 // admin-keys revoke` does.
 func revokeKey(h *harness, id string) error {
 	return admin.RevokeKey(h.t.Context(), h.store(), id, timeNow())
+}
+
+// noSecrets fails the test if any secret shows in an answer, a log line,
+// the audit log or an error.
+func (h *harness) noSecrets(key string, secrets ...string) {
+	h.t.Helper()
+	audit := h.must(200, "GET", "/audit?limit=200", key, nil).raw
+	for _, s := range secrets {
+		for where, text := range map[string]string{"an answer": h.answers.String(), "the log": h.logs.String(), "the audit log": audit} {
+			if strings.Contains(text, s) {
+				h.t.Errorf("secret %q appears in %s", s, where)
+			}
+		}
+	}
 }
