@@ -5,6 +5,8 @@
 //	broker check --config config.toml   validate a configuration and exit
 //	broker migrate --config config.toml apply database migrations and exit
 //	broker version                      print the version and commit
+//	broker admin-keys create|list|revoke admin API keys, on the database
+//	broker tenants|connections|domains|users|audit ...  admin API clients
 package main
 
 import (
@@ -37,6 +39,8 @@ commands:
   check --config config.toml    validate a configuration and exit
   migrate --config config.toml  apply database migrations and exit (serve applies them too)
   version                       print the module version and the commit it was built from
+  admin-keys create|list|revoke --config config.toml   admin API keys, on the database directly
+  tenants|connections|domains|users|audit ...          admin API clients (broker tenants --help)
 `
 
 func main() {
@@ -62,6 +66,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return errors.New("no command given")
 	}
 	cmd, args := args[0], args[1:]
+	switch cmd {
+	case "admin-keys":
+		return adminKeys(ctx, args, stdout, stderr)
+	case "tenants", "connections", "domains", "users", "audit":
+		return adminClient(ctx, cmd, args, stdout, stderr)
+	}
 	fs := flag.NewFlagSet("broker "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	switch cmd {
