@@ -159,6 +159,21 @@ func echoPath(p string) string {
 	return strings.ReplaceAll(p, "}", "")
 }
 
+// update overwrites a record's document if the record has not changed
+// since it was read (its Seq); what names it in errors.
+func (a *API) update(ctx context.Context, rec storage.Record, doc []byte, what string) (storage.Record, error) {
+	next := rec
+	next.Doc, next.UpdatedAt = doc, a.Now()
+	stored, err := a.Store.UpdateRecord(ctx, next, rec.Seq)
+	switch {
+	case errors.Is(err, storage.ErrConflict):
+		return storage.Record{}, conflict("the " + what + " changed while this request was made: read it again and retry")
+	case errors.Is(err, storage.ErrNotFound):
+		return storage.Record{}, notFound("no " + what + " " + rec.ID)
+	}
+	return stored, err
+}
+
 // Errors as the admin API answers them (httpx.APIError).
 func apiError(status int, code, desc string) *httpx.APIError {
 	return &httpx.APIError{Status: status, Code: code, Description: desc}

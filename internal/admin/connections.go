@@ -126,6 +126,16 @@ func (a *API) loadConnection(c echo.Context, id string) (connection, error) {
 	return connection{p: p, sealed: sealed, rec: &rec}, nil
 }
 
+// runtimeConnection is loadConnection for a change, or for domains:
+// config.toml's providers refuse them (409).
+func (a *API) runtimeConnection(c echo.Context) (connection, error) {
+	cn, err := a.loadConnection(c, c.Param("id"))
+	if err == nil && cn.rec == nil {
+		err = errManagedByConfig
+	}
+	return cn, err
+}
+
 func (a *API) listConnections(c echo.Context) error {
 	p, err := pageOf(c)
 	if err != nil {
@@ -300,12 +310,9 @@ func (a *API) createConnection(c echo.Context) error {
 func (a *API) patchConnection(c echo.Context) error {
 	ctx := c.Request().Context()
 	id := c.Param("id")
-	cn, err := a.loadConnection(c, id)
+	cn, err := a.runtimeConnection(c)
 	if err != nil {
 		return err
-	}
-	if cn.rec == nil {
-		return errManagedByConfig
 	}
 	if a.Secrets == nil {
 		return errNoSecretsKey
@@ -364,15 +371,8 @@ func (a *API) patchConnection(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	next := *cn.rec
-	next.Doc, next.UpdatedAt = doc, a.Now()
-	stored, err := a.Store.UpdateRecord(ctx, next, cn.rec.Seq)
-	switch {
-	case errors.Is(err, storage.ErrConflict):
-		return conflict("the connection changed while this request was made: read it again and retry")
-	case errors.Is(err, storage.ErrNotFound):
-		return notFound("no connection " + id)
-	case err != nil:
+	stored, err := a.update(ctx, *cn.rec, doc, "connection")
+	if err != nil {
 		return err
 	}
 	changed := append(sortedKeys(patch), slices.Collect(maps.Keys(plain))...)
@@ -386,12 +386,9 @@ func (a *API) patchConnection(c echo.Context) error {
 func (a *API) deleteConnection(c echo.Context) error {
 	ctx := c.Request().Context()
 	id := c.Param("id")
-	cn, err := a.loadConnection(c, id)
+	cn, err := a.runtimeConnection(c)
 	if err != nil {
 		return err
-	}
-	if cn.rec == nil {
-		return errManagedByConfig
 	}
 	users, err := a.tenantsUsing(ctx, id)
 	if err != nil {

@@ -45,19 +45,6 @@ func viewDomain(r storage.Record, d tenants.Domain) domainView {
 		TXTName: domains.TXTName(r.ID), TXTValue: d.Token}
 }
 
-// runtimeConnection loads a connection that can hold domains: one made
-// through the API (config.toml's providers hold none).
-func (a *API) runtimeConnection(c echo.Context) (connection, error) {
-	cn, err := a.loadConnection(c, c.Param("id"))
-	if err != nil {
-		return connection{}, err
-	}
-	if cn.rec == nil {
-		return connection{}, conflict("connection " + cn.p.Name + " is managed by config.toml and holds no domains")
-	}
-	return cn, nil
-}
-
 // loadDomain finds a domain of the connection in the path.
 func (a *API) loadDomain(c echo.Context) (connection, storage.Record, tenants.Domain, error) {
 	cn, err := a.runtimeConnection(c)
@@ -194,15 +181,8 @@ func (a *API) verifyDomain(c echo.Context) error {
 		d.VerifiedAt, event = a.Now(), "domain.verified"
 	}
 	doc, _ := json.Marshal(d)
-	next := r
-	next.Doc, next.UpdatedAt = doc, a.Now()
-	stored, err := a.Store.UpdateRecord(ctx, next, r.Seq)
-	switch {
-	case errors.Is(err, storage.ErrConflict):
-		return conflict("the domain changed while this request was made: retry")
-	case errors.Is(err, storage.ErrNotFound):
-		return notFound("no domain " + r.ID)
-	case err != nil:
+	stored, err := a.update(ctx, r, doc, "domain")
+	if err != nil {
 		return err
 	}
 	a.audit(c, event, cn.owner(), "", map[string]any{"connection": cn.p.Name, "domain": r.ID})

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"maps"
 	"slices"
 	"sort"
 
@@ -73,6 +74,16 @@ func (a *API) loadTenant(c echo.Context, id string) (*config.Tenant, *storage.Re
 		return nil, nil, err
 	}
 	return t, &rec, nil
+}
+
+// runtimeTenant is loadTenant for a change: config.toml's tenants refuse
+// it (409).
+func (a *API) runtimeTenant(c echo.Context) (*config.Tenant, *storage.Record, error) {
+	t, rec, err := a.loadTenant(c, c.Param("id"))
+	if err == nil && rec == nil {
+		err = errManagedByConfig
+	}
+	return t, rec, err
 }
 
 func (a *API) listTenants(c echo.Context) error {
@@ -210,12 +221,9 @@ func newClientSecret() (string, []byte) {
 func (a *API) patchTenant(c echo.Context) error {
 	ctx := c.Request().Context()
 	id := c.Param("id")
-	t, rec, err := a.loadTenant(c, id)
+	t, rec, err := a.runtimeTenant(c)
 	if err != nil {
 		return err
-	}
-	if rec == nil {
-		return errManagedByConfig
 	}
 	patch, err := readObject(c)
 	if err != nil {
@@ -252,15 +260,8 @@ func (a *API) storeTenant(c echo.Context, t *config.Tenant, rec *storage.Record,
 	if err != nil {
 		return storage.Record{}, err
 	}
-	next := *rec
-	next.Doc, next.UpdatedAt = doc, a.Now()
-	stored, err := a.Store.UpdateRecord(ctx, next, rec.Seq)
-	switch {
-	case errors.Is(err, storage.ErrConflict):
-		return storage.Record{}, conflict("the tenant changed while this request was made: read it again and retry")
-	case errors.Is(err, storage.ErrNotFound):
-		return storage.Record{}, notFound("no tenant " + t.ID)
-	case err != nil:
+	stored, err := a.update(ctx, *rec, doc, "tenant")
+	if err != nil {
 		return storage.Record{}, err
 	}
 	a.audit(c, "tenant.updated", t.ID, "", d)
@@ -268,12 +269,9 @@ func (a *API) storeTenant(c echo.Context, t *config.Tenant, rec *storage.Record,
 }
 
 func (a *API) rotateSecret(c echo.Context) error {
-	t, rec, err := a.loadTenant(c, c.Param("id"))
+	t, rec, err := a.runtimeTenant(c)
 	if err != nil {
 		return err
-	}
-	if rec == nil {
-		return errManagedByConfig
 	}
 	if !t.Confidential() {
 		return conflict("tenant " + t.ID + " is public: it has no secret to rotate")
@@ -292,12 +290,8 @@ func (a *API) rotateSecret(c echo.Context) error {
 func (a *API) deleteTenant(c echo.Context) error {
 	ctx := c.Request().Context()
 	id := c.Param("id")
-	_, rec, err := a.loadTenant(c, id)
-	if err != nil {
+	if _, _, err := a.runtimeTenant(c); err != nil {
 		return err
-	}
-	if rec == nil {
-		return errManagedByConfig
 	}
 	if err := a.Store.DeleteRecord(ctx, storage.KindTenant, id, a.Now()); errors.Is(err, storage.ErrNotFound) {
 		return notFound("no tenant " + id)
@@ -341,11 +335,4 @@ func dedupe(ps []httpx.Problem) []httpx.Problem {
 	})
 }
 
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
+func sortedKeys(m map[string]any) []string { return slices.Sorted(maps.Keys(m)) }

@@ -126,6 +126,16 @@ func (a *API) loadUser(c echo.Context) (storage.User, []storage.Session, error) 
 	return u, sessions, nil
 }
 
+// userToChange is loadUser for a change to the user, which acts on it in
+// every tenant: a key restricted to one tenant may not.
+func (a *API) userToChange(c echo.Context) (storage.User, error) {
+	u, _, err := a.loadUser(c)
+	if err == nil && restricted(c) != "" {
+		err = errRestricted(c)
+	}
+	return u, err
+}
+
 func (a *API) userDetail(c echo.Context, u storage.User, sessions []storage.Session) error {
 	ids, err := a.Store.ListIdentities(c.Request().Context(), u.ID)
 	if err != nil {
@@ -157,12 +167,9 @@ func (a *API) getUser(c echo.Context) error {
 // a key restricted to one tenant may not.
 func (a *API) patchUser(c echo.Context) error {
 	ctx := c.Request().Context()
-	u, _, err := a.loadUser(c)
+	u, err := a.userToChange(c)
 	if err != nil {
 		return err
-	}
-	if restricted(c) != "" {
-		return errRestricted(c)
 	}
 	obj, err := readObject(c)
 	if err != nil {
@@ -202,12 +209,9 @@ func (a *API) patchUser(c echo.Context) error {
 
 func (a *API) deleteUser(c echo.Context) error {
 	ctx := c.Request().Context()
-	u, _, err := a.loadUser(c)
+	u, err := a.userToChange(c)
 	if err != nil {
 		return err
-	}
-	if restricted(c) != "" {
-		return errRestricted(c)
 	}
 	if err := a.Store.DeleteUser(ctx, u.ID, a.Now()); errors.Is(err, storage.ErrNotFound) {
 		return notFound("no user " + u.ID)
