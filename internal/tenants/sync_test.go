@@ -57,8 +57,8 @@ var testDecoder = Decoder{
 	},
 }
 
-const oauth2Conn = `{"Type":"oauth2","ClientID":"c","ClientSecret":"s","AuthorizeURL":"https://idp.example/auth",
-"TokenURL":"https://idp.example/token","UserinfoURL":"https://idp.example/me","Claims":{"Subject":"id"}}`
+const oauth2Conn = `{"type":"oauth2","client_id":"c","client_secret":"s","authorize_url":"https://idp.example/auth",
+"token_url":"https://idp.example/token","userinfo_url":"https://idp.example/me","claims":{"subject":"id"}}`
 
 func newSyncer(t *testing.T) (*Syncer, *feed) {
 	f := &feed{}
