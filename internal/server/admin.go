@@ -66,7 +66,15 @@ func secretsBox(ctx context.Context, cfg *config.Config, store storage.Store) (*
 // Runtime connections call their upstreams through a transport that
 // refuses private addresses (netguard) unless admin.allow_private_networks.
 func recordSyncer(ctx context.Context, cfg *config.Config, opts Options, store storage.Store, reg *tenants.Registry, box *secretbox.Box, transport http.RoundTripper) (*tenants.Syncer, error) {
-	base, _ := transport.(*http.Transport)
+	// An injected transport that is not an *http.Transport (a test's
+	// wiretap) carries runtime connections too when private networks are
+	// allowed; otherwise they need one netguard can guard.
+	guarded := transport
+	if base, ok := transport.(*http.Transport); ok {
+		guarded = netguard.Transport(base, cfg.Admin.AllowPrivateNetworks)
+	} else if !cfg.Admin.AllowPrivateNetworks {
+		guarded = netguard.Transport(&http.Transport{}, false)
+	}
 	var open func(string) (string, error)
 	if box != nil {
 		open = box.Open
@@ -82,7 +90,7 @@ func recordSyncer(ctx context.Context, cfg *config.Config, opts Options, store s
 			},
 		},
 		Deps: providers.Deps{Now: opts.Now, HTTPClient: &http.Client{
-			Timeout: cfg.UpstreamTimeout.Duration, Transport: netguard.Transport(base, cfg.Admin.AllowPrivateNetworks),
+			Timeout: cfg.UpstreamTimeout.Duration, Transport: guarded,
 		}},
 	}
 	if err := sy.Sync(ctx); err != nil {
