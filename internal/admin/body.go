@@ -85,6 +85,13 @@ func mergePatch(target, patch any) any {
 	return out
 }
 
+// withoutNulls is a creation body with its null members left out: absent,
+// as RFC 7396 reads them, rather than values of the wrong type.
+func withoutNulls(obj map[string]any) map[string]any {
+	out, _ := mergePatch(nil, obj).(map[string]any)
+	return out
+}
+
 // take removes key from obj and returns it as a string; a value of
 // another type is a problem.
 func take(obj map[string]any, key string, ps *[]httpx.Problem) string {

@@ -263,6 +263,7 @@ func (a *API) createConnection(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	obj = withoutNulls(obj)
 	var ps []httpx.Problem
 	id := take(obj, "id", &ps)
 	owner := take(obj, "tenant", &ps)

@@ -168,6 +168,7 @@ func (a *API) createTenant(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	obj = withoutNulls(obj)
 	var ps []httpx.Problem
 	var secret string
 	var hash []byte

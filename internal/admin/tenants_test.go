@@ -197,6 +197,7 @@ func TestTenantBadInput(t *testing.T) {
 		{"role to nobody", with("roles", []any{map[string]any{"role": "x"}}), "roles[0]"},
 		{"read-only", with("managed_by", "api"), "managed_by"},
 		{"confidential not a bool", with("confidential", "yes"), "confidential"},
+		{"null is absent", with("redirect_uris", nil), "redirect_uris"},
 	} {
 		r := h.do("POST", "/tenants", key, tc.body)
 		if r.status != 422 || r.str("error") == "" || !slices.Contains(r.problemFields(), tc.field) {
