@@ -9,12 +9,16 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/socialbroker/broker/providers/providertest"
+	"github.com/socialbroker/broker/storage/postgres/pgtest"
 	"github.com/socialbroker/broker/tokens"
 )
 
 const appCallback = "http://127.0.0.1:5173/cb"
+
+var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 // signIn runs a browser sign-in to a confidential tenant from start (an
 // /authorize URL) and redeems the code: it returns the access and refresh
@@ -79,59 +83,104 @@ func check(t *testing.T, h *harness, tenant, token string) int {
 	return resp.StatusCode
 }
 
+// eventually polls cond every 20 ms for up to d; with d zero it asks once:
+// a change must then be in force at once.
+func eventually(d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	for {
+		if cond() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // TestOnboardingEndToEnd: with only an admin key, onboard a customer (a
 // confidential app, its own OpenID Connect provider, its verified email
 // domain), sign a user in through it by login_hint, then disable the user
-// and delete the app: each takes effect at once.
+// and delete the app: each takes effect at once on the replica that made
+// the change, and within a second on another.
 func TestOnboardingEndToEnd(t *testing.T) {
-	h := newHarness(t, privateNets)
-	key := h.key("", "admin")
+	t.Run("sqlite", func(t *testing.T) {
+		h := newHarness(t, privateNets)
+		onboarding(t, h, h, 0)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		h := startHarness(t, pgtest.DSN(t), "", privateNets)
+		onboarding(t, h, h, 0)
+	})
+	t.Run("two replicas on postgres", func(t *testing.T) {
+		h := startHarness(t, pgtest.DSN(t), "", privateNets)
+		onboarding(t, h, h.replica(), time.Second)
+	})
+}
+
+// onboarding makes its changes through adm and signs in and checks
+// tokens through h, where they must be in force within lag.
+func onboarding(t *testing.T, h, adm *harness, lag time.Duration) {
+	key := adm.key("", "admin")
 	okta := providertest.NewOIDC(providertest.OIDCOptions{Title: "Okta", ClientID: "okta-client", ClientSecret: "okta-secret-e2e"})
 	t.Cleanup(okta.Close)
 
-	app := h.must(201, "POST", "/tenants", key, map[string]any{"id": "portal", "redirect_uris": []string{appCallback},
+	app := adm.must(201, "POST", "/tenants", key, map[string]any{"id": "portal", "redirect_uris": []string{appCallback},
 		"providers": []string{"corp"}, "confidential": true})
 	secret := app.str("client_secret")
-	h.must(201, "POST", "/connections", key, map[string]any{"id": "okta", "type": "oidc", "issuer": okta.URL(),
+	adm.must(201, "POST", "/connections", key, map[string]any{"id": "okta", "type": "oidc", "issuer": okta.URL(),
 		"client_id": "okta-client", "client_secret": "okta-secret-e2e", "tenant": "portal"})
-	h.must(200, "PATCH", "/tenants/portal", key, map[string]any{"providers": []string{"corp", "okta"}})
-	dom := h.must(201, "POST", "/connections/okta/domains", key, map[string]any{"domain": "acme.example"})
+	adm.must(200, "PATCH", "/tenants/portal", key, map[string]any{"providers": []string{"corp", "okta"}})
+	dom := adm.must(201, "POST", "/connections/okta/domains", key, map[string]any{"domain": "acme.example"})
 	h.dns.AddTXT(dom.str("txt_name"), dom.str("txt_value"))
-	if r := h.must(200, "POST", "/connections/okta/domains/acme.example/verify", key, nil); r.body["verified"] != true {
+	if r := adm.must(200, "POST", "/connections/okta/domains/acme.example/verify", key, nil); r.body["verified"] != true {
 		t.Fatalf("verify: %s", r.raw)
+	}
+	start := url.Values{"response_type": {"code"}, "client_id": {"portal"}, "redirect_uri": {appCallback}, "state": {"s"},
+		"scope": {"openid email"}, "login_hint": {"uma@acme.example"}}
+	// In force: the secret authenticates the app, and login_hint leads
+	// straight to the verified domain's connection.
+	routed := func() bool {
+		resp, err := noRedirects.Get(h.url + "/authorize?" + start.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return strings.HasPrefix(resp.Header.Get("Location"), okta.URL()) && introspect(t, h, "portal", secret) == 200
+	}
+	if !eventually(lag, routed) {
+		t.Fatalf("the new tenant, connection and domain are not in force within %s", lag)
 	}
 
 	okta.SetNextUser(providertest.User{Subject: "o-1", Name: "Uma", Email: "uma@acme.example", EmailVerified: true})
-	start := url.Values{"response_type": {"code"}, "client_id": {"portal"}, "redirect_uri": {appCallback}, "state": {"s"},
-		"scope": {"openid email"}, "login_hint": {"uma@acme.example"}}
 	access, _ := signIn(t, h, start, "portal", secret)
 	if s := check(t, h, "portal", access); s != 200 {
 		t.Fatalf("/auth/check after the sign-in: %d", s)
 	}
 
-	users := h.must(200, "GET", "/users?email=uma@acme.example&tenant=portal", key, nil).items()
+	users := adm.must(200, "GET", "/users?email=uma@acme.example&tenant=portal", key, nil).items()
 	if len(users) != 1 {
 		t.Fatalf("users = %v", users)
 	}
 	id := users[0]["id"].(string)
-	h.must(200, "PATCH", "/users/"+id, key, map[string]any{"disabled": true})
-	if s := check(t, h, "portal", access); s != 401 {
-		t.Errorf("/auth/check once the user is disabled: %d, want 401", s)
+	adm.must(200, "PATCH", "/users/"+id, key, map[string]any{"disabled": true})
+	if !eventually(lag, func() bool { return check(t, h, "portal", access) == 401 }) {
+		t.Errorf("/auth/check still 200 %s after the user was disabled", lag)
 	}
-	h.must(200, "PATCH", "/users/"+id, key, map[string]any{"disabled": false})
+	adm.must(200, "PATCH", "/users/"+id, key, map[string]any{"disabled": false})
 
 	okta.SetNextUser(providertest.User{Subject: "o-1", Name: "Uma", Email: "uma@acme.example", EmailVerified: true})
 	access, _ = signIn(t, h, start, "portal", secret)
 	if s := check(t, h, "portal", access); s != 200 {
 		t.Fatalf("/auth/check after signing in again: %d", s)
 	}
-	h.must(204, "DELETE", "/tenants/portal", key, nil)
-	if s := check(t, h, "portal", access); s != 401 {
-		t.Errorf("/auth/check once the tenant is deleted: %d, want 401", s)
+	adm.must(204, "DELETE", "/tenants/portal", key, nil)
+	if !eventually(lag, func() bool { return check(t, h, "portal", access) == 401 }) {
+		t.Errorf("/auth/check still 200 %s after the tenant was deleted", lag)
 	}
-	if sess := h.must(200, "GET", "/users/"+id+"/sessions", key, nil).items(); len(sess) != 0 {
+	if sess := adm.must(200, "GET", "/users/"+id+"/sessions", key, nil).items(); len(sess) != 0 {
 		t.Errorf("sessions left after the tenant's deletion: %v", sess)
 	}
-	h.noSecrets(key, "okta-secret-e2e")
-	h.notLogged(key, secret, access)
+	adm.noSecrets(key, "okta-secret-e2e")
+	adm.notLogged(key, secret, access)
 }

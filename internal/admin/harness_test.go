@@ -64,12 +64,16 @@ func (s *syncBuffer) String() string {
 // and one tenant ("cfg-app"); extra is appended to [admin].
 func newHarness(t *testing.T, extra string) *harness {
 	t.Helper()
-	return startHarness(t, "", extra)
+	return startHarness(t, "", "", extra)
 }
 
-// startHarness is newHarness with top-level keys top.
-func startHarness(t *testing.T, top, extra string) *harness {
+// startHarness is newHarness on the database dbURL ("": a new SQLite
+// file), with top-level keys top.
+func startHarness(t *testing.T, dbURL, top, extra string) *harness {
 	t.Helper()
+	if dbURL == "" {
+		dbURL = "sqlite:" + filepath.Join(t.TempDir(), "broker.db")
+	}
 	h := &harness{t: t, logs: &syncBuffer{}, client: &http.Client{}}
 	h.corp = providertest.NewOIDC(providertest.OIDCOptions{Title: "Corp", ClientID: "corp-client", ClientSecret: "corp-secret"})
 	t.Cleanup(h.corp.Close)
@@ -85,7 +89,7 @@ shutdown_delay = "0s"
 secrets_key = %q
 %s
 [database]
-url = "sqlite:%s"
+url = %q
 [admin]
 dns_resolver = %q
 %s
@@ -98,16 +102,12 @@ client_secret = "corp-secret"
 id = "cfg-app"
 redirect_uris = ["http://127.0.0.1:5173/callback"]
 providers = ["corp"]
-`, h.url, secretsKey, top, filepath.Join(t.TempDir(), "broker.db"), h.dns.Addr, extra, h.corp.URL())
+`, h.url, secretsKey, top, dbURL, h.dns.Addr, extra, h.corp.URL())
 	h.cfg, err = config.Parse([]byte(toml), nil)
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv, err := server.New(t.Context(), h.cfg, server.Options{Logger: log})
-	if err != nil {
-		t.Fatalf("server.New: %v", err)
-	}
+	srv := h.newServer()
 	ctx, cancel := context.WithCancel(context.Background())
 	serving := []func(context.Context, net.Listener) error{srv.Serve}
 	listeners := []net.Listener{l}
@@ -135,6 +135,39 @@ providers = ["corp"]
 		srv.Close()
 	})
 	return h
+}
+
+func (h *harness) newServer() *server.Server {
+	h.t.Helper()
+	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	srv, err := server.New(h.t.Context(), h.cfg, server.Options{Logger: log})
+	if err != nil {
+		h.t.Fatalf("server.New: %v", err)
+	}
+	return srv
+}
+
+// replica starts another broker on the same configuration and database,
+// as a second instance behind the same load balancer, and returns the
+// harness's view of it: its calls go to the replica.
+func (h *harness) replica() *harness {
+	h.t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	srv := h.newServer()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, l) }()
+	h.t.Cleanup(func() {
+		cancel()
+		<-done
+		srv.Close()
+	})
+	r := &harness{t: h.t, url: "http://" + l.Addr().String(), cfg: h.cfg, corp: h.corp, dns: h.dns, logs: h.logs, client: h.client}
+	r.api = r.url
+	return r
 }
 
 // store opens the broker's database beside it, as `broker admin-keys`

@@ -38,7 +38,7 @@ func TestOpenAPIServed(t *testing.T) {
 // TestAdminListen: with admin_listen, the API answers there and only
 // there.
 func TestAdminListen(t *testing.T) {
-	h := startHarness(t, `admin_listen = "127.0.0.1:0"`, "")
+	h := startHarness(t, "", `admin_listen = "127.0.0.1:0"`, "")
 	key := h.key("", "admin")
 	h.must(200, "GET", "/tenants", key, nil)
 	req, _ := http.NewRequest("GET", h.url+"/admin/v1/tenants", nil)
