@@ -2,12 +2,14 @@ package callback
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
 	"slices"
 
 	"github.com/labstack/echo/v4"
+	"github.com/socialbroker/broker/internal/audit"
 	"github.com/socialbroker/broker/internal/httpx"
 	"github.com/socialbroker/broker/internal/oautherr"
 	"github.com/socialbroker/broker/providers"
@@ -80,6 +82,8 @@ func (h *Handler) callback(c echo.Context) error {
 		return h.refused(f, nil, "The app or provider of this sign-in is no longer configured.")
 	}
 	deny := func(code, desc string) error {
+		h.cfg.Events.Record(storage.AuditEvent{Type: audit.LoginFailed, Tenant: f.Tenant, IP: c.RealIP(),
+			Detail: auditDetail("provider", f.Provider, "error", code, "reason", desc)})
 		return h.redirectToApp(c, f.RedirectURI, f.AppState, url.Values{"error": {code}, "error_description": {desc}})
 	}
 	// RFC 9207 §2.4: when the upstream names itself, it must be the one we
@@ -160,6 +164,8 @@ func (h *Handler) callback(c echo.Context) error {
 		return err
 	}
 	h.log.Info("sign-in", "tenant", tenant.ID, "provider", f.Provider, "user", user.ID, "sid", sid)
+	h.cfg.Events.Record(storage.AuditEvent{Type: audit.LoginSucceeded, Tenant: tenant.ID, User: user.ID, IP: c.RealIP(),
+		Detail: auditDetail("provider", f.Provider, "sid", sid)})
 	return h.redirectToApp(c, f.RedirectURI, f.AppState, url.Values{"code": {brokerCode}})
 }
 
@@ -177,4 +183,14 @@ const usedState = "This sign-in link was already used or has expired: going Back
 
 func badState(msg string) error {
 	return httpx.Page(http.StatusBadRequest, "Sign-in could not be completed", msg).Logged("sign-in refused")
+}
+
+// auditDetail is an audit event's detail: a JSON object of string pairs.
+func auditDetail(kv ...string) []byte {
+	m := make(map[string]string, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	b, _ := json.Marshal(m) // a map of strings always marshals
+	return b
 }

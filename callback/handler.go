@@ -86,8 +86,16 @@ type Config struct {
 	StateKey []byte
 	Users    Users
 	Grants   Grants
-	Now      func() time.Time
-	Logger   *slog.Logger
+	// Events, when set, records each sign-in's outcome in the audit log.
+	Events Events
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Events records security events (the broker's audit log). Record must
+// not block: it is called on the sign-in's path.
+type Events interface {
+	Record(storage.AuditEvent)
 }
 
 // StateKeySize is the size of Config.StateKey: an XChaCha20-Poly1305 key.
@@ -118,6 +126,9 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Events == nil {
+		cfg.Events = noEvents{}
+	}
 	if cfg.Directory == nil {
 		return nil, fmt.Errorf("callback: no directory of apps and upstreams")
 	}
@@ -138,3 +149,7 @@ func (h *Handler) Register(e *echo.Echo, start ...echo.MiddlewareFunc) {
 func (h *Handler) callbackURL(provider string) string {
 	return strings.TrimRight(h.cfg.Issuer, "/") + "/auth/" + provider + "/callback"
 }
+
+type noEvents struct{}
+
+func (noEvents) Record(storage.AuditEvent) {}

@@ -21,6 +21,9 @@
 // New (spec.go) builds any of them from a Spec, the plain settings of a
 // [providers.NAME] section or a connection record; presets (discord,
 // facebook, linkedin, slack) are data on top of the oauth2 and oidc types.
+// This package owns what a Spec may say: each type's defaults, as data
+// (Spec.WithDefaults), and its rules (CheckSpec), for the config file and
+// the admin API alike.
 // How each departs from plain OIDC is a set of quirks (oidc.go), not a
 // subtype.
 //

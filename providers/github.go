@@ -36,6 +36,9 @@ type GitHubConfig struct {
 	APIURL string
 	// HTTPClient carries every upstream call; its Timeout bounds them.
 	HTTPClient *http.Client
+	// DistrustEmail: GitHub is not trusted to vouch for its verified
+	// emails (trust_email = false), so they never link accounts.
+	DistrustEmail bool
 }
 
 // GitHub is the Provider for GitHub's OAuth apps. GitHub is plain OAuth2, so
@@ -161,7 +164,7 @@ func (g *GitHub) Exchange(ctx context.Context, req ExchangeRequest) (*Identity, 
 		Username:     user.Login,
 		Name:         user.Name,
 		Picture:      user.AvatarURL,
-		EmailTrusted: true,
+		EmailTrusted: !g.cfg.DistrustEmail,
 		Groups:       orgs,
 	}
 	for _, e := range emails {

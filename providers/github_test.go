@@ -272,3 +272,25 @@ func TestNewGitHubValidates(t *testing.T) {
 		})
 	}
 }
+
+// TestGitHubTrustEmailFalse: trust_email = false is obeyed: GitHub's
+// verified primary email is reported, but not as one GitHub vouches for.
+func TestGitHubTrustEmailFalse(t *testing.T) {
+	fake := providertest.NewGitHub(providertest.GitHubOptions{ClientID: "gh-client", ClientSecret: "gh-secret", RedirectURIs: []string{callback}})
+	t.Cleanup(fake.Close)
+	for _, trust := range []bool{true, false} {
+		p, err := providers.New(providers.Spec{Name: "github", Type: "github", ClientID: "gh-client", ClientSecret: "gh-secret",
+			BaseURL: fake.BaseURL(), APIURL: fake.APIURL(), TrustEmail: &trust}, providers.Deps{HTTPClient: &http.Client{Timeout: 5 * time.Second}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fake.SetNextUser(octocat)
+		got, err := login(t, p, flow{})
+		if err != nil {
+			t.Fatalf("login: %v", err)
+		}
+		if got.Email != "octo@example.com" || !got.EmailVerified || got.EmailTrusted != trust {
+			t.Errorf("trust_email = %v: identity email %q verified %v trusted %v", trust, got.Email, got.EmailVerified, got.EmailTrusted)
+		}
+	}
+}

@@ -38,31 +38,71 @@ type Spec struct {
 	Claims         ClaimPaths `json:"claims,omitzero" toml:"claims"`
 }
 
-// typeDefaults are what each type supplies for keys a Spec leaves out, as
-// data (the model is x/oauth2's endpoint packages). Presets carry theirs
-// in presets. The constructors read the same constants.
-var typeDefaults = map[string]Spec{
-	"google":    {Issuer: GoogleIssuer, Scopes: DefaultScopes()},
-	"github":    {BaseURL: GitHubURL, APIURL: GitHubAPIURL},
-	"oidc":      {Scopes: DefaultScopes()},
-	"microsoft": {Authority: MicrosoftAuthority, Scopes: DefaultScopes()},
-	"apple":     {Issuer: AppleIssuer, Scopes: AppleScopes()},
-	"gitlab":    {BaseURL: GitLabURL, Scopes: DefaultScopes()},
+// kind is a provider type as data (the model is x/oauth2's endpoint
+// packages): how the sign-in page names it, whether its emails are trusted
+// by default, the keys it reads and what it supplies for those a Spec
+// leaves out. The constructors read the same constants.
+type kind struct {
+	label    string // "" for the generic types
+	trusts   bool   // trust_email's default
+	oidc     bool   // OpenID Connect: scopes must include openid
+	keys     []string
+	defaults Spec
+}
+
+// builtin are the types with code of their own, in the order Types names
+// them; presets follow.
+var builtin = []string{"google", "github", "oidc", "microsoft", "apple", "gitlab", "oauth2"}
+
+// kinds: trust_email defaults to true for the services that verify every
+// address they mark verified and are trusted to say so (Google and
+// Microsoft are further narrowed per identity). Generic OIDC and OAuth 2.0,
+// GitLab (any self-managed host's admin sets any address) and the presets
+// built on them are opt-in. Every type reads client_id and trust_email.
+var kinds = map[string]kind{
+	"google": {label: "Google", trusts: true, oidc: true, keys: []string{"client_secret", "scopes", "issuer", "hosted_domain"},
+		defaults: Spec{Issuer: GoogleIssuer, Scopes: DefaultScopes()}},
+	"github": {label: "GitHub", trusts: true, keys: []string{"client_secret", "base_url", "api_url"},
+		defaults: Spec{BaseURL: GitHubURL, APIURL: GitHubAPIURL}},
+	"oidc": {oidc: true, keys: []string{"client_secret", "scopes", "issuer"},
+		defaults: Spec{Scopes: DefaultScopes()}},
+	"microsoft": {label: "Microsoft", trusts: true, oidc: true, keys: []string{"client_secret", "scopes", "tenant", "allowed_tenants", "authority"},
+		defaults: Spec{Authority: MicrosoftAuthority, Scopes: DefaultScopes()}},
+	"apple": {label: "Apple", trusts: true, oidc: true, keys: []string{"scopes", "issuer", "team_id", "key_id", "private_key"},
+		defaults: Spec{Issuer: AppleIssuer, Scopes: AppleScopes()}},
+	"gitlab": {label: "GitLab", oidc: true, keys: []string{"client_secret", "scopes", "base_url"},
+		defaults: Spec{BaseURL: GitLabURL, Scopes: DefaultScopes()}},
+	"oauth2": {keys: []string{"client_secret", "scopes", "authorize_url", "token_url", "userinfo_url", "claims"}},
+}
+
+// kindOf returns a type's kind; a preset's is its base's with its own
+// label and defaults (its endpoints are not defaults: base_url rebases
+// them, see build).
+func kindOf(typ string) (kind, bool) {
+	if k, ok := kinds[typ]; ok {
+		return k, true
+	}
+	p, ok := presets[typ]
+	if !ok {
+		return kind{}, false
+	}
+	k := kinds[p.base]
+	k.label, k.trusts, k.defaults = p.label, false, Spec{Issuer: p.issuer, Scopes: p.scopes}
+	if p.base == "oauth2" {
+		k.keys = append(slices.Clone(k.keys), "base_url")
+	}
+	return k, true
 }
 
 // WithDefaults returns s with its type's defaults in the keys it leaves
 // out (endpoints, scopes, trust_email): the settings New uses, for callers
-// that show or store them. A preset's endpoints are not filled in, as its
-// base_url rebases them. An unknown type gets only trust_email.
+// that show or store them. An unknown type gets only trust_email = false.
 func (s Spec) WithDefaults() Spec {
+	k, _ := kindOf(s.Type)
 	if s.TrustEmail == nil {
-		trust := TrustsEmailByDefault(s.Type)
-		s.TrustEmail = &trust
+		s.TrustEmail = &k.trusts
 	}
-	d := typeDefaults[s.Type]
-	if p, ok := presets[s.Type]; ok {
-		d = Spec{Issuer: p.issuer, Scopes: p.scopes}
-	}
+	d := k.defaults
 	s.Issuer = cmpOr(s.Issuer, d.Issuer)
 	s.BaseURL = cmpOr(s.BaseURL, d.BaseURL)
 	s.APIURL = cmpOr(s.APIURL, d.APIURL)
@@ -132,43 +172,25 @@ var presets = map[string]preset{
 
 // Types lists every provider type, presets included.
 func Types() []string {
-	t := []string{"google", "github", "oidc", "microsoft", "apple", "gitlab", "oauth2"}
+	t := slices.Clone(builtin)
 	for name := range presets {
 		t = append(t, name)
 	}
-	sort.Strings(t[7:])
+	sort.Strings(t[len(builtin):])
 	return t
 }
 
 // Label is how a type names itself on the sign-in page when the section
 // sets no display_name; "" for the generic types.
 func Label(typ string) string {
-	switch typ {
-	case "google":
-		return "Google"
-	case "github":
-		return "GitHub"
-	case "microsoft":
-		return "Microsoft"
-	case "apple":
-		return "Apple"
-	case "gitlab":
-		return "GitLab"
-	}
-	return presets[typ].label
+	k, _ := kindOf(typ)
+	return k.label
 }
 
-// TrustsEmailByDefault is trust_email's default per type: the services
-// that verify every address they mark verified and are trusted to say so
-// (Google and Microsoft are further narrowed per identity). Generic OIDC
-// and OAuth 2.0, GitLab (any self-managed host's admin sets any address)
-// and the presets built on them are opt-in.
+// TrustsEmailByDefault is trust_email's default per type (see kinds).
 func TrustsEmailByDefault(typ string) bool {
-	switch typ {
-	case "google", "github", "microsoft", "apple":
-		return true
-	}
-	return false
+	k, _ := kindOf(typ)
+	return k.trusts
 }
 
 // New builds the provider a Spec describes. It does no network I/O.
@@ -191,7 +213,7 @@ func New(s Spec, d Deps) (Provider, error) {
 		return NewGoogle(oc)
 	case "github":
 		return NewGitHub(GitHubConfig{Name: s.Name, ClientID: s.ClientID, ClientSecret: s.ClientSecret,
-			BaseURL: s.BaseURL, APIURL: s.APIURL, HTTPClient: d.HTTPClient})
+			BaseURL: s.BaseURL, APIURL: s.APIURL, HTTPClient: d.HTTPClient, DistrustEmail: !trust})
 	case "oidc":
 		return NewOIDC(oc)
 	case "microsoft":
@@ -270,7 +292,10 @@ func trimSlash(s string) string {
 
 // Problem is one thing wrong with a Spec: Field is its key ("team_id",
 // "claims.subject"), Message what is wrong, never quoting a secret.
-type Problem struct{ Field, Message string }
+type Problem struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
 
 // CheckSpec names what is wrong with a Spec, key by key: a type it does
 // not know, keys its type needs and lacks, malformed URLs, and keys its
@@ -279,17 +304,17 @@ type Problem struct{ Field, Message string }
 func CheckSpec(s Spec) []Problem {
 	var ps []Problem
 	add := func(key, format string, a ...any) { ps = append(ps, Problem{key, fmt.Sprintf(format, a...)}) }
-	used := keysOf(s.Type)
+	kd, known := kindOf(s.Type)
 	switch {
 	case s.Type == "":
 		add("type", "required: one of %s", strings.Join(Types(), ", "))
 		return ps
-	case used == nil:
+	case !known:
 		add("type", "want one of %s, got %q", strings.Join(Types(), ", "), s.Type)
 		return ps
 	}
 	for _, k := range setKeys(s) {
-		if !slices.Contains(used, k) {
+		if !slices.Contains(kd.keys, k) {
 			add(k, "%s", unusedKey(s.Type, k))
 		}
 	}
@@ -345,40 +370,10 @@ func CheckSpec(s Spec) []Problem {
 	checkURL("userinfo_url", s.UserinfoURL, checkEndpointURL)
 	// Without openid the upstream answers plain OAuth 2.0 with no ID token
 	// (OIDC Core §3.1.2.1).
-	isOIDC := presets[s.Type].base == "oidc" || slices.Contains([]string{"google", "oidc", "microsoft", "apple", "gitlab"}, s.Type)
-	if isOIDC && len(s.Scopes) > 0 && !slices.Contains(s.Scopes, "openid") {
+	if kd.oidc && len(s.Scopes) > 0 && !slices.Contains(s.Scopes, "openid") {
 		add("scopes", `must include "openid"`)
 	}
 	return ps
-}
-
-// keysOf lists the keys a type reads besides display_name; nil for an
-// unknown type.
-func keysOf(typ string) []string {
-	common := []string{"client_id", "client_secret", "scopes", "trust_email"}
-	switch typ {
-	case "google":
-		return append(common, "issuer", "hosted_domain")
-	case "github":
-		return []string{"client_id", "client_secret", "trust_email", "base_url", "api_url"}
-	case "oidc":
-		return append(common, "issuer")
-	case "microsoft":
-		return append(common, "tenant", "allowed_tenants", "authority")
-	case "apple":
-		return []string{"client_id", "scopes", "trust_email", "issuer", "team_id", "key_id", "private_key"}
-	case "gitlab":
-		return append(common, "base_url")
-	case "oauth2":
-		return append(common, "authorize_url", "token_url", "userinfo_url", "claims")
-	}
-	switch presets[typ].base {
-	case "oauth2":
-		return append(common, "base_url", "authorize_url", "token_url", "userinfo_url", "claims")
-	case "oidc":
-		return append(common, "issuer")
-	}
-	return nil
 }
 
 // unusedHints say what to do instead of setting a key a type ignores,
@@ -395,7 +390,7 @@ func unusedKey(typ, key string) string {
 	}
 	var readers []string
 	for _, t := range Types() {
-		if slices.Contains(keysOf(t), key) {
+		if k, _ := kindOf(t); slices.Contains(k.keys, key) {
 			readers = append(readers, t)
 		}
 	}

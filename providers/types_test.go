@@ -92,6 +92,15 @@ func TestSpecProblems(t *testing.T) {
 		{providers.Spec{Type: "discord", ClientID: "c", ClientSecret: "s", Issuer: "https://x"}, []string{"issuer"}},
 		{providers.Spec{Type: "google", ClientID: "c", ClientSecret: "s", TeamID: "T"}, []string{"team_id"}},
 		{providers.Spec{Type: "slack", ClientID: "c", ClientSecret: "s"}, nil},
+		{providers.Spec{Type: "oidc", ClientID: "c"}, []string{"issuer"}},
+		{providers.Spec{Type: "oidc", ClientID: "c", Issuer: "https://idp.example/"}, nil}, // a public client
+		{providers.Spec{Type: "oidc", ClientID: "c", Issuer: "https://u:p@idp.example", BaseURL: "https://x"}, []string{"base_url", "issuer"}},
+		{providers.Spec{Type: "google", ClientID: "c", ClientSecret: "s", Scopes: []string{"email"}}, []string{"scopes"}},
+		{providers.Spec{Type: "google", ClientID: "c"}, []string{"client_secret"}},
+		{providers.Spec{Type: "github", ClientID: "c", ClientSecret: "s", Issuer: "https://github.com", HostedDomain: "x"}, []string{"hosted_domain", "issuer"}},
+		{providers.Spec{Type: "github", ClientID: "c", ClientSecret: "s", BaseURL: "ghe.example", APIURL: "https://ghe.example/api/v3?x"}, []string{"base_url", "api_url"}},
+		{providers.Spec{ClientID: "c"}, []string{"type"}},
+		{providers.Spec{Type: "saml", ClientID: "c"}, []string{"type"}},
 	}
 	for _, tt := range tests {
 		var got []string
@@ -101,6 +110,59 @@ func TestSpecProblems(t *testing.T) {
 		if strings.Join(got, ",") != strings.Join(tt.want, ",") {
 			t.Errorf("%s %+v: problems at %v, want %v", tt.spec.Type, tt.spec, providers.CheckSpec(tt.spec), tt.want)
 		}
+	}
+}
+
+// A refused key's message names the types that read it, so that the
+// operator learns where it belongs.
+func TestSpecProblemNamesReaders(t *testing.T) {
+	tests := []struct {
+		spec providers.Spec
+		want string
+	}{
+		{providers.Spec{Type: "oidc", ClientID: "c", Issuer: "https://i.example", APIURL: "https://x"}, "api_url: not used by oidc providers: only for github providers"},
+		{providers.Spec{Type: "oidc", ClientID: "c", Issuer: "https://i.example", BaseURL: "https://x"}, "base_url: not used by oidc providers: only for github, gitlab, discord and facebook providers"},
+		{providers.Spec{Type: "github", ClientID: "c", ClientSecret: "s", Scopes: []string{"repo"}}, "scopes: not used by github providers; the broker asks GitHub"},
+	}
+	for _, tt := range tests {
+		ps := providers.CheckSpec(tt.spec)
+		if len(ps) != 1 || !strings.HasPrefix(ps[0].Field+": "+ps[0].Message, tt.want) {
+			t.Errorf("%+v: problems %v, want one starting %q", tt.spec, ps, tt.want)
+		}
+	}
+}
+
+// Every type's defaults, as New uses them, are what WithDefaults reports;
+// what a Spec sets is kept.
+func TestSpecWithDefaults(t *testing.T) {
+	oidcScopes := []string{"openid", "email", "profile"}
+	tests := []struct {
+		in   providers.Spec
+		want providers.Spec
+	}{
+		{providers.Spec{Type: "google"}, providers.Spec{Type: "google", Issuer: "https://accounts.google.com", Scopes: oidcScopes, TrustEmail: ptr(true)}},
+		{providers.Spec{Type: "github"}, providers.Spec{Type: "github", BaseURL: "https://github.com", APIURL: "https://api.github.com", TrustEmail: ptr(true)}},
+		{providers.Spec{Type: "oidc", Issuer: "https://i.example/"}, providers.Spec{Type: "oidc", Issuer: "https://i.example/", Scopes: oidcScopes, TrustEmail: ptr(false)}},
+		{providers.Spec{Type: "microsoft"}, providers.Spec{Type: "microsoft", Authority: "https://login.microsoftonline.com", Scopes: oidcScopes, TrustEmail: ptr(true)}},
+		{providers.Spec{Type: "apple"}, providers.Spec{Type: "apple", Issuer: "https://appleid.apple.com", Scopes: []string{"openid", "name", "email"}, TrustEmail: ptr(true)}},
+		{providers.Spec{Type: "gitlab"}, providers.Spec{Type: "gitlab", BaseURL: "https://gitlab.com", Scopes: oidcScopes, TrustEmail: ptr(false)}},
+		{providers.Spec{Type: "slack"}, providers.Spec{Type: "slack", Issuer: "https://slack.com", Scopes: []string{"openid", "profile", "email"}, TrustEmail: ptr(false)}},
+		// A preset's endpoints stay out: base_url rebases them.
+		{providers.Spec{Type: "discord", BaseURL: "https://fake.example"}, providers.Spec{Type: "discord", BaseURL: "https://fake.example", Scopes: []string{"identify", "email"}, TrustEmail: ptr(false)}},
+		{providers.Spec{Type: "google", Issuer: "https://fake.example", Scopes: []string{"openid"}, TrustEmail: ptr(false)},
+			providers.Spec{Type: "google", Issuer: "https://fake.example", Scopes: []string{"openid"}, TrustEmail: ptr(false)}},
+	}
+	for _, tt := range tests {
+		got := tt.in.WithDefaults()
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%+v.WithDefaults() =\n  %+v\nwant\n  %+v", tt.in, got, tt.want)
+		}
+	}
+	// The defaults are data shared by every caller: a result is its own.
+	a := providers.Spec{Type: "google"}.WithDefaults()
+	a.Scopes[0] = "changed"
+	if b := (providers.Spec{Type: "google"}).WithDefaults(); b.Scopes[0] != "openid" {
+		t.Errorf("changing one result's scopes changed the defaults: %v", b.Scopes)
 	}
 }
 

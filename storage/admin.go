@@ -116,6 +116,9 @@ type AuditQuery struct {
 type Audit interface {
 	// AppendAudit stores e and returns its ID.
 	AppendAudit(ctx context.Context, e AuditEvent) (int64, error)
+	// AppendAudits stores events in one transaction, in their order: how
+	// events recorded off the request path (sign-ins) are written.
+	AppendAudits(ctx context.Context, events []AuditEvent) error
 	// ListAudit returns the events q selects, newest (highest ID) first.
 	ListAudit(ctx context.Context, q AuditQuery) ([]AuditEvent, error)
 }

@@ -33,8 +33,11 @@ type Config struct {
 	// Policy judges a session against its tenant's rules as they are at
 	// each grant; nil keeps the roles the session was signed in with.
 	Policy Policy
-	Now    func() time.Time
-	Logger *slog.Logger
+	// OnReuse, when set, hears of each session ended because a stale
+	// refresh token came back (the audit log's refresh.reuse_detected).
+	OnReuse func(sess storage.Session)
+	Now     func() time.Time
+	Logger  *slog.Logger
 }
 
 // Policy applies the rules of a session's tenant, as they are now, to
@@ -411,6 +414,9 @@ func (s *Service) reused(ctx context.Context, sess storage.Session, now time.Tim
 		return err
 	}
 	s.log.Warn(what+"; session revoked", "tenant", sess.TenantID, "sid", sess.ID)
+	if s.cfg.OnReuse != nil {
+		s.cfg.OnReuse(sess)
+	}
 	return invalidGrant("refresh token was already used; the session is revoked")
 }
 

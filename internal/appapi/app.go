@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
+	"github.com/socialbroker/broker/internal/audit"
 	"github.com/socialbroker/broker/internal/authn"
 	"github.com/socialbroker/broker/internal/cookiemode"
 	"github.com/socialbroker/broker/internal/httpx"
@@ -23,6 +24,7 @@ type Endpoints struct {
 	Auth    *authn.Authn
 	Cookies *cookiemode.Cookies
 	Tenants *tenants.Registry
+	Audit   *audit.Recorder
 }
 
 // Check is GET /auth/check.
@@ -195,7 +197,7 @@ func (e *Endpoints) Logout(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		return e.loggedOut(c, e.Tokens.RevokeSession(ctx, claims.SID))
+		return e.loggedOut(c, claims.TID, claims.Subject, e.Tokens.RevokeSession(ctx, claims.SID))
 	}
 	p, err := httpx.Params(c)
 	if err != nil {
@@ -206,7 +208,7 @@ func (e *Endpoints) Logout(c echo.Context) error {
 		return httpx.ErrNoToken
 	}
 	_, err = e.Tokens.RevokeRefreshToken(ctx, rt, e.browserClient(c))
-	return e.loggedOut(c, err)
+	return e.loggedOut(c, e.Auth.CallerOf(c).Named, "", err)
 }
 
 // cookieLogout is POST /auth/logout for a cookie-mode app: it revokes the
@@ -234,13 +236,15 @@ func (e *Endpoints) cookieLogout(c echo.Context, t *tenants.Tenant) error {
 		}
 	}
 	e.Cookies.Clear(c, t.ID)
-	return e.loggedOut(c, nil)
+	return e.loggedOut(c, t.ID, "", nil)
 }
 
-// loggedOut answers a logout whose revocation ended with err.
-func (e *Endpoints) loggedOut(c echo.Context, err error) error {
+// loggedOut answers a logout of tenant's user (when known) whose
+// revocation ended with err, and records it.
+func (e *Endpoints) loggedOut(c echo.Context, tenant, user string, err error) error {
 	if err != nil {
 		return err
 	}
+	e.Audit.Record(storage.AuditEvent{Type: audit.Logout, Tenant: tenant, User: user, IP: c.RealIP()})
 	return c.JSON(http.StatusOK, map[string]any{"success": true})
 }

@@ -68,7 +68,7 @@ type Tokens struct {
 // label of its sign-in button.
 type Provider struct {
 	providers.Spec
-	DisplayName string `toml:"display_name"` // default: the type's label, or the section name
+	DisplayName string `json:"display_name,omitempty" toml:"display_name"` // default: the type's label, or the section name
 }
 
 // Tenant is one [[tenants]] entry: an app registered with the broker.

@@ -31,8 +31,8 @@ func (e *ValidationError) Error() string {
 // to what was validated. ValidateTenant says "redirect_uris[0]", which Parse
 // reports as "tenants[2].redirect_uris[0]" and an API can report as is.
 type Problem struct {
-	Field   string
-	Message string
+	Field   string `json:"field"`
+	Message string `json:"message"`
 }
 
 func (p Problem) String() string { return p.Field + ": " + p.Message }

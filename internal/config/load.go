@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"reflect"
-	"slices"
 	"time"
 
 	"github.com/BurntSushi/toml"
@@ -97,13 +96,14 @@ func defaults() *Config {
 }
 
 // nameProviders gives each provider its section's name and, to a section
-// named after a type ([providers.microsoft], [providers.discord]...), that
-// type. The generic types are never implied: they need an issuer or
-// endpoints, and a name that says which service they are.
+// named after a service's type ([providers.microsoft], [providers.discord]...),
+// that type. The generic types, which have no label, are never implied:
+// they need an issuer or endpoints, and a name that says which service
+// they are.
 func nameProviders(c *Config) {
 	for name, p := range c.Providers {
 		p.Name = name
-		if p.Type == "" && slices.Contains(providers.Types(), name) && name != "oidc" && name != "oauth2" {
+		if p.Type == "" && providers.Label(name) != "" {
 			p.Type = name
 		}
 		c.Providers[name] = p

@@ -215,9 +215,7 @@ func ValidateTenant(t *Tenant, issuer string, hasProvider func(name string) bool
 	case !tenantID.MatchString(t.ID):
 		ps.add("id", "%q: use only A-Z, a-z, 0-9, '.', '_' and '-'", t.ID)
 	}
-	if t.Name == "" {
-		t.Name = t.ID
-	}
+	t.Name = t.DisplayName()
 
 	// RFC 6749 §10.10: client credentials must not be guessable, and a
 	// client_secret is a password (§2.3.1). 32 characters is about 190

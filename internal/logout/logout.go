@@ -7,9 +7,11 @@ import (
 	"slices"
 
 	"github.com/labstack/echo/v4"
+	"github.com/socialbroker/broker/internal/audit"
 	"github.com/socialbroker/broker/internal/httpx"
 	"github.com/socialbroker/broker/internal/tenants"
 	"github.com/socialbroker/broker/internal/web"
+	"github.com/socialbroker/broker/storage"
 	"github.com/socialbroker/broker/tokens"
 )
 
@@ -19,6 +21,7 @@ type Endpoint struct {
 	Tokens  *tokens.Service
 	Keys    *tokens.KeySet
 	Tenants *tenants.Registry
+	Audit   *audit.Recorder
 }
 
 // EndSession is OIDC RP-Initiated Logout 1.0: GET or POST /logout with
@@ -49,6 +52,7 @@ func (e *Endpoint) EndSession(c echo.Context) error {
 		if err := e.Tokens.RevokeSession(c.Request().Context(), claims.SID); err != nil {
 			return err
 		}
+		e.Audit.Record(storage.AuditEvent{Type: audit.Logout, Tenant: tenantID, User: claims.Subject, IP: c.RealIP()})
 	}
 	if cid := q.Get("client_id"); cid != "" {
 		if tenantID != "" && cid != tenantID {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/socialbroker/broker/internal/config"
 	"github.com/socialbroker/broker/internal/server"
+	"github.com/socialbroker/broker/internal/server/servertest"
 )
 
 // closeWatch is a listener that notes when it is closed: when the server
@@ -37,8 +38,8 @@ func (l *closeWatch) Close() error {
 // retried). During the drain /readyz answers 503 and responses carry
 // Connection: close.
 func TestShutdownDrains(t *testing.T) {
-	h := newHarness(t, "")
-	cfg := *h.cfg
+	h := servertest.New(t, "")
+	cfg := *h.Cfg
 	cfg.ShutdownDelay = config.Duration{Duration: 500 * time.Millisecond}
 	inner, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -46,7 +47,7 @@ func TestShutdownDrains(t *testing.T) {
 	}
 	l := &closeWatch{Listener: inner}
 	base := "http://" + l.Addr().String()
-	srv, err := server.New(t.Context(), &cfg, server.Options{Logger: newTestLogger(h.logs), Now: h.clock.Now})
+	srv, err := server.New(t.Context(), &cfg, server.Options{Logger: servertest.NewLogger(h.Logs), Now: h.Clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +70,7 @@ func TestShutdownDrains(t *testing.T) {
 		wg         sync.WaitGroup
 	)
 	form := url.Values{"grant_type": {"authorization_code"}, "code": {"none"}, "client_id": {"spa"},
-		"redirect_uri": {appRedirect}, "code_verifier": {strings.Repeat("v", 43)}}.Encode()
+		"redirect_uri": {servertest.AppRedirect}, "code_verifier": {strings.Repeat("v", 43)}}.Encode()
 	for range workers {
 		wg.Go(func() {
 			for !out.Load() && !l.closed.Load() {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/socialbroker/broker/internal/server/servertest"
 	"github.com/socialbroker/broker/storage/postgres/pgtest"
 )
 
@@ -16,17 +17,17 @@ import (
 // broker recovered by itself; and every client's refresh chain survived.
 func TestDatabaseOutage(t *testing.T) {
 	proxy := pgtest.NewProxy(t, pgtest.DSN(t))
-	h := newHarnessDB(t, proxy.DSN(), `
+	h := servertest.Start(t, servertest.Options{DB: proxy.DSN(), TOML: `
 [rate_limits]
 token_per_ip = "0"
 token_per_tenant = "0"
-`)
+`})
 	const clients = 4
 	held := make([]string, clients)
 	for i := range held {
-		held[i] = h.signIn("google", "spa", alice).RefreshToken
+		held[i] = h.SignIn("google", "spa", servertest.Alice).RefreshToken
 	}
-	probe := h.signIn("google", "spa", alice).RefreshToken // the main goroutine's own chain
+	probe := h.SignIn("google", "spa", servertest.Alice).RefreshToken // the main goroutine's own chain
 
 	var (
 		stop          atomic.Bool
@@ -40,7 +41,7 @@ token_per_tenant = "0"
 		go func() {
 			defer wg.Done()
 			for !stop.Load() {
-				tr, status := h.refreshGrant("spa", held[i])
+				tr, status := h.RefreshGrant("spa", held[i])
 				mu.Lock()
 				statuses[status]++
 				mu.Unlock()
@@ -66,19 +67,19 @@ token_per_tenant = "0"
 	time.Sleep(300 * time.Millisecond)
 	proxy.Down()
 	start := time.Now()
-	tr, status := h.refreshGrant("spa", probe)
+	tr, status := h.RefreshGrant("spa", probe)
 	if status != http.StatusServiceUnavailable {
 		t.Errorf("refresh with the database down: %d %+v, want 503", status, tr)
 	}
 	t.Logf("refresh answered %d after %v with the database down", status, time.Since(start).Round(time.Millisecond))
-	if status := h.do(mustRequest(t, http.MethodGet, h.issuer+"/readyz"), nil); status != http.StatusServiceUnavailable {
+	if status := h.Do(servertest.MustRequest(t, http.MethodGet, h.Issuer+"/readyz"), nil); status != http.StatusServiceUnavailable {
 		t.Errorf("/readyz with the database down: %d, want 503", status)
 	}
 	time.Sleep(time.Second)
 	proxy.Up()
 
 	deadline := time.Now().Add(10 * time.Second)
-	for h.do(mustRequest(t, http.MethodGet, h.issuer+"/readyz"), nil) != http.StatusOK {
+	for h.Do(servertest.MustRequest(t, http.MethodGet, h.Issuer+"/readyz"), nil) != http.StatusOK {
 		if time.Now().After(deadline) {
 			t.Fatal("the broker did not become ready within 10s of the database coming back")
 		}
@@ -93,29 +94,13 @@ token_per_tenant = "0"
 	}
 
 	for i, rt := range held {
-		next, status := h.refreshGrant("spa", rt)
+		next, status := h.RefreshGrant("spa", rt)
 		if status != http.StatusOK {
 			t.Fatalf("client %d after recovery: %d %+v: its chain is broken", i, status, next)
 		}
-		var check checkResponse
-		if status, _ := h.getBearer("/auth/check", next.AccessToken, &check); status != http.StatusOK {
+		var check servertest.CheckResponse
+		if status, _ := h.GetBearer("/auth/check", next.AccessToken, &check); status != http.StatusOK {
 			t.Fatalf("client %d: check after recovery: %d %+v", i, status, check)
 		}
-	}
-}
-
-// A callback's upstream work has one deadline, upstream_timeout (1 s
-// here), not one per call: three calls of 450 ms each (code exchange,
-// keys, userinfo), each well inside the per-call bound, add up past it.
-func TestCallbackHasOneUpstreamDeadline(t *testing.T) {
-	h := newHarness(t, "")
-	b := h.newBrowser()
-	p := newPKCE()
-	h.setNextUser("corp", bob)
-	up := b.upstreamRedirect(h.authorizeURL("/auth/corp/login", "spa", p, nil))
-	h.corp.SetDelay(450 * time.Millisecond)
-	q := b.follow(up.String())
-	if q.Get("error") != "temporarily_unavailable" || q.Get("code") != "" {
-		t.Fatalf("callback over a slow upstream: %v, want temporarily_unavailable", q)
 	}
 }

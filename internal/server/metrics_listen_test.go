@@ -6,13 +6,15 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/socialbroker/broker/internal/server/servertest"
 )
 
 // TestMetricsListen: with metrics_listen set, /metrics is served on that
 // listener only (and nothing else is), and the main listener answers 404
 // for it; TestMetrics covers the default, /metrics on the main listener.
 func TestMetricsListen(t *testing.T) {
-	h := newHarness(t, "")
+	h := servertest.New(t, "")
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -21,10 +23,10 @@ func TestMetricsListen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := *h.cfg
+	cfg := *h.Cfg
 	cfg.MetricsListen = ml.Addr().String()
-	srv := h.serve(&cfg, l)
-	h = h.via("http://" + l.Addr().String())
+	srv := h.Serve(&cfg, l)
+	h = h.Via("http://" + l.Addr().String())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.ServeMetrics(ctx, ml) }()
@@ -36,12 +38,12 @@ func TestMetricsListen(t *testing.T) {
 	})
 	metrics := "http://" + ml.Addr().String()
 
-	h.do(mustRequest(t, http.MethodGet, h.issuer+"/healthz"), nil)
+	h.Do(servertest.MustRequest(t, http.MethodGet, h.Issuer+"/healthz"), nil)
 	for _, tt := range []struct {
 		url  string
 		want int
 	}{
-		{h.issuer + "/metrics", http.StatusNotFound},
+		{h.Issuer + "/metrics", http.StatusNotFound},
 		{metrics + "/metrics", http.StatusOK},
 		{metrics + "/healthz", http.StatusNotFound},
 		{metrics + "/token", http.StatusNotFound},
@@ -50,7 +52,7 @@ func TestMetricsListen(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		body := readAll(t, resp)
+		body := servertest.ReadAll(t, resp)
 		resp.Body.Close()
 		if resp.StatusCode != tt.want {
 			t.Errorf("GET %s: %d, want %d", tt.url, resp.StatusCode, tt.want)

@@ -8,15 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/socialbroker/broker/internal/server/servertest"
 	"github.com/socialbroker/broker/storage/postgres/pgtest"
 )
-
-// via returns a copy of h whose requests go to the replica at base.
-func (h *harness) via(base string) *harness {
-	c := *h
-	c.issuer = base
-	return &c
-}
 
 // onReplica rewrites a URL of the public issuer to the replica at base.
 func onReplica(u *url.URL, base string) string {
@@ -28,55 +22,55 @@ func onReplica(u *url.URL, base string) string {
 
 // TestReplicas runs two brokers on one PostgreSQL, as behind a load balancer.
 func TestReplicas(t *testing.T) {
-	h := newHarnessDB(t, pgtest.DSN(t), "")
-	a := h.issuer
-	b := h.addReplica()
+	h := servertest.Start(t, servertest.Options{DB: pgtest.DSN(t)})
+	a := h.Issuer
+	b := h.AddReplica()
 
 	t.Run("login started on A finishes on B", func(t *testing.T) {
-		br := h.newBrowser()
-		p := newPKCE()
-		h.google.SetNextUser(alice)
-		cb := br.upstreamCallback(h, h.authorizeURL("/auth/google/login", "spa", p, nil))
-		resp := br.get(onReplica(cb, b))
+		br := h.NewBrowser()
+		p := servertest.NewPKCE()
+		h.Google.SetNextUser(servertest.Alice)
+		cb := br.UpstreamCallback(h, h.AuthorizeURL("/auth/google/login", "spa", p, nil))
+		resp := br.Get(onReplica(cb, b))
 		resp.Body.Close()
 		loc, _ := url.Parse(resp.Header.Get("Location"))
 		if resp.StatusCode != http.StatusFound || loc == nil || loc.Query().Get("code") == "" {
 			t.Fatalf("callback on B: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 		}
 		// Redeemed on A, checked on B: keys and sessions are shared.
-		tr, status := h.via(a).redeem("spa", loc.Query().Get("code"), p.verifier)
+		tr, status := h.Via(a).Redeem("spa", loc.Query().Get("code"), p.Verifier)
 		if status != http.StatusOK {
 			t.Fatalf("redeem on A: %d %+v", status, tr)
 		}
-		if status, _ := h.via(b).getBearer("/auth/check", tr.AccessToken, nil); status != http.StatusOK {
+		if status, _ := h.Via(b).GetBearer("/auth/check", tr.AccessToken, nil); status != http.StatusOK {
 			t.Fatalf("A's token on B: %d", status)
 		}
 	})
 
 	t.Run("reuse detected across replicas", func(t *testing.T) {
-		tr := h.signIn("google", "spa", alice)
-		next, status := h.via(a).refreshGrant("spa", tr.RefreshToken)
+		tr := h.SignIn("google", "spa", servertest.Alice)
+		next, status := h.Via(a).RefreshGrant("spa", tr.RefreshToken)
 		if status != http.StatusOK {
 			t.Fatalf("refresh on A: %d", status)
 		}
 		// The client goes on with its successor: the first token is stale.
-		if next, status = h.via(a).refreshGrant("spa", next.RefreshToken); status != http.StatusOK {
+		if next, status = h.Via(a).RefreshGrant("spa", next.RefreshToken); status != http.StatusOK {
 			t.Fatalf("second refresh on A: %d", status)
 		}
-		h.clock.Advance(11 * time.Second)
-		defer h.clock.Advance(-11 * time.Second)
-		if got, status := h.via(b).refreshGrant("spa", tr.RefreshToken); status != http.StatusBadRequest || got.Error != "invalid_grant" {
+		h.Clock.Advance(11 * time.Second)
+		defer h.Clock.Advance(-11 * time.Second)
+		if got, status := h.Via(b).RefreshGrant("spa", tr.RefreshToken); status != http.StatusBadRequest || got.Error != "invalid_grant" {
 			t.Fatalf("stale token on B: %d %+v, want invalid_grant", status, got)
 		}
-		if _, status := h.via(a).refreshGrant("spa", next.RefreshToken); status != http.StatusBadRequest {
+		if _, status := h.Via(a).RefreshGrant("spa", next.RefreshToken); status != http.StatusBadRequest {
 			t.Errorf("the family survived theft detection on the other replica: %d", status)
 		}
 	})
 
 	t.Run("50 concurrent refreshes across replicas share one successor", func(t *testing.T) {
-		tr := h.signIn("google", "spa", alice)
+		tr := h.SignIn("google", "spa", servertest.Alice)
 		var wg sync.WaitGroup
-		got := make([]tokenResponse, 50)
+		got := make([]servertest.TokenResponse, 50)
 		status := make([]int, 50)
 		for i := range got {
 			wg.Add(1)
@@ -86,7 +80,7 @@ func TestReplicas(t *testing.T) {
 				if i%2 == 1 {
 					target = b
 				}
-				got[i], status[i] = h.via(target).refreshGrant("spa", tr.RefreshToken)
+				got[i], status[i] = h.Via(target).RefreshGrant("spa", tr.RefreshToken)
 			}()
 		}
 		wg.Wait()
@@ -98,18 +92,18 @@ func TestReplicas(t *testing.T) {
 	})
 
 	t.Run("logout on B is refused by A within a second", func(t *testing.T) {
-		tr := h.signIn("google", "spa", alice)
-		if status, _ := h.via(a).getBearer("/auth/check", tr.AccessToken, nil); status != http.StatusOK {
+		tr := h.SignIn("google", "spa", servertest.Alice)
+		if status, _ := h.Via(a).GetBearer("/auth/check", tr.AccessToken, nil); status != http.StatusOK {
 			t.Fatalf("check on A before logout: %d", status)
 		}
-		req := mustRequest(t, http.MethodPost, b+"/auth/logout")
+		req := servertest.MustRequest(t, http.MethodPost, b+"/auth/logout")
 		req.Header.Set("Authorization", "Bearer "+tr.AccessToken)
-		if status := h.do(req, nil); status != http.StatusOK {
+		if status := h.Do(req, nil); status != http.StatusOK {
 			t.Fatalf("logout on B: %d", status)
 		}
 		deadline := time.Now().Add(time.Second)
 		for {
-			status, _ := h.via(a).getBearer("/auth/check", tr.AccessToken, nil)
+			status, _ := h.Via(a).GetBearer("/auth/check", tr.AccessToken, nil)
 			if status == http.StatusUnauthorized {
 				break
 			}
@@ -122,8 +116,8 @@ func TestReplicas(t *testing.T) {
 
 	t.Run("one JWKS", func(t *testing.T) {
 		var ja, jb struct{ Keys []map[string]any }
-		h.do(mustRequest(t, http.MethodGet, a+"/.well-known/jwks.json"), &ja)
-		h.do(mustRequest(t, http.MethodGet, b+"/.well-known/jwks.json"), &jb)
+		h.Do(servertest.MustRequest(t, http.MethodGet, a+"/.well-known/jwks.json"), &ja)
+		h.Do(servertest.MustRequest(t, http.MethodGet, b+"/.well-known/jwks.json"), &jb)
 		if len(ja.Keys) != 1 || len(jb.Keys) != 1 || ja.Keys[0]["kid"] != jb.Keys[0]["kid"] {
 			t.Errorf("JWKS A %v, B %v: want the same single key", ja.Keys, jb.Keys)
 		}
@@ -135,30 +129,30 @@ func TestReplicas(t *testing.T) {
 // (their iat is up to a second "in the future", whole seconds) and hands
 // two tabs the same successor within the reuse grace.
 func TestReplicaClockSkew(t *testing.T) {
-	h := newHarness(t, "")
+	h := servertest.New(t, "")
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.serveAt(h.cfg, l, func() time.Time { return h.clock.Now().Add(-1300 * time.Millisecond) })
+	h.ServeAt(h.Cfg, l, func() time.Time { return h.Clock.Now().Add(-1300 * time.Millisecond) })
 	slow := "http://" + l.Addr().String()
 
-	tr := h.signIn("google", "spa", alice) // minted by the replica on time
-	fast := h.issuer
-	h.issuer = slow
-	var check checkResponse
-	if status, _ := h.getBearer("/auth/check", tr.AccessToken, &check); status != http.StatusOK {
+	tr := h.SignIn("google", "spa", servertest.Alice) // minted by the replica on time
+	fast := h.Issuer
+	h.Issuer = slow
+	var check servertest.CheckResponse
+	if status, _ := h.GetBearer("/auth/check", tr.AccessToken, &check); status != http.StatusOK {
 		t.Fatalf("check on the replica 1.3 s behind: status %d %+v, want 200", status, check)
 	}
 	// Two tabs: the fast replica rotates, the slow one sees the same
 	// token again "before" it was used.
-	h.issuer = fast
-	first, status := h.refreshGrant("spa", tr.RefreshToken)
+	h.Issuer = fast
+	first, status := h.RefreshGrant("spa", tr.RefreshToken)
 	if status != http.StatusOK {
 		t.Fatalf("refresh: %d", status)
 	}
-	h.issuer = slow
-	second, status := h.refreshGrant("spa", tr.RefreshToken)
+	h.Issuer = slow
+	second, status := h.RefreshGrant("spa", tr.RefreshToken)
 	if status != http.StatusOK || second.RefreshToken != first.RefreshToken {
 		t.Fatalf("the other tab's refresh on the slow replica: %d, same successor %v; want 200 and the same successor", status, second.RefreshToken == first.RefreshToken)
 	}

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/socialbroker/broker/internal/server/servertest"
 )
 
 // secretFields are the parameters and JSON members that carry secrets.
@@ -20,18 +22,20 @@ var secretFields = []string{
 	"accessToken", "id_token", "token", "id_token_hint", "state",
 }
 
-// wiretap sits in http.DefaultTransport, which both the test's clients and
-// the broker's upstream client use, and learns every secret that crosses
-// the wire in either direction: presented codes, verifiers, client secrets
-// and tokens, upstream codes and tokens, cookies. It also keeps every
-// error answer of the broker.
+// wiretap is the transport of the whole run (servertest.Options.Transport):
+// both the test's clients and the broker's upstream client use it. It
+// learns every secret that crosses the wire in either direction: presented
+// codes, verifiers, client secrets and tokens, upstream codes and tokens,
+// cookies. It also keeps every error answer of the broker.
 type wiretap struct {
-	next   http.RoundTripper
-	broker string // the broker's host
+	next http.RoundTripper
 
 	mu      sync.Mutex
+	broker  string            // the broker's host
 	secrets map[string]string // secret -> where it was seen
-	errors  []string          // the broker's 4xx/5xx answers: status line, headers, body
+	// upstreamPosts counts POSTs to hosts other than the broker's.
+	upstreamPosts int
+	errors        []string // the broker's 4xx/5xx answers: status line, headers, body
 }
 
 func (w *wiretap) learn(v, where string) {
@@ -112,12 +116,15 @@ func (w *wiretap) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp.Body = io.NopCloser(bytes.NewReader(b))
 	w.learnBody(b, where+" answer")
 	w.learnHeader(resp.Header, where+" answer")
-	if req.URL.Host == w.broker && resp.StatusCode >= 400 {
-		var hdr bytes.Buffer
-		resp.Header.Write(&hdr)
-		w.mu.Lock()
+	var hdr bytes.Buffer
+	resp.Header.Write(&hdr)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch {
+	case req.URL.Host != w.broker && req.Method == http.MethodPost:
+		w.upstreamPosts++
+	case req.URL.Host == w.broker && resp.StatusCode >= 400:
 		w.errors = append(w.errors, where+" "+resp.Status+"\n"+hdr.String()+"\n"+string(b))
-		w.mu.Unlock()
 	}
 	return resp, nil
 }
@@ -144,11 +151,11 @@ func (w *wiretap) leaks(text string) []string {
 // one (RFC 6749 §10.3, §10.5, §10.6; RFC 6819 §5.1.6).
 func TestNoSecretsInLogsOrErrors(t *testing.T) {
 	tap := &wiretap{next: http.DefaultTransport, secrets: map[string]string{}}
-	http.DefaultTransport = tap
-	t.Cleanup(func() { http.DefaultTransport = tap.next }) // after the harness has stopped
-	h := newHarness(t, "[rate_limits]\ntoken_per_tenant = \"40/m\"\n")
-	tap.broker = strings.TrimPrefix(h.issuer, "http://")
-	for _, s := range []string{confidentialSecret, "g-secret", "gh-secret", "corp-secret"} {
+	h := servertest.Start(t, servertest.Options{TOML: "[rate_limits]\ntoken_per_tenant = \"40/m\"\n", Transport: tap})
+	tap.mu.Lock() // the broker may already be calling upstream through tap
+	tap.broker = strings.TrimPrefix(h.Issuer, "http://")
+	tap.mu.Unlock()
+	for _, s := range []string{servertest.ConfidentialSecret, "g-secret", "gh-secret", "corp-secret"} {
 		tap.learn(s, "configured client secret")
 	}
 	basic := func(id, secret string) http.Header {
@@ -156,101 +163,111 @@ func TestNoSecretsInLogsOrErrors(t *testing.T) {
 	}
 
 	// Sign-ins through every upstream, and what apps do next.
-	var grants []tokenResponse
+	var grants []servertest.TokenResponse
 	for _, provider := range []string{"google", "github", "corp"} {
-		grants = append(grants, h.signIn(provider, "spa", alice))
+		grants = append(grants, h.SignIn(provider, "spa", servertest.Alice))
 	}
 	tr := grants[0]
-	h.getBearer("/auth/me", tr.AccessToken, nil)
-	rr, _ := h.refreshGrant("spa", tr.RefreshToken)
-	h.postJSON("/auth/refresh", map[string]string{"refreshToken": rr.RefreshToken}, nil, nil)
-	conf := h.signInConfidential(alice)
-	h.postForm("/introspect", url.Values{"token": {conf.AccessToken}}, basic("server", confidentialSecret), nil)
+	h.GetBearer("/auth/me", tr.AccessToken, nil)
+	rr, _ := h.RefreshGrant("spa", tr.RefreshToken)
+	h.RefreshGrant("spa", "garbage."+tr.RefreshToken)
+	h.PostJSON("/auth/refresh", map[string]string{"refreshToken": rr.RefreshToken}, nil, nil)
+	conf := h.SignInConfidential(servertest.Alice)
+	h.PostForm("/introspect", url.Values{"token": {conf.AccessToken}}, basic("server", servertest.ConfidentialSecret), nil)
 
 	// Failures.
-	p := newPKCE()
-	q := h.login(h.newBrowser(), "google", "spa", alice, p)
-	h.redeem("spa", q.Get("code"), newPKCE().verifier)                                           // wrong verifier
-	h.redeem("spa", q.Get("code"), p.verifier)                                                   // replayed (spent by the failure)
-	h.redeem("spa", "guessed-code-"+strings.Repeat("x", 30), p.verifier)                         // guessed
-	h.redeem("orgs", h.login(h.newBrowser(), "google", "spa", alice, p).Get("code"), p.verifier) // another client
+	p := servertest.NewPKCE()
+	q := h.Login(h.NewBrowser(), "google", "spa", servertest.Alice, p)
+	h.Redeem("spa", q.Get("code"), servertest.NewPKCE().Verifier)                                           // wrong verifier
+	h.Redeem("spa", q.Get("code"), p.Verifier)                                                              // replayed (spent by the failure)
+	h.Redeem("spa", "guessed-code-"+strings.Repeat("x", 30), p.Verifier)                                    // guessed
+	h.Redeem("orgs", h.Login(h.NewBrowser(), "google", "spa", servertest.Alice, p).Get("code"), p.Verifier) // another client
 	guess := "guessed-secret-" + strings.Repeat("y", 20)
 	tap.learn(guess, "guessed client secret")
-	h.postForm("/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {conf.RefreshToken}}, basic("server", guess), nil)
-	h.postForm("/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {conf.RefreshToken}, "client_id": {"server"}, "client_secret": {guess}}, nil, nil)
-	h.postForm("/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {conf.RefreshToken}, "client_id": {"server"}, "client_secret": {guess}}, basic("server", confidentialSecret), nil)
-	h.postForm("/introspect", url.Values{"token": {tr.AccessToken}}, basic("server", guess), nil)
-	h.postForm("/revoke", url.Values{"token": {grants[1].RefreshToken}}, basic("server", guess), nil)
-	h.refreshGrant("orgs", grants[1].RefreshToken)                                              // another client's refresh token
-	h.postJSON("/auth/refresh", map[string]string{"refreshToken": conf.RefreshToken}, nil, nil) // confidential via the browser endpoint
-	h.postJSON("/auth/refresh", map[string]string{"refreshToken": grants[2].RefreshToken}, http.Header{"X-Tenant-ID": {"orgs"}}, nil)
-	h.postJSON("/auth/refresh", map[string]string{"refreshToken": "garbage." + grants[2].RefreshToken}, nil, nil)
+	h.PostForm("/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {conf.RefreshToken}}, basic("server", guess), nil)
+	h.PostForm("/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {conf.RefreshToken}, "client_id": {"server"}, "client_secret": {guess}}, nil, nil)
+	h.PostForm("/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {conf.RefreshToken}, "client_id": {"server"}, "client_secret": {guess}}, basic("server", servertest.ConfidentialSecret), nil)
+	h.PostForm("/introspect", url.Values{"token": {tr.AccessToken}}, basic("server", guess), nil)
+	h.PostForm("/revoke", url.Values{"token": {grants[1].RefreshToken}}, basic("server", guess), nil)
+	h.RefreshGrant("orgs", grants[1].RefreshToken)                                              // another client's refresh token
+	h.PostJSON("/auth/refresh", map[string]string{"refreshToken": conf.RefreshToken}, nil, nil) // confidential via the browser endpoint
+	h.PostJSON("/auth/refresh", map[string]string{"refreshToken": grants[2].RefreshToken}, http.Header{"X-Tenant-ID": {"orgs"}}, nil)
+	h.PostJSON("/auth/refresh", map[string]string{"refreshToken": "garbage." + grants[2].RefreshToken}, nil, nil)
 	for _, path := range []string{"/auth/check", "/auth/me", "/auth/permissions", "/userinfo"} {
-		h.getBearer(path, tr.AccessToken+"x", nil)
-		h.getBearer(path, tr.IDToken, nil)
-		h.getBearer(path, tr.RefreshToken, nil)
-		h.getBearer(path, strings.Repeat("a", 9000), nil)
+		h.GetBearer(path, tr.AccessToken+"x", nil)
+		h.GetBearer(path, tr.IDToken, nil)
+		h.GetBearer(path, tr.RefreshToken, nil)
+		h.GetBearer(path, strings.Repeat("a", 9000), nil)
 	}
-	h.postJSON("/auth/logout", map[string]string{"refreshToken": "nope." + tr.RefreshToken}, nil, nil)
-	b := h.newBrowser()
-	resp := b.get(h.issuer + "/logout?" + url.Values{"id_token_hint": {tr.IDToken + "x"}, "post_logout_redirect_uri": {appLogout}}.Encode())
+	h.PostJSON("/auth/logout", map[string]string{"refreshToken": "nope." + tr.RefreshToken}, nil, nil)
+	b := h.NewBrowser()
+	resp := b.Get(h.Issuer + "/logout?" + url.Values{"id_token_hint": {tr.IDToken + "x"}, "post_logout_redirect_uri": {servertest.AppLogout}}.Encode())
 	resp.Body.Close()
 	// Theft detection: a stale refresh token after the grace revokes the session.
-	h.clock.Advance(11 * time.Second)
-	h.refreshGrant("spa", tr.RefreshToken)
-	h.clock.Advance(-11 * time.Second)
+	h.Clock.Advance(11 * time.Second)
+	h.RefreshGrant("spa", tr.RefreshToken)
+	h.Clock.Advance(-11 * time.Second)
 
 	// Upstreams that fail or lie, and replayed or forged callbacks.
 	faults := []struct {
 		provider string
 		fault    func()
 	}{
-		{"google", func() { h.google.SetTokenError("invalid_grant") }},
-		{"corp", func() { h.corp.SetSignWithUnpublishedKey(true) }},
-		{"corp", func() { h.corp.SetAlgNone(true) }},
-		{"google", func() { h.google.SetIDTokenMutator(func(c map[string]any) { c["nonce"] = "other" }) }},
-		{"github", func() { h.github.SetDown(true) }},
+		{"google", func() { h.Google.SetTokenError("invalid_grant") }},
+		{"corp", func() { h.Corp.SetSignWithUnpublishedKey(true) }},
+		{"corp", func() { h.Corp.SetAlgNone(true) }},
+		{"google", func() { h.Google.SetIDTokenMutator(func(c map[string]any) { c["nonce"] = "other" }) }},
+		{"github", func() { h.GitHub.SetDown(true) }},
 	}
 	for _, f := range faults {
-		b := h.newBrowser()
-		h.setNextUser(f.provider, alice)
-		cb := b.upstreamCallback(h, h.authorizeURL("/auth/"+f.provider+"/login", "spa", newPKCE(), nil))
+		b := h.NewBrowser()
+		h.SetNextUser(f.provider, servertest.Alice)
+		cb := b.UpstreamCallback(h, h.AuthorizeURL("/auth/"+f.provider+"/login", "spa", servertest.NewPKCE(), nil))
 		f.fault()
-		resp := b.get(cb.String())
+		resp := b.Get(cb.String())
 		resp.Body.Close()
-		resp = b.get(cb.String()) // replayed state
+		resp = b.Get(cb.String()) // replayed state
 		resp.Body.Close()
-		h.google.Reset()
-		h.github.Reset()
-		h.corp.Reset()
+		h.Google.Reset()
+		h.GitHub.Reset()
+		h.Corp.Reset()
 	}
-	resp = h.newBrowser().get(h.issuer + "/auth/google/callback?" + url.Values{"state": {"forged-state-" + strings.Repeat("z", 30)}, "code": {"forged-code-" + strings.Repeat("z", 30)}}.Encode())
+	resp = h.NewBrowser().Get(h.Issuer + "/auth/google/callback?" + url.Values{"state": {"forged-state-" + strings.Repeat("z", 30)}, "code": {"forged-code-" + strings.Repeat("z", 30)}}.Encode())
 	resp.Body.Close()
 	// Beyond the per-tenant limit on /token.
 	for range 40 {
-		h.redeem("spa", "guessed-code-"+strings.Repeat("w", 30), p.verifier)
+		h.Redeem("spa", "guessed-code-"+strings.Repeat("w", 30), p.Verifier)
 	}
 
-	logs := h.logs.String()
+	logs := h.Logs.String()
 	if !strings.Contains(logs, "sign-in") || !strings.Contains(logs, "upstream") || !strings.Contains(logs, "rate limit exceeded") {
 		t.Fatalf("the run should log sign-ins, upstream failures and rate limiting; is the logger wired?\n%s", logs)
 	}
 	tap.mu.Lock()
-	learned, errs := len(tap.secrets), len(tap.errors)
+	learned, errs, upstream := len(tap.secrets), len(tap.errors), tap.upstreamPosts
+	answers := append([]string(nil), tap.errors...)
 	tap.mu.Unlock()
-	t.Logf("learned %d secrets, %d error answers", learned, errs)
+	t.Logf("learned %d secrets, %d error answers, %d upstream POSTs", learned, errs, upstream)
 	if learned < 50 || errs < 30 {
 		t.Fatalf("learned %d secrets and %d error answers; the wiretap is not seeing the traffic", learned, errs)
 	}
-	if found := tap.leaks(logs); len(found) > 0 {
-		t.Errorf("the logs contain secrets seen at:\n  %s", strings.Join(found, "\n  "))
-	}
-	tap.mu.Lock()
-	answers := append([]string(nil), tap.errors...)
-	tap.mu.Unlock()
-	for _, a := range answers {
-		if found := tap.leaks(a); len(found) > 0 {
-			t.Errorf("an error answer echoes secrets seen at %v:\n%.600s", found, a)
+	t.Run("the wiretap carries the broker's upstream calls", func(t *testing.T) {
+		// Only the broker POSTs upstream (code exchanges): without them the
+		// upstream codes and tokens would go unlearned.
+		if upstream < 5 {
+			t.Errorf("%d POSTs to the upstreams went through the wiretap, want one per code exchange", upstream)
 		}
-	}
+	})
+	t.Run("logs", func(t *testing.T) {
+		if found := tap.leaks(logs); len(found) > 0 {
+			t.Errorf("the logs contain secrets seen at:\n  %s", strings.Join(found, "\n  "))
+		}
+	})
+	t.Run("error answers", func(t *testing.T) {
+		for _, a := range answers {
+			if found := tap.leaks(a); len(found) > 0 {
+				t.Errorf("an error answer echoes secrets seen at %v:\n%.600s", found, a)
+			}
+		}
+	})
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/socialbroker/broker/callback"
 	"github.com/socialbroker/broker/internal/accounts"
 	"github.com/socialbroker/broker/internal/admin"
+	"github.com/socialbroker/broker/internal/audit"
 	"github.com/socialbroker/broker/internal/authn"
 	"github.com/socialbroker/broker/internal/config"
 	"github.com/socialbroker/broker/internal/httpx"
@@ -53,6 +54,7 @@ type Server struct {
 	auth    *authn.Authn
 	records *tenants.Syncer // runtime configuration (admin.go)
 	admin   *admin.API
+	audit   *audit.Recorder
 	metrics *metrics.Metrics
 	echo    *echo.Echo
 	// writes judges whether the store takes writes, for /readyz; nil if
@@ -115,11 +117,15 @@ func assemble(ctx context.Context, cfg *config.Config, opts Options, store stora
 	if err := keys.Refresh(ctx); err != nil {
 		return nil, err
 	}
+	events := audit.NewRecorder(store, opts.Logger, opts.Now)
 	svc, err := tokens.NewService(store, keys, tokens.Config{
 		Issuer: cfg.Issuer, AccessTTL: t.AccessTTL.Duration, IDTokenTTL: t.IDTokenTTL.Duration,
 		RefreshIdleTTL: t.RefreshIdleTTL.Duration, RefreshMaxTTL: t.RefreshMaxTTL.Duration,
 		ReuseGrace: t.RefreshReuseGrace.Duration, CodeTTL: t.CodeTTL.Duration,
 		Policy: tenantPolicy(reg), Now: opts.Now, Logger: opts.Logger,
+		OnReuse: func(sess storage.Session) {
+			events.Record(storage.AuditEvent{Type: audit.RefreshReuseDetected, Tenant: sess.TenantID, User: sess.UserID})
+		},
 	})
 	if err != nil {
 		return nil, err
@@ -136,7 +142,7 @@ func assemble(ctx context.Context, cfg *config.Config, opts Options, store stora
 	flow, err := callback.New(callback.Config{
 		Issuer: cfg.Issuer, LoginTTL: cfg.LoginTTL.Duration, UpstreamTimeout: cfg.UpstreamTimeout.Duration,
 		Directory: reg, States: store, StateKey: stateKey, Users: accounts.New(store, opts.Now),
-		Grants: svc, Now: opts.Now, Logger: opts.Logger,
+		Grants: svc, Events: events, Now: opts.Now, Logger: opts.Logger,
 	})
 	if err != nil {
 		return nil, err
@@ -151,7 +157,7 @@ func assemble(ctx context.Context, cfg *config.Config, opts Options, store stora
 	}
 	s := &Server{
 		cfg: cfg, log: opts.Logger, now: opts.Now, store: store, keys: keys, tokens: svc,
-		tenants: reg, records: records, metrics: metrics.New(),
+		tenants: reg, records: records, metrics: metrics.New(), audit: events,
 	}
 	if s.admin, err = s.newAdminAPI(box, svc); err != nil {
 		return nil, err
@@ -228,6 +234,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	bg, stop := context.WithCancel(ctx)
 	defer stop()
 	go s.maintain(bg)
+	go s.audit.Run(bg)
 	return serveUntil(ctx, srv, l, s.drain)
 }
 

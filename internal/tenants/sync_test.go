@@ -137,7 +137,7 @@ func TestSyncConnectionsAndDomains(t *testing.T) {
 func TestSyncSkipsBadRecords(t *testing.T) {
 	s, f := newSyncer(t)
 	f.put(storage.Record{Kind: storage.KindTenant, ID: "bad", Doc: []byte(`{`)})
-	f.put(storage.Record{Kind: storage.KindConnection, ID: "broken", Doc: []byte(`{"Type":"nonesuch"}`)})
+	f.put(storage.Record{Kind: storage.KindConnection, ID: "broken", Doc: []byte(`{"type":"nonesuch"}`)})
 	f.put(storage.Record{Kind: "gadget", ID: "x"})
 	f.put(storage.Record{Kind: storage.KindTenant, ID: "good", Doc: []byte(`{}`)})
 	mustSync(t, s)

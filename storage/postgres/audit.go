@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"github.com/jackc/pgx/v5"
 	"strings"
 
 	"github.com/socialbroker/broker/storage"
@@ -24,11 +25,30 @@ func scanAudit(row scanner) (storage.AuditEvent, error) {
 func (s *Store) AppendAudit(ctx context.Context, e storage.AuditEvent) (int64, error) {
 	var id int64
 	err := s.do(ctx, opTimeout, func(ctx context.Context) error {
-		return s.pool.QueryRow(ctx, `INSERT INTO audit_events (time, type, actor, tenant, user_id, ip, detail)
-			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-			tstz(e.Time), e.Type, e.Actor, e.Tenant, e.User, e.IP, e.Detail).Scan(&id)
+		return s.pool.QueryRow(ctx, insertAudit, auditArgs(e)...).Scan(&id)
 	})
 	return id, wrap("append audit", err)
+}
+
+// AppendAudits sends the events in one batch, in one transaction.
+func (s *Store) AppendAudits(ctx context.Context, events []storage.AuditEvent) error {
+	err := s.do(ctx, opTimeout, func(ctx context.Context) error {
+		return s.inTx(ctx, func(tx pgx.Tx) error {
+			var b pgx.Batch
+			for _, e := range events {
+				b.Queue(insertAudit, auditArgs(e)...)
+			}
+			return tx.SendBatch(ctx, &b).Close()
+		})
+	})
+	return wrap("append audits", err)
+}
+
+const insertAudit = `INSERT INTO audit_events (time, type, actor, tenant, user_id, ip, detail)
+	VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`
+
+func auditArgs(e storage.AuditEvent) []any {
+	return []any{tstz(e.Time), e.Type, e.Actor, e.Tenant, e.User, e.IP, e.Detail}
 }
 
 // ListAudit names in its query only the filters q sets, so that each

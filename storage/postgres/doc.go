@@ -15,6 +15,9 @@
 // state taken by DELETE ... RETURNING, a refresh token rotated (with its
 // successor inserted). Under READ COMMITTED the calls that waited for the
 // lock re-check the condition against the winner's row and match nothing.
+// Runtime configuration records take their change-feed numbers from a
+// counter row, whose lock orders their writers so that the numbers become
+// visible in commit order (see records.go).
 //
 // Every call is bounded in time, by ctx or else by a timeout of the
 // store's, and reports a database it cannot reach as

@@ -16,13 +16,32 @@ func scanAudit(row scanner) (storage.AuditEvent, error) {
 }
 
 func (s *Store) AppendAudit(ctx context.Context, e storage.AuditEvent) (int64, error) {
-	var id int64
+	ids, err := s.appendAudit(ctx, []storage.AuditEvent{e})
+	if err != nil {
+		return 0, err
+	}
+	return ids[0], nil
+}
+
+func (s *Store) AppendAudits(ctx context.Context, events []storage.AuditEvent) error {
+	_, err := s.appendAudit(ctx, events)
+	return err
+}
+
+func (s *Store) appendAudit(ctx context.Context, events []storage.AuditEvent) ([]int64, error) {
+	ids := make([]int64, len(events))
 	err := s.inTx(ctx, func(tx *wtx) error {
-		return tx.QueryRow(`INSERT INTO audit_events (time, type, actor, tenant, user_id, ip, detail)
-			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			millis(e.Time), e.Type, e.Actor, e.Tenant, e.User, e.IP, e.Detail).Scan(&id)
+		for i, e := range events {
+			err := tx.QueryRow(`INSERT INTO audit_events (time, type, actor, tenant, user_id, ip, detail)
+				VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+				millis(e.Time), e.Type, e.Actor, e.Tenant, e.User, e.IP, e.Detail).Scan(&ids[i])
+			if err != nil {
+				return err
+			}
+		}
+		return nil
 	})
-	return id, wrap("append audit", err)
+	return ids, wrap("append audit", err)
 }
 
 // ListAudit names in its query only the filters q sets, so that each
@@ -47,7 +66,16 @@ func (s *Store) ListAudit(ctx context.Context, q storage.AuditQuery) ([]storage.
 	if len(where) > 0 {
 		query += ` WHERE ` + strings.Join(where, " AND ")
 	}
-	query += ` ORDER BY id DESC LIMIT ?`
+	order := ` ORDER BY id DESC LIMIT ?`
+	if !q.Since.IsZero() && q.Type == "" && q.Tenant == "" {
+		// Walking ids down from the newest, SQLite (which keeps no
+		// statistics here) would pass every older event when fewer than
+		// Limit are recent enough. The unary plus stops it ordering by the
+		// key, so it reads the recent events by audit_events_by_time and
+		// sorts only those.
+		order = ` ORDER BY +id DESC LIMIT ?`
+	}
+	query += order
 	rows, err := s.reads.QueryContext(ctx, query, append(args, sqlLimit(q.Limit))...)
 	events, err := collect(rows, err, scanAudit)
 	return events, wrap("list audit", err)

@@ -62,4 +62,18 @@ func testAudit(t *testing.T, s storage.Store) {
 		q.Before = page[len(page)-1].ID
 	}
 	mustEqual(t, "ListAudit paged", paged, newest(3, 1, 0))
+
+	// A batch is stored in its order, after what was there.
+	batch := []storage.AuditEvent{
+		{Time: t0.Add(5 * time.Second), Type: "login.succeeded", Tenant: "batch", User: "u2"},
+		{Time: t0.Add(6 * time.Second), Type: "logout", Tenant: "batch", User: "u2"},
+		{Time: t0.Add(7 * time.Second), Type: "refresh.reuse_detected", Tenant: "batch", User: "u2", Detail: []byte(`{"sid":"s1"}`)},
+	}
+	wantErr(t, "AppendAudits", s.AppendAudits(t.Context(), batch), nil)
+	got, err := s.ListAudit(t.Context(), storage.AuditQuery{Tenant: "batch"})
+	wantErr(t, "ListAudit(batch)", err, nil)
+	if len(got) != 3 || got[0].Type != "refresh.reuse_detected" || got[2].Type != "login.succeeded" || got[2].ID <= events[4].ID {
+		t.Fatalf("ListAudit after AppendAudits = %+v", got)
+	}
+	wantErr(t, "AppendAudits(none)", s.AppendAudits(t.Context(), nil), nil)
 }

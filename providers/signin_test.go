@@ -1,10 +1,9 @@
-package server_test
+package providers_test
 
 import (
 	"fmt"
 	"html"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -13,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/socialbroker/broker/internal/config"
+	"github.com/socialbroker/broker/internal/server/servertest"
 	"github.com/socialbroker/broker/providers/providertest"
 )
 
@@ -51,7 +50,7 @@ var (
 // provHarness is a broker whose only providers are the second round's
 // types, each against its fake.
 type provHarness struct {
-	*harness
+	*servertest.Harness
 	ms                      *providertest.OIDC
 	apple                   *providertest.Apple
 	appleBool               *providertest.Apple
@@ -61,28 +60,24 @@ type provHarness struct {
 
 func newProvHarness(t *testing.T) *provHarness {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &provHarness{harness: &harness{t: t, clock: &clock{}, logs: &syncBuffer{}}}
-	h.issuer = "http://" + l.Addr().String()
-	cb := func(name string) []string { return []string{h.issuer + "/auth/" + name + "/callback"} }
-	msUsers := []providertest.User{msAlice, msNoEdov, msOutsider, msPersonal}
-	h.ms = providertest.NewMicrosoft(providertest.OIDCOptions{ClientID: "ms-client", ClientSecret: "ms-secret", IssuerParameter: true,
-		RedirectURIs: append(cb("microsoft"), cb("mscommon")...), Users: msUsers})
-	h.apple = providertest.NewApple(providertest.AppleOptions{RedirectURIs: cb("apple"), Users: []providertest.User{appleAlice, appleBob}})
-	h.appleBool = providertest.NewApple(providertest.AppleOptions{RedirectURIs: cb("apple2"), Users: []providertest.User{appleBob}, BooleanClaims: true})
-	h.gitlab = providertest.NewGitLab(providertest.OIDCOptions{ClientID: "gl-client", ClientSecret: "gl-secret", RedirectURIs: cb("gitlab"), Users: []providertest.User{glAlice}})
-	h.linkedin = providertest.NewLinkedIn(providertest.OIDCOptions{ClientID: "li-client", ClientSecret: "li-secret", RedirectURIs: cb("linkedin"), Users: []providertest.User{liAlice}})
-	h.slack = providertest.NewSlack(providertest.OIDCOptions{ClientID: "sl-client", ClientSecret: "sl-secret", RedirectURIs: cb("slack"), Users: []providertest.User{liAlice}})
-	h.discord = providertest.NewDiscord(providertest.OAuth2Options{ClientID: "dc-client", ClientSecret: "dc-secret",
-		RedirectURIs: append(cb("discord"), cb("generic")...), Users: []providertest.User{discordAlice, discordEve}})
-	h.facebook = providertest.NewFacebook(providertest.OAuth2Options{ClientID: "fb-client", ClientSecret: "fb-secret", RedirectURIs: cb("facebook"), Users: []providertest.User{fbAlice}})
-	for _, c := range []func(){h.ms.Close, h.apple.Close, h.appleBool.Close, h.gitlab.Close, h.linkedin.Close, h.slack.Close, h.discord.Close, h.facebook.Close} {
-		t.Cleanup(c)
-	}
-	toml := fmt.Sprintf(`
+	h := &provHarness{}
+	h.Harness = servertest.StartConfig(t, func(issuer string) string {
+		cb := func(name string) []string { return []string{issuer + "/auth/" + name + "/callback"} }
+		msUsers := []providertest.User{msAlice, msNoEdov, msOutsider, msPersonal}
+		h.ms = providertest.NewMicrosoft(providertest.OIDCOptions{ClientID: "ms-client", ClientSecret: "ms-secret", IssuerParameter: true,
+			RedirectURIs: append(cb("microsoft"), cb("mscommon")...), Users: msUsers})
+		h.apple = providertest.NewApple(providertest.AppleOptions{RedirectURIs: cb("apple"), Users: []providertest.User{appleAlice, appleBob}})
+		h.appleBool = providertest.NewApple(providertest.AppleOptions{RedirectURIs: cb("apple2"), Users: []providertest.User{appleBob}, BooleanClaims: true})
+		h.gitlab = providertest.NewGitLab(providertest.OIDCOptions{ClientID: "gl-client", ClientSecret: "gl-secret", RedirectURIs: cb("gitlab"), Users: []providertest.User{glAlice}})
+		h.linkedin = providertest.NewLinkedIn(providertest.OIDCOptions{ClientID: "li-client", ClientSecret: "li-secret", RedirectURIs: cb("linkedin"), Users: []providertest.User{liAlice}})
+		h.slack = providertest.NewSlack(providertest.OIDCOptions{ClientID: "sl-client", ClientSecret: "sl-secret", RedirectURIs: cb("slack"), Users: []providertest.User{liAlice}})
+		h.discord = providertest.NewDiscord(providertest.OAuth2Options{ClientID: "dc-client", ClientSecret: "dc-secret",
+			RedirectURIs: append(cb("discord"), cb("generic")...), Users: []providertest.User{discordAlice, discordEve}})
+		h.facebook = providertest.NewFacebook(providertest.OAuth2Options{ClientID: "fb-client", ClientSecret: "fb-secret", RedirectURIs: cb("facebook"), Users: []providertest.User{fbAlice}})
+		for _, c := range []func(){h.ms.Close, h.apple.Close, h.appleBool.Close, h.gitlab.Close, h.linkedin.Close, h.slack.Close, h.discord.Close, h.facebook.Close} {
+			t.Cleanup(c)
+		}
+		return fmt.Sprintf(`
 issuer = %q
 upstream_timeout = "2s"
 [database]
@@ -149,18 +144,18 @@ name = "global_name"
 id = "spa"
 redirect_uris = [%q]
 providers = ["microsoft", "mscommon", "apple", "apple2", "gitlab", "discord", "facebook", "linkedin", "slack", "generic"]
-`, h.issuer, "sqlite:"+filepath.Join(t.TempDir(), "broker.db"),
-		h.ms.BaseURL(), allowedDir, providertest.MicrosoftConsumersTenant, h.ms.BaseURL(),
-		h.apple.ClientID(), h.apple.TeamID(), h.apple.KeyID(), h.apple.PrivateKeyPEM(), h.apple.URL(),
-		// apple2's key as one line with literal \n, as an environment
-		// variable often carries it.
-		h.appleBool.ClientID(), h.appleBool.TeamID(), h.appleBool.KeyID(), strings.ReplaceAll(h.appleBool.PrivateKeyPEM(), "\n", `\n`), h.appleBool.URL(),
-		h.gitlab.URL(), h.discord.BaseURL(), h.facebook.BaseURL(), h.linkedin.URL(), h.slack.URL(),
-		h.discord.BaseURL()+"/oauth2/authorize", h.discord.BaseURL()+"/api/oauth2/token", h.discord.BaseURL()+"/api/users/@me",
-		appRedirect) + `
+`, issuer, "sqlite:"+filepath.Join(t.TempDir(), "broker.db"),
+			h.ms.BaseURL(), allowedDir, providertest.MicrosoftConsumersTenant, h.ms.BaseURL(),
+			h.apple.ClientID(), h.apple.TeamID(), h.apple.KeyID(), h.apple.PrivateKeyPEM(), h.apple.URL(),
+			// apple2's key as one line with literal \n, as an environment
+			// variable often carries it.
+			h.appleBool.ClientID(), h.appleBool.TeamID(), h.appleBool.KeyID(), strings.ReplaceAll(h.appleBool.PrivateKeyPEM(), "\n", `\n`), h.appleBool.URL(),
+			h.gitlab.URL(), h.discord.BaseURL(), h.facebook.BaseURL(), h.linkedin.URL(), h.slack.URL(),
+			h.discord.BaseURL()+"/oauth2/authorize", h.discord.BaseURL()+"/api/oauth2/token", h.discord.BaseURL()+"/api/users/@me",
+			servertest.AppRedirect) + `
 [[tenants]]
 id = "platform"
-redirect_uris = ["` + appRedirect + `"]
+redirect_uris = ["` + servertest.AppRedirect + `"]
 providers = ["gitlab"]
 [tenants.access]
 groups = ["acme/platform"]
@@ -171,42 +166,37 @@ groups = ["acme/platform"]
 role = "viewer"
 everyone = true
 `
-	cfg, err := config.Parse([]byte(toml), func(string) string { return "" })
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	h.cfg = cfg
-	h.srv = h.serve(cfg, l)
+	})
 	return h
 }
 
 // signInWith runs a sign-in through a redirect-based provider (setNext
 // picks the user upstream) and returns the app's redirect query.
-func (h *provHarness) signInWith(provider string, setNext func(providertest.User), u providertest.User) (url.Values, pkce) {
-	h.t.Helper()
-	p := newPKCE()
+func (h *provHarness) signInWith(provider string, setNext func(providertest.User), u providertest.User) (url.Values, servertest.PKCE) {
+	h.T.Helper()
+	p := servertest.NewPKCE()
 	setNext(u)
-	return h.newBrowser().follow(h.authorizeURL("/auth/"+provider+"/login", "spa", p, nil)), p
+	return h.NewBrowser().Follow(h.AuthorizeURL("/auth/"+provider+"/login", "spa", p, nil)), p
 }
 
 // tokens redeems a successful sign-in's code; it fails the test otherwise.
-func (h *provHarness) tokens(q url.Values, p pkce) tokenResponse {
-	h.t.Helper()
+func (h *provHarness) tokens(q url.Values, p servertest.PKCE) servertest.TokenResponse {
+	h.T.Helper()
 	if q.Get("error") != "" {
-		h.t.Fatalf("sign-in: error=%s (%s)", q.Get("error"), q.Get("error_description"))
+		h.T.Fatalf("sign-in: error=%s (%s)", q.Get("error"), q.Get("error_description"))
 	}
-	tr, status := h.redeem("spa", q.Get("code"), p.verifier)
+	tr, status := h.Redeem("spa", q.Get("code"), p.Verifier)
 	if status != http.StatusOK {
-		h.t.Fatalf("redeem: status %d: %+v", status, tr)
+		h.T.Fatalf("redeem: status %d: %+v", status, tr)
 	}
 	return tr
 }
 
-func (h *provHarness) me(tr tokenResponse) meResponse {
-	h.t.Helper()
-	var me meResponse
-	if status, _ := h.getBearer("/auth/me", tr.AccessToken, &me); status != http.StatusOK {
-		h.t.Fatalf("/auth/me: status %d", status)
+func (h *provHarness) me(tr servertest.TokenResponse) servertest.MeResponse {
+	h.T.Helper()
+	var me servertest.MeResponse
+	if status, _ := h.GetBearer("/auth/me", tr.AccessToken, &me); status != http.StatusOK {
+		h.T.Fatalf("/auth/me: status %d", status)
 	}
 	return me
 }
@@ -271,10 +261,10 @@ func TestMicrosoftRefusals(t *testing.T) {
 		"response iss templated":                  h.ms.BaseURL() + "/{tenantid}/v2.0",
 	} {
 		t.Run(name, func(t *testing.T) {
-			b, p := h.newBrowser(), newPKCE()
+			b, p := h.NewBrowser(), servertest.NewPKCE()
 			h.ms.SetNextUser(msAlice)
-			up := b.upstreamRedirect(h.authorizeURL("/auth/microsoft/login", "spa", p, nil))
-			resp := b.get(up.String())
+			up := b.UpstreamRedirect(h.AuthorizeURL("/auth/microsoft/login", "spa", p, nil))
+			resp := b.Get(up.String())
 			resp.Body.Close()
 			back, _ := url.Parse(resp.Header.Get("Location"))
 			q := back.Query()
@@ -283,7 +273,7 @@ func TestMicrosoftRefusals(t *testing.T) {
 			}
 			q.Set("iss", iss)
 			back.RawQuery = q.Encode()
-			wantDenied(t, b.follow(back.String()))
+			wantDenied(t, b.Follow(back.String()))
 		})
 	}
 	// tenant = common with no allowed_tenants refuses every account.
@@ -291,7 +281,7 @@ func TestMicrosoftRefusals(t *testing.T) {
 		q, _ := h.signInWith("mscommon", h.ms.SetNextUser, msAlice)
 		wantDenied(t, q)
 	})
-	if strings.Contains(h.logs.String(), "ms-secret") {
+	if strings.Contains(h.Logs.String(), "ms-secret") {
 		t.Error("a client secret reached the logs")
 	}
 }
@@ -302,19 +292,19 @@ var formAction = regexp.MustCompile(`<form method="post" action="([^"]+)">`)
 
 // appleUpstream starts a sign-in with Apple in b and returns the form Apple
 // would post back: its action and fields.
-func (h *provHarness) appleUpstream(b *browser, provider string, fake *providertest.Apple, u providertest.User, p pkce) (string, url.Values) {
-	h.t.Helper()
+func (h *provHarness) appleUpstream(b *servertest.Browser, provider string, fake *providertest.Apple, u providertest.User, p servertest.PKCE) (string, url.Values) {
+	h.T.Helper()
 	fake.SetNextUser(u)
-	up := b.upstreamRedirect(h.authorizeURL("/auth/"+provider+"/login", "spa", p, nil))
+	up := b.UpstreamRedirect(h.AuthorizeURL("/auth/"+provider+"/login", "spa", p, nil))
 	if got := up.Query().Get("response_mode"); got != "form_post" {
-		h.t.Fatalf("response_mode = %q, want form_post", got)
+		h.T.Fatalf("response_mode = %q, want form_post", got)
 	}
-	resp := b.get(up.String())
+	resp := b.Get(up.String())
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	action := formAction.FindSubmatch(body)
 	if resp.StatusCode != http.StatusOK || action == nil {
-		h.t.Fatalf("Apple's answer: status %d, body %.300s", resp.StatusCode, body)
+		h.T.Fatalf("Apple's answer: status %d, body %.300s", resp.StatusCode, body)
 	}
 	form := url.Values{}
 	for _, m := range formField.FindAllSubmatch(body, -1) {
@@ -327,11 +317,11 @@ func (h *provHarness) appleUpstream(b *browser, provider string, fake *providert
 // a cross-site POST, which carries no SameSite=Lax cookie. It returns the
 // 303's target.
 func (h *provHarness) crossSitePost(action string, form url.Values) (*http.Response, string) {
-	h.t.Helper()
+	h.T.Helper()
 	c := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := c.PostForm(action, form)
 	if err != nil {
-		h.t.Fatal(err)
+		h.T.Fatal(err)
 	}
 	resp.Body.Close()
 	return resp, resp.Header.Get("Location")
@@ -339,12 +329,12 @@ func (h *provHarness) crossSitePost(action string, form url.Values) (*http.Respo
 
 func TestAppleSignIn(t *testing.T) {
 	h := newProvHarness(t)
-	first := func(u providertest.User) meResponse {
+	first := func(u providertest.User) servertest.MeResponse {
 		t.Helper()
-		b, p := h.newBrowser(), newPKCE()
+		b, p := h.NewBrowser(), servertest.NewPKCE()
 		action, form := h.appleUpstream(b, "apple", h.apple, u, p)
 		resp, next := h.crossSitePost(action, form)
-		if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(next, h.issuer+"/auth/apple/callback?response=") {
+		if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(next, h.Issuer+"/auth/apple/callback?response=") {
 			t.Fatalf("form POST: status %d, Location %q; want 303 to the GET callback", resp.StatusCode, next)
 		}
 		for _, secret := range []string{form.Get("code"), "firstName"} {
@@ -353,7 +343,7 @@ func TestAppleSignIn(t *testing.T) {
 			}
 		}
 		// The GET is a top-level navigation: the browser's Lax cookie goes.
-		return h.me(h.tokens(b.follow(next), p))
+		return h.me(h.tokens(b.Follow(next), p))
 	}
 	alice := first(appleAlice)
 	if alice.Name != "Alice Apple" {
@@ -385,25 +375,25 @@ func TestAppleSignIn(t *testing.T) {
 	}
 }
 
-func first2(t *testing.T, h *provHarness, u providertest.User) meResponse {
+func first2(t *testing.T, h *provHarness, u providertest.User) servertest.MeResponse {
 	t.Helper()
-	b, p := h.newBrowser(), newPKCE()
+	b, p := h.NewBrowser(), servertest.NewPKCE()
 	action, form := h.appleUpstream(b, "apple2", h.appleBool, u, p)
 	_, next := h.crossSitePost(action, form)
-	return h.me(h.tokens(b.follow(next), p))
+	return h.me(h.tokens(b.Follow(next), p))
 }
 
 func TestAppleRefusals(t *testing.T) {
 	h := newProvHarness(t)
 	t.Run("replayed state", func(t *testing.T) {
-		b, p := h.newBrowser(), newPKCE()
+		b, p := h.NewBrowser(), servertest.NewPKCE()
 		action, form := h.appleUpstream(b, "apple", h.apple, appleBob, p)
 		_, next := h.crossSitePost(action, form)
-		h.tokens(b.follow(next), p)
+		h.tokens(b.Follow(next), p)
 		// The same response posted again, and the sealed GET replayed.
 		_, again := h.crossSitePost(action, form)
 		for _, u := range []string{again, next} {
-			resp := b.get(u)
+			resp := b.Get(u)
 			resp.Body.Close()
 			if resp.StatusCode != http.StatusBadRequest {
 				t.Errorf("replay %.80s: status %d, want 400", u, resp.StatusCode)
@@ -411,25 +401,25 @@ func TestAppleRefusals(t *testing.T) {
 		}
 	})
 	t.Run("another browser's response (login CSRF)", func(t *testing.T) {
-		attacker, p := h.newBrowser(), newPKCE()
+		attacker, p := h.NewBrowser(), servertest.NewPKCE()
 		action, form := h.appleUpstream(attacker, "apple", h.apple, appleBob, p)
 		_, next := h.crossSitePost(action, form)
-		victim := h.newBrowser()
-		resp := victim.get(next)
+		victim := h.NewBrowser()
+		resp := victim.Get(next)
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("status %d, want 400", resp.StatusCode)
 		}
 	})
 	t.Run("forged sealed response", func(t *testing.T) {
-		resp := h.newBrowser().get(h.issuer + "/auth/apple/callback?response=" + strings.Repeat("A", 100))
+		resp := h.NewBrowser().Get(h.Issuer + "/auth/apple/callback?response=" + strings.Repeat("A", 100))
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("status %d, want 400", resp.StatusCode)
 		}
 	})
 	t.Run("state in the URL, not the form", func(t *testing.T) {
-		b, p := h.newBrowser(), newPKCE()
+		b, p := h.NewBrowser(), servertest.NewPKCE()
 		action, form := h.appleUpstream(b, "apple", h.apple, appleBob, p)
 		state := form.Get("state")
 		form.Del("state")
@@ -439,7 +429,7 @@ func TestAppleRefusals(t *testing.T) {
 		}
 	})
 	t.Run("POST to a provider that redirects", func(t *testing.T) {
-		resp, _ := h.crossSitePost(h.issuer+"/auth/gitlab/callback", url.Values{"state": {"x"}, "code": {"y"}})
+		resp, _ := h.crossSitePost(h.Issuer+"/auth/gitlab/callback", url.Values{"state": {"x"}, "code": {"y"}})
 		if resp.StatusCode != http.StatusMethodNotAllowed {
 			t.Errorf("status %d, want 405", resp.StatusCode)
 		}
@@ -502,17 +492,17 @@ func TestNewProviderTypesUpstreamFaults(t *testing.T) {
 func TestGroupsInAccessAndRoles(t *testing.T) {
 	h := newProvHarness(t)
 	signIn := func(u providertest.User) url.Values {
-		p := newPKCE()
+		p := servertest.NewPKCE()
 		h.gitlab.SetNextUser(u)
-		q := h.newBrowser().follow(h.authorizeURL("/auth/gitlab/login", "platform", p, nil))
+		q := h.NewBrowser().Follow(h.AuthorizeURL("/auth/gitlab/login", "platform", p, nil))
 		if q.Get("code") == "" {
 			return q
 		}
-		tr, status := h.redeem("platform", q.Get("code"), p.verifier)
+		tr, status := h.Redeem("platform", q.Get("code"), p.Verifier)
 		if status != http.StatusOK {
 			t.Fatalf("redeem: %d %+v", status, tr)
 		}
-		q.Set("roles", fmt.Sprint(payloadOf(t, tr.AccessToken)["roles"]))
+		q.Set("roles", fmt.Sprint(servertest.PayloadOf(t, tr.AccessToken)["roles"]))
 		return q
 	}
 	if q := signIn(glAlice); q.Get("roles") != "[deployer viewer]" {

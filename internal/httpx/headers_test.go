@@ -1,10 +1,12 @@
-package server_test
+package httpx_test
 
 import (
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/socialbroker/broker/internal/server/servertest"
 )
 
 // TestResponseHeaders: every answer carries nosniff, no-referrer and
@@ -12,24 +14,24 @@ import (
 // Cache-Control: no-store and Pragma: no-cache (RFC 6749 §5.1), errors
 // included; the broker's HTML pages carry their Content-Security-Policy.
 func TestResponseHeaders(t *testing.T) {
-	h := newHarness(t, "")
-	tokens := h.signIn("google", "spa", alice)
-	p := newPKCE()
-	q := h.login(h.newBrowser(), "google", "spa", alice, p)
+	h := servertest.New(t, "")
+	tokens := h.SignIn("google", "spa", servertest.Alice)
+	p := servertest.NewPKCE()
+	q := h.Login(h.NewBrowser(), "google", "spa", servertest.Alice, p)
 
 	form := func(v url.Values) *http.Request {
-		req, _ := http.NewRequest(http.MethodPost, h.issuer+"/token", strings.NewReader(v.Encode()))
+		req, _ := http.NewRequest(http.MethodPost, h.Issuer+"/token", strings.NewReader(v.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		return req
 	}
 	bearer := func(path string) *http.Request {
-		req, _ := http.NewRequest(http.MethodGet, h.issuer+path, nil)
+		req, _ := http.NewRequest(http.MethodGet, h.Issuer+path, nil)
 		req.Header.Set("Authorization", "Bearer "+tokens.AccessToken)
 		req.Header.Set("X-Tenant-ID", "spa")
 		return req
 	}
 	get := func(path string) *http.Request {
-		req, _ := http.NewRequest(http.MethodGet, h.issuer+path, nil)
+		req, _ := http.NewRequest(http.MethodGet, h.Issuer+path, nil)
 		return req
 	}
 	tests := []struct {
@@ -39,9 +41,9 @@ func TestResponseHeaders(t *testing.T) {
 		noStore, page bool
 	}{
 		{"token", form(url.Values{"grant_type": {"authorization_code"}, "code": {q.Get("code")},
-			"redirect_uri": {appRedirect}, "client_id": {"spa"}, "code_verifier": {p.verifier}}), http.StatusOK, true, false},
+			"redirect_uri": {servertest.AppRedirect}, "client_id": {"spa"}, "code_verifier": {p.Verifier}}), http.StatusOK, true, false},
 		{"token error", form(url.Values{"grant_type": {"authorization_code"}, "code": {"guess"},
-			"redirect_uri": {appRedirect}, "client_id": {"spa"}, "code_verifier": {p.verifier}}), http.StatusBadRequest, true, false},
+			"redirect_uri": {servertest.AppRedirect}, "client_id": {"spa"}, "code_verifier": {p.Verifier}}), http.StatusBadRequest, true, false},
 		{"check", bearer("/auth/check"), http.StatusOK, true, false},
 		{"me", bearer("/auth/me"), http.StatusOK, true, false},
 		{"userinfo", bearer("/userinfo"), http.StatusOK, true, false},

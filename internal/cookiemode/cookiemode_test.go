@@ -1,4 +1,4 @@
-package server_test
+package cookiemode_test
 
 import (
 	"encoding/json"
@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/socialbroker/broker/internal/server"
+	"github.com/socialbroker/broker/internal/server/servertest"
 )
 
 // cookieTenantTOML registers a public SPA whose refresh tokens travel only
@@ -107,20 +108,20 @@ func (b *cookieBrowser) sentTo(path string) string {
 
 // signIn runs a GitHub sign-in for the cookie tenant on the broker at
 // base and redeems the code as the SPA does.
-func (b *cookieBrowser) signIn(h *harness) cookieReply {
+func (b *cookieBrowser) signIn(h *servertest.Harness) cookieReply {
 	b.t.Helper()
-	p := newPKCE()
-	h.setNextUser("github", alice)
-	nav := &browser{t: b.t, client: &http.Client{Jar: b.jar, Transport: b.client.Transport, Timeout: 10 * time.Second,
+	p := servertest.NewPKCE()
+	h.SetNextUser("github", servertest.Alice)
+	nav := &servertest.Browser{T: b.t, Client: &http.Client{Jar: b.jar, Transport: b.client.Transport, Timeout: 10 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-	start := strings.Replace(h.authorizeURL("/auth/github/login", cookieApp, p, nil), h.issuer, b.base, 1)
-	q := nav.follow(start)
+	start := strings.Replace(h.AuthorizeURL("/auth/github/login", cookieApp, p, nil), h.Issuer, b.base, 1)
+	q := nav.Follow(start)
 	if q.Get("code") == "" {
 		b.t.Fatalf("login: no code: %v", q)
 	}
 	return b.post("/token", url.Values{
-		"grant_type": {"authorization_code"}, "code": {q.Get("code")}, "redirect_uri": {appRedirect},
-		"client_id": {cookieApp}, "code_verifier": {p.verifier},
+		"grant_type": {"authorization_code"}, "code": {q.Get("code")}, "redirect_uri": {servertest.AppRedirect},
+		"client_id": {cookieApp}, "code_verifier": {p.Verifier},
 	}, nil)
 }
 
@@ -175,13 +176,13 @@ func noRefreshTokenIn(t *testing.T, r cookieReply, token string) {
 }
 
 func TestCookieModeCodeExchange(t *testing.T) {
-	h := newHarness(t, cookieTenantTOML)
-	b := newCookieBrowser(t, h.issuer, http.DefaultClient)
+	h := servertest.New(t, cookieTenantTOML)
+	b := newCookieBrowser(t, h.Issuer, http.DefaultClient)
 	r := b.signIn(h)
 	if r.status != http.StatusOK || r.str("access_token") == "" || r.str("token_type") != "Bearer" {
 		t.Fatalf("/token: status %d body %s, want 200 with an access token", r.status, r.raw)
 	}
-	rt := checkRefreshCookies(t, r.cookies, cookieName, false, h.cfg.Tokens.RefreshIdleTTL.Duration)
+	rt := checkRefreshCookies(t, r.cookies, cookieName, false, h.Cfg.Tokens.RefreshIdleTTL.Duration)
 	noRefreshTokenIn(t, r, rt)
 
 	// Scoped: the browser sends it to refresh and logout, nowhere else.
@@ -196,12 +197,12 @@ func TestCookieModeCodeExchange(t *testing.T) {
 
 	// The access token works as in body mode.
 	var me struct{ Email string }
-	if status, _ := h.getBearer("/auth/me", r.str("access_token"), &me); status != http.StatusOK || me.Email != alice.Email {
+	if status, _ := h.GetBearer("/auth/me", r.str("access_token"), &me); status != http.StatusOK || me.Email != servertest.Alice.Email {
 		t.Errorf("/auth/me: status %d, email %q", status, me.Email)
 	}
 
 	// A body-mode tenant still gets its refresh token in the body.
-	tr := h.signIn("github", "spa", alice)
+	tr := h.SignIn("github", "spa", servertest.Alice)
 	if tr.RefreshToken == "" {
 		t.Error("body-mode tenant: no refresh_token in the /token body")
 	}
@@ -210,13 +211,13 @@ func TestCookieModeCodeExchange(t *testing.T) {
 // The code grant of a cookie-mode tenant is guarded like refresh: a
 // forged cross-site redemption would plant the attacker's session.
 func TestCookieModeTokenDemandsCSRFHeaderAndOrigin(t *testing.T) {
-	h := newHarness(t, cookieTenantTOML)
-	b := newCookieBrowser(t, h.issuer, http.DefaultClient)
-	p := newPKCE()
-	q := h.login(h.newBrowser(), "github", cookieApp, alice, p)
+	h := servertest.New(t, cookieTenantTOML)
+	b := newCookieBrowser(t, h.Issuer, http.DefaultClient)
+	p := servertest.NewPKCE()
+	q := h.Login(h.NewBrowser(), "github", cookieApp, servertest.Alice, p)
 	form := url.Values{
-		"grant_type": {"authorization_code"}, "code": {q.Get("code")}, "redirect_uri": {appRedirect},
-		"client_id": {cookieApp}, "code_verifier": {p.verifier},
+		"grant_type": {"authorization_code"}, "code": {q.Get("code")}, "redirect_uri": {servertest.AppRedirect},
+		"client_id": {cookieApp}, "code_verifier": {p.Verifier},
 	}
 	for name, hdr := range map[string]map[string]string{
 		"no csrf header":   {"X-Broker-CSRF": ""},
@@ -224,7 +225,7 @@ func TestCookieModeTokenDemandsCSRFHeaderAndOrigin(t *testing.T) {
 		"no origin":        {"Origin": ""},
 		"foreign origin":   {"Origin": "https://evil.test"},
 		"sibling port":     {"Origin": "http://127.0.0.1:5174"},
-		"origin of broker": {"Origin": h.issuer},
+		"origin of broker": {"Origin": h.Issuer},
 	} {
 		r := b.post("/token", form, hdr)
 		if r.status != http.StatusForbidden || r.str("error") != "invalid_request" || r.str("error_description") == "" {
@@ -241,8 +242,8 @@ func TestCookieModeTokenDemandsCSRFHeaderAndOrigin(t *testing.T) {
 }
 
 func TestCookieModeRefresh(t *testing.T) {
-	h := newHarness(t, cookieTenantTOML)
-	b := newCookieBrowser(t, h.issuer, http.DefaultClient)
+	h := servertest.New(t, cookieTenantTOML)
+	b := newCookieBrowser(t, h.Issuer, http.DefaultClient)
 	first := checkRefreshCookies(t, b.signIn(h).cookies, cookieName, false, time.Hour*24*365)
 
 	seen := map[string]bool{first: true}
@@ -251,7 +252,7 @@ func TestCookieModeRefresh(t *testing.T) {
 		if r.status != http.StatusOK || r.str("accessToken") == "" || r.str("tokenType") != "Bearer" {
 			t.Fatalf("refresh %d: status %d body %s", i, r.status, r.raw)
 		}
-		rt := checkRefreshCookies(t, r.cookies, cookieName, false, h.cfg.Tokens.RefreshIdleTTL.Duration)
+		rt := checkRefreshCookies(t, r.cookies, cookieName, false, h.Cfg.Tokens.RefreshIdleTTL.Duration)
 		noRefreshTokenIn(t, r, rt)
 		if seen[rt] {
 			t.Fatalf("refresh %d: the cookie was not rotated", i)
@@ -260,16 +261,16 @@ func TestCookieModeRefresh(t *testing.T) {
 		if b.sentTo("/auth/refresh") != rt {
 			t.Fatalf("refresh %d: the browser did not take the rotated cookie", i)
 		}
-		if status, _ := h.getBearer("/auth/check", r.str("accessToken"), nil); status != http.StatusOK {
+		if status, _ := h.GetBearer("/auth/check", r.str("accessToken"), nil); status != http.StatusOK {
 			t.Fatalf("refresh %d: new access token: /auth/check status %d", i, status)
 		}
 	}
 
 	// Reuse detection still applies to cookies: the first token, replayed
 	// after the grace, kills the session and clears the cookies.
-	h.clock.Advance(h.cfg.Tokens.RefreshReuseGrace.Duration + time.Second)
+	h.Clock.Advance(h.Cfg.Tokens.RefreshReuseGrace.Duration + time.Second)
 	replay := &http.Cookie{Name: cookieName, Value: first}
-	req, _ := http.NewRequest(http.MethodPost, h.issuer+"/auth/refresh", nil)
+	req, _ := http.NewRequest(http.MethodPost, h.Issuer+"/auth/refresh", nil)
 	req.Header.Set("Origin", cookieOrigin)
 	req.Header.Set("X-Broker-CSRF", "1")
 	req.Header.Set("X-Tenant-ID", cookieApp)
@@ -297,8 +298,8 @@ func TestCookieModeRefresh(t *testing.T) {
 }
 
 func TestCookieModeRefreshDemandsCSRFHeaderAndOrigin(t *testing.T) {
-	h := newHarness(t, cookieTenantTOML)
-	b := newCookieBrowser(t, h.issuer, http.DefaultClient)
+	h := servertest.New(t, cookieTenantTOML)
+	b := newCookieBrowser(t, h.Issuer, http.DefaultClient)
 	rt := checkRefreshCookies(t, b.signIn(h).cookies, cookieName, false, time.Hour*24*365)
 	for name, hdr := range map[string]map[string]string{
 		"no csrf header": {"X-Broker-CSRF": ""},
@@ -325,7 +326,7 @@ func TestCookieModeRefreshDemandsCSRFHeaderAndOrigin(t *testing.T) {
 		t.Errorf("X-Tenant-ID of a body-mode app: status %d body %s, want 401 invalid_request", r.status, r.raw)
 	}
 	// No cookie at all: sign in again.
-	nb := newCookieBrowser(t, h.issuer, http.DefaultClient)
+	nb := newCookieBrowser(t, h.Issuer, http.DefaultClient)
 	if r := nb.post("/auth/refresh", nil, nil); r.status != http.StatusUnauthorized || r.str("error") != "invalid_grant" {
 		t.Errorf("no cookie: status %d body %s, want 401 invalid_grant", r.status, r.raw)
 	}
@@ -339,8 +340,8 @@ func TestCookieModeRefreshDemandsCSRFHeaderAndOrigin(t *testing.T) {
 }
 
 func TestCookieModeLogout(t *testing.T) {
-	h := newHarness(t, cookieTenantTOML)
-	b := newCookieBrowser(t, h.issuer, http.DefaultClient)
+	h := servertest.New(t, cookieTenantTOML)
+	b := newCookieBrowser(t, h.Issuer, http.DefaultClient)
 	signed := b.signIn(h)
 	access := signed.str("access_token")
 	rt := b.sentTo("/auth/logout")
@@ -355,7 +356,7 @@ func TestCookieModeLogout(t *testing.T) {
 			t.Errorf("%s: status %d cookies %v, want 403 and none", name, r.status, r.cookies)
 		}
 	}
-	if status, _ := h.getBearer("/auth/check", access, nil); status != http.StatusOK {
+	if status, _ := h.GetBearer("/auth/check", access, nil); status != http.StatusOK {
 		t.Fatalf("after refused logouts: /auth/check status %d, want 200", status)
 	}
 
@@ -379,14 +380,14 @@ func TestCookieModeLogout(t *testing.T) {
 
 	// Revoked: the access token and the refresh token both fail.
 	var check map[string]any
-	if status, _ := h.getBearer("/auth/check", access, &check); status != http.StatusUnauthorized || check["error"] != "invalid_token" {
+	if status, _ := h.GetBearer("/auth/check", access, &check); status != http.StatusUnauthorized || check["error"] != "invalid_token" {
 		t.Errorf("/auth/check after logout: status %d %v, want 401 invalid_token", status, check)
 	}
 	replay := b.post("/auth/refresh", nil, nil) // the jar is empty now: send the old token by hand
 	if replay.status != http.StatusUnauthorized {
 		t.Errorf("refresh with no cookie after logout: status %d", replay.status)
 	}
-	b.jar.SetCookies(&url.URL{Scheme: "http", Host: strings.TrimPrefix(h.issuer, "http://"), Path: "/auth/refresh"},
+	b.jar.SetCookies(&url.URL{Scheme: "http", Host: strings.TrimPrefix(h.Issuer, "http://"), Path: "/auth/refresh"},
 		[]*http.Cookie{{Name: cookieName, Value: rt, Path: "/auth/refresh"}})
 	if r := b.post("/auth/refresh", nil, nil); r.status != http.StatusUnauthorized || r.str("error") != "invalid_grant" {
 		t.Errorf("old refresh cookie after logout: status %d body %s, want 401 invalid_grant", r.status, r.raw)
@@ -401,14 +402,14 @@ func TestCookieModeLogout(t *testing.T) {
 // Logout with only the bearer token (the cookie already gone) still
 // revokes the session.
 func TestCookieModeLogoutWithBearer(t *testing.T) {
-	h := newHarness(t, cookieTenantTOML)
-	b := newCookieBrowser(t, h.issuer, http.DefaultClient)
+	h := servertest.New(t, cookieTenantTOML)
+	b := newCookieBrowser(t, h.Issuer, http.DefaultClient)
 	access := b.signIn(h).str("access_token")
-	nb := newCookieBrowser(t, h.issuer, http.DefaultClient) // no cookies
+	nb := newCookieBrowser(t, h.Issuer, http.DefaultClient) // no cookies
 	if r := nb.post("/auth/logout", nil, map[string]string{"Authorization": "Bearer " + access}); r.status != http.StatusOK {
 		t.Fatalf("logout: status %d body %s", r.status, r.raw)
 	}
-	if status, _ := h.getBearer("/auth/check", access, nil); status != http.StatusUnauthorized {
+	if status, _ := h.GetBearer("/auth/check", access, nil); status != http.StatusUnauthorized {
 		t.Errorf("/auth/check after bearer logout: status %d, want 401", status)
 	}
 	if r := b.post("/auth/refresh", nil, nil); r.status != http.StatusUnauthorized {
@@ -418,8 +419,8 @@ func TestCookieModeLogoutWithBearer(t *testing.T) {
 
 // The preflight lets the custom header through for an allowed origin.
 func TestCookieModePreflight(t *testing.T) {
-	h := newHarness(t, cookieTenantTOML)
-	req, _ := http.NewRequest(http.MethodOptions, h.issuer+"/auth/refresh", nil)
+	h := servertest.New(t, cookieTenantTOML)
+	req, _ := http.NewRequest(http.MethodOptions, h.Issuer+"/auth/refresh", nil)
 	req.Header.Set("Origin", cookieOrigin)
 	req.Header.Set("Access-Control-Request-Method", "POST")
 	req.Header.Set("Access-Control-Request-Headers", "x-broker-csrf, x-tenant-id")
@@ -438,12 +439,12 @@ func TestCookieModePreflight(t *testing.T) {
 // Over https the cookies are Secure and carry the __Secure- prefix (not
 // __Host-, which would force Path=/), and still work.
 func TestCookieModeHTTPS(t *testing.T) {
-	h := newHarness(t, cookieTenantTOML)
+	h := servertest.New(t, cookieTenantTOML)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := *h.cfg
+	cfg := *h.Cfg
 	cfg.Issuer = "https://" + l.Addr().String()
 	cfg.Tenants = slices.Clone(cfg.Tenants)
 	for i := range cfg.Tenants {
@@ -451,7 +452,7 @@ func TestCookieModeHTTPS(t *testing.T) {
 			cfg.Tenants[i].AllowedOrigins = []string{"https://127.0.0.1:5173"}
 		}
 	}
-	srv, err := server.New(t.Context(), &cfg, server.Options{Logger: newTestLogger(h.logs), Now: h.clock.Now})
+	srv, err := server.New(t.Context(), &cfg, server.Options{Logger: servertest.NewLogger(h.Logs), Now: h.Clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

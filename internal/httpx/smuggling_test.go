@@ -1,4 +1,4 @@
-package server_test
+package httpx_test
 
 import (
 	"bufio"
@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/socialbroker/broker/internal/server/servertest"
 )
 
 // rawExchange sends raw bytes on a fresh connection to the broker, then
@@ -59,7 +61,7 @@ func statuses(resps []*http.Response) []int {
 // 400 and its connection closed (RFC 9112 §6.1, §11.2): what follows
 // the chunked body is never served as a second request.
 func TestRequestSmuggling(t *testing.T) {
-	h := newHarness(t, "")
+	h := servertest.New(t, "")
 	const smuggled = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
 	// A proxy that frames by Content-Length forwards all of this as one
 	// body; a server that reads the chunks sees a second request.
@@ -76,7 +78,7 @@ func TestRequestSmuggling(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resps := rawExchange(t, h.issuer, tt.head+"\r\n"+chunked)
+			resps := rawExchange(t, h.Issuer, tt.head+"\r\n"+chunked)
 			if got := statuses(resps); len(got) != 1 || got[0] != http.StatusBadRequest {
 				t.Fatalf("responses %v, want one 400 and the connection closed", got)
 			}
@@ -90,27 +92,27 @@ func TestRequestSmuggling(t *testing.T) {
 	t.Run("after a good request on the same connection", func(t *testing.T) {
 		good := "POST /revoke HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 21\r\n\r\ntoken=x&client_id=spa"
 		bad := "GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: " + cl + "\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked
-		if got := statuses(rawExchange(t, h.issuer, good+bad)); len(got) != 2 || got[0] != http.StatusOK || got[1] != http.StatusBadRequest {
+		if got := statuses(rawExchange(t, h.Issuer, good+bad)); len(got) != 2 || got[0] != http.StatusOK || got[1] != http.StatusBadRequest {
 			t.Fatalf("responses %v, want 200, 400 and the connection closed", got)
 		}
 	})
 	t.Run("after OPTIONS *, which net/http would answer itself", func(t *testing.T) {
 		options := "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n"
 		bad := "GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: " + cl + "\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked
-		if got := statuses(rawExchange(t, h.issuer, options+bad)); len(got) != 2 || got[0] >= 500 || got[1] != http.StatusBadRequest {
+		if got := statuses(rawExchange(t, h.Issuer, options+bad)); len(got) != 2 || got[0] >= 500 || got[1] != http.StatusBadRequest {
 			t.Fatalf("responses %v, want an answer, 400 and the connection closed", got)
 		}
 	})
 	t.Run("requests framed by length keep the connection", func(t *testing.T) {
 		post := "POST /revoke HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 21\r\n\r\ntoken=x&client_id=spa"
 		last := "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-		if got := statuses(rawExchange(t, h.issuer, post+smuggled+post+last)); len(got) != 4 || got[0] != 200 || got[1] != 200 || got[2] != 200 || got[3] != 200 {
+		if got := statuses(rawExchange(t, h.Issuer, post+smuggled+post+last)); len(got) != 4 || got[0] != 200 || got[1] != 200 || got[2] != 200 || got[3] != 200 {
 			t.Fatalf("responses %v, want four 200s", got)
 		}
 	})
 	t.Run("a chunked request alone is served, then the connection ends", func(t *testing.T) {
 		post := "POST /revoke HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n15\r\ntoken=x&client_id=spa\r\n0\r\n\r\n"
-		resps := rawExchange(t, h.issuer, post+smuggled)
+		resps := rawExchange(t, h.Issuer, post+smuggled)
 		if got := statuses(resps); len(got) != 1 || got[0] != http.StatusOK {
 			t.Fatalf("responses %v, want one 200 and the connection closed", got)
 		}

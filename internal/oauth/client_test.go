@@ -1,4 +1,4 @@
-package server_test
+package oauth_test
 
 import (
 	"net/http"
@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/socialbroker/broker/internal/server/servertest"
 	"golang.org/x/oauth2"
 )
 
@@ -13,23 +14,23 @@ import (
 // the flow and go-oidc pointed at the broker's discovery document for the
 // ID token, the access token's signature and userinfo.
 func TestOffTheShelfClient(t *testing.T) {
-	h := newHarness(t, "")
+	h := servertest.New(t, "")
 	ctx := t.Context()
-	provider, err := oidc.NewProvider(ctx, h.issuer)
+	provider, err := oidc.NewProvider(ctx, h.Issuer)
 	if err != nil {
 		t.Fatalf("discovery: %v", err)
 	}
 	conf := &oauth2.Config{
-		ClientID: "spa", Endpoint: provider.Endpoint(), RedirectURL: appRedirect,
+		ClientID: "spa", Endpoint: provider.Endpoint(), RedirectURL: servertest.AppRedirect,
 		Scopes: []string{oidc.ScopeOpenID, "email", "profile"},
 	}
 	verifier, state, nonce := oauth2.GenerateVerifier(), "app-state", "app-nonce"
 	authURL := conf.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), oidc.Nonce(nonce),
 		oauth2.SetAuthURLParam("provider", "github"))
 
-	h.github.SetNextUser(alice)
-	q := h.newBrowser().follow(authURL)
-	if q.Get("state") != state || q.Get("iss") != h.issuer {
+	h.GitHub.SetNextUser(servertest.Alice)
+	q := h.NewBrowser().Follow(authURL)
+	if q.Get("state") != state || q.Get("iss") != h.Issuer {
 		t.Fatalf("redirect query %v", q)
 	}
 	tok, err := conf.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(verifier))
@@ -52,7 +53,7 @@ func TestOffTheShelfClient(t *testing.T) {
 	if err := idt.Claims(&claims); err != nil || claims.Email != "alice@acme.test" || !claims.EmailVerified || claims.SID == "" {
 		t.Errorf("ID token claims %+v (%v)", claims, err)
 	}
-	keys := oidc.NewRemoteKeySet(ctx, h.issuer+"/.well-known/jwks.json")
+	keys := oidc.NewRemoteKeySet(ctx, h.Issuer+"/.well-known/jwks.json")
 	if _, err := keys.VerifySignature(ctx, tok.AccessToken); err != nil {
 		t.Errorf("access token signature against the JWKS: %v", err)
 	}
@@ -72,7 +73,7 @@ func TestOffTheShelfClient(t *testing.T) {
 		t.Error("refresh did not rotate the tokens")
 	}
 	client := conf.Client(ctx, fresh)
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, h.issuer+"/auth/me", nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, h.Issuer+"/auth/me", nil)
 	req.Header.Set("X-Tenant-ID", "spa") // the app names itself
 	resp, err := client.Do(req)
 	if err != nil || resp.StatusCode != http.StatusOK {

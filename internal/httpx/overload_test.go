@@ -1,4 +1,4 @@
-package server_test
+package httpx_test
 
 import (
 	"net/http"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/socialbroker/broker/internal/server"
+	"github.com/socialbroker/broker/internal/server/servertest"
 )
 
 // TestMaxInFlight: a broker with max_in_flight = 2 and two requests held
@@ -14,11 +15,11 @@ import (
 // Retry-After at once, while /readyz still answers; once the held ones
 // end it serves again.
 func TestMaxInFlight(t *testing.T) {
-	h := newHarness(t, "")
-	cfg := *h.cfg
+	h := servertest.New(t, "")
+	cfg := *h.Cfg
 	cfg.MaxInFlight = 2
 	entered, release := make(chan struct{}), make(chan struct{})
-	srv, err := server.New(t.Context(), &cfg, server.Options{Logger: newTestLogger(h.logs), Now: h.clock.Now,
+	srv, err := server.New(t.Context(), &cfg, server.Options{Logger: servertest.NewLogger(h.Logs), Now: h.Clock.Now,
 		Mount: func(e *echo.Echo) {
 			e.GET("/held", func(c echo.Context) error {
 				entered <- struct{}{}

@@ -1,0 +1,175 @@
+package logout_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"html"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/socialbroker/broker/internal/server/servertest"
+	"github.com/socialbroker/broker/tokens/jwstest"
+)
+
+// TestPostLogoutSeeOther: RP-initiated logout by POST form (OIDC
+// RP-Initiated Logout §2) answers 303, so the browser follows with a GET
+// and never re-posts the form (RFC 9700 §4.12); GET answers 302.
+func TestPostLogoutSeeOther(t *testing.T) {
+	h := servertest.New(t, "")
+	tr := h.SignIn("google", "spa", servertest.Alice)
+	resp := postBrowserForm(t, h.Issuer+"/logout", url.Values{"id_token_hint": {tr.IDToken}, "post_logout_redirect_uri": {servertest.AppLogout}, "state": {"xyz"}})
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != servertest.AppLogout+"?state=xyz" {
+		t.Fatalf("POST /logout: %d Location %q, want 303 to %s?state=xyz", resp.StatusCode, resp.Header.Get("Location"), servertest.AppLogout)
+	}
+	if status, _ := h.GetBearer("/auth/check", tr.AccessToken, nil); status != http.StatusUnauthorized {
+		t.Errorf("check after POST /logout: %d, want 401", status)
+	}
+	other := h.SignIn("google", "spa", servertest.Alice)
+	resp = h.NewBrowser().Get(h.Issuer + "/logout?" + url.Values{"id_token_hint": {other.IDToken}, "post_logout_redirect_uri": {servertest.AppLogout}}.Encode())
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound {
+		t.Errorf("GET /logout: %d, want 302", resp.StatusCode)
+	}
+	resp = postBrowserForm(t, h.Issuer+"/logout", url.Values{})
+	body := servertest.ReadAll(t, resp)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "signed out") {
+		t.Errorf("POST /logout without parameters: %d, want the signed-out page", resp.StatusCode)
+	}
+}
+
+// TestLogoutNamesWhatIsMissing: a post_logout_redirect_uri, registered,
+// but neither id_token_hint nor client_id: the page says which app is
+// missing, not that the address is unregistered.
+func TestLogoutNamesWhatIsMissing(t *testing.T) {
+	h := servertest.New(t, servertest.NoLimits)
+	q := url.Values{"post_logout_redirect_uri": {servertest.AppHome}}
+	body, _ := h.Refusal(t, h.NewBrowser().Get(h.Issuer+"/logout?"+q.Encode()))
+	text := html.UnescapeString(body)
+	if strings.Contains(text, "not registered") || !strings.Contains(text, "id_token_hint") || !strings.Contains(text, "client_id") {
+		t.Errorf("page does not say that id_token_hint or client_id is missing:\n%s", text)
+	}
+	// Named by client_id, the same address is accepted.
+	q.Set("client_id", "spa")
+	resp := h.NewBrowser().Get(h.Issuer + "/logout?" + q.Encode())
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != servertest.AppHome {
+		t.Errorf("with client_id: %d to %q, want 302 to %s", resp.StatusCode, resp.Header.Get("Location"), servertest.AppHome)
+	}
+	// An address the app did not register: the page links back to the app.
+	q.Set("post_logout_redirect_uri", servertest.AppHome+"elsewhere")
+	body, _ = h.Refusal(t, h.NewBrowser().Get(h.Issuer+"/logout?"+q.Encode()))
+	servertest.WantAppLink(t, body, "The SPA")
+}
+
+// TestPostLogoutRedirectHostile: RP-initiated logout redirects only to a
+// post_logout_redirect_uri registered byte for byte for the tenant the
+// hint names, over GET and POST alike.
+func TestPostLogoutRedirectHostile(t *testing.T) {
+	h := servertest.New(t, servertest.NoLimits)
+	tr := h.SignIn("google", "spa", servertest.Alice)
+	for name, uri := range servertest.HostileURIs(servertest.AppLogout) {
+		if uri == "" {
+			continue // no post_logout_redirect_uri: the signed-out page (TestPostLogoutSeeOther)
+		}
+		t.Run(name, func(t *testing.T) {
+			q := url.Values{"id_token_hint": {tr.IDToken}, "post_logout_redirect_uri": {uri}, "state": {"s"}}
+			servertest.RefusedPage(t, h.NewBrowser().Get(h.Issuer+"/logout?"+q.Encode()))
+			servertest.RefusedPage(t, postBrowserForm(t, h.Issuer+"/logout", q))
+			q.Del("id_token_hint")
+			q.Set("client_id", "spa")
+			servertest.RefusedPage(t, h.NewBrowser().Get(h.Issuer+"/logout?"+q.Encode()))
+		})
+	}
+	t.Run("repeated post_logout_redirect_uri", func(t *testing.T) {
+		u := h.Issuer + "/logout?" + url.Values{"client_id": {"spa"}, "post_logout_redirect_uri": {servertest.AppLogout, "https://evil.test/"}}.Encode()
+		servertest.RefusedPage(t, h.NewBrowser().Get(u))
+	})
+	t.Run("hint forged by the attacker", func(t *testing.T) {
+		attacker, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		claims := servertest.PayloadOf(t, tr.IDToken)
+		forged := jwstest.SignES256(attacker, map[string]any{"alg": "ES256", "typ": "JWT", "kid": "attacker"}, claims)
+		q := url.Values{"id_token_hint": {forged}, "post_logout_redirect_uri": {servertest.AppLogout}}
+		servertest.RefusedPage(t, h.NewBrowser().Get(h.Issuer+"/logout?"+q.Encode()))
+	})
+	t.Run("registered URI of another tenant", func(t *testing.T) {
+		other := h.SignInConfidential(servertest.Alice)
+		q := url.Values{"id_token_hint": {other.IDToken}, "post_logout_redirect_uri": {servertest.AppLogout}}
+		servertest.RefusedPage(t, h.NewBrowser().Get(h.Issuer+"/logout?"+q.Encode()))
+	})
+}
+
+// postBrowserForm posts a form as a browser's form submission would,
+// without following the answer.
+func postBrowserForm(t *testing.T, u string, form url.Values) *http.Response {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, u, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "text/html")
+	client := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+func TestEndSession(t *testing.T) {
+	h := servertest.New(t, "")
+	tr := h.SignIn("google", "spa", servertest.Alice)
+	b := h.NewBrowser()
+
+	evil := b.Get(h.Issuer + "/logout?" + url.Values{"id_token_hint": {tr.IDToken}, "post_logout_redirect_uri": {"https://evil.test/"}}.Encode())
+	servertest.PageRefusal(t, evil, http.StatusBadRequest)
+	noHint := b.Get(h.Issuer + "/logout?" + url.Values{"post_logout_redirect_uri": {"http://127.0.0.1:5173/"}}.Encode())
+	servertest.PageRefusal(t, noHint, http.StatusBadRequest)
+
+	resp := b.Get(h.Issuer + "/logout?" + url.Values{"id_token_hint": {tr.IDToken}, "post_logout_redirect_uri": {"http://127.0.0.1:5173/"}, "state": {"xyz"}}.Encode())
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "http://127.0.0.1:5173/?state=xyz" {
+		t.Fatalf("logout: %d Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if status, _ := h.GetBearer("/auth/check", tr.AccessToken, nil); status != http.StatusUnauthorized {
+		t.Errorf("check after RP-initiated logout: %d, want 401", status)
+	}
+}
+
+// oidc-client-ts and most RP libraries keep the sign-in's ID token and
+// send it as id_token_hint at logout, however long the session has lived
+// and however many times the signing key rotated meanwhile (refresh
+// grants issue no new ID token). A retired key must keep verifying hints
+// for as long as a session may live.
+func TestLogoutHintOutlivesKeyRotation(t *testing.T) {
+	h := servertest.New(t, "")
+	tr := h.SignIn("google", "spa", servertest.Alice)
+	h.Clock.Advance(20 * 24 * time.Hour)
+	next, status := h.RefreshGrant("spa", tr.RefreshToken) // keeps the session alive
+	if status != http.StatusOK {
+		t.Fatalf("refresh on day 20: %d %+v", status, next)
+	}
+	h.Clock.Advance(15 * 24 * time.Hour)
+	// Each replica refreshes the keys as it starts: the first publishes a
+	// new key (the old one is near key_rotation), the second, once the new
+	// key has been published long enough (a tenth of key_rotation), signs
+	// with it and retires the old one, the third loads what is still in
+	// force two hours later.
+	h.AddReplica()
+	h.Clock.Advance(4 * 24 * time.Hour)
+	h.AddReplica()
+	h.Clock.Advance(2 * time.Hour)
+	h.Issuer = h.AddReplica()
+
+	resp := h.NewBrowser().Get(h.Issuer + "/logout?" + url.Values{"id_token_hint": {tr.IDToken}, "post_logout_redirect_uri": {"http://127.0.0.1:5173/"}}.Encode())
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound {
+		t.Fatalf("logout with a 39-day-old hint: status %d, want a redirect back to the app", resp.StatusCode)
+	}
+	if _, status := h.RefreshGrant("spa", next.RefreshToken); status != http.StatusBadRequest {
+		t.Errorf("refresh after logout: status %d, want 400: the session must have ended", status)
+	}
+}
