@@ -42,7 +42,7 @@ func loginGoesTo(t *testing.T, h *harness, tenant, provider string) (int, string
 	t.Helper()
 	q := url.Values{"client_id": {tenant}, "redirect_uri": {"http://127.0.0.1:5173/cb"}, "response_type": {"code"},
 		"state": {"s"}, "code_challenge": {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"}, "code_challenge_method": {"S256"}}
-	resp, err := noRedirects.Get(h.url + "/auth/" + provider + "/login?" + q.Encode())
+	resp, err := noRedirects.Get(h.Issuer + "/auth/" + provider + "/login?" + q.Encode())
 	if err != nil {
 		t.Fatal(err)
 	}

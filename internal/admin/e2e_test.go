@@ -32,7 +32,7 @@ func signIn(t *testing.T, h *harness, start url.Values, tenant, secret string) (
 	start.Set("code_challenge_method", "S256")
 	jar, _ := cookiejar.New(nil)
 	browser := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	loc := h.url + "/authorize?" + start.Encode()
+	loc := h.Issuer + "/authorize?" + start.Encode()
 	var code string
 	for hop := 0; code == "" && hop < 6; hop++ {
 		resp, err := browser.Get(loc)
@@ -51,7 +51,7 @@ func signIn(t *testing.T, h *harness, start url.Values, tenant, secret string) (
 		}
 	}
 	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {appCallback}, "code_verifier": {verifier}}
-	req, _ := http.NewRequest("POST", h.url+"/token", strings.NewReader(form.Encode()))
+	req, _ := http.NewRequest("POST", h.Issuer+"/token", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth(tenant, secret)
 	resp, err := http.DefaultClient.Do(req)
@@ -72,7 +72,7 @@ func signIn(t *testing.T, h *harness, start url.Values, tenant, secret string) (
 // check calls /auth/check as tenant's backend would.
 func check(t *testing.T, h *harness, tenant, token string) int {
 	t.Helper()
-	req, _ := http.NewRequest("GET", h.url+"/auth/check", nil)
+	req, _ := http.NewRequest("GET", h.Issuer+"/auth/check", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("X-Tenant-ID", tenant)
 	resp, err := http.DefaultClient.Do(req)
@@ -141,7 +141,7 @@ func onboarding(t *testing.T, h, adm *harness, lag time.Duration) {
 	// In force: the secret authenticates the app, and login_hint leads
 	// straight to the verified domain's connection.
 	routed := func() bool {
-		resp, err := noRedirects.Get(h.url + "/authorize?" + start.Encode())
+		resp, err := noRedirects.Get(h.Issuer + "/authorize?" + start.Encode())
 		if err != nil {
 			t.Fatal(err)
 		}

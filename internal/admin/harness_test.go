@@ -6,58 +6,37 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/socialbroker/broker/internal/admin"
-	"github.com/socialbroker/broker/internal/config"
 	"github.com/socialbroker/broker/internal/domains/dnstest"
 	"github.com/socialbroker/broker/internal/server"
+	"github.com/socialbroker/broker/internal/server/servertest"
 	"github.com/socialbroker/broker/providers/providertest"
 	"github.com/socialbroker/broker/storage"
 )
 
-// The admin API's tests run a real broker on a real listener (server.New
-// and Serve), with a fake OpenID Connect upstream, a test DNS server and
-// its own SQLite database, and talk to it over HTTP as an operator's
+// The admin API's tests run a real broker on a real listener
+// (servertest), with a fake OpenID Connect upstream, a test DNS server and
+// a database of its own, and talk to it over HTTP as an operator's
 // scripts would.
 
 const secretsKey = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=" // 32 bytes
 
-// harness is one running broker.
+// harness is one running broker (servertest), with the upstream and DNS
+// server its connections and domains use.
 type harness struct {
-	t      *testing.T
-	url    string // the issuer
-	api    string // where the API is: url, or admin_listen's address
-	cfg    *config.Config
-	corp   *providertest.OIDC
-	dns    *dnstest.Server
-	logs   *syncBuffer
-	client *http.Client
+	*servertest.Harness // Issuer, Cfg, Srv, Logs
+	t                   *testing.T
+	api                 string // where the API is: Issuer, or admin_listen's address
+	corp                *providertest.OIDC
+	dns                 *dnstest.Server
 	// answers holds every answer's body, to be scanned for secrets.
-	answers syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	answers *servertest.SyncBuffer
 }
 
 // newHarness starts a broker whose config.toml has one provider ("corp")
@@ -74,16 +53,12 @@ func startHarness(t *testing.T, dbURL, top, extra string) *harness {
 	if dbURL == "" {
 		dbURL = "sqlite:" + filepath.Join(t.TempDir(), "broker.db")
 	}
-	h := &harness{t: t, logs: &syncBuffer{}, client: &http.Client{}}
+	h := &harness{t: t, answers: &servertest.SyncBuffer{}}
 	h.corp = providertest.NewOIDC(providertest.OIDCOptions{Title: "Corp", ClientID: "corp-client", ClientSecret: "corp-secret"})
 	t.Cleanup(h.corp.Close)
 	h.dns = dnstest.Start(t)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.url = "http://" + l.Addr().String()
-	toml := fmt.Sprintf(`
+	h.Harness = servertest.StartConfig(t, func(issuer string) string {
+		return fmt.Sprintf(`
 issuer = %q
 shutdown_delay = "0s"
 secrets_key = %q
@@ -102,49 +77,26 @@ client_secret = "corp-secret"
 id = "cfg-app"
 redirect_uris = ["http://127.0.0.1:5173/callback"]
 providers = ["corp"]
-`, h.url, secretsKey, top, dbURL, h.dns.Addr, extra, h.corp.URL())
-	h.cfg, err = config.Parse([]byte(toml), nil)
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	srv := h.newServer()
-	ctx, cancel := context.WithCancel(context.Background())
-	serving := []func(context.Context, net.Listener) error{srv.Serve}
-	listeners := []net.Listener{l}
-	h.api = h.url
-	if h.cfg.AdminListen != "" {
-		al, err := net.Listen("tcp", h.cfg.AdminListen)
+`, issuer, secretsKey, top, dbURL, h.dns.Addr, extra, h.corp.URL())
+	})
+	h.api = h.Issuer
+	if h.Cfg.AdminListen != "" {
+		l, err := net.Listen("tcp", h.Cfg.AdminListen)
 		if err != nil {
 			t.Fatal(err)
 		}
-		h.api = "http://" + al.Addr().String()
-		serving = append(serving, srv.ServeAdmin)
-		listeners = append(listeners, al)
-	}
-	done := make(chan error, len(serving))
-	for i, serve := range serving {
-		go func() { done <- serve(ctx, listeners[i]) }()
-	}
-	t.Cleanup(func() {
-		cancel()
-		for range serving {
+		h.api = "http://" + l.Addr().String()
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- h.Srv.ServeAdmin(ctx, l) }()
+		t.Cleanup(func() {
+			cancel()
 			if err := <-done; err != nil {
-				t.Errorf("Serve: %v", err)
+				t.Errorf("ServeAdmin: %v", err)
 			}
-		}
-		srv.Close()
-	})
-	return h
-}
-
-func (h *harness) newServer() *server.Server {
-	h.t.Helper()
-	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv, err := server.New(h.t.Context(), h.cfg, server.Options{Logger: log})
-	if err != nil {
-		h.t.Fatalf("server.New: %v", err)
+		})
 	}
-	return srv
+	return h
 }
 
 // replica starts another broker on the same configuration and database,
@@ -152,29 +104,17 @@ func (h *harness) newServer() *server.Server {
 // harness's view of it: its calls go to the replica.
 func (h *harness) replica() *harness {
 	h.t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	srv := h.newServer()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, l) }()
-	h.t.Cleanup(func() {
-		cancel()
-		<-done
-		srv.Close()
-	})
-	r := &harness{t: h.t, url: "http://" + l.Addr().String(), cfg: h.cfg, corp: h.corp, dns: h.dns, logs: h.logs, client: h.client}
-	r.api = r.url
-	return r
+	r := *h
+	r.Harness = h.Via(h.AddReplica())
+	r.api = r.Issuer
+	return &r
 }
 
 // store opens the broker's database beside it, as `broker admin-keys`
 // does.
 func (h *harness) store() storage.Store {
 	h.t.Helper()
-	s, err := server.OpenStore(h.t.Context(), h.cfg)
+	s, err := server.OpenStore(h.t.Context(), h.Cfg)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -254,7 +194,7 @@ func (h *harness) do(method, path, key string, body any) reply {
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
 	}
-	resp, err := h.client.Do(req)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -301,7 +241,7 @@ func (h *harness) notLogged(key string, secrets ...string) {
 	h.t.Helper()
 	audit := h.must(200, "GET", "/audit?limit=200", key, nil).raw
 	for _, s := range secrets {
-		if strings.Contains(h.logs.String(), s) {
+		if strings.Contains(h.Logs.String(), s) {
 			h.t.Errorf("secret %q appears in the log", s)
 		}
 		if strings.Contains(audit, s) {

@@ -111,7 +111,7 @@ func TestAuditTrail(t *testing.T) {
 	}
 	h.notLogged(key, created.str("client_secret"), rotated.str("client_secret"))
 	h.noSecrets(key, "conn-secret-0123", "conn-secret-4567")
-	if regexp.MustCompile(`bk_[a-z2-7]{16}_`).MatchString(h.logs.String()) {
+	if regexp.MustCompile(`bk_[a-z2-7]{16}_`).MatchString(h.Logs.String()) {
 		t.Error("an admin key appears in the log")
 	}
 }

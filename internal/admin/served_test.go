@@ -41,7 +41,7 @@ func TestAdminListen(t *testing.T) {
 	h := startHarness(t, "", `admin_listen = "127.0.0.1:0"`, "")
 	key := h.key("", "admin")
 	h.must(200, "GET", "/tenants", key, nil)
-	req, _ := http.NewRequest("GET", h.url+"/admin/v1/tenants", nil)
+	req, _ := http.NewRequest("GET", h.Issuer+"/admin/v1/tenants", nil)
 	req.Header.Set("Authorization", "Bearer "+key)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -61,7 +61,7 @@ func TestSecretsKeyCheckedAtStart(t *testing.T) {
 	key := h.key("", "admin")
 	h.must(201, "POST", "/connections", key, map[string]any{"id": "idp", "type": "oidc", "issuer": h.corp.URL(), "client_id": "c", "client_secret": "s3cret-value"})
 	for _, k := range []string{"ICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICA=", ""} {
-		cfg := *h.cfg
+		cfg := *h.Cfg
 		cfg.SecretsKey = k
 		srv, err := server.New(t.Context(), &cfg, server.Options{})
 		if err == nil {

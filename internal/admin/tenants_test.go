@@ -157,7 +157,7 @@ func TestTenantLifecycle(t *testing.T) {
 // returns the status.
 func introspect(t *testing.T, h *harness, id, secret string) int {
 	t.Helper()
-	req, _ := http.NewRequest("POST", h.url+"/introspect", strings.NewReader("token=nothing"))
+	req, _ := http.NewRequest("POST", h.Issuer+"/introspect", strings.NewReader("token=nothing"))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth(id, secret)
 	resp, err := http.DefaultClient.Do(req)
@@ -217,7 +217,7 @@ func TestTenantBadInput(t *testing.T) {
 			t.Errorf("%s: %d %s, want %d", tc.name, r.status, r.raw, tc.status)
 		}
 	}
-	req, _ := http.NewRequest("POST", h.url+"/admin/v1/tenants", strings.NewReader("id=x"))
+	req, _ := http.NewRequest("POST", h.Issuer+"/admin/v1/tenants", strings.NewReader("id=x"))
 	req.Header.Set("Authorization", "Bearer "+key)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 415 {
