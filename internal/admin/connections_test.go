@@ -3,12 +3,12 @@ package admin_test
 import (
 	"bytes"
 	"encoding/base64"
-	"net/url"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/socialbroker/broker/internal/secretbox"
+	"github.com/socialbroker/broker/internal/server/servertest"
 	"github.com/socialbroker/broker/internal/tenants"
 	"github.com/socialbroker/broker/providers/providertest"
 	"github.com/socialbroker/broker/storage"
@@ -40,9 +40,7 @@ func storedSecret(t *testing.T, h *harness, id string) string {
 // where the broker sends the browser.
 func loginGoesTo(t *testing.T, h *harness, tenant, provider string) (int, string) {
 	t.Helper()
-	q := url.Values{"client_id": {tenant}, "redirect_uri": {"http://127.0.0.1:5173/cb"}, "response_type": {"code"},
-		"state": {"s"}, "code_challenge": {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"}, "code_challenge_method": {"S256"}}
-	resp, err := noRedirects.Get(h.Issuer + "/auth/" + provider + "/login?" + q.Encode())
+	resp, err := noRedirects.Get(h.AuthorizeURL("/auth/"+provider+"/login", tenant, servertest.NewPKCE(), nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +75,7 @@ func TestConnections(t *testing.T) {
 
 	// A tenant names it as it names config.toml's providers, and it is in
 	// force at once: the sign-in goes to its issuer.
-	h.must(201, "POST", "/tenants", key, map[string]any{"id": "spa", "redirect_uris": []string{"http://127.0.0.1:5173/cb"}, "providers": []string{"okta"}})
+	h.must(201, "POST", "/tenants", key, map[string]any{"id": "spa", "redirect_uris": []string{servertest.AppRedirect}, "providers": []string{"okta"}})
 	if status, loc := loginGoesTo(t, h, "spa", "okta"); status != 302 || !strings.HasPrefix(loc, okta.URL()) {
 		t.Errorf("sign-in through okta: %d to %q, want a redirect to %s", status, loc, okta.URL())
 	}

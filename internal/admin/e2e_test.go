@@ -1,72 +1,35 @@
 package admin_test
 
 import (
-	"crypto/rand"
-	"encoding/base64"
-	"encoding/json"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/socialbroker/broker/internal/server/servertest"
 	"github.com/socialbroker/broker/providers/providertest"
 	"github.com/socialbroker/broker/storage/postgres/pgtest"
-	"github.com/socialbroker/broker/tokens"
 )
-
-const appCallback = "http://127.0.0.1:5173/cb"
 
 var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
-// signIn runs a browser sign-in to a confidential tenant from start (an
-// /authorize URL) and redeems the code: it returns the access and refresh
-// tokens.
-func signIn(t *testing.T, h *harness, start url.Values, tenant, secret string) (string, string) {
+// signIn runs a browser sign-in to a confidential tenant by its
+// authorization request with extra parameters, and redeems the code: it
+// returns the access token.
+func signIn(t *testing.T, h *harness, tenant, secret string, extra url.Values) string {
 	t.Helper()
-	b := make([]byte, 32)
-	rand.Read(b)
-	verifier := base64.RawURLEncoding.EncodeToString(b)
-	start.Set("code_challenge", tokens.S256Challenge(verifier))
-	start.Set("code_challenge_method", "S256")
-	jar, _ := cookiejar.New(nil)
-	browser := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	loc := h.Issuer + "/authorize?" + start.Encode()
-	var code string
-	for hop := 0; code == "" && hop < 6; hop++ {
-		resp, err := browser.Get(loc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		next, err := resp.Request.URL.Parse(resp.Header.Get("Location"))
-		if err != nil || resp.StatusCode != http.StatusFound {
-			t.Fatalf("GET %s: %d, want a redirect", loc, resp.StatusCode)
-		}
-		if loc = next.String(); strings.HasPrefix(loc, appCallback) {
-			if code = next.Query().Get("code"); code == "" {
-				t.Fatalf("back at the app without a code: %s", loc)
-			}
-		}
+	p := servertest.NewPKCE()
+	back := h.NewBrowser().Follow(h.AuthorizeURL("/authorize", tenant, p, extra))
+	basic := &http.Request{Header: http.Header{}}
+	basic.SetBasicAuth(tenant, secret)
+	var tr servertest.TokenResponse
+	status := h.PostForm("/token", url.Values{"grant_type": {"authorization_code"}, "code": {back.Get("code")},
+		"redirect_uri": {servertest.AppRedirect}, "code_verifier": {p.Verifier}}, basic.Header, &tr)
+	if status != 200 {
+		t.Fatalf("token: %d %s %s", status, tr.Error, tr.ErrorDescription)
 	}
-	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {appCallback}, "code_verifier": {verifier}}
-	req, _ := http.NewRequest("POST", h.Issuer+"/token", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(tenant, secret)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var tr struct {
-		AccessToken  string `json:"access_token"`
-		RefreshToken string `json:"refresh_token"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&tr); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("token: %d %v", resp.StatusCode, err)
-	}
-	return tr.AccessToken, tr.RefreshToken
+	return tr.AccessToken
 }
 
 // check calls /auth/check as tenant's backend would.
@@ -125,7 +88,7 @@ func onboarding(t *testing.T, h, adm *harness, lag time.Duration) {
 	okta := providertest.NewOIDC(providertest.OIDCOptions{Title: "Okta", ClientID: "okta-client", ClientSecret: "okta-secret-e2e"})
 	t.Cleanup(okta.Close)
 
-	app := adm.must(201, "POST", "/tenants", key, map[string]any{"id": "portal", "redirect_uris": []string{appCallback},
+	app := adm.must(201, "POST", "/tenants", key, map[string]any{"id": "portal", "redirect_uris": []string{servertest.AppRedirect},
 		"providers": []string{"corp"}, "confidential": true})
 	secret := app.str("client_secret")
 	adm.must(201, "POST", "/connections", key, map[string]any{"id": "okta", "type": "oidc", "issuer": okta.URL(),
@@ -136,12 +99,11 @@ func onboarding(t *testing.T, h, adm *harness, lag time.Duration) {
 	if r := adm.must(200, "POST", "/connections/okta/domains/acme.example/verify", key, nil); r.body["verified"] != true {
 		t.Fatalf("verify: %s", r.raw)
 	}
-	start := url.Values{"response_type": {"code"}, "client_id": {"portal"}, "redirect_uri": {appCallback}, "state": {"s"},
-		"scope": {"openid email"}, "login_hint": {"uma@acme.example"}}
+	hint := url.Values{"login_hint": {"uma@acme.example"}}
 	// In force: the secret authenticates the app, and login_hint leads
 	// straight to the verified domain's connection.
 	routed := func() bool {
-		resp, err := noRedirects.Get(h.Issuer + "/authorize?" + start.Encode())
+		resp, err := noRedirects.Get(h.AuthorizeURL("/authorize", "portal", servertest.NewPKCE(), hint))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -153,7 +115,7 @@ func onboarding(t *testing.T, h, adm *harness, lag time.Duration) {
 	}
 
 	okta.SetNextUser(providertest.User{Subject: "o-1", Name: "Uma", Email: "uma@acme.example", EmailVerified: true})
-	access, _ := signIn(t, h, start, "portal", secret)
+	access := signIn(t, h, "portal", secret, hint)
 	if s := check(t, h, "portal", access); s != 200 {
 		t.Fatalf("/auth/check after the sign-in: %d", s)
 	}
@@ -170,7 +132,7 @@ func onboarding(t *testing.T, h, adm *harness, lag time.Duration) {
 	adm.must(200, "PATCH", "/users/"+id, key, map[string]any{"disabled": false})
 
 	okta.SetNextUser(providertest.User{Subject: "o-1", Name: "Uma", Email: "uma@acme.example", EmailVerified: true})
-	access, _ = signIn(t, h, start, "portal", secret)
+	access = signIn(t, h, "portal", secret, hint)
 	if s := check(t, h, "portal", access); s != 200 {
 		t.Fatalf("/auth/check after signing in again: %d", s)
 	}
