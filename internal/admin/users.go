@@ -136,10 +136,21 @@ func (a *API) userToChange(c echo.Context) (storage.User, error) {
 	return u, err
 }
 
+// userDetail answers a user with its identities and sessions. A key
+// restricted to a tenant sees the identities of the tenant's providers
+// only: which other services the user signs in to elsewhere is another
+// tenant's business.
 func (a *API) userDetail(c echo.Context, u storage.User, sessions []storage.Session) error {
 	ids, err := a.Store.ListIdentities(c.Request().Context(), u.ID)
 	if err != nil {
 		return err
+	}
+	if r := restricted(c); r != "" {
+		t, _, err := a.loadTenant(c, r)
+		if err != nil {
+			return err
+		}
+		ids = slices.DeleteFunc(ids, func(id storage.Identity) bool { return !slices.Contains(t.Providers, id.Provider) })
 	}
 	d := userDetail{userView: viewUser(u), Identities: []identityView{}, Sessions: []sessionView{}}
 	for _, id := range ids {

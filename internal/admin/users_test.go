@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,6 +38,11 @@ func TestUsersAndSessions(t *testing.T) {
 	h.must(201, "POST", "/tenants", key, map[string]any{"id": "a", "redirect_uris": []string{"https://a.example/cb"}, "providers": []string{"corp"}})
 	s := h.store()
 	alice := seedUser(t, s, "alice", "alice@acme.example", "cfg-app", "a")
+	// An identity at a provider tenant a does not offer.
+	if err := s.AddIdentity(t.Context(), storage.Identity{UserID: "alice", Provider: "elsewhere", Subject: "e-1",
+		CreatedAt: time.Now(), UpdatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
 	bob := seedUser(t, s, "bob", "bob@other.example", "a")
 
 	ids := func(r reply) []string {
@@ -62,8 +68,8 @@ func TestUsersAndSessions(t *testing.T) {
 	}
 
 	u := h.must(200, "GET", "/users/alice", key, nil)
-	if idn, _ := u.body["identities"].([]any); len(idn) != 1 {
-		t.Errorf("alice's identities: %s", u.raw)
+	if idn, _ := u.body["identities"].([]any); len(idn) != 2 {
+		t.Errorf("alice's identities: %s, want both", u.raw)
 	}
 	if ss, _ := u.body["sessions"].([]any); len(ss) != 2 {
 		t.Errorf("alice's sessions: %s", u.raw)
@@ -80,6 +86,9 @@ func TestUsersAndSessions(t *testing.T) {
 	u = h.must(200, "GET", "/users/alice", keyA, nil)
 	if ss, _ := u.body["sessions"].([]any); len(ss) != 1 {
 		t.Errorf("alice through a's key: %s, want a's session only", u.raw)
+	}
+	if idn, _ := u.body["identities"].([]any); len(idn) != 1 || strings.Contains(u.raw, "elsewhere") {
+		t.Errorf("alice through a's key: %s, want her identity at a's provider only", u.raw)
 	}
 	if r := h.do("GET", "/users?tenant=cfg-app", keyA, nil); len(r.items()) != 0 {
 		t.Errorf("a's key listing cfg-app's users: %s", r.raw)
