@@ -80,6 +80,12 @@ type quirks struct {
 	finish func(req ExchangeRequest, c *claims, id *Identity) error
 	// formPost: the upstream returns with a cross-site POST.
 	formPost bool
+	// noPKCE sends no code_challenge and no code_verifier (LinkedIn fails
+	// client authentication when a confidential client sends a verifier).
+	noPKCE bool
+	// nonceOptional accepts an ID token without nonce (LinkedIn never
+	// echoes it); one that has a nonce must still match.
+	nonceOptional bool
 }
 
 var _ Provider = (*OIDC)(nil)
@@ -136,7 +142,8 @@ func NewOIDC(cfg OIDCConfig) (*OIDC, error) {
 func (p *OIDC) Name() string { return p.cfg.Name }
 
 // AuthCodeURL returns the upstream authorization URL with PKCE S256
-// (RFC 7636 §4.2) and the OIDC nonce (OIDC Core §3.1.2.1).
+// (RFC 7636 §4.2; unless quirks.noPKCE) and the OIDC nonce (OIDC Core
+// §3.1.2.1).
 func (p *OIDC) AuthCodeURL(ctx context.Context, req AuthRequest) (string, error) {
 	if err := checkAuthRequest("oidc", req); err != nil {
 		return "", err
@@ -148,7 +155,10 @@ func (p *OIDC) AuthCodeURL(ctx context.Context, req AuthRequest) (string, error)
 	if err != nil {
 		return "", err
 	}
-	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(req.Verifier), oidc.Nonce(req.Nonce)}
+	opts := []oauth2.AuthCodeOption{oidc.Nonce(req.Nonce)}
+	if !p.q.noPKCE {
+		opts = append(opts, oauth2.S256ChallengeOption(req.Verifier))
+	}
 	for k, v := range map[string]string{"login_hint": req.LoginHint, "prompt": req.Prompt, "hd": p.cfg.HostedDomain} {
 		if v != "" {
 			opts = append(opts, oauth2.SetAuthURLParam(k, v))
@@ -205,7 +215,11 @@ func (p *OIDC) Exchange(ctx context.Context, req ExchangeRequest) (*Identity, er
 			return nil, fmt.Errorf("oidc: client secret: %w", err)
 		}
 	}
-	tok, err := p.oauth2Config(d, req.RedirectURL, secret).Exchange(ctx, req.Code, oauth2.VerifierOption(req.Verifier))
+	var opts []oauth2.AuthCodeOption
+	if !p.q.noPKCE {
+		opts = append(opts, oauth2.VerifierOption(req.Verifier))
+	}
+	tok, err := p.oauth2Config(d, req.RedirectURL, secret).Exchange(ctx, req.Code, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("oidc: exchange code: %w", tokenError(err))
 	}
@@ -278,7 +292,7 @@ func (p *OIDC) verify(ctx context.Context, d *discovered, raw, nonce string) (*c
 		return nil, fmt.Errorf("oidc: verify id token: %w: azp is another client", ErrInvalidIdentity)
 	// The nonce binds the token to this browser's login attempt
 	// (§3.1.3.7 step 11); compared in constant time like any secret.
-	case subtle.ConstantTimeCompare([]byte(tok.Nonce), []byte(nonce)) != 1:
+	case (tok.Nonce != "" || !p.q.nonceOptional) && subtle.ConstantTimeCompare([]byte(tok.Nonce), []byte(nonce)) != 1:
 		return nil, fmt.Errorf("oidc: verify id token: %w: nonce mismatch", ErrInvalidIdentity)
 	// Google: the hd parameter is only a hint to its UI; the hd claim in
 	// the signed token is what proves the account's Workspace domain.

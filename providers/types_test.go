@@ -260,3 +260,43 @@ func TestOIDCGroupsClaim(t *testing.T) {
 		}
 	}
 }
+
+// LinkedIn's ID tokens carry no nonce and its token endpoint refuses a
+// confidential client's code_verifier (invalid_client): the preset must
+// sign in against a fake that does both, where plain OIDC cannot, and a
+// nonce that is present must still match.
+func TestLinkedInWithoutNonceOrPKCE(t *testing.T) {
+	u := providertest.User{Subject: "li-1", Name: "Alice", Email: "alice@acme.test", EmailVerified: true}
+	fake := providertest.NewLinkedIn(providertest.OIDCOptions{ClientID: "c", ClientSecret: "s", Users: []providertest.User{u}})
+	defer fake.Close()
+	spec := providers.Spec{Name: "linkedin", Type: "linkedin", ClientID: "c", ClientSecret: "s", Issuer: fake.URL()}
+	p, err := providers.New(spec, providers.Deps{HTTPClient: upstreamClient()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake.SetNextUser(u)
+	id, err := login(t, p, flow{})
+	if err != nil {
+		t.Fatalf("linkedin sign-in: %v", err)
+	}
+	if id.Subject != u.Subject || !id.EmailVerified {
+		t.Errorf("identity = %+v, want subject %s with its email verified (string \"true\")", id, u.Subject)
+	}
+
+	fake.SetIDTokenMutator(func(c map[string]any) { c["nonce"] = "another-login" })
+	fake.SetNextUser(u)
+	if _, err := login(t, p, flow{}); !errors.Is(err, providers.ErrInvalidIdentity) {
+		t.Errorf("ID token with another login's nonce: err = %v, want ErrInvalidIdentity", err)
+	}
+	fake.Reset()
+
+	spec.Type = "oidc"
+	plain, err := providers.New(spec, providers.Deps{HTTPClient: upstreamClient()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake.SetNextUser(u)
+	if _, err := login(t, plain, flow{}); err == nil || !strings.Contains(err.Error(), "invalid_client") {
+		t.Errorf("plain OIDC against LinkedIn: err = %v, want invalid_client (it sends a code_verifier)", err)
+	}
+}

@@ -7,7 +7,8 @@
 // The fakes keep the parts of the real protocols that a broker can get
 // wrong: client authentication, exact redirect_uri matching, single-use
 // codes that expire, PKCE S256 (required here, even where the real service
-// makes it optional), the OIDC nonce, RS256 ID tokens verifiable with the
+// makes it optional; refused by LinkedIn's, as by the real one), the OIDC
+// nonce, RS256 ID tokens verifiable with the
 // JWKS named by a real discovery document, bearer-protected userinfo and
 // REST endpoints, GitHub's HTTP 200 token errors and its OAuth scopes.
 //

@@ -123,14 +123,14 @@ func NewDiscord(opts OAuth2Options) *OAuth2 {
 }
 
 // NewFacebook starts a fake Facebook Login and Graph API:
-// /v19.0/dialog/oauth, /v19.0/oauth/access_token (client credentials in
-// the body only) and /v19.0/me, which answers id, name, email (with the
+// /v25.0/dialog/oauth, /v25.0/oauth/access_token (client credentials in
+// the body only) and /v25.0/me, which answers id, name, email (with the
 // email scope, when the user has one) and picture.data.url. Like Facebook,
 // it never says whether the email was verified.
 func NewFacebook(opts OAuth2Options) *OAuth2 {
 	return newOAuth2(opts, oauth2Shape{
 		title: "Facebook", postOnly: true,
-		authorize: "GET /v19.0/dialog/oauth", token: "POST /v19.0/oauth/access_token", userinfo: "GET /v19.0/me",
+		authorize: "GET /v25.0/dialog/oauth", token: "POST /v25.0/oauth/access_token", userinfo: "GET /v25.0/me",
 		user: func(u User, scopes []string) map[string]any {
 			m := map[string]any{"id": u.Subject, "name": u.Name}
 			if slices.Contains(scopes, "email") && u.Email != "" {

@@ -37,8 +37,9 @@ func NewGitLab(opts OIDCOptions) *OIDC {
 
 // NewLinkedIn starts a fake "Sign In with LinkedIn using OpenID Connect":
 // its issuer has a path (URL() ends in /oauth), its token endpoint takes
-// client_secret_post only (and its discovery says so), and email_verified
-// is the string "true" or "false".
+// client_secret_post only (and its discovery says so) and fails client
+// authentication when a code_verifier is sent, its ID tokens never carry
+// the nonce, and email_verified is the string "true" or "false".
 func NewLinkedIn(opts OIDCOptions) *OIDC {
 	if opts.Title == "" {
 		opts.Title = "LinkedIn"
@@ -58,11 +59,14 @@ func NewLinkedIn(opts OIDCOptions) *OIDC {
 			doc["jwks_uri"] = f.URL() + "/openid/jwks"
 			doc["token_endpoint_auth_methods_supported"] = []string{"client_secret_post"}
 		},
-		idClaims: stringEmailVerified,
+		idClaims: func(u User, c map[string]any) {
+			delete(c, "nonce")
+			stringEmailVerified(u, c)
+		},
 		userinfoClaims: func(u User, c map[string]any) {
 			stringEmailVerified(u, c)
 		},
-		setup: func(c *core) { c.postOnly = true },
+		setup: func(c *core) { c.postOnly, c.refusesPKCE = true, true },
 	})
 }
 

@@ -51,6 +51,10 @@ type core struct {
 	secretOK func(secret string) bool
 	// postOnly refuses client_secret_basic (LinkedIn, Facebook).
 	postOnly bool
+	// refusesPKCE ignores the authorization request's code_challenge and
+	// fails client authentication when a token request carries a
+	// code_verifier, as LinkedIn does with confidential clients.
+	refusesPKCE bool
 
 	mu       sync.Mutex
 	next     *User
@@ -202,10 +206,11 @@ func (c *core) clientRedirect(w http.ResponseWriter, q url.Values, fallback bool
 func (c *core) approve(w http.ResponseWriter, r *http.Request, redirectURI string, g *grant) {
 	q := r.URL.Query()
 	state := q.Get("state")
-	// This fake insists on PKCE S256, as the broker always sends it
-	// (RFC 7636 §4.3; a challenge is 43 base64url characters).
-	if q.Get("code_challenge_method") != "S256" || !pkceChars.MatchString(q.Get("code_challenge")) ||
-		len(q.Get("code_challenge")) != 43 {
+	// This fake insists on PKCE S256, as the broker sends it to every
+	// upstream but LinkedIn (RFC 7636 §4.3; a challenge is 43 base64url
+	// characters).
+	if !c.refusesPKCE && (q.Get("code_challenge_method") != "S256" || !pkceChars.MatchString(q.Get("code_challenge")) ||
+		len(q.Get("code_challenge")) != 43) {
 		c.back(w, r, redirectURI, url.Values{"error": {"invalid_request"},
 			"error_description": {"PKCE code_challenge with code_challenge_method=S256 is required"}, "state": {state}, "iss": {c.responseIss}})
 		return
@@ -285,7 +290,7 @@ func (c *core) redeem(r *http.Request) (g *grant, errCode, desc string) {
 	if c.secretOK != nil {
 		secretOK = c.secretOK(secret)
 	}
-	if !ok || id != c.clientID || !secretOK {
+	if !ok || id != c.clientID || !secretOK || (c.refusesPKCE && r.PostForm.Has("code_verifier")) {
 		return nil, "invalid_client", "client authentication failed"
 	}
 	code := r.PostForm.Get("code")
@@ -305,7 +310,7 @@ func (c *core) redeem(r *http.Request) (g *grant, errCode, desc string) {
 		return nil, "invalid_grant", "expired code"
 	case r.PostForm.Get("redirect_uri") != g.redirectURI:
 		return nil, "invalid_grant", descRedirectMismatch
-	case !verifierMatches(r.PostForm.Get("code_verifier"), g.challenge):
+	case !c.refusesPKCE && !verifierMatches(r.PostForm.Get("code_verifier"), g.challenge):
 		return nil, "invalid_grant", "code_verifier does not match the code_challenge"
 	}
 	c.spent[code] = "" // spent even before a token is issued
