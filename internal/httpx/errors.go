@@ -90,8 +90,9 @@ func WithMembers(err error, members map[string]any) error {
 // *PageError is an HTML page; a bearer-token fault (ErrNoToken,
 // tokens.ErrTokenExpired, tokens.ErrInvalidToken) is RFC 6750's 401; a
 // *ForgeryError 403; an *AppRefusal the app endpoints' 401; an
-// *oautherr.Error RFC 6749's JSON body; an *APIError its own. Client faults never become 500s;
-// server faults show a generic message, never the cause.
+// *oautherr.Error RFC 6749's JSON body; an *APIError (the admin API) its
+// own status and body. Client faults never become 500s; server faults
+// show a generic message, never the cause.
 func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
