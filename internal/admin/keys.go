@@ -75,6 +75,10 @@ func NewKey(name string, scopes []string, tenant string, now time.Time) (string,
 	return keyPrefix + id + "_" + sec, k, nil
 }
 
+// cliActor is the actor of the changes `broker admin-keys` makes on the
+// database, with no key of its own.
+const cliActor = "cli:admin-keys"
+
 // CreateKey makes a key, stores it and audits it (the bootstrap: `broker
 // admin-keys create` works on the database directly).
 func CreateKey(ctx context.Context, s Store, name string, scopes []string, tenant string, now time.Time) (string, storage.AdminKey, error) {
@@ -85,7 +89,7 @@ func CreateKey(ctx context.Context, s Store, name string, scopes []string, tenan
 	if err := s.CreateAdminKey(ctx, k); err != nil {
 		return "", storage.AdminKey{}, fmt.Errorf("admin key: store: %w", err)
 	}
-	_, err = s.AppendAudit(ctx, storage.AuditEvent{Time: now, Type: "key.created", Tenant: tenant,
+	_, err = s.AppendAudit(ctx, storage.AuditEvent{Time: now, Type: "key.created", Actor: cliActor, Tenant: tenant,
 		Detail: detail(map[string]any{"key": k.ID, "name": k.Name, "scopes": k.Scopes})})
 	if err != nil {
 		return "", storage.AdminKey{}, fmt.Errorf("admin key: audit: %w", err)
@@ -102,7 +106,7 @@ func RevokeKey(ctx context.Context, s Store, id string, now time.Time) error {
 	if err := s.RevokeAdminKey(ctx, id, now); err != nil {
 		return fmt.Errorf("admin key %s: %w", id, err)
 	}
-	_, err = s.AppendAudit(ctx, storage.AuditEvent{Time: now, Type: "key.revoked", Tenant: k.Tenant,
+	_, err = s.AppendAudit(ctx, storage.AuditEvent{Time: now, Type: "key.revoked", Actor: cliActor, Tenant: k.Tenant,
 		Detail: detail(map[string]any{"key": k.ID, "name": k.Name})})
 	if err != nil {
 		return fmt.Errorf("admin key: audit: %w", err)

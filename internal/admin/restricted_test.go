@@ -78,6 +78,9 @@ func TestAuditTrail(t *testing.T) {
 		}
 	}
 	for _, e := range r.items() {
+		if strings.HasPrefix(e["type"].(string), "key.") && e["actor"] != "cli:admin-keys" {
+			t.Errorf("event %v: want actor cli:admin-keys", e)
+		}
 		if strings.HasPrefix(e["type"].(string), "tenant.") && (e["actor"] != "key:"+keyID || e["ip"] != "127.0.0.1" || e["tenant"] != "app") {
 			t.Errorf("event %v: want actor key:%s, ip 127.0.0.1, tenant app", e, keyID)
 		}
