@@ -206,7 +206,7 @@ func schemas() map[string]any {
 		"SessionList": listOf("Session"),
 		"AuditEvent": object(map[string]any{
 			"id": map[string]any{"type": "integer"}, "time": dateTime, "type": str("tenant.created, login.failed, ..."),
-			"actor": str("key:<id> for an admin key"), "tenant": str(""), "user": str(""), "ip": str(""),
+			"actor": str("key:<id> for an admin key, cli:admin-keys for broker admin-keys"), "tenant": str(""), "user": str(""), "ip": str(""),
 			"detail": map[string]any{"type": "object"},
 		}, "id", "time", "type"),
 		"AuditList": listOf("AuditEvent"),
