@@ -16,7 +16,7 @@ import (
 // asked.
 func TestHelpExitsZero(t *testing.T) {
 	bin := buildBroker(t)
-	for _, args := range [][]string{{"help"}, {"--help"}, {"demo", "--help"}, {"serve", "--help"}, {"migrate", "-h"}} {
+	for _, args := range [][]string{{"help"}, {"--help"}, {"demo", "--help"}, {"serve", "--help"}, {"migrate", "-h"}, {"admin-keys", "--help"}, {"tenants", "--help"}, {"audit", "-h"}} {
 		out, err := exec.Command(bin, args...).CombinedOutput()
 		if err != nil {
 			t.Errorf("broker %s: %v, want exit 0\n%s", strings.Join(args, " "), err, out)

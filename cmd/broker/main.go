@@ -5,6 +5,8 @@
 //	broker check --config config.toml   validate a configuration and exit
 //	broker migrate --config config.toml apply database migrations and exit
 //	broker version                      print the version and commit
+//	broker admin-keys create|list|revoke admin API keys, on the database
+//	broker tenants|connections|domains|users|audit ...  admin API clients
 package main
 
 import (
@@ -37,6 +39,8 @@ commands:
   check --config config.toml    validate a configuration and exit
   migrate --config config.toml  apply database migrations and exit (serve applies them too)
   version                       print the module version and the commit it was built from
+  admin-keys create|list|revoke --config config.toml   admin API keys, on the database directly
+  tenants|connections|domains|users|audit ...          admin API clients (broker tenants --help)
 `
 
 func main() {
@@ -62,6 +66,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return errors.New("no command given")
 	}
 	cmd, args := args[0], args[1:]
+	switch cmd {
+	case "admin-keys":
+		return adminKeys(ctx, args, stdout, stderr)
+	case "tenants", "connections", "domains", "users", "audit":
+		return adminClient(ctx, cmd, args, stdout, stderr)
+	}
 	fs := flag.NewFlagSet("broker "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	switch cmd {
@@ -164,26 +174,45 @@ func serve(ctx context.Context, cfg *config.Config, pprofAddr string, stderr io.
 	if err != nil {
 		return err
 	}
-	if cfg.MetricsListen == "" {
-		log.Info("broker listening", "addr", l.Addr().String(), "issuer", cfg.Issuer)
-		return srv.Serve(ctx, l)
-	}
-	ml, err := net.Listen("tcp", cfg.MetricsListen)
-	if err != nil {
-		l.Close()
-		return err
-	}
-	log.Info("broker listening", "addr", l.Addr().String(), "issuer", cfg.Issuer, "metrics_addr", ml.Addr().String())
+	// The listeners of metrics_listen and admin_listen, when set: the
+	// broker does not run on without any of them.
+	side := []struct {
+		key, addr string
+		serve     func(context.Context, net.Listener) error
+	}{{"metrics_addr", cfg.MetricsListen, srv.ServeMetrics}, {"admin_addr", cfg.AdminListen, srv.ServeAdmin}}
+	attrs := []any{"addr", l.Addr().String(), "issuer", cfg.Issuer}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	metricsDone := make(chan error, 1)
-	go func() {
-		metricsDone <- srv.ServeMetrics(ctx, ml)
-		cancel() // the broker does not run on without its metrics
-	}()
+	done := make(chan error, len(side))
+	started := 0
+	for _, sd := range side {
+		if sd.addr == "" {
+			continue
+		}
+		sl, err := net.Listen("tcp", sd.addr)
+		if err != nil {
+			l.Close()
+			cancel()
+			for range started {
+				<-done
+			}
+			return err
+		}
+		attrs = append(attrs, sd.key, sl.Addr().String())
+		started++
+		go func() {
+			done <- sd.serve(ctx, sl)
+			cancel()
+		}()
+	}
+	log.Info("broker listening", attrs...)
 	err = srv.Serve(ctx, l)
 	cancel()
-	return errors.Join(err, <-metricsDone)
+	errs := []error{err}
+	for range started {
+		errs = append(errs, <-done)
+	}
+	return errors.Join(errs...)
 }
 
 func runDemo(ctx context.Context, listen string, opts demo.Options, stdout, stderr io.Writer) error {

@@ -76,7 +76,7 @@ func (a *Authn) Client(c echo.Context, p url.Values) (*tenants.Tenant, error) {
 		}
 		return nil, httpx.TooManyRequests(c, d.RetryAfter)
 	}
-	if !SecretEqual(secret, t.ClientSecret) {
+	if !SecretMatches(secret, t.SecretHash()) {
 		return nil, invalidClient()
 	}
 	a.ClientFailures.Refund(t.ID)
@@ -87,9 +87,9 @@ func invalidClient() error {
 	return oautherr.New(oautherr.InvalidClient, "client authentication failed")
 }
 
-// SecretEqual compares in constant time, hashing first so that the
-// comparison does not leak the secret's length either.
-func SecretEqual(got, want string) bool {
-	a, b := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(want))
-	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
+// SecretMatches reports whether secret's SHA-256 is hash, comparing in
+// constant time: the comparison leaks neither the secret nor its length.
+func SecretMatches(secret string, hash []byte) bool {
+	got := sha256.Sum256([]byte(secret))
+	return subtle.ConstantTimeCompare(got[:], hash) == 1
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -39,6 +40,10 @@ type Config struct {
 
 	RateLimits RateLimits `toml:"rate_limits"`
 	SSO        SSO        `toml:"sso"`
+
+	AdminListen string `toml:"admin_listen"` // admin.go
+	SecretsKey  string `toml:"secrets_key"`
+	Admin       Admin  `toml:"admin"`
 }
 
 // Database selects the store.
@@ -76,6 +81,9 @@ type Tenant struct {
 	AllowedOrigins         []string `toml:"allowed_origins"`
 	Providers              []string `toml:"providers"`
 	ClientSecret           string   `toml:"client_secret"`
+	// ClientSecretHash is the SHA-256 of the secret of a tenant created
+	// through the admin API, which keeps no secret in the clear.
+	ClientSecretHash []byte `toml:"-"`
 	// RefreshTokenDelivery is how refresh tokens reach the app: "body" (in
 	// the token response JSON, the default) or "cookie" (only in an
 	// HttpOnly cookie scoped to /auth/refresh and /auth/logout, so the
@@ -170,7 +178,17 @@ func (t *Tenant) CookieDelivery() bool { return t.RefreshTokenDelivery == Delive
 
 // Confidential reports whether the tenant authenticates with a client
 // secret; public tenants (SPAs, native apps) must use PKCE instead.
-func (t *Tenant) Confidential() bool { return t.ClientSecret != "" }
+func (t *Tenant) Confidential() bool { return t.ClientSecret != "" || len(t.ClientSecretHash) > 0 }
+
+// SecretHash is the SHA-256 of the tenant's client secret: the hash the
+// admin API stored, or the hash of the secret config.toml holds.
+func (t *Tenant) SecretHash() []byte {
+	if len(t.ClientSecretHash) > 0 {
+		return t.ClientSecretHash
+	}
+	h := sha256.Sum256([]byte(t.ClientSecret))
+	return h[:]
+}
 
 // TrustsEmail reports whether this provider's verified emails may link an
 // identity to an existing account. Parse always sets TrustEmail (from the

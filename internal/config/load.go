@@ -115,13 +115,19 @@ func nameProviders(c *Config) {
 // defaults, which package providers owns, and the sign-in button's label.
 func applyProviderDefaults(c *Config) {
 	for name, p := range c.Providers {
-		p.Spec = p.Spec.WithDefaults()
-		if p.DisplayName == "" {
-			p.DisplayName = name
-			if l := providers.Label(p.Type); l != "" && p.Type == name {
-				p.DisplayName = l
-			}
-		}
-		c.Providers[name] = p
+		c.Providers[name] = p.WithDefaults()
 	}
+}
+
+// WithDefaults returns p, a valid section or connection with its Name
+// set, with its type's defaults and its button's label filled in.
+func (p Provider) WithDefaults() Provider {
+	p.Spec = p.Spec.WithDefaults()
+	if p.DisplayName == "" {
+		p.DisplayName = p.Name
+		if l := providers.Label(p.Type); l != "" && p.Type == p.Name {
+			p.DisplayName = l
+		}
+	}
+	return p
 }

@@ -26,6 +26,7 @@ var (
 // It never quotes secret values (client secrets, database URLs) in problems.
 func validate(c *Config, ps *problems) {
 	validateServer(c, ps)
+	validateAdmin(c, ps)
 	validateTokens(&c.Tokens, ps)
 	validateProviders(c, ps)
 	validateTenants(c, ps)

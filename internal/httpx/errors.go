@@ -90,8 +90,9 @@ func WithMembers(err error, members map[string]any) error {
 // *PageError is an HTML page; a bearer-token fault (ErrNoToken,
 // tokens.ErrTokenExpired, tokens.ErrInvalidToken) is RFC 6750's 401; a
 // *ForgeryError 403; an *AppRefusal the app endpoints' 401; an
-// *oautherr.Error RFC 6749's JSON body. Client faults never become 500s;
-// server faults show a generic message, never the cause.
+// *oautherr.Error RFC 6749's JSON body; an *APIError (the admin API) its
+// own status and body. Client faults never become 500s; server faults
+// show a generic message, never the cause.
 func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
@@ -105,6 +106,7 @@ func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			fe *ForgeryError
 			ar *AppRefusal
 			wm *withMembers
+			ae *APIError
 		)
 		var members map[string]any
 		if errors.As(err, &wm) {
@@ -134,6 +136,8 @@ func ErrorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			writeJSON(c, http.StatusUnauthorized, map[string]any{"error": ar.Err.Code, "message": ar.Err.Description}, members)
 		case errors.As(err, &oe):
 			writeOAuth(c, oe)
+		case errors.As(err, &ae):
+			writeAPIError(c, ae)
 		case errors.As(err, &he):
 			writeHTTPError(log, c, he)
 		case errors.Is(err, storage.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):

@@ -78,6 +78,9 @@ func (s *Server) routes(flow *callback.Handler, mount func(*echo.Echo)) *echo.Ec
 	api.GET("/auth/permissions", app.Permissions, httpx.NoStore, bearer, s.auth.RequireApp)
 	api.POST("/auth/refresh", app.Refresh, httpx.NoStore, limits.refresh)
 	api.POST("/auth/logout", app.Logout, httpx.NoStore)
+	if s.cfg.AdminListen == "" { // otherwise only ServeAdmin answers it
+		s.admin.Register(e)
+	}
 	if mount != nil {
 		mount(e)
 	}

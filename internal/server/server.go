@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/socialbroker/broker/callback"
 	"github.com/socialbroker/broker/internal/accounts"
+	"github.com/socialbroker/broker/internal/admin"
 	"github.com/socialbroker/broker/internal/audit"
 	"github.com/socialbroker/broker/internal/authn"
 	"github.com/socialbroker/broker/internal/backchannel"
@@ -53,6 +54,8 @@ type Server struct {
 	tokens  *tokens.Service
 	tenants *tenants.Registry
 	auth    *authn.Authn
+	records *tenants.Syncer // runtime configuration (admin.go)
+	admin   *admin.API
 	audit   *audit.Recorder
 	// logouts sends back-channel logouts from the store's outbox.
 	logouts *backchannel.Deliverer
@@ -149,9 +152,20 @@ func assemble(ctx context.Context, cfg *config.Config, opts Options, store stora
 	if err != nil {
 		return nil, err
 	}
+	box, err := secretsBox(ctx, cfg, store)
+	if err != nil {
+		return nil, err
+	}
+	records, err := recordSyncer(ctx, cfg, opts, store, reg, box, transport)
+	if err != nil {
+		return nil, err
+	}
 	s := &Server{
 		cfg: cfg, log: opts.Logger, now: opts.Now, store: store, keys: keys, tokens: svc,
-		tenants: reg, metrics: metrics.New(), audit: events,
+		tenants: reg, records: records, metrics: metrics.New(), audit: events,
+	}
+	if s.admin, err = s.newAdminAPI(box, svc); err != nil {
+		return nil, err
 	}
 	if wh, ok := store.(writeHealth); ok {
 		s.writes = &writeCheck{store: wh, now: opts.Now}
@@ -159,10 +173,14 @@ func assemble(ctx context.Context, cfg *config.Config, opts Options, store stora
 	s.logouts, err = backchannel.New(backchannel.Config{
 		Issuer: cfg.Issuer, Outbox: store, Signer: keys, Now: opts.Now, Logger: opts.Logger,
 		URI: func(tenantID string) (string, bool) {
-			if t, ok := reg.Tenant(tenantID); ok {
-				return t.BackchannelLogoutURI, true
+			t, ok := reg.Tenant(tenantID)
+			if !ok {
+				t, ok = reg.Departed(tenantID)
 			}
-			return "", false
+			if !ok {
+				return "", false
+			}
+			return t.BackchannelLogoutURI, true
 		},
 		GaveUp: s.auditGaveUp,
 	})
@@ -358,6 +376,7 @@ func (s *Server) maintain(ctx context.Context) {
 				s.log.Warn("back-channel logouts not sent", "err", err)
 			}
 		}},
+		chore{revocationPoll, s.syncRecords},
 		chore{time.Minute, func(ctx context.Context) {
 			if err := s.keys.Refresh(ctx); err != nil {
 				s.log.Warn("key refresh failed", "err", err)

@@ -57,7 +57,14 @@ type snapshot struct {
 	origins map[string][]string
 	// realms maps each verified email domain to the upstream holding it.
 	realms map[string]string
+	// departed keeps the latest removed tenants (at most maxDeparted,
+	// oldest first): their sessions' back-channel logouts are still sent
+	// after the tenant is gone.
+	departed []*Tenant
 }
+
+// maxDeparted bounds the removed tenants a registry remembers.
+const maxDeparted = 1024
 
 var empty = &snapshot{}
 
@@ -88,6 +95,18 @@ func (r *Registry) App(id string) (*callback.App, bool) {
 func (r *Registry) Upstream(name string) (*callback.Upstream, bool) {
 	u, ok := r.load().upstreams[name]
 	return u, ok
+}
+
+// Departed returns a recently removed tenant: what is still owed to its
+// apps (back-channel logouts of the sessions its removal ended) needs it.
+func (r *Registry) Departed(id string) (*Tenant, bool) {
+	d := r.load().departed
+	for i := len(d) - 1; i >= 0; i-- {
+		if d[i].ID == id {
+			return d[i], true
+		}
+	}
+	return nil, false
 }
 
 // HomeRealm names the upstream holding the verified email domain domain
@@ -140,8 +159,15 @@ func (r *Registry) Apply(c Change) {
 	for id, t := range old.tenants {
 		next.tenants[id] = t
 	}
+	next.departed = old.departed
 	for _, id := range c.RemoveTenants {
-		delete(next.tenants, id)
+		if t, ok := next.tenants[id]; ok {
+			next.departed = append(slices.Clip(next.departed), t)
+			delete(next.tenants, id)
+		}
+	}
+	if n := len(next.departed); n > maxDeparted {
+		next.departed = next.departed[n-maxDeparted:]
 	}
 	for _, t := range c.Tenants {
 		next.tenants[t.ID] = t

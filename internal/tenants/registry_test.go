@@ -63,3 +63,26 @@ func TestRegistryOriginOfOneTenant(t *testing.T) {
 		t.Fatal("removing b left the shared origin ambiguous")
 	}
 }
+
+// A removed tenant is remembered (its back-channel logouts are still
+// owed), the latest maxDeparted of them.
+func TestRegistryDeparted(t *testing.T) {
+	r := &Registry{}
+	for i := range maxDeparted + 2 {
+		id := fmt.Sprint("t", i)
+		r.Apply(Change{Tenants: []*Tenant{NewTenant(&config.Tenant{ID: id, BackchannelLogoutURI: "https://" + id + ".example/bc"})}})
+		r.Apply(Change{RemoveTenants: []string{id, "never-there"}})
+	}
+	if _, ok := r.Tenant("t5"); ok {
+		t.Fatal("removed tenant still served")
+	}
+	if got, ok := r.Departed("t5"); !ok || got.BackchannelLogoutURI != "https://t5.example/bc" {
+		t.Fatalf("Departed(t5) = %v, %v", got, ok)
+	}
+	if _, ok := r.Departed("t0"); ok {
+		t.Fatal("departed list unbounded")
+	}
+	if _, ok := r.Departed("never-there"); ok {
+		t.Fatal("a tenant that never was is remembered")
+	}
+}
