@@ -2,10 +2,15 @@ package admin_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/oauth2"
 
 	"github.com/socialbroker/broker/internal/server/servertest"
 	"github.com/socialbroker/broker/providers/providertest"
@@ -15,21 +20,49 @@ import (
 var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 // signIn runs a browser sign-in to a confidential tenant by its
-// authorization request with extra parameters, and redeems the code: it
-// returns the access token.
+// authorization request with extra parameters, and redeems the code with
+// an off-the-shelf client (golang.org/x/oauth2, PKCE, client_secret_basic
+// as it chooses): it returns the access token.
 func signIn(t *testing.T, h *harness, tenant, secret string, extra url.Values) string {
 	t.Helper()
 	p := servertest.NewPKCE()
 	back := h.NewBrowser().Follow(h.AuthorizeURL("/authorize", tenant, p, extra))
-	basic := &http.Request{Header: http.Header{}}
-	basic.SetBasicAuth(tenant, secret)
-	var tr servertest.TokenResponse
-	status := h.PostForm("/token", url.Values{"grant_type": {"authorization_code"}, "code": {back.Get("code")},
-		"redirect_uri": {servertest.AppRedirect}, "code_verifier": {p.Verifier}}, basic.Header, &tr)
-	if status != 200 {
-		t.Fatalf("token: %d %s %s", status, tr.Error, tr.ErrorDescription)
+	client := oauth2.Config{ClientID: tenant, ClientSecret: secret, RedirectURL: servertest.AppRedirect,
+		Endpoint: oauth2.Endpoint{TokenURL: h.Issuer + "/token"}}
+	tok, err := client.Exchange(t.Context(), back.Get("code"), oauth2.VerifierOption(p.Verifier))
+	if err != nil {
+		t.Fatalf("token: %v (authorization answer %v)", err, back)
 	}
-	return tr.AccessToken
+	return tok.AccessToken
+}
+
+// logoutTokens is an app's back-channel logout endpoint: it keeps the
+// logout tokens it receives.
+type logoutTokens struct {
+	mu     sync.Mutex
+	tokens []string
+}
+
+func (l *logoutTokens) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	l.mu.Lock()
+	l.tokens = append(l.tokens, r.PostFormValue("logout_token"))
+	l.mu.Unlock()
+	w.WriteHeader(http.StatusOK)
+}
+
+// sids are the sessions the received logout tokens end.
+func (l *logoutTokens) sids(t *testing.T) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, tok := range l.tokens {
+		claims := servertest.PayloadOf(t, tok)
+		if claims["aud"] != "portal" && !slices.Contains(claims["aud"].([]any), any("portal")) {
+			t.Errorf("logout token for %v", claims["aud"])
+		}
+		out = append(out, claims["sid"].(string))
+	}
+	return out
 }
 
 // check calls /auth/check as tenant's backend would.
@@ -88,8 +121,11 @@ func onboarding(t *testing.T, h, adm *harness, lag time.Duration) {
 	okta := providertest.NewOIDC(providertest.OIDCOptions{Title: "Okta", ClientID: "okta-client", ClientSecret: "okta-secret-e2e"})
 	t.Cleanup(okta.Close)
 
+	bc := &logoutTokens{}
+	bcSrv := httptest.NewServer(bc)
+	t.Cleanup(bcSrv.Close)
 	app := adm.must(201, "POST", "/tenants", key, map[string]any{"id": "portal", "redirect_uris": []string{servertest.AppRedirect},
-		"providers": []string{"corp"}, "confidential": true})
+		"providers": []string{"corp"}, "confidential": true, "backchannel_logout_uri": bcSrv.URL})
 	secret := app.str("client_secret")
 	adm.must(201, "POST", "/connections", key, map[string]any{"id": "okta", "type": "oidc", "issuer": okta.URL(),
 		"client_id": "okta-client", "client_secret": "okta-secret-e2e", "tenant": "portal"})
@@ -139,6 +175,11 @@ func onboarding(t *testing.T, h, adm *harness, lag time.Duration) {
 	adm.must(204, "DELETE", "/tenants/portal", key, nil)
 	if !eventually(lag, func() bool { return check(t, h, "portal", access) == 401 }) {
 		t.Errorf("/auth/check still 200 %s after the tenant was deleted", lag)
+	}
+	// The deleted app is still told that its session ended.
+	sid := servertest.PayloadOf(t, access)["sid"].(string)
+	if !eventually(10*time.Second, func() bool { return slices.Contains(bc.sids(t), sid) }) {
+		t.Errorf("no back-channel logout for the deleted tenant's session %s: got %v", sid, bc.sids(t))
 	}
 	if sess := adm.must(200, "GET", "/users/"+id+"/sessions", key, nil).items(); len(sess) != 0 {
 		t.Errorf("sessions left after the tenant's deletion: %v", sess)
