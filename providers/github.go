@@ -1,6 +1,7 @@
 package providers
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -72,8 +73,8 @@ func NewGitHub(cfg GitHubConfig) (*GitHub, error) {
 	if url.PathEscape(cfg.Name) != cfg.Name {
 		return nil, fmt.Errorf("github: invalid provider name %q", cfg.Name)
 	}
-	cfg.BaseURL = strings.TrimSuffix(cmpOr(cfg.BaseURL, GitHubURL), "/")
-	cfg.APIURL = strings.TrimSuffix(cmpOr(cfg.APIURL, GitHubAPIURL), "/")
+	cfg.BaseURL = strings.TrimSuffix(cmp.Or(cfg.BaseURL, GitHubURL), "/")
+	cfg.APIURL = strings.TrimSuffix(cmp.Or(cfg.APIURL, GitHubAPIURL), "/")
 	if err := checkBaseURL(cfg.BaseURL); err != nil {
 		return nil, fmt.Errorf("github: base URL: %w", err)
 	}

@@ -1,6 +1,9 @@
 package providers
 
-import "strings"
+import (
+	"cmp"
+	"strings"
+)
 
 // GitLabURL is GitLab.com; self-managed instances have their own.
 const GitLabURL = "https://gitlab.com"
@@ -14,7 +17,7 @@ func NewGitLab(cfg OIDCConfig, baseURL string) (*OIDC, error) {
 	if cfg.Name == "" {
 		cfg.Name = "gitlab"
 	}
-	cfg.Issuer = strings.TrimRight(cmpOr(baseURL, GitLabURL), "/")
+	cfg.Issuer = strings.TrimRight(cmp.Or(baseURL, GitLabURL), "/")
 	p, err := NewOIDC(cfg)
 	if err != nil {
 		return nil, err

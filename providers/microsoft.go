@@ -1,6 +1,7 @@
 package providers
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -53,11 +54,11 @@ func NewMicrosoft(cfg MicrosoftConfig) (*OIDC, error) {
 	if cfg.OIDC.Name == "" {
 		cfg.OIDC.Name = "microsoft"
 	}
-	authority := strings.TrimRight(cmpOr(cfg.Authority, MicrosoftAuthority), "/")
+	authority := strings.TrimRight(cmp.Or(cfg.Authority, MicrosoftAuthority), "/")
 	if err := checkBaseURL(authority); err != nil {
 		return nil, fmt.Errorf("microsoft: %s: authority: %w", cfg.OIDC.Name, err)
 	}
-	tenant := strings.ToLower(cmpOr(cfg.Tenant, "common"))
+	tenant := strings.ToLower(cmp.Or(cfg.Tenant, "common"))
 	allowed := map[string]bool{}
 	for _, t := range cfg.AllowedTenants {
 		t = strings.ToLower(t)
@@ -132,11 +133,4 @@ func NewMicrosoft(cfg MicrosoftConfig) (*OIDC, error) {
 		return nil
 	}
 	return p, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

@@ -1,6 +1,7 @@
 package providers
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -103,10 +104,10 @@ func (s Spec) WithDefaults() Spec {
 		s.TrustEmail = &k.trusts
 	}
 	d := k.defaults
-	s.Issuer = cmpOr(s.Issuer, d.Issuer)
-	s.BaseURL = cmpOr(s.BaseURL, d.BaseURL)
-	s.APIURL = cmpOr(s.APIURL, d.APIURL)
-	s.Authority = cmpOr(s.Authority, d.Authority)
+	s.Issuer = cmp.Or(s.Issuer, d.Issuer)
+	s.BaseURL = cmp.Or(s.BaseURL, d.BaseURL)
+	s.APIURL = cmp.Or(s.APIURL, d.APIURL)
+	s.Authority = cmp.Or(s.Authority, d.Authority)
 	if len(s.Scopes) == 0 {
 		s.Scopes = slices.Clone(d.Scopes)
 	}
