@@ -23,6 +23,9 @@ type User struct {
 	// Orgs are GitHub organisation logins, listed by /user/orgs only with
 	// scope read:org (the fake treats every membership as private).
 	Orgs []string
+	// Teams are GitHub team memberships as "org/slug", listed by
+	// /user/teams only with scope read:org.
+	Teams []string
 	// HostedDomain is Google's hd claim (the Workspace domain); empty for
 	// consumer accounts.
 	HostedDomain string
