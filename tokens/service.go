@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/socialbroker/broker/internal/claims"
 	"github.com/socialbroker/broker/internal/oautherr"
 	"github.com/socialbroker/broker/storage"
 )
@@ -34,6 +35,11 @@ type Config struct {
 	// Policy judges a session against its tenant's rules as they are at
 	// each grant; nil keeps the roles the session was signed in with.
 	Policy Policy
+	// Claims, when set, evaluates the custom claims of a token issued for
+	// sess's user with roles: once per issuance, for all its
+	// destinations (the access token, the ID token, /userinfo). It never
+	// fails: a claim that cannot be evaluated is left out.
+	Claims func(sess storage.Session, user storage.User, roles []string) claims.Output
 	// OnReuse, when set, hears of each session ended because a stale
 	// refresh token came back (the audit log's refresh.reuse_detected).
 	OnReuse func(sess storage.Session)
@@ -74,6 +80,10 @@ type Service struct {
 	// code: an unredeemed code never changes, and whether it was redeemed
 	// meanwhile is decided by the redemption's own write (RedeemCode).
 	codes *cache[string, storage.AuthCode]
+	// userinfo keeps the /userinfo custom claims evaluated with each access
+	// token, by its jti, until it expires: /userinfo adds them without
+	// evaluating anything again.
+	userinfo *cache[string, []claims.Claim]
 }
 
 // Cache bounds. An access-token entry is about a kilobyte (the token and
@@ -84,6 +94,7 @@ const (
 	sessionCacheSize  = 16384
 	userCacheSize     = 16384
 	codeCacheSize     = 16384
+	userinfoCacheSize = 16384
 	// userCacheTTL bounds how stale the profile claims (email, name) of a
 	// refreshed token can be after the user signs in with a new email.
 	userCacheTTL = 30 * time.Second
@@ -110,6 +121,7 @@ func NewService(store Store, keys *KeySet, cfg Config) (*Service, error) {
 		sessions: newCache[string, storage.Session](sessionCacheSize),
 		users:    newCache[string, storage.User](userCacheSize),
 		codes:    newCache[string, storage.AuthCode](codeCacheSize),
+		userinfo: newCache[string, []claims.Claim](userinfoCacheSize),
 	}, nil
 }
 
@@ -530,6 +542,14 @@ func (s *Service) grant(ctx context.Context, sess storage.Session, roles []strin
 		expires = sess.ExpiresAt
 	}
 	at.IssuedAt, at.ExpiresAt = numericDate(now), numericDate(expires)
+	var custom claims.Output
+	if s.cfg.Claims != nil {
+		custom = s.cfg.Claims(sess, user, at.Roles)
+		at.Custom = custom.Access
+		if custom.Userinfo != nil {
+			s.userinfo.put(at.ID, custom.Userinfo, expires, now)
+		}
+	}
 	// RFC 9068 §2.2.1 leaves identity claims to the AS: an email the
 	// broker does not vouch for stays out of what APIs authorise on.
 	if slices.Contains(scopes, "email") && user.EmailVerified {
@@ -558,11 +578,37 @@ func (s *Service) grant(ctx context.Context, sess storage.Session, roles []strin
 			// token or userinfo, not of the access token.
 			id.Roles = at.Roles
 		}
+		id.Custom = custom.ID
 		if g.IDToken, err = s.keys.SignIDToken(id); err != nil {
 			return nil, err
 		}
 	}
 	return g, nil
+}
+
+// UserinfoClaims returns the custom claims /userinfo adds for a verified
+// access token: those evaluated when it was issued, or, when another
+// replica issued it (or this one forgot), evaluated now from its session,
+// its user and its roles, and kept until it expires.
+func (s *Service) UserinfoClaims(ctx context.Context, c *AccessClaims) ([]claims.Claim, error) {
+	if s.cfg.Claims == nil {
+		return nil, nil
+	}
+	now := s.cfg.Now()
+	if got, ok := s.userinfo.get(c.ID, now); ok {
+		return got, nil
+	}
+	sess, err := s.liveSession(ctx, c.SID, now)
+	if err != nil {
+		return nil, err
+	}
+	user, err := s.user(ctx, sess.UserID, now)
+	if err != nil {
+		return nil, err
+	}
+	got := s.cfg.Claims(sess, user, c.Roles).Userinfo
+	s.userinfo.put(c.ID, got, c.ExpiresAt.Time, now)
+	return got, nil
 }
 
 // Verify checks an access token and that its session has not been

@@ -34,7 +34,8 @@ type User struct {
 	// verified by the directory's owner).
 	TenantID, ObjectID string
 	DomainVerified     bool
-	// Groups are GitLab's groups (userinfo's groups claim).
+	// Groups are GitLab's groups (userinfo's groups claim), and the
+	// groups claim of the OIDC fake when scope groups is asked for.
 	Groups []string
 	// PrivateEmail: Apple's is_private_email (a private relay address).
 	PrivateEmail bool
