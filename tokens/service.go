@@ -35,17 +35,21 @@ type Config struct {
 	// Policy judges a session against its tenant's rules as they are at
 	// each grant; nil keeps the roles the session was signed in with.
 	Policy Policy
-	// Claims, when set, evaluates the custom claims of a token issued for
-	// sess's user with roles: once per issuance, for all its
-	// destinations (the access token, the ID token, /userinfo). It never
-	// fails: a claim that cannot be evaluated is left out.
-	Claims func(sess storage.Session, user storage.User, roles []string) claims.Output
+	// Claims, when set, returns the evaluator of a tenant's custom claims,
+	// nil when it has none. The evaluator runs once per issuance, for all
+	// the token's destinations (the access token, the ID token,
+	// /userinfo), on the session, its user and the roles the token
+	// states. It never fails: a claim that cannot be evaluated is left out.
+	Claims func(tenantID string) ClaimsFunc
 	// OnReuse, when set, hears of each session ended because a stale
 	// refresh token came back (the audit log's refresh.reuse_detected).
 	OnReuse func(sess storage.Session)
 	Now     func() time.Time
 	Logger  *slog.Logger
 }
+
+// ClaimsFunc evaluates a tenant's custom claims (Config.Claims).
+type ClaimsFunc func(sess storage.Session, user storage.User, roles []string) claims.Output
 
 // Policy applies the rules of a session's tenant, as they are now, to
 // what the session's sign-in established (Session.Facts): the roles its
@@ -543,8 +547,8 @@ func (s *Service) grant(ctx context.Context, sess storage.Session, roles []strin
 	}
 	at.IssuedAt, at.ExpiresAt = numericDate(now), numericDate(expires)
 	var custom claims.Output
-	if s.cfg.Claims != nil {
-		custom = s.cfg.Claims(sess, user, at.Roles)
+	if eval := s.claimsOf(sess.TenantID); eval != nil {
+		custom = eval(sess, user, at.Roles)
 		at.Custom = custom.Access
 		if custom.Userinfo != nil {
 			s.userinfo.put(at.ID, custom.Userinfo, expires, now)
@@ -591,7 +595,8 @@ func (s *Service) grant(ctx context.Context, sess storage.Session, roles []strin
 // replica issued it (or this one forgot), evaluated now from its session,
 // its user and its roles, and kept until it expires.
 func (s *Service) UserinfoClaims(ctx context.Context, c *AccessClaims) ([]claims.Claim, error) {
-	if s.cfg.Claims == nil {
+	eval := s.claimsOf(c.TID)
+	if eval == nil {
 		return nil, nil
 	}
 	now := s.cfg.Now()
@@ -606,9 +611,17 @@ func (s *Service) UserinfoClaims(ctx context.Context, c *AccessClaims) ([]claims
 	if err != nil {
 		return nil, err
 	}
-	got := s.cfg.Claims(sess, user, c.Roles).Userinfo
+	got := eval(sess, user, c.Roles).Userinfo
 	s.userinfo.put(c.ID, got, c.ExpiresAt.Time, now)
 	return got, nil
+}
+
+// claimsOf returns the evaluator of tenant's custom claims, nil if none.
+func (s *Service) claimsOf(tenant string) ClaimsFunc {
+	if s.cfg.Claims == nil {
+		return nil
+	}
+	return s.cfg.Claims(tenant)
 }
 
 // Verify checks an access token and that its session has not been

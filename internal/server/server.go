@@ -211,20 +211,22 @@ func tenantPolicy(reg *tenants.Registry) tokens.Policy {
 	}
 }
 
-// tenantClaims evaluates the custom claims of a session's tenant as it is
-// now (tokens.Config.Claims), logging each claim left out. The log names
-// the claim and why, never its value.
-func tenantClaims(reg *tenants.Registry, log *slog.Logger) func(storage.Session, storage.User, []string) claims.Output {
-	return func(sess storage.Session, user storage.User, roles []string) claims.Output {
-		t, ok := reg.Tenant(sess.TenantID)
-		if !ok {
-			return claims.Output{}
+// tenantClaims finds the custom claims of a tenant as it is now
+// (tokens.Config.Claims); their evaluation logs each claim left out,
+// naming the claim and why, never its value.
+func tenantClaims(reg *tenants.Registry, log *slog.Logger) func(string) tokens.ClaimsFunc {
+	return func(tenantID string) tokens.ClaimsFunc {
+		t, ok := reg.Tenant(tenantID)
+		if !ok || !t.HasClaims() {
+			return nil
 		}
-		out, failed := t.Claims(sess, user, roles)
-		for _, f := range failed {
-			log.Warn("custom claim left out", "tenant", sess.TenantID, "claim", f.Claim, "sid", sess.ID, "err", f.Err)
+		return func(sess storage.Session, user storage.User, roles []string) claims.Output {
+			out, failed := t.Claims(sess, user, roles)
+			for _, f := range failed {
+				log.Warn("custom claim left out", "tenant", t.ID, "claim", f.Claim, "sid", sess.ID, "err", f.Err)
+			}
+			return out
 		}
-		return out
 	}
 }
 

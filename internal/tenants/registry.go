@@ -58,6 +58,9 @@ func NewTenant(t *config.Tenant) (*Tenant, error) {
 	}}, nil
 }
 
+// HasClaims reports whether the tenant has custom claims.
+func (t *Tenant) HasClaims() bool { return t.claims.Len() > 0 }
+
 // Claims evaluates the tenant's custom claims, once, for a token issued
 // to sess's user with roles (tokens.Config.Claims). Its inputs are the
 // user's profile as it is now and the identity as the sign-in's facts
