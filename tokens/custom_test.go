@@ -2,9 +2,11 @@ package tokens
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 
 	"github.com/socialbroker/broker/internal/claims"
+	"github.com/socialbroker/broker/storage"
 )
 
 // Custom claims follow the standard ones in the signed JSON, and a token
@@ -34,5 +36,43 @@ func TestCustomClaimsMarshal(t *testing.T) {
 	id, _ := json.Marshal(&IDClaims{SID: "s", Custom: []claims.Claim{{Name: "x", Value: json.RawMessage(`1`)}}})
 	if err := json.Unmarshal(id, &m); err != nil || m["x"] != float64(1) || m["sid"] != "s" {
 		t.Errorf("ID claims: %s", id)
+	}
+}
+
+// BenchmarkRefreshClaims is BenchmarkRefresh for a tenant without custom
+// claims and with three (evaluated at every grant): their cost alone.
+func BenchmarkRefreshClaims(b *testing.B) {
+	set, err := claims.Compile([]claims.Rule{
+		{Name: "org", Expr: `tenant.id + ":" + user.id`},
+		{Name: "upstream", Expr: `identity.provider + "/" + identity.subject`, In: claims.AccessToken | claims.Userinfo},
+		{Name: "domain", Expr: `user.email_verified ? user.email.split("@")[1] : ""`, In: claims.AccessToken | claims.IDToken},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	eval := func(sess storage.Session, user storage.User, roles []string) claims.Output {
+		out, _ := set.Eval(&claims.Input{
+			User:     claims.User{ID: user.ID, Name: user.Name, Email: user.Email, EmailVerified: user.EmailVerified, Picture: user.Picture},
+			Identity: claims.Identity{Provider: sess.Provider, Subject: "g-1"},
+			Tenant:   claims.Tenant{ID: sess.TenantID}, Roles: roles,
+		})
+		return out
+	}
+	for _, n := range []int{0, 3} {
+		b.Run(fmt.Sprintf("claims=%d", n), func(b *testing.B) {
+			f := newServiceFixture(b)
+			if n > 0 {
+				f.svc.cfg.Claims = func(string) ClaimsFunc { return eval }
+			}
+			current := f.login(b, "openid email").RefreshToken
+			b.ReportAllocs()
+			for b.Loop() {
+				g, err := f.svc.Refresh(b.Context(), current, allow)
+				if err != nil {
+					b.Fatal(err)
+				}
+				current = g.RefreshToken
+			}
+		})
 	}
 }
