@@ -217,18 +217,66 @@ func TestEmptySet(t *testing.T) {
 	}
 }
 
-func BenchmarkEvalThree(b *testing.B) {
-	s, err := Compile([]Rule{
-		{Name: "org", Expr: `tenant.id + ":" + user.id`},
-		{Name: "teams", Expr: `identity.groups.filter(g, g.contains("/"))`},
-		{Name: "is_admin", Expr: `"admin" in roles`},
-	})
-	if err != nil {
-		b.Fatal(err)
+// BenchmarkEval evaluates the three claims of go run ./bench -claims 3,
+// and three that read the groups and roles.
+func BenchmarkEval(b *testing.B) {
+	for name, rules := range map[string][]Rule{
+		"bench": {
+			{Name: "org", Expr: `tenant.id + ":" + user.id`},
+			{Name: "upstream", Expr: `identity.provider + "/" + identity.subject`, In: AccessToken | Userinfo},
+			{Name: "domain", Expr: `user.email_verified ? user.email.split("@")[1] : ""`, In: AccessToken | IDToken},
+		},
+		"lists": {
+			{Name: "org", Expr: `tenant.id + ":" + user.id`},
+			{Name: "teams", Expr: `identity.groups.filter(g, g.contains("/"))`},
+			{Name: "is_admin", Expr: `"admin" in roles`},
+		},
+	} {
+		b.Run(name, func(b *testing.B) {
+			s, err := Compile(rules)
+			if err != nil {
+				b.Fatal(err)
+			}
+			in := input()
+			b.ReportAllocs()
+			for b.Loop() {
+				s.Eval(in)
+			}
+		})
+	}
+}
+
+// Short expressions skip the cost counting: their worst case over inputs
+// of bounded size is within the limit. Those that may cost more, or whose
+// input is larger than the bounds, are counted.
+func TestCostCountedOnlyWhenNeeded(t *testing.T) {
+	l := "[" + strings.TrimSuffix(strings.Repeat("1,", 30), ",") + "]"
+	for expr, counted := range map[string]bool{
+		`tenant.id + ":" + user.id`:                                          false,
+		`user.email_verified ? user.email.split("@")[1] : ""`:                false,
+		`"admin" in roles`:                                                   false,
+		l + ".all(a, " + l + ".all(b, " + l + ".all(c, a != 0)))":            true,
+		`identity.groups.map(g, identity.groups.filter(h, h.startsWith(g)))`: true,
+	} {
+		p, err := compile(expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := p.untracked == nil; got != counted {
+			t.Errorf("%s: counted %v, want %v", expr, got, counted)
+		}
 	}
 	in := input()
-	b.ReportAllocs()
-	for b.Loop() {
-		s.Eval(in)
+	if !withinBounds(in) {
+		t.Fatal("a usual input is out of bounds")
+	}
+	in.User.Name = strings.Repeat("x", maxInputString+1)
+	if withinBounds(in) {
+		t.Error("a long name is within bounds")
+	}
+	in = input()
+	in.Identity.Groups = make([]string, maxInputGroups+1)
+	if withinBounds(in) {
+		t.Error("too many groups are within bounds")
 	}
 }

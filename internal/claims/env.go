@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/checker"
 	"github.com/google/cel-go/common/ast"
 	"github.com/google/cel-go/common/types"
 	"github.com/google/cel-go/ext"
@@ -67,10 +68,23 @@ var env = sync.OnceValues(func() (*cel.Env, error) {
 
 // Program is one compiled, type-checked expression.
 type Program struct {
-	prg cel.Program
+	// tracked counts its cost as it goes and stops at CostLimit.
+	tracked cel.Program
+	// untracked, when set, is the same program without the counting,
+	// which costs as much as a short expression itself: its estimated
+	// worst case over inputs within the bounds below is within CostLimit.
+	untracked cel.Program
 	// groups: the expression reads identity.groups.
 	groups bool
 }
+
+// The input sizes the static cost estimate assumes. An evaluation whose
+// input is larger runs the tracked program.
+const (
+	maxInputString = 1024 // bytes of any string of the input
+	maxInputGroups = 2000 // GitHub: 10 pages of organisations and 10 of teams
+	maxInputRoles  = 256
+)
 
 // Check compiles expr and returns what is wrong with it, or "": the
 // config validator's question.
@@ -102,11 +116,62 @@ func compile(expr string) (*Program, error) {
 	if !jsonType(checked.OutputType()) {
 		return nil, fmt.Errorf("its value is of type %s: want a string, number, bool, null, or a list or map (string keys) of those", cel.FormatCELType(checked.OutputType()))
 	}
-	prg, err := e.Program(checked, cel.CostLimit(CostLimit))
-	if err != nil {
+	p := &Program{groups: readsGroups(checked.NativeRep())}
+	if p.tracked, err = e.Program(checked, cel.CostLimit(CostLimit)); err != nil {
 		return nil, fmt.Errorf("does not compile: %s", oneLine(err.Error()))
 	}
-	return &Program{prg: prg, groups: readsGroups(checked.NativeRep())}, nil
+	if est, err := e.EstimateCost(checked, inputBounds{}); err == nil && est.Max <= CostLimit {
+		if p.untracked, err = e.Program(checked); err != nil {
+			return nil, fmt.Errorf("does not compile: %s", oneLine(err.Error()))
+		}
+	}
+	return p, nil
+}
+
+// inputBounds tells the cost estimator how large the variables' strings
+// and lists can be (checker.CostEstimator).
+type inputBounds struct{}
+
+func (inputBounds) EstimateSize(n checker.AstNode) *checker.SizeEstimate {
+	path := n.Path()
+	if len(path) == 0 {
+		return nil // not an input
+	}
+	switch n.Type().Kind() {
+	case types.StringKind:
+		return &checker.SizeEstimate{Min: 0, Max: maxInputString}
+	case types.ListKind:
+		if path[0] == "roles" {
+			return &checker.SizeEstimate{Min: 0, Max: maxInputRoles}
+		}
+		return &checker.SizeEstimate{Min: 0, Max: maxInputGroups}
+	}
+	return nil
+}
+
+func (inputBounds) EstimateCallCost(string, string, *checker.AstNode, []checker.AstNode) *checker.CallEstimate {
+	return nil
+}
+
+// withinBounds reports whether in is as small as inputBounds says.
+func withinBounds(in *Input) bool {
+	if len(in.Identity.Groups) > maxInputGroups || len(in.Roles) > maxInputRoles {
+		return false
+	}
+	for _, s := range [...]string{in.User.ID, in.User.Name, in.User.Email, in.User.Picture,
+		in.Identity.Provider, in.Identity.Subject, in.Identity.Username, in.Identity.Email, in.Tenant.ID, in.Tenant.Name} {
+		if len(s) > maxInputString {
+			return false
+		}
+	}
+	for _, list := range [][]string{in.Identity.Groups, in.Roles} {
+		for _, s := range list {
+			if len(s) > maxInputString {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // oneLine folds CEL's multi-line messages (with their source excerpt and

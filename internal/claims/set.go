@@ -102,9 +102,14 @@ func (s *Set) Eval(in *Input) (Output, []Failure) {
 		return out, nil
 	}
 	act := activation{in}
+	small := withinBounds(in)
 	var used [3]int // bytes per destination, in the order below
 	for _, c := range s.claims {
-		v, _, err := c.prg.prg.Eval(act)
+		prg := c.prg.tracked
+		if small && c.prg.untracked != nil {
+			prg = c.prg.untracked
+		}
+		v, _, err := prg.Eval(act)
 		if err != nil {
 			if isCostLimit(err) {
 				err = ErrCostLimit
