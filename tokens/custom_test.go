@@ -39,9 +39,9 @@ func TestCustomClaimsMarshal(t *testing.T) {
 	}
 }
 
-// BenchmarkRefreshClaims is BenchmarkRefresh for a tenant without custom
-// claims and with three (evaluated at every grant): their cost alone.
-func BenchmarkRefreshClaims(b *testing.B) {
+// benchClaimsEval is the evaluator of the three claims of go run ./bench
+// -claims 3.
+func benchClaimsEval(b *testing.B) ClaimsFunc {
 	set, err := claims.Compile([]claims.Rule{
 		{Name: "org", Expr: `tenant.id + ":" + user.id`},
 		{Name: "upstream", Expr: `identity.provider + "/" + identity.subject`, In: claims.AccessToken | claims.Userinfo},
@@ -50,7 +50,7 @@ func BenchmarkRefreshClaims(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	eval := func(sess storage.Session, user storage.User, roles []string) claims.Output {
+	return func(sess storage.Session, user storage.User, roles []string) claims.Output {
 		out, _ := set.Eval(&claims.Input{
 			User:     claims.User{ID: user.ID, Name: user.Name, Email: user.Email, EmailVerified: user.EmailVerified, Picture: user.Picture},
 			Identity: claims.Identity{Provider: sess.Provider, Subject: "g-1"},
@@ -58,20 +58,27 @@ func BenchmarkRefreshClaims(b *testing.B) {
 		})
 		return out
 	}
+}
+
+// BenchmarkGrantClaims mints a sign-in's access and ID tokens (the CPU
+// part of a login's code exchange, and of a refresh but for the ID token)
+// without and with the three claims of go run ./bench -claims 3. Run it
+// with -count: the two alternate.
+func BenchmarkGrantClaims(b *testing.B) {
+	eval := benchClaimsEval(b)
+	f := newServiceFixture(b)
+	sess := f.login(b, "openid email profile").Session
 	for _, n := range []int{0, 3} {
 		b.Run(fmt.Sprintf("claims=%d", n), func(b *testing.B) {
-			f := newServiceFixture(b)
+			f.svc.cfg.Claims = nil
 			if n > 0 {
 				f.svc.cfg.Claims = func(string) ClaimsFunc { return eval }
 			}
-			current := f.login(b, "openid email").RefreshToken
 			b.ReportAllocs()
 			for b.Loop() {
-				g, err := f.svc.Refresh(b.Context(), current, allow)
-				if err != nil {
+				if _, err := f.svc.grant(b.Context(), sess, []string{"member"}, "rt", signInIDToken, f.clock.Now()); err != nil {
 					b.Fatal(err)
 				}
-				current = g.RefreshToken
 			}
 		})
 	}

@@ -79,7 +79,8 @@ type Output struct {
 }
 
 // Failure is a claim left out of an evaluation, and why. Err never holds
-// the claim's value.
+// the claim's value; a CEL error may quote what the expression looked up
+// (a missing map key).
 type Failure struct {
 	Claim string
 	Err   error
