@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/socialbroker/broker/storage"
 )
@@ -79,4 +80,24 @@ func (s *Store) ListAudit(ctx context.Context, q storage.AuditQuery) ([]storage.
 	rows, err := s.reads.QueryContext(ctx, query, append(args, sqlLimit(q.Limit))...)
 	events, err := collect(rows, err, scanAudit)
 	return events, wrap("list audit", err)
+}
+
+// DeleteAuditBefore deletes in batches through the expiry sweep's steps,
+// so that a first sweep over a long backlog never holds other writes up
+// for more than one batch.
+func (s *Store) DeleteAuditBefore(ctx context.Context, before time.Time) (int64, error) {
+	step := upTo(`DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE time < ? LIMIT ?)`, before.UnixMilli())
+	var total int64
+	for more := true; more; {
+		var n int64
+		err := s.inTx(ctx, func(tx *wtx) (err error) {
+			n, more, err = step(tx)
+			return err
+		})
+		if err != nil {
+			return total, wrap("delete audit", err)
+		}
+		total += n
+	}
+	return total, nil
 }
