@@ -82,22 +82,11 @@ func (s *Store) ListAudit(ctx context.Context, q storage.AuditQuery) ([]storage.
 	return events, wrap("list audit", err)
 }
 
-// DeleteAuditBefore deletes in batches through the expiry sweep's steps,
-// so that a first sweep over a long backlog never holds other writes up
-// for more than one batch.
+// DeleteAuditBefore deletes in the expiry sweep's batches, so that a
+// first sweep over a long backlog never holds other writes up for more
+// than one batch.
 func (s *Store) DeleteAuditBefore(ctx context.Context, before time.Time) (int64, error) {
-	step := upTo(`DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE time < ? LIMIT ?)`, before.UnixMilli())
-	var total int64
-	for more := true; more; {
-		var n int64
-		err := s.inTx(ctx, func(tx *wtx) (err error) {
-			n, more, err = step(tx)
-			return err
-		})
-		if err != nil {
-			return total, wrap("delete audit", err)
-		}
-		total += n
-	}
-	return total, nil
+	n, err := s.sweep(ctx, upTo(`DELETE FROM audit_events WHERE id IN
+		(SELECT id FROM audit_events WHERE time < ? LIMIT ?)`, before.UnixMilli()))
+	return n, wrap("delete audit", err)
 }
