@@ -455,7 +455,12 @@ export class BrokerClient {
     } catch {
       return;
     }
-    const url = await this.signIn.authorizeUrl({ prompt: "none", returnTo });
+    let url: string;
+    try {
+      url = await this.signIn.authorizeUrl({ prompt: "none", returnTo });
+    } catch {
+      return; // sessionStorage refused the sign-in's secrets: no sign-in to complete
+    }
     if (!this.silent.started()) return;
     this.navigateReplace(url);
     await leaving();
