@@ -18,7 +18,7 @@ function exampleServer(): Plugin {
       res.setHeader("Content-Type", "application/json");
       res.end(JSON.stringify({ brokerUrl: brokerUrl(), clientId: clientId(), storage: storage() }));
     });
-    server.middlewares.use(reportsApi({ brokerUrl }) as unknown as Connect.NextHandleFunction);
+    server.middlewares.use(reportsApi({ brokerUrl, clientIds: () => [clientId()] }) as unknown as Connect.NextHandleFunction);
   };
   return { name: "example-server", configureServer: mount, configurePreviewServer: mount };
 }
