@@ -185,10 +185,20 @@ describe("single sign-on between two apps (tenants example and example-b)", { co
     // B's backend received a verified logout token for B's session.
     const got = await until("B's back-channel logout", () => appB.logouts.find((c) => c.aud === "example-b" && c.sid === sidB));
     assert.equal(got.iss, broker.issuer);
-    // B's page, at its next call: the API refuses the ended session, Refine's onError signs out.
-    await pageB.getByRole("button", { name: "Load reports" }).click();
-    await pageB.waitForURL(/\/login/);
-    await pageB.getByRole("button", { name: "Sign in with GitHub" }).waitFor();
+    // B's API refuses B's tokens from now on, without asking the broker.
+    const api = await pageB.evaluate(async (t) => {
+      const r = await fetch("/api/reports", { headers: { Authorization: `Bearer ${t}` } });
+      return { status: r.status, body: await r.json() };
+    }, bearers.get(pageB));
+    assert.equal(api.status, 401);
+    assert.match(api.body.error_description, /back-channel logout/);
+    // The user comes back to B's tab: B checks its session and signs out.
+    // (Headless Chromium keeps every tab visible; the test fires the event
+    // a tab switch fires.)
+    await pageB.evaluate(() => document.dispatchEvent(new Event("visibilitychange")));
+    await pageB.waitForURL(/\/login\?reason=revoked/);
+    await pageB.getByText("Your session was ended. Please sign in again.").waitFor();
+    await pageB.screenshot({ path: join(resultsDir, "sso-app-b-signed-out.png") });
     // A reload of either app stays signed out: no loop, no trip upstream.
     const trips = upstream.length;
     for (const [page, app] of [

@@ -58,6 +58,14 @@ export interface BrokerClientOptions {
    * tab that came back signed out. See README, "After a reload".
    */
   silentSignIn?: boolean;
+  /**
+   * Ask the broker whether the session still lives (GET /auth/check) when
+   * a tab of the app is shown again, at most every 5 seconds (default
+   * true): a session ended elsewhere (logout everywhere in another app,
+   * an operator) then signs the tab out ("signedOut", reason "revoked")
+   * when the user comes back to it, not at their next action.
+   */
+  checkWhenShown?: boolean;
 
   /** Replaces the global fetch (tests, instrumentation). */
   fetch?: typeof fetch;
@@ -175,6 +183,8 @@ export class BrokerClient {
   };
 
   private tokens: TokenSet | null = null;
+  private lastShownCheck = -Infinity;
+  private readonly stopWatching: () => void;
   private restoring: Promise<void> | null = null;
   private loggingOut: Promise<void> | null = null;
   private readonly callbacks = new Map<string, Promise<{ returnTo?: string }>>();
@@ -215,6 +225,22 @@ export class BrokerClient {
         otherTabSignedOut: (sid) => this.otherTabSignedOut(sid),
       },
     );
+    this.stopWatching = options.checkWhenShown === false ? () => {} : this.watchVisibility();
+  }
+
+  // watchVisibility checks the session when the page is shown again.
+  private watchVisibility(): () => void {
+    const doc = (globalThis as { document?: Document }).document;
+    if (!doc?.addEventListener) return () => {};
+    const onChange = () => {
+      if (doc.visibilityState !== "visible" || !this.tokens) return;
+      const now = this.now();
+      if (now - this.lastShownCheck < 5000) return;
+      this.lastShownCheck = now;
+      this.check().catch(() => undefined);
+    };
+    doc.addEventListener("visibilitychange", onChange);
+    return () => doc.removeEventListener("visibilitychange", onChange);
   }
 
   private makeStore(s: NonNullable<BrokerClientOptions["storage"]>): TokenStorage {
@@ -579,9 +605,10 @@ export class BrokerClient {
     return this.http.getJSON<BrokerPermissions>("/auth/permissions", this.tokenSource);
   }
 
-  /** Stops listening to other tabs. */
+  /** Stops listening to other tabs and to the page's visibility. */
   close(): void {
     this.tabs.close();
+    this.stopWatching();
   }
 }
 

@@ -372,3 +372,71 @@ describe("logout and silent sign-in", () => {
     assert.equal(silentAttempts(b).length, 2);
   });
 });
+
+describe("a tab shown again checks its session", () => {
+  // A page's document, as far as the client looks at it.
+  class FakeDocument extends EventTarget {
+    visibilityState: "visible" | "hidden" = "visible";
+    show(state: "visible" | "hidden"): void {
+      this.visibilityState = state;
+      this.dispatchEvent(new Event("visibilitychange"));
+    }
+  }
+  const g = globalThis as { document?: unknown };
+  afterEach(() => {
+    delete g.document;
+  });
+  const settle = () => new Promise((r) => setTimeout(r, 20));
+
+  test("a session ended elsewhere signs the tab out when it is shown again; hidden, signed out or just checked: no call", async () => {
+    const doc = new FakeDocument();
+    g.document = doc;
+    const b = browser();
+    const tab = new Tab(b);
+    tab.load(APP + "/login");
+    await tab.signIn();
+    const seen: BrokerEvent[] = [];
+    tab.client.subscribe((e) => seen.push(e));
+    const checks = () => b.broker.calls.filter((c) => c.path === "/auth/check").length;
+
+    doc.show("hidden");
+    await settle();
+    assert.equal(checks(), 0, "hiding asks nothing");
+    doc.show("visible");
+    await settle();
+    assert.equal(checks(), 1);
+    assert.deepEqual(seen, [], "alive: nothing happens");
+
+    b.broker.revokeAll(); // e.g. logout everywhere in another app
+    doc.show("visible");
+    await settle();
+    assert.equal(checks(), 1, "not again within 5 seconds");
+    b.clock.now += 5000;
+    doc.show("visible");
+    await settle();
+    assert.equal(checks(), 2);
+    assert.deepEqual(seen, [{ type: "signedOut", reason: "revoked" }]);
+    assert.equal(await tab.client.isAuthenticated(), false);
+
+    b.clock.now += 5000;
+    doc.show("visible");
+    await settle();
+    assert.equal(checks(), 2, "signed out: nothing to check");
+  });
+
+  test("checkWhenShown: false, or a closed client: no check", async () => {
+    const doc = new FakeDocument();
+    g.document = doc;
+    const b = browser();
+    const off = new Tab(b, { checkWhenShown: false });
+    off.load(APP + "/login");
+    await off.signIn();
+    const closed = new Tab(b);
+    closed.load(APP + "/login");
+    await closed.signIn();
+    closed.client.close();
+    doc.show("visible");
+    await settle();
+    assert.equal(b.broker.calls.filter((c) => c.path === "/auth/check").length, 0);
+  });
+});
