@@ -187,7 +187,7 @@ export class BrokerClient {
   private readonly stopWatching: () => void;
   private restoring: Promise<void> | null = null;
   private loggingOut: Promise<void> | null = null;
-  private readonly callbacks = new Map<string, Promise<{ returnTo?: string }>>();
+  private readonly callbacks = new Map<string, Promise<CallbackResult>>();
 
   constructor(options: BrokerClientOptions) {
     if (!options.issuer || !options.clientId || !options.redirectUri) {
@@ -519,7 +519,8 @@ export class BrokerClient {
     // No tab of this app signs in silently until the user signs in again.
     if (!fromOtherTab) this.silent.loggedOutNow();
     this.endLocally(fromOtherTab ? "other-tab" : "logout", !fromOtherTab);
-    const scope = everywhere ? { everywhere: true } : {};
+    // {"everywhere":true}: the broker's session and all its app sessions too.
+    const scope = everywhere ? { everywhere: true } : undefined;
     try {
       if (t?.mode === "body" && t.refreshToken) {
         await this.http.post("/auth/logout", { json: { refreshToken: t.refreshToken, ...scope } });
