@@ -166,16 +166,22 @@ describe("single sign-on between two apps (tenants example and example-b)", { co
     assert.equal(upstream.length, trips, "no request reached the fake upstream");
   });
 
-  test("signing out everywhere in A ends the broker's session; B's backend gets a back-channel logout and B's page is signed out", async () => {
+  test("signing out everywhere in A ends the broker's session and A's other tab; B's backend gets a back-channel logout and B's page is signed out", async () => {
     assert.ok((await silentAnswer(appB.origin, "example-b")).get("code"), "before: the broker's session answers B with a code");
     await pageB.getByRole("button", { name: "Load reports" }).click();
     await expectText(pageB.getByTestId("reports-status"), "ok");
     const sidB = claims(bearers.get(pageB)).sid;
     assert.ok(sidB);
 
+    // A second tab of app A, given the session by the first.
+    const pageA2 = await context.newPage();
+    await pageA2.goto(appA.origin + "/");
+    await expectText(pageA2.getByTestId("identity-name"), "Alice Admin");
+
     const logout = pageA.waitForResponse((r) => r.url() === `${broker.issuer}/auth/logout` && r.request().method() === "POST");
     await pageA.getByRole("button", { name: "Sign out everywhere" }).click();
     await pageA.waitForURL(/\/login/);
+    await pageA2.waitForURL(/\/login\?reason=other-tab/); // A's other tab follows at once (BroadcastChannel)
     const res = await logout; // the tab signs out at once; the broker call follows
     assert.equal(res.status(), 200);
     assert.equal(JSON.parse(res.request().postData() ?? "{}").everywhere, true);
