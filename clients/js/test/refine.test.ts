@@ -37,6 +37,19 @@ describe("Refine auth provider", () => {
     assert.equal(u.searchParams.get("provider"), "github");
   });
 
+  test("logout() ends this app's session; logout({ everywhere: true }) the broker's session too", async () => {
+    const one = await setup();
+    one.b.broker.sso = true;
+    assert.deepEqual(await one.provider.logout({}), { success: true, redirectTo: "/login" });
+    assert.equal(JSON.parse(one.b.broker.logouts.at(-1)!.body)["everywhere"], undefined);
+    assert.equal(one.b.broker.sso, true);
+    const all = await setup();
+    assert.equal(all.b.broker.sso, true, "signed in through the upstream: a broker session");
+    assert.deepEqual(await all.provider.logout({ everywhere: true, redirectPath: "/bye" }), { success: true, redirectTo: "/bye" });
+    assert.equal(JSON.parse(all.b.broker.logouts.at(-1)!.body)["everywhere"], true);
+    assert.equal(all.b.broker.sso, false);
+  });
+
   test("check: signed in", async () => {
     const { provider } = await setup();
     assert.deepEqual(await provider.check(), { authenticated: true });
