@@ -50,12 +50,12 @@ func benchClaimsEval(b *testing.B) ClaimsFunc {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return func(sess storage.Session, user storage.User, roles []string) claims.Output {
+	return func(sess storage.Session, user storage.User, roles []string, want claims.Destination) claims.Output {
 		out, _ := set.Eval(&claims.Input{
 			User:     claims.User{ID: user.ID, Name: user.Name, Email: user.Email, EmailVerified: user.EmailVerified, Picture: user.Picture},
 			Identity: claims.Identity{Provider: sess.Provider, Subject: "g-1"},
 			Tenant:   claims.Tenant{ID: sess.TenantID}, Roles: roles,
-		})
+		}, want)
 		return out
 	}
 }

@@ -36,10 +36,11 @@ type Config struct {
 	// each grant; nil keeps the roles the session was signed in with.
 	Policy Policy
 	// Claims, when set, returns the evaluator of a tenant's custom claims,
-	// nil when it has none. The evaluator runs once per issuance, for all
-	// the token's destinations (the access token, the ID token,
-	// /userinfo), on the session, its user and the roles the token
-	// states. It never fails: a claim that cannot be evaluated is left out.
+	// nil when it has none. The evaluator runs once per issuance, for the
+	// tokens issued (the access token, the ID token if any), and once per
+	// access token presented to /userinfo, on the session, its user and
+	// the roles the token states. It never fails: a claim that cannot be
+	// evaluated is left out.
 	Claims func(tenantID string) ClaimsFunc
 	// OnReuse, when set, hears of each session ended because a stale
 	// refresh token came back (the audit log's refresh.reuse_detected).
@@ -49,7 +50,7 @@ type Config struct {
 }
 
 // ClaimsFunc evaluates a tenant's custom claims (Config.Claims).
-type ClaimsFunc func(sess storage.Session, user storage.User, roles []string) claims.Output
+type ClaimsFunc func(sess storage.Session, user storage.User, roles []string, want claims.Destination) claims.Output
 
 // Policy applies the rules of a session's tenant, as they are now, to
 // what the session's sign-in established (Session.Facts): the roles its
@@ -84,9 +85,11 @@ type Service struct {
 	// code: an unredeemed code never changes, and whether it was redeemed
 	// meanwhile is decided by the redemption's own write (RedeemCode).
 	codes *cache[string, storage.AuthCode]
-	// userinfo keeps the /userinfo custom claims evaluated with each access
-	// token, by its jti, until it expires: /userinfo adds them without
-	// evaluating anything again.
+	// userinfo keeps the /userinfo custom claims of the access tokens
+	// presented there, by jti, until they expire: a client calling it
+	// again gets them without another evaluation. They are evaluated only
+	// then, not at issuance: kept for every token issued, they cost some
+	// 20 MB of peak RSS under load (BENCHMARKS.md, "Claims").
 	userinfo *cache[string, []claims.Claim]
 }
 
@@ -98,7 +101,7 @@ const (
 	sessionCacheSize  = 16384
 	userCacheSize     = 16384
 	codeCacheSize     = 16384
-	userinfoCacheSize = 16384
+	userinfoCacheSize = 4096
 	// userCacheTTL bounds how stale the profile claims (email, name) of a
 	// refreshed token can be after the user signs in with a new email.
 	userCacheTTL = 30 * time.Second
@@ -546,13 +549,15 @@ func (s *Service) grant(ctx context.Context, sess storage.Session, roles []strin
 		expires = sess.ExpiresAt
 	}
 	at.IssuedAt, at.ExpiresAt = numericDate(now), numericDate(expires)
+	withID := idToken != noIDToken && slices.Contains(scopes, "openid")
 	var custom claims.Output
 	if eval := s.claimsOf(sess.TenantID); eval != nil {
-		custom = eval(sess, user, at.Roles)
-		at.Custom = custom.Access
-		if custom.Userinfo != nil {
-			s.userinfo.put(at.ID, custom.Userinfo, expires, now)
+		want := claims.AccessToken
+		if withID {
+			want |= claims.IDToken
 		}
+		custom = eval(sess, user, at.Roles, want)
+		at.Custom = custom.Access
 	}
 	// RFC 9068 §2.2.1 leaves identity claims to the AS: an email the
 	// broker does not vouch for stays out of what APIs authorise on.
@@ -564,7 +569,7 @@ func (s *Service) grant(ctx context.Context, sess storage.Session, roles []strin
 		return nil, err
 	}
 	g := &Grant{AccessToken: access, RefreshToken: refresh, Scope: sess.Scope, ExpiresIn: expires.Sub(now).Truncate(time.Second), Session: sess}
-	if idToken != noIDToken && slices.Contains(scopes, "openid") {
+	if withID {
 		id := &IDClaims{AuthTime: sess.AuthTime.Unix(), SID: sess.ID}
 		if idToken == signInIDToken {
 			id.Nonce = sess.Nonce
@@ -591,9 +596,8 @@ func (s *Service) grant(ctx context.Context, sess storage.Session, roles []strin
 }
 
 // UserinfoClaims returns the custom claims /userinfo adds for a verified
-// access token: those evaluated when it was issued, or, when another
-// replica issued it (or this one forgot), evaluated now from its session,
-// its user and its roles, and kept until it expires.
+// access token: evaluated from its session, its user and its roles the
+// first time it is presented here, and kept until it expires.
 func (s *Service) UserinfoClaims(ctx context.Context, c *AccessClaims) ([]claims.Claim, error) {
 	eval := s.claimsOf(c.TID)
 	if eval == nil {
@@ -611,7 +615,7 @@ func (s *Service) UserinfoClaims(ctx context.Context, c *AccessClaims) ([]claims
 	if err != nil {
 		return nil, err
 	}
-	got := eval(sess, user, c.Roles).Userinfo
+	got := eval(sess, user, c.Roles, claims.Userinfo).Userinfo
 	s.userinfo.put(c.ID, got, c.ExpiresAt.Time, now)
 	return got, nil
 }

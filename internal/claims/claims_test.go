@@ -32,7 +32,7 @@ func TestEvalValues(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", c.expr, err)
 		}
-		out, failed := s.Eval(input())
+		out, failed := s.Eval(input(), Everywhere)
 		if len(failed) != 0 {
 			t.Fatalf("%s: failed %v", c.expr, failed)
 		}
@@ -52,7 +52,7 @@ func TestDestinations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, failed := s.Eval(input())
+	out, failed := s.Eval(input(), Everywhere)
 	if failed != nil {
 		t.Fatal(failed)
 	}
@@ -124,7 +124,7 @@ func TestRuntimeFailureOmitsClaim(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, failed := s.Eval(input())
+	out, failed := s.Eval(input(), Everywhere)
 	if len(out.Access) != 1 || out.Access[0].Name != "ok" {
 		t.Errorf("access: got %v, want only ok", out.Access)
 	}
@@ -147,7 +147,7 @@ func TestCostLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, failed := s.Eval(input())
+	out, failed := s.Eval(input(), Everywhere)
 	if len(failed) != 1 || failed[0].Claim != "burn" || !errors.Is(failed[0].Err, ErrCostLimit) {
 		t.Fatalf("failed: got %v, want burn to exceed the cost limit", failed)
 	}
@@ -168,7 +168,7 @@ func TestSizeLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, failed := s.Eval(input())
+	out, failed := s.Eval(input(), Everywhere)
 	var msgs []string
 	for _, f := range failed {
 		if !errors.Is(f.Err, ErrTooLarge) {
@@ -212,7 +212,7 @@ func TestEmptySet(t *testing.T) {
 	if err != nil || s.Len() != 0 || s.ReadsGroups() {
 		t.Fatalf("Compile(nil) = %v, %v", s, err)
 	}
-	if out, failed := s.Eval(input()); out.Access != nil || failed != nil {
+	if out, failed := s.Eval(input(), Everywhere); out.Access != nil || failed != nil {
 		t.Errorf("nil set evaluated to %v, %v", out, failed)
 	}
 }
@@ -240,7 +240,7 @@ func BenchmarkEval(b *testing.B) {
 			in := input()
 			b.ReportAllocs()
 			for b.Loop() {
-				s.Eval(in)
+				s.Eval(in, Everywhere)
 			}
 		})
 	}
@@ -278,5 +278,29 @@ func TestCostCountedOnlyWhenNeeded(t *testing.T) {
 	in.Identity.Groups = make([]string, maxInputGroups+1)
 	if withinBounds(in) {
 		t.Error("too many groups are within bounds")
+	}
+}
+
+// Eval evaluates only the claims of the destinations asked for: a refresh
+// without an ID token does not evaluate ID-token-only claims.
+func TestEvalWant(t *testing.T) {
+	s, err := Compile([]Rule{
+		{Name: "a", Expr: `1`, In: AccessToken},
+		{Name: "id_broken", Expr: `roles[9]`, In: IDToken},
+		{Name: "both", Expr: `2`, In: AccessToken | Userinfo},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, failed := s.Eval(input(), AccessToken)
+	if failed != nil || len(out.Access) != 2 || out.ID != nil || out.Userinfo != nil {
+		t.Errorf("access only: %+v, %v", out, failed)
+	}
+	out, failed = s.Eval(input(), Userinfo)
+	if failed != nil || out.Access != nil || len(out.Userinfo) != 1 || out.Userinfo[0].Name != "both" {
+		t.Errorf("userinfo only: %+v, %v", out, failed)
+	}
+	if _, failed = s.Eval(input(), IDToken); len(failed) != 1 || failed[0].Claim != "id_broken" {
+		t.Errorf("ID token: failed %v, want id_broken", failed)
 	}
 }

@@ -93,10 +93,11 @@ var (
 	ErrNotJSON   = errors.New("claims: value is not JSON")
 )
 
-// Eval evaluates every claim of s once against in. Claims whose value is
-// null are left out silently; those that fail, or would take a
-// destination past MaxTotalBytes, are left out and reported.
-func (s *Set) Eval(in *Input) (Output, []Failure) {
+// Eval evaluates, once against in, every claim of s that goes to one of
+// the destinations want, and returns them for those destinations. Claims
+// whose value is null are left out silently; those that fail, or would
+// take a destination past MaxTotalBytes, are left out and reported.
+func (s *Set) Eval(in *Input, want Destination) (Output, []Failure) {
 	var out Output
 	var failed []Failure
 	if s.Len() == 0 {
@@ -106,6 +107,9 @@ func (s *Set) Eval(in *Input) (Output, []Failure) {
 	small := withinBounds(in)
 	var used [3]int // bytes per destination, in the order below
 	for _, c := range s.claims {
+		if c.in&want == 0 {
+			continue
+		}
 		prg := c.prg.tracked
 		if small && c.prg.untracked != nil {
 			prg = c.prg.untracked
@@ -137,7 +141,7 @@ func (s *Set) Eval(in *Input) (Output, []Failure) {
 			name string
 			dst  *[]Claim
 		}{{AccessToken, "access_token", &out.Access}, {IDToken, "id_token", &out.ID}, {Userinfo, "userinfo", &out.Userinfo}} {
-			if c.in&d.bit == 0 {
+			if c.in&want&d.bit == 0 {
 				continue
 			}
 			if used[i]+cost > MaxTotalBytes {

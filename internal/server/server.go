@@ -220,8 +220,8 @@ func tenantClaims(reg *tenants.Registry, log *slog.Logger) func(string) tokens.C
 		if !ok || !t.HasClaims() {
 			return nil
 		}
-		return func(sess storage.Session, user storage.User, roles []string) claims.Output {
-			out, failed := t.Claims(sess, user, roles)
+		return func(sess storage.Session, user storage.User, roles []string, want claims.Destination) claims.Output {
+			out, failed := t.Claims(sess, user, roles, want)
 			for _, f := range failed {
 				log.Warn("custom claim left out", "tenant", t.ID, "claim", f.Claim, "sid", sess.ID, "err", f.Err)
 			}

@@ -61,11 +61,12 @@ func NewTenant(t *config.Tenant) (*Tenant, error) {
 // HasClaims reports whether the tenant has custom claims.
 func (t *Tenant) HasClaims() bool { return t.claims.Len() > 0 }
 
-// Claims evaluates the tenant's custom claims, once, for a token issued
-// to sess's user with roles (tokens.Config.Claims). Its inputs are the
+// Claims evaluates the tenant's custom claims for the destinations want,
+// once, for a token issued to sess's user with roles
+// (tokens.Config.Claims). Its inputs are the
 // user's profile as it is now and the identity as the sign-in's facts
 // recorded it.
-func (t *Tenant) Claims(sess storage.Session, user storage.User, roles []string) (claims.Output, []claims.Failure) {
+func (t *Tenant) Claims(sess storage.Session, user storage.User, roles []string, want claims.Destination) (claims.Output, []claims.Failure) {
 	if t.claims.Len() == 0 {
 		return claims.Output{}, nil
 	}
@@ -80,7 +81,7 @@ func (t *Tenant) Claims(sess storage.Session, user storage.User, roles []string)
 	if f, err := accounts.DecodeFacts(sess.Facts); err == nil {
 		in.Identity.Subject, in.Identity.Username, in.Identity.Email, in.Identity.Groups = f.Subject, f.Username, f.Email, f.Groups
 	}
-	return t.claims.Eval(in)
+	return t.claims.Eval(in, want)
 }
 
 // AllowsOrigin reports whether origin is one of the tenant's
