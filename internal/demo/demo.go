@@ -9,8 +9,8 @@ package demo
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"embed"
+	"encoding/base64"
 	"fmt"
 	"io/fs"
 	"log/slog"
