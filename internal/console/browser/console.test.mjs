@@ -1,0 +1,302 @@
+// The admin console in a real Chromium against a real broker (started by
+// console_browser_test.go, which passes its URLs in the environment).
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const env = (k) => { const v = process.env[k]; if (!v) throw new Error(`${k} is not set: run this through go test ./internal/console`); return v; };
+const BROKER = env('BROKER_URL'), CONTROL = env('CONTROL_URL');
+const here = fileURLToPath(new URL('.', import.meta.url));
+const results = join(here, 'test-results');
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+const DESKTOP = { width: 1280, height: 860 };
+const PHONE = { width: 390, height: 844 };
+
+let browser;
+const shots = [];
+const cspViolations = [];
+
+before(async () => {
+  rmSync(results, { recursive: true, force: true });
+  mkdirSync(results, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium', headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
+  });
+});
+after(async () => {
+  await browser?.close();
+  console.log(`# screenshots ${shots.length} in ${results}`);
+});
+
+async function newPage(viewport = DESKTOP) {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  page.setDefaultTimeout(10_000);
+  page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text()); });
+  page.on('pageerror', (e) => cspViolations.push('page error: ' + e.message));
+  page.on('console', (m) => console.log(`# browser ${m.type()}: ${m.text()}`));
+  return page;
+}
+
+async function shot(page, name) {
+  const file = join(results, name + '.png');
+  await page.screenshot({ path: file, fullPage: true });
+  shots.push(file);
+}
+
+// axe checks the page as it is; serious and critical violations fail.
+// It is evaluated through the DevTools protocol, which the page's CSP
+// (script-src 'self') does not govern.
+async function axe(page, what) {
+  await page.evaluate(axeSource);
+  const r = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  const bad = r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(bad.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`), [], `accessibility of ${what}`);
+}
+
+// signIn goes through the broker's hosted page and the fake Google's
+// chooser as a person would.
+async function signInToConsole(page, who) {
+  await page.goto(BROKER + '/admin/');
+  await page.waitForURL(/\/authorize|FAKE|login_as|\/auth\//, { timeout: 10_000 }).catch(() => {});
+  const google = page.getByRole('link', { name: /Google/ });
+  if (await google.count()) await google.first().click();
+  await page.getByRole('link', { name: new RegExp(who) }).click();
+  await page.waitForURL(/\/admin\/#/);
+}
+
+let page; // the operator's
+let txt;
+
+test('an operator signs in through the broker', async () => {
+  page = await newPage();
+  await signInToConsole(page, 'Alice Operator');
+  await page.getByRole('heading', { level: 1, name: 'Tenants' }).waitFor().catch(async (e) => {
+    console.log('# page: ' + page.url() + '\n' + (await page.locator('body').innerText()));
+    await shot(page, 'failure');
+    throw e;
+  });
+  await assert.doesNotReject(page.getByText('alice@ops.test').first().waitFor());
+  // The built-in tenant is there, and the app from config.toml.
+  await page.locator('tbody').getByRole('link', { name: 'Intranet' }).waitFor();
+  await page.locator('tbody').getByRole('link', { name: 'Broker console' }).waitFor();
+  await shot(page, 'tenants-desktop');
+  await axe(page, 'the tenants page');
+});
+
+test('the operator creates a tenant', async () => {
+  await page.getByRole('link', { name: 'Create tenant' }).first().click();
+  await page.getByRole('heading', { level: 1, name: 'Create tenant' }).waitFor();
+  await axe(page, 'the tenant form');
+  await page.getByLabel('Client ID', { exact: true }).fill('shop');
+  await page.getByLabel('Name', { exact: true }).fill('Shop');
+  await page.getByLabel('Redirect URIs', { exact: true }).fill(CONTROL + '/app/callback');
+  await page.getByLabel('Roles (JSON)', { exact: true }).fill('[{"role": "customer", "everyone": true}]');
+  // A bad form first: no provider. The API's problem shows at its field.
+  await page.getByRole('button', { name: 'Create tenant' }).click();
+  await page.locator('.field[data-field="providers"] .field-error').waitFor();
+  await shot(page, 'tenant-form-problems-desktop');
+  await page.getByLabel(/^Google/).check();
+  await page.getByRole('button', { name: 'Create tenant' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Shop' }).waitFor();
+  await shot(page, 'tenant-shop-desktop');
+  await axe(page, 'a tenant page');
+});
+
+test('the operator creates a connection owned by the tenant and tests it', async () => {
+  await page.getByRole('link', { name: 'Connections', exact: true }).click();
+  await page.getByRole('heading', { level: 1, name: 'Connections' }).waitFor();
+  await shot(page, 'connections-desktop');
+  await axe(page, 'the connections page');
+  await page.getByRole('link', { name: 'Create connection' }).first().click();
+  await page.getByLabel('Type', { exact: true }).selectOption('oidc');
+  await page.getByLabel('Connection ID', { exact: true }).fill('acme');
+  await page.getByLabel('Usable by', { exact: true }).selectOption('shop');
+  await page.getByLabel('Client ID', { exact: true }).fill(env('ACME_CLIENT_ID'));
+  await page.getByLabel('Client secret', { exact: true }).fill(env('ACME_CLIENT_SECRET'));
+  await page.getByLabel('Issuer URL', { exact: true }).fill(env('ACME_ISSUER'));
+  await page.getByLabel('Trust its verified emails', { exact: true }).selectOption('true');
+  await page.getByLabel('Display name', { exact: true }).fill('Acme SSO');
+  await shot(page, 'connection-form-desktop');
+  await axe(page, 'the connection form');
+  await page.getByRole('button', { name: 'Create connection' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Acme SSO' }).waitFor();
+  await page.getByRole('button', { name: 'Test connection' }).click();
+  await page.getByRole('heading', { name: 'Discovery works' }).waitFor();
+  await page.getByText(env('ACME_ISSUER') + '/token').first().waitFor();
+});
+
+test('the operator claims a domain and verifies it against DNS', async () => {
+  await page.getByLabel('Domain', { exact: true }).fill('acme.test');
+  await page.getByRole('button', { name: 'Add domain' }).click();
+  await page.getByRole('button', { name: 'Verify acme.test' }).waitFor();
+  // Not published yet: verification says so.
+  await page.getByRole('button', { name: 'Verify acme.test' }).click();
+  await page.getByText('No matching TXT record for acme.test yet').waitFor();
+  const dds = page.locator('.txt dd');
+  txt = { name: (await dds.nth(0).innerText()).replace(/\s*Copy$/, '').trim(), value: (await dds.nth(1).innerText()).replace(/\s*Copy$/, '').trim() };
+  assert.equal(txt.name, '_broker-verify.acme.test');
+  await shot(page, 'connection-acme-desktop');
+  await axe(page, 'a connection page');
+  const r = await fetch(CONTROL + '/dns', { method: 'POST', body: JSON.stringify(txt) });
+  assert.equal(r.status, 204);
+  await page.getByRole('button', { name: 'Verify acme.test' }).click();
+  await page.locator('.domain.verified').getByText(/^Verified/).waitFor();
+  await shot(page, 'connection-acme-verified-desktop');
+});
+
+test('the operator adds the connection to the tenant', async () => {
+  await page.goto(BROKER + '/admin/#/tenants/shop');
+  await page.getByRole('heading', { level: 1, name: 'Shop' }).waitFor();
+  await page.getByLabel(/^Acme SSO/).check();
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await page.getByText('Saved').waitFor();
+});
+
+let carolID;
+
+test('a user signs in to the new tenant through the verified domain (second browser context)', async () => {
+  const user = await newPage();
+  const verifier = randomBytes(32).toString('base64url');
+  const challenge = createHash('sha256').update(verifier).digest('base64url');
+  const redirect = CONTROL + '/app/callback';
+  const q = new URLSearchParams({ response_type: 'code', client_id: 'shop', redirect_uri: redirect, scope: 'openid email profile',
+    code_challenge: challenge, code_challenge_method: 'S256', state: 'st4te' });
+  await user.goto(BROKER + '/authorize?' + q);
+  // The hosted page offers Google and Acme SSO, and the work-email box:
+  // carol's domain sends her to Acme's IdP.
+  await user.getByRole('link', { name: /Acme SSO/ }).waitFor();
+  await user.getByLabel(/email/i).fill('carol@acme.test');
+  await user.getByLabel(/email/i).press('Enter');
+  await user.getByText('FAKE Acme SSO').first().waitFor();
+  await user.getByRole('link', { name: /Carol Customer/ }).click();
+  await user.waitForURL(redirect + '?**');
+  const back = new URL(user.url());
+  assert.equal(back.searchParams.get('state'), 'st4te');
+  const tok = await fetch(BROKER + '/token', { method: 'POST', body: new URLSearchParams({
+    grant_type: 'authorization_code', code: back.searchParams.get('code'), redirect_uri: redirect, client_id: 'shop', code_verifier: verifier }) });
+  const body = await tok.json();
+  assert.equal(tok.status, 200, JSON.stringify(body));
+  assert.ok(body.access_token);
+  await user.context().close();
+});
+
+test('the operator finds the user and disables them', async () => {
+  await page.getByRole('link', { name: 'Users', exact: true }).click();
+  await page.getByRole('heading', { level: 1, name: 'Users' }).waitFor();
+  await page.getByLabel('Email', { exact: true }).fill('carol@acme.test');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.getByRole('link', { name: 'Carol Customer' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Carol Customer' }).waitFor();
+  carolID = decodeURIComponent(page.url().split('#/users/')[1]);
+  await page.locator('td', { hasText: 'acme' }).first().waitFor(); // identity
+  await page.getByRole('link', { name: 'shop' }).first().waitFor(); // session
+  await shot(page, 'user-carol-desktop');
+  await axe(page, 'a user page');
+  await page.getByRole('button', { name: 'Disable user' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Disable user' }).click();
+  await page.getByText('Disabled', { exact: true }).first().waitFor();
+  await page.getByRole('button', { name: 'Enable user' }).waitFor();
+  await page.getByText('None: the user is disabled.').waitFor();
+});
+
+test('the audit log tells the story, newest first', async () => {
+  await page.getByRole('link', { name: 'Audit log' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Audit log' }).waitFor();
+  await page.locator('tbody tr').first().waitFor();
+  const rows = await page.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((c) => c.innerText.trim())));
+  const story = rows.map((r) => `${r[1]}|${r[2]}|${r[3]}`);
+  const want = ['user.disabled|alice@ops.test|—', 'login.succeeded|—|shop', 'tenant.updated|alice@ops.test|shop', 'domain.verified|alice@ops.test|shop',
+    'domain.created|alice@ops.test|shop', 'connection.created|alice@ops.test|shop', 'tenant.created|alice@ops.test|shop'];
+  // Each in this order (newest first), with other events between allowed.
+  let at = 0;
+  for (const s of story) if (at < want.length && s.startsWith(want[at].split('|')[0]) && s === want[at]) at++;
+  assert.equal(at, want.length, 'audit story:\n' + story.join('\n'));
+  assert.ok(rows.some((r) => r[4] === carolID), 'carol is named in the log');
+  await shot(page, 'audit-desktop');
+  await axe(page, 'the audit log');
+  // Filter by type.
+  await page.getByLabel('Type', { exact: true }).selectOption('user.disabled');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await page.waitForFunction(() => [...document.querySelectorAll('tbody tr')].every((tr) => tr.cells[1].innerText.trim() === 'user.disabled'));
+});
+
+test('the operator makes and revokes an API key', async () => {
+  await page.getByRole('link', { name: 'API keys' }).click();
+  await page.getByRole('heading', { level: 1, name: 'API keys' }).waitFor();
+  await page.getByLabel('Key name', { exact: true }).fill('ci-audit');
+  await page.getByLabel(/Read the audit log/).check();
+  await page.getByRole('button', { name: 'Create key' }).click();
+  const secret = page.getByRole('dialog').getByLabel('API key', { exact: true });
+  await secret.waitFor();
+  const key = await secret.inputValue();
+  assert.match(key, /^bk_[a-z2-7]{16}_[A-Za-z0-9_-]{43}$/);
+  await shot(page, 'key-created-desktop');
+  await axe(page, 'the key dialog');
+  await page.getByRole('button', { name: 'I have copied it' }).click();
+  // The key works, with its scope.
+  const r = await fetch(BROKER + '/admin/v1/audit?limit=1', { headers: { Authorization: 'Bearer ' + key } });
+  assert.equal(r.status, 200);
+  await page.getByRole('button', { name: 'Revoke ci-audit' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Revoke key' }).click();
+  await page.getByText(/^Revoked/).waitFor();
+  assert.equal((await fetch(BROKER + '/admin/v1/audit?limit=1', { headers: { Authorization: 'Bearer ' + key } })).status, 401);
+  await shot(page, 'keys-desktop');
+  await axe(page, 'the keys page');
+});
+
+test('every page reads at phone width', async () => {
+  await page.setViewportSize(PHONE);
+  for (const [route, name, h1] of [['#/tenants', 'tenants', 'Tenants'], ['#/tenants/shop', 'tenant-shop', 'Shop'], ['#/connections', 'connections', 'Connections'],
+    ['#/connections/acme', 'connection-acme', 'Acme SSO'], ['#/users/' + encodeURIComponent(carolID), 'user-carol', 'Carol Customer'],
+    ['#/audit', 'audit', 'Audit log'], ['#/keys', 'keys', 'API keys']]) {
+    await page.goto(BROKER + '/admin/' + route);
+    await page.getByRole('heading', { level: 1, name: h1 }).waitFor();
+    // Nothing wider than the screen but what scrolls inside its table.
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `${route} is ${overflow}px wider than a phone`);
+    await shot(page, name + '-phone');
+    await axe(page, route + ' at phone width');
+  }
+  await page.setViewportSize(DESKTOP);
+});
+
+test('the console works by keyboard', async () => {
+  await page.goto(BROKER + '/admin/#/tenants');
+  await page.getByRole('heading', { level: 1, name: 'Tenants' }).waitFor();
+  await page.keyboard.press('Tab'); // skip link
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Skip to content');
+  // Tab to Connections in the sidebar and follow it with Enter.
+  for (let i = 0; i < 10; i++) {
+    await page.keyboard.press('Tab');
+    if (await page.evaluate(() => document.activeElement.textContent === 'Connections')) break;
+  }
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { level: 1, name: 'Connections' }).waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement.tagName), 'H1', 'focus moves to the new page\'s heading');
+});
+
+test('someone who is not an operator is refused', async () => {
+  const outsider = await newPage();
+  await signInToConsole(outsider, 'Bob Outsider').catch(() => {});
+  await outsider.getByRole('heading', { level: 1, name: 'No access to the console' }).waitFor();
+  await outsider.getByText('bob@ops.test').waitFor();
+  await shot(outsider, 'no-access-desktop');
+  await axe(outsider, 'the no-access page');
+  await outsider.setViewportSize(PHONE);
+  await shot(outsider, 'no-access-phone');
+  // And the API refuses the outsider's token too: the page holds only a
+  // short-lived access token, never a key.
+  await outsider.context().close();
+});
+
+test('no page broke its Content-Security-Policy', () => {
+  assert.deepEqual(cspViolations, []);
+});
