@@ -140,8 +140,7 @@ test('the operator claims a domain and verifies it against DNS', async () => {
   // Not published yet: verification says so.
   await page.getByRole('button', { name: 'Verify acme.test' }).click();
   await page.getByText('No matching TXT record for acme.test yet').waitFor();
-  const dds = page.locator('.txt dd');
-  txt = { name: (await dds.nth(0).innerText()).replace(/\s*Copy$/, '').trim(), value: (await dds.nth(1).innerText()).replace(/\s*Copy$/, '').trim() };
+  txt = { name: await page.locator('.txt-name').innerText(), value: await page.locator('.txt-value').innerText() };
   assert.equal(txt.name, '_broker-verify.acme.test');
   await shot(page, 'connection-acme-desktop');
   await axe(page, 'a connection page');
@@ -271,16 +270,24 @@ test('every page reads at phone width', async () => {
 test('the console works by keyboard', async () => {
   await page.goto(BROKER + '/admin/#/tenants');
   await page.getByRole('heading', { level: 1, name: 'Tenants' }).waitFor();
-  await page.keyboard.press('Tab'); // skip link
-  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Skip to content');
-  // Tab to Connections in the sidebar and follow it with Enter.
-  for (let i = 0; i < 10; i++) {
-    await page.keyboard.press('Tab');
-    if (await page.evaluate(() => document.activeElement.textContent === 'Connections')) break;
-  }
+  // Each page puts the focus on its heading; the next stop is its action.
+  assert.equal(await page.evaluate(() => document.activeElement.tagName), 'H1');
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Create tenant');
+  // Back through the top bar to the sidebar, and follow a link with Enter.
+  for (let i = 0; i < 10 && !(await page.evaluate(() => document.activeElement.textContent === 'Connections')); i++) await page.keyboard.press('Shift+Tab');
   await page.keyboard.press('Enter');
   await page.getByRole('heading', { level: 1, name: 'Connections' }).waitFor();
-  assert.equal(await page.evaluate(() => document.activeElement.tagName), 'H1', 'focus moves to the new page\'s heading');
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Connections', 'focus moves to the new page\'s heading');
+  // A dialog traps the focus and Escape closes it.
+  await page.goto(BROKER + '/admin/#/tenants/shop');
+  await page.getByRole('heading', { level: 1, name: 'Shop' }).waitFor();
+  await page.getByRole('button', { name: 'Delete' }).focus();
+  await page.keyboard.press('Enter');
+  await page.getByRole('dialog').waitFor();
+  await page.keyboard.press('Escape');
+  await page.getByRole('dialog').waitFor({ state: 'detached' });
+  await page.getByRole('heading', { level: 1, name: 'Shop' }).waitFor();
 });
 
 test('someone who is not an operator is refused', async () => {

@@ -91,7 +91,7 @@ export function showProblems(form, err) {
 export function toast(message, kind = 'ok') {
   const t = h('div', { class: 'toast toast-' + kind }, message);
   document.getElementById('toasts').append(t);
-  setTimeout(() => t.remove(), 6000);
+  setTimeout(() => t.remove(), 4000);
 }
 
 // confirmDialog asks before something that cannot be undone; with
@@ -170,7 +170,8 @@ export function pageHeader(title, sub, ...actions) {
 }
 
 export function table(headers, rows, { caption } = {}) {
-  return h('div', { class: 'table-wrap' }, h('table', {},
+  // Focusable, so that a table wider than the screen scrolls by keyboard.
+  return h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': caption || 'Table' }, h('table', {},
     caption ? h('caption', { class: 'sr-only' }, caption) : '',
     h('thead', {}, h('tr', {}, headers.map((t) => h('th', { scope: 'col' }, t)))),
     h('tbody', {}, rows)));

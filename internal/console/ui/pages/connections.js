@@ -130,7 +130,7 @@ async function detail(view, id) {
   const api_ = c.managed_by === 'api';
   const shown = Object.entries(c).filter(([k]) => !['id', 'managed_by', 'created_at', 'updated_at', 'secrets_set'].includes(k));
   const facts = h('dl', { class: 'facts' },
-    shown.map(([k, v]) => [h('dt', {}, labels[k] || (k === 'tenant' ? 'Owned by tenant' : k === 'microsoft_tenant' ? labels.tenant : k)),
+    shown.map(([k, v]) => [h('dt', {}, k === 'tenant' ? 'Owned by tenant' : k === 'type' ? 'Type' : k === 'microsoft_tenant' ? labels.tenant : labels[k] || k),
       h('dd', { class: typeof v === 'string' && /^https?:/.test(v) ? 'mono' : '' }, typeof v === 'object' ? JSON.stringify(v) : String(v))]),
     h('dt', {}, 'Secrets set'), h('dd', {}, (c.secrets_set || []).join(', ') || 'none'));
 
@@ -199,8 +199,8 @@ async function domains(id) {
       d.verified ? '' : h('div', { class: 'txt' },
         h('p', { class: 'small' }, 'Publish this TXT record in the DNS of ', h('strong', {}, d.domain), ', then press Verify:'),
         h('dl', { class: 'facts' },
-          h('dt', {}, 'Name'), h('dd', { class: 'mono' }, d.txt_name, ' ', copyButton(d.txt_name)),
-          h('dt', {}, 'Value'), h('dd', { class: 'mono' }, d.txt_value, ' ', copyButton(d.txt_value))))));
+          h('dt', {}, 'Name'), h('dd', { class: 'copyable' }, h('span', { class: 'mono txt-name' }, d.txt_name), copyButton(d.txt_name)),
+          h('dt', {}, 'Value'), h('dd', { class: 'copyable' }, h('span', { class: 'mono txt-value' }, d.txt_value), copyButton(d.txt_value))))));
   }
   return sec;
 }

@@ -12,11 +12,11 @@ export async function render(view, [id]) {
 async function list(view) {
   const items = await all('/tenants');
   const create = h('a', { class: 'btn btn-primary', href: '#/tenants/new' }, 'Create tenant');
-  const apps = items.filter((t) => t.id !== 'broker-console');
+  const made = items.filter((t) => t.managed_by === 'api' && t.id !== 'broker-console');
   view.append(pageHeader('Tenants', 'Each tenant is one app that signs its users in through the broker; its id is its OAuth client_id.', create));
-  if (apps.length === 0) {
-    view.append(emptyState('No apps yet',
-      'Start here: create a tenant for your app with the URL the broker should send users back to (its redirect URI) and the providers they may sign in with. The broker-console tenant below is the one this console signs you in through.',
+  if (made.length === 0) {
+    view.append(emptyState('No tenants created here yet',
+      'Start here: create a tenant for your app with the URL the broker should send users back to (its redirect URI) and the providers its users may sign in with; no restart needed. Tenants from config.toml are listed below, read-only, and broker-console is the tenant this console signs you in through.',
       h('a', { class: 'btn btn-primary', href: '#/tenants/new' }, 'Create your first tenant')));
   }
   const search = input('q', { type: 'search', placeholder: 'Name or id' });
@@ -41,6 +41,9 @@ function row(t) {
     h('td', {}, (t.providers || []).join(', ')),
     h('td', {}, t.managed_by === 'config' ? badge('config.toml', 'neutral') : t.id === 'broker-console' ? badge('built-in', 'neutral') : badge('API', 'ok')));
 }
+
+// norm is a tenant's value as the form would send it back: empty is null.
+const norm = (v) => (v === undefined || v === '' || (Array.isArray(v) && v.length === 0) || (v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0) ? null : v);
 
 const jsonText = (v) => (v === undefined || v === null || (Array.isArray(v) && v.length === 0) ? '' : JSON.stringify(v, null, 2));
 
@@ -135,8 +138,12 @@ async function editor(view, t) {
         }
         toast('Tenant ' + saved.id + ' created');
       } else {
-        if (access.email_domains.length + access.github_orgs.length + access.groups.length === 0) body.access = null;
-        saved = await api('PATCH', '/tenants/' + enc(t.id), body);
+        // A merge patch of what changed only: the audit log names those fields.
+        const patch = {};
+        for (const [k, v] of Object.entries(body)) {
+          if (JSON.stringify(norm(v)) !== JSON.stringify(norm(t[k]))) patch[k] = v;
+        }
+        saved = await api('PATCH', '/tenants/' + enc(t.id), patch);
         toast('Saved');
       }
       go('#/tenants/' + enc(saved.id));

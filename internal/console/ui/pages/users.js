@@ -67,6 +67,5 @@ async function detail(view, id) {
         h('td', {}, h('button', { type: 'button', class: 'btn btn-small', onClick: async () => {
           try { await api('DELETE', '/sessions/' + enc(s.id)); toast('Session revoked'); go('#/users/' + enc(id)); } catch (err) { toast(err.message, 'error'); }
         } }, 'Revoke', h('span', { class: 'sr-only' }, ' session in ' + s.tenant))))), { caption: 'Live sessions' })
-        : h('p', { class: 'muted' }, u.disabled ? 'None: the user is disabled.' : 'None.')),
-    h('p', {}, h('a', { href: '#/audit?user=' + enc(id) }, 'This user\'s audit events')));
+        : h('p', { class: 'muted' }, u.disabled ? 'None: the user is disabled.' : 'None.')));
 }
