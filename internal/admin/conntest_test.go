@@ -25,7 +25,7 @@ func TestConnectionTest(t *testing.T) {
 	h.must(201, "POST", "/connections", key, map[string]any{"id": "gh", "type": "github", "client_id": "c", "client_secret": "s"})
 
 	for _, tc := range []struct {
-		id, want string
+		id, want      string
 		ok, discovery bool
 	}{
 		{"okta", okta.URL() + "/token", true, true}, // created here
