@@ -46,6 +46,7 @@ async function newPage(viewport = DESKTOP) {
 }
 
 async function shot(page, name) {
+  await page.evaluate(() => document.getElementById('toasts')?.replaceChildren()).catch(() => {});
   const file = join(results, name + '.png');
   await page.screenshot({ path: file, fullPage: true });
   shots.push(file);
@@ -290,6 +291,19 @@ test('the console works by keyboard', async () => {
   await page.getByRole('heading', { level: 1, name: 'Shop' }).waitFor();
 });
 
+test('a reload keeps the operator signed in without a redirect, through the refresh cookie', async () => {
+  const seen = [];
+  page.on('request', (r) => seen.push(new URL(r.url()).pathname));
+  await page.reload();
+  await page.getByRole('heading', { level: 1, name: 'Shop' }).waitFor();
+  assert.ok(seen.includes('/auth/refresh'), 'the page refreshed its access token: ' + seen.join(' '));
+  assert.ok(!seen.includes('/authorize'), 'no new sign-in');
+  // The page's script can read no refresh token: it is an HttpOnly cookie.
+  const cookies = await page.context().cookies();
+  assert.ok(cookies.length > 0 && cookies.every((c) => c.httpOnly), 'cookies: ' + JSON.stringify(cookies.map((c) => [c.name, c.httpOnly])));
+  assert.equal(await page.evaluate(() => document.cookie), '');
+});
+
 test('someone who is not an operator is refused', async () => {
   const outsider = await newPage();
   await signInToConsole(outsider, 'Bob Outsider').catch(() => {});
@@ -302,6 +316,19 @@ test('someone who is not an operator is refused', async () => {
   // And the API refuses the outsider's token too: the page holds only a
   // short-lived access token, never a key.
   await outsider.context().close();
+});
+
+test('signing out ends the session: the console asks to sign in again', async () => {
+  // The access token the page used until now: it works, and after the
+  // sign-out it no longer does.
+  const used = new Promise((resolve) => page.on('request', (r) => { const a = r.headers().authorization; if (a && r.url().includes('/admin/v1/')) resolve(a); }));
+  await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Users' }).click();
+  const bearer = await used;
+  assert.equal((await fetch(BROKER + '/admin/v1/tenants', { headers: { Authorization: bearer } })).status, 200);
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.waitForURL(/\/authorize\?|FAKE|login_as/);
+  const after = await fetch(BROKER + '/admin/v1/tenants', { headers: { Authorization: bearer } });
+  assert.equal(after.status, 401, 'the signed-out operator\'s token: ' + (await after.text()));
 });
 
 test('no page broke its Content-Security-Policy', () => {
