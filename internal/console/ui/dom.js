@@ -83,7 +83,8 @@ export function showProblems(form, err) {
   }
   if (banner) {
     banner.hidden = false;
-    clear(banner, h('strong', {}, err.message), rest.length ? h('ul', {}, rest.map((r) => h('li', {}, r))) : '');
+    const title = err.problems?.length ? 'The broker refused this: fix what is marked below.' : err.message;
+    clear(banner, h('strong', {}, title), rest.length ? h('ul', {}, rest.map((r) => h('li', {}, r))) : '');
     banner.focus();
   }
 }
@@ -170,6 +171,11 @@ export function pageHeader(title, sub, ...actions) {
 }
 
 export function table(headers, rows, { caption } = {}) {
+  // Each cell knows its column's name: on a phone, rows become cards
+  // that label their values (console.css).
+  for (const tr of [rows].flat(Infinity)) {
+    if (tr instanceof HTMLTableRowElement) [...tr.cells].forEach((td, i) => { if (headers[i]) td.dataset.label = headers[i]; if (td.textContent.trim() === '—') td.classList.add('blank'); });
+  }
   // Focusable, so that a table wider than the screen scrolls by keyboard.
   return h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': caption || 'Table' }, h('table', {},
     caption ? h('caption', { class: 'sr-only' }, caption) : '',

@@ -50,7 +50,9 @@ const jsonText = (v) => (v === undefined || v === null || (Array.isArray(v) && v
 async function editor(view, t) {
   const creating = !t;
   const readOnly = t && t.managed_by === 'config';
-  const conns = await all('/connections');
+  const [conns, doc] = await Promise.all([all('/connections'), get('/openapi.json')]);
+  // Per-tenant claims are offered when this broker's API takes them.
+  const hasClaims = 'claims' in (doc.components?.schemas?.TenantInput?.properties || {});
   t = t || { providers: [], redirect_uris: [], allowed_origins: [], post_logout_redirect_uris: [] };
 
   const f = {
@@ -66,7 +68,7 @@ async function editor(view, t) {
     groups: textarea('access.groups', { value: (t.access?.groups || []).join('\n'), rows: 2 }),
     roles: textarea('roles', { value: jsonText(t.roles), rows: 6, class: 'mono',
       placeholder: '[{"role": "admin", "emails": ["alice@acme.com"]}, {"role": "viewer", "everyone": true}]' }),
-    claims: textarea('claims', { value: jsonText(t.claims), rows: 4, class: 'mono', placeholder: '{"department": "user.email.split(\'@\')[1]"}' }),
+    claims: textarea('claims', { value: jsonText(t.claims), rows: 4, class: 'mono', placeholder: '[{"name": "domain", "expr": "user.email.split(\'@\')[1]", "in": ["id_token"]}]' }),
     backchannel_logout_uri: input('backchannel_logout_uri', { value: t.backchannel_logout_uri, type: 'url' }),
   };
   const providerBoxes = conns.map((c) => {
@@ -98,9 +100,9 @@ async function editor(view, t) {
         field('Allowed email domains', f.email_domains, { hint: 'One per line; empty: anyone.', name: 'access.email_domains' }),
         field('Allowed GitHub organisations', f.github_orgs, { name: 'access.github_orgs' }),
         field('Allowed groups', f.groups, { name: 'access.groups' }))),
-    h('section', { class: 'card' }, h('h2', {}, 'Roles and claims'),
+    h('section', { class: 'card' }, h('h2', {}, hasClaims ? 'Roles and claims' : 'Roles'),
       field('Roles (JSON)', f.roles, { hint: 'A list of rules: role plus emails, email_domains, github_orgs, groups or everyone.' }),
-      field('Claims (JSON)', f.claims, { hint: 'Optional: extra claims for its tokens, an object of name → expression.' })),
+      hasClaims ? field('Claims (JSON)', f.claims, { hint: 'Optional: extra claims for its tokens, a list of {name, expr (CEL), in}.' }) : ''),
     readOnly ? '' : h('div', { class: 'actions sticky' }, h('a', { class: 'btn', href: '#/tenants' }, 'Cancel'), save));
 
   if (readOnly) for (const el of form.querySelectorAll('input, textarea, select')) el.disabled = true;
@@ -123,7 +125,7 @@ async function editor(view, t) {
     body.access = Object.fromEntries(Object.entries(access).filter(([, v]) => v.length));
     if (!Object.keys(body.access).length) body.access = null;
     body.roles = parse('roles', f.roles);
-    body.claims = parse('claims', f.claims);
+    if (hasClaims) body.claims = parse('claims', f.claims);
     body.backchannel_logout_uri = f.backchannel_logout_uri.value.trim() || null;
     if (probs.length) return showProblems(form, { message: 'Fix the fields marked below.', problems: probs });
     save.disabled = true;
