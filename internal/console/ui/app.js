@@ -29,26 +29,28 @@ function shell() {
     h('span', { class: 'who' }, h('span', { class: 'muted' }, 'Signed in as '), h('strong', { class: 'who-email' }, who.email || who.sub || 'operator')),
     h('button', { type: 'button', class: 'btn btn-small', onClick: signOut }, 'Sign out'));
   const main = h('main', { id: 'main', class: 'content', tabindex: '-1' });
+  app.className = 'app';
   clear(app, nav, h('div', { class: 'main-col' }, top, main));
   app.removeAttribute('aria-busy');
   return main;
 }
 
-function noAccess(err) {
+function noAccess() {
   const who = operator();
+  app.className = 'solo';
   clear(app, h('main', { id: 'main', class: 'center' }, h('div', { class: 'card narrow' },
     h('h1', {}, 'No access to the console'),
     h('p', {}, 'You are signed in as ', h('strong', {}, who.email || who.sub || 'an unknown account'),
       ', but this account is not an operator of this broker.'),
     h('p', { class: 'muted' }, 'An operator can let you in by adding your email to ', h('code', {}, '[admin] console_admins'),
       ' in config.toml, or to the console role of the ', h('code', {}, 'broker-console'), ' tenant.'),
-    err ? h('p', { class: 'muted small' }, err.message) : '',
     h('div', { class: 'actions' }, h('button', { type: 'button', class: 'btn btn-primary', onClick: signOut }, 'Sign in as someone else')))));
   app.removeAttribute('aria-busy');
   document.title = 'No access · Broker console';
 }
 
 function failure(message) {
+  app.className = 'solo';
   clear(app, h('main', { id: 'main', class: 'center' }, h('div', { class: 'card narrow' },
     h('h1', {}, 'Sign-in failed'), h('p', {}, message),
     h('div', { class: 'actions' }, h('a', { class: 'btn btn-primary', href: base + '/admin/' }, 'Try again')))));
@@ -69,7 +71,7 @@ async function route() {
   try {
     await entry[2].render(view, rest.map(decodeURIComponent));
   } catch (err) {
-    if (err instanceof APIError && err.code === 'not_console_admin') return noAccess(err);
+    if (err instanceof APIError && err.code === 'not_console_admin') return noAccess();
     clear(view, h('div', { class: 'alert', role: 'alert' }, err.message));
   }
   if (mine !== rendering) return; // a later navigation won
@@ -93,7 +95,7 @@ async function boot() {
   try {
     await get('/tenants?limit=1'); // are we an operator?
   } catch (err) {
-    if (err instanceof APIError && err.code === 'not_console_admin') return noAccess(err);
+    if (err instanceof APIError && err.code === 'not_console_admin') return noAccess();
     toast(err.message, 'error');
   }
   main = shell();
