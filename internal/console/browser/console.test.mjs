@@ -111,6 +111,40 @@ test('the operator creates a tenant', async () => {
   await axe(page, 'a tenant page');
 });
 
+test('a confidential tenant: its secret shown once, rotated, then the tenant deleted after typing its id', async () => {
+  await page.goto(BROKER + '/admin/#/tenants/new');
+  await page.getByRole('heading', { level: 1, name: 'Create tenant' }).waitFor();
+  await page.getByLabel('Client ID', { exact: true }).fill('backend');
+  await page.getByLabel('Redirect URIs', { exact: true }).fill('https://backend.example/callback');
+  await page.getByLabel(/^Confidential/).check();
+  await page.getByLabel(/^Google/).check();
+  await page.getByRole('button', { name: 'Create tenant' }).click();
+  const first = await page.getByRole('dialog').getByLabel('Client secret').inputValue();
+  assert.match(first, /^[A-Za-z0-9_-]{43}$/);
+  await shot(page, 'tenant-secret-desktop');
+  await page.getByRole('button', { name: 'I have copied it' }).click();
+  await page.getByRole('heading', { level: 1, name: 'backend' }).waitFor();
+  await page.getByRole('button', { name: 'Rotate secret' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Rotate secret' }).click();
+  const second = await page.getByRole('dialog').getByLabel('Client secret').inputValue();
+  assert.match(second, /^[A-Za-z0-9_-]{43}$/);
+  assert.notEqual(second, first);
+  await page.getByRole('button', { name: 'I have copied it' }).click();
+  // The list's search finds it.
+  await page.getByRole('link', { name: 'Tenants', exact: true }).first().click();
+  await page.getByLabel('Search tenants').fill('back');
+  await page.waitForFunction(() => document.querySelectorAll('tbody tr').length === 1);
+  await page.locator('tbody').getByRole('link', { name: 'backend' }).click();
+  await page.getByRole('button', { name: 'Delete' }).click();
+  const confirm = page.getByRole('dialog').getByRole('button', { name: 'Delete tenant' });
+  assert.ok(await confirm.isDisabled(), 'deleting waits for the id to be typed');
+  await page.getByRole('dialog').getByLabel('Type backend to confirm').fill('backend');
+  await confirm.click();
+  await page.getByRole('heading', { level: 1, name: 'Tenants' }).waitFor();
+  await page.getByText('Tenant backend deleted').waitFor();
+  assert.equal(await page.locator('tbody').getByRole('link', { name: 'backend' }).count(), 0);
+});
+
 test('the operator creates a connection owned by the tenant and tests it', async () => {
   await page.getByRole('link', { name: 'Connections', exact: true }).click();
   await page.getByRole('heading', { level: 1, name: 'Connections' }).waitFor();
@@ -302,6 +336,17 @@ test('a reload keeps the operator signed in without a redirect, through the refr
   const cookies = await page.context().cookies();
   assert.ok(cookies.length > 0 && cookies.every((c) => c.httpOnly), 'cookies: ' + JSON.stringify(cookies.map((c) => [c.name, c.httpOnly])));
   assert.equal(await page.evaluate(() => document.cookie), '');
+});
+
+test('a sign-in refused at the provider shows why, and a way back', async () => {
+  const p = await newPage();
+  await p.goto(BROKER + '/admin/');
+  await p.getByRole('link', { name: /Cancel/ }).click();
+  await p.getByRole('heading', { level: 1, name: 'Sign-in failed' }).waitFor();
+  await p.getByRole('link', { name: 'Try again' }).waitFor();
+  await shot(p, 'signin-failed-desktop');
+  await axe(p, 'the sign-in-failed page');
+  await p.context().close();
 });
 
 test('someone who is not an operator is refused', async () => {
