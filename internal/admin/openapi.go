@@ -33,7 +33,7 @@ func (a *API) document() map[string]any {
 		"info": map[string]any{
 			"title":       "Broker admin API",
 			"version":     "1",
-			"description": "Runtime onboarding: tenants, connections and their domains, users and sessions, and the audit log. Every operation but this document needs an admin key (broker admin-keys create) with the operation's scope (x-required-scope) or `admin`. A key restricted to a tenant sees only that tenant's things: others answer 404.",
+			"description": "Runtime onboarding: tenants, connections and their domains, users and sessions, the audit log and admin keys. Every operation but this document needs an admin key (broker admin-keys create) with the operation's scope (x-required-scope) or `admin`, or the admin console's access token (an access token of the tenant broker-console carrying admin.console_role), which has the rights of `admin`. A key restricted to a tenant sees only that tenant's things: others answer 404.",
 		},
 		"servers":    []any{map[string]any{"url": Prefix}},
 		"paths":      paths,

@@ -49,3 +49,32 @@ func TestServed(t *testing.T) {
 		t.Errorf("GET /admin/ui/nosuch.js: %d, want 404", resp.StatusCode)
 	}
 }
+
+// TestNotServedWithAdminListen: with admin_listen the API is off the main
+// listener, and so is the console that needs it there.
+func TestNotServedWithAdminListen(t *testing.T) {
+	h := servertest.StartConfig(t, func(issuer string) string {
+		return `issuer = "` + issuer + `"
+admin_listen = "127.0.0.1:0"
+[database]
+url = "sqlite:` + t.TempDir() + `/b.db"
+[providers.google]
+client_id = "g"
+client_secret = "gs"
+[[tenants]]
+id = "app"
+redirect_uris = ["https://app.example/cb"]
+providers = ["google"]
+`
+	})
+	for _, path := range []string{"/admin/", "/admin/ui/app.js"} {
+		resp, err := http.Get(h.Issuer + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 404 {
+			t.Errorf("GET %s with admin_listen: %d, want 404", path, resp.StatusCode)
+		}
+	}
+}

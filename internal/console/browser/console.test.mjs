@@ -256,6 +256,23 @@ test('the audit log tells the story, newest first', async () => {
   assert.ok(rows.some((r) => r[4] === carolID), 'carol is named in the log');
   await shot(page, 'audit-desktop');
   await axe(page, 'the audit log');
+  // Pages of 10, newest first: the second page goes on where the first ended.
+  await page.getByLabel('Per page', { exact: true }).selectOption('10');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await page.waitForFunction(() => document.querySelectorAll('tbody tr').length === 10);
+  const firstPage = await page.locator('tbody tr td:first-child').allInnerTexts();
+  await page.getByRole('button', { name: 'Older' }).click();
+  await page.getByText('Page 2').waitFor();
+  const secondRows = await page.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => tr.cells[1].innerText.trim()));
+  assert.ok(secondRows.length > 0 && secondRows.length <= 10);
+  assert.ok(secondRows.includes('tenant.created'), 'the oldest changes are on page 2: ' + secondRows);
+  await page.getByRole('button', { name: 'Newer' }).click();
+  await page.getByText('Page 1').waitFor();
+  assert.deepEqual(await page.locator('tbody tr td:first-child').allInnerTexts(), firstPage);
+  // The filters live in the address: a reload keeps them.
+  await page.reload();
+  await page.getByRole('heading', { level: 1, name: 'Audit log' }).waitFor();
+  assert.equal(await page.getByLabel('Per page', { exact: true }).inputValue(), '10');
   // Filter by type.
   await page.getByLabel('Type', { exact: true }).selectOption('user.disabled');
   await page.getByRole('button', { name: 'Filter' }).click();

@@ -61,7 +61,8 @@ let main;
 let rendering = 0;
 
 async function route() {
-  const [, section = 'tenants', ...rest] = (location.hash || '#/tenants').split('/');
+  // #/section/id, with the section's own ?query after it.
+  const [, section = 'tenants', ...rest] = (location.hash || '#/tenants').split('?')[0].split('/');
   const entry = sections.find(([id]) => id === section) || sections[0];
   for (const a of document.querySelectorAll('.sidebar a[data-section]')) {
     if (a.dataset.section === entry[0]) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');

@@ -12,14 +12,15 @@ export async function render(view) {
   const type = select('type', [['', 'Any type'], ...types], params.get('type') || '');
   const tenant = select('tenant', [['', 'Any tenant'], ...tenants.map((t) => [t.id, t.name || t.id])], params.get('tenant') || '');
   const since = input('since', { type: 'datetime-local', value: params.get('since') || '' });
+  const per = select('limit', [['10', '10'], ['25', '25'], ['100', '100']], params.get('limit') || '25');
   const banner = h('div', { class: 'form-error alert', role: 'alert', tabindex: '-1', hidden: true });
   const form = h('form', { class: 'toolbar', novalidate: true }, banner,
-    field('Type', type, { name: 'type' }), field('Tenant', tenant, { name: 'tenant' }), field('Since', since, { name: 'since' }),
+    field('Type', type, { name: 'type' }), field('Tenant', tenant, { name: 'tenant' }), field('Since', since, { name: 'since' }), field('Per page', per, { name: 'limit' }),
     h('button', { type: 'submit', class: 'btn btn-primary' }, 'Filter'));
   const results = h('div', { class: 'results' });
   const cursors = [''];
   const load = async (i) => {
-    const q = new URLSearchParams({ limit: '25' });
+    const q = new URLSearchParams({ limit: per.value });
     if (type.value) q.set('type', type.value);
     if (tenant.value) q.set('tenant', tenant.value);
     if (since.value) q.set('since', new Date(since.value).toISOString());
@@ -48,6 +49,7 @@ export async function render(view) {
     if (type.value) q.set('type', type.value);
     if (tenant.value) q.set('tenant', tenant.value);
     if (since.value) q.set('since', since.value);
+    if (per.value !== '25') q.set('limit', per.value);
     history.replaceState(null, '', '#/audit' + (q.toString() ? '?' + q : ''));
     cursors.length = 1;
     load(0);
