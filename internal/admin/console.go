@@ -23,7 +23,7 @@ const ConsoleCallbackPath = "/admin/callback"
 // EnsureConsoleTenant creates the built-in tenant broker-console, through
 // which operators sign in to the admin console, or brings it in line
 // with config.toml: its redirect URI, origin and logout URI are the
-// console's; every provider of config.toml is among its providers; and
+// console's (and only those); every provider of config.toml is among its providers; and
 // every address of [admin] console_admins holds admin.console_role. What
 // the admin API changed beyond that (more role rules, more emails, owned
 // connections) is kept. A concurrent start of another replica is retried.
@@ -57,9 +57,12 @@ func ensureConsoleTenant(ctx context.Context, s Store, cfg *config.Config, now t
 	}
 	before, _ := tenants.TenantDoc(t)
 
-	t.RedirectURIs = with(t.RedirectURIs, issuer+ConsoleCallbackPath)
-	t.PostLogoutRedirectURIs = with(t.PostLogoutRedirectURIs, issuer+ConsolePath)
-	t.AllowedOrigins = with(t.AllowedOrigins, origin)
+	// Its URLs are the console's and nothing else's: set, not merged, so
+	// that a changed issuer leaves no stale (and, in cookie mode, invalid)
+	// origin behind.
+	t.RedirectURIs = []string{issuer + ConsoleCallbackPath}
+	t.PostLogoutRedirectURIs = []string{issuer + ConsolePath}
+	t.AllowedOrigins = []string{origin}
 	// The console's page never holds a refresh token: an HttpOnly cookie
 	// does, which only /auth/refresh and /auth/logout read (cookie mode).
 	t.RefreshTokenDelivery = config.DeliveryCookie

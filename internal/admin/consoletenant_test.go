@@ -78,10 +78,14 @@ func TestEnsureConsoleTenant(t *testing.T) {
 	if _, err := s.UpdateRecord(ctx, rec, rec.Seq); err != nil {
 		t.Fatal(err)
 	}
-	if err := admin.EnsureConsoleTenant(ctx, s, cfgWith("https://id.example", `["a@acme.example", "b@acme.example"]`, "corp"), timeNow()); err != nil {
+	// The issuer moves too: the console's URLs follow, none left behind.
+	if err := admin.EnsureConsoleTenant(ctx, s, cfgWith("https://login.example", `["a@acme.example", "b@acme.example"]`, "corp"), timeNow()); err != nil {
 		t.Fatal(err)
 	}
 	ct, _ = load()
+	if !slices.Equal(ct.RedirectURIs, []string{"https://login.example/admin/callback"}) || !slices.Equal(ct.AllowedOrigins, []string{"https://login.example"}) {
+		t.Errorf("after the issuer changed: redirect_uris %v, allowed_origins %v", ct.RedirectURIs, ct.AllowedOrigins)
+	}
 	if !slices.Equal(ct.Providers, []string{"corp"}) || len(ct.Roles) != 2 ||
 		!slices.Equal(ct.Roles[0].Emails, []string{"a@acme.example", "api@acme.example", "b@acme.example"}) {
 		t.Errorf("after a restart: %+v", ct)

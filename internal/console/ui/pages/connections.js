@@ -4,8 +4,9 @@ import { h, clear, field, input, textarea, select, lines, showProblems, toast, c
   emptyState, badge, pageHeader, table, fmtTime, copyButton, go } from '../dom.js';
 import { api, get, all, enc } from '../api.js';
 
-export async function render(view, [id]) {
+export async function render(view, [id, sub]) {
   if (id === 'new') return create(view);
+  if (id && sub === 'edit') return edit(view, id);
   if (id) return detail(view, id);
   return list(view);
 }
@@ -144,6 +145,7 @@ async function detail(view, id) {
 
   const actions = [testBtn];
   if (api_) {
+    actions.push(h('a', { class: 'btn', href: '#/connections/' + enc(id) + '/edit' }, 'Edit'));
     actions.push(h('button', { type: 'button', class: 'btn btn-danger', onClick: async () => {
       if (!await confirmDialog({ title: 'Delete connection ' + id + '?', body: 'Nobody can sign in through it any more, and its domains are released. This cannot be undone.', action: 'Delete connection', typeToConfirm: id })) return;
       try { await api('DELETE', '/connections/' + enc(id)); toast('Connection ' + id + ' deleted'); go('#/connections'); } catch (err) { toast(err.message, 'error'); }
@@ -203,4 +205,57 @@ async function domains(id) {
           h('dt', {}, 'Value'), h('dd', { class: 'copyable' }, h('span', { class: 'mono txt-value' }, d.txt_value), copyButton(d.txt_value))))));
   }
   return sec;
+}
+
+// shownValue is a connection's value as its form field shows it.
+function shownValue(key, v) {
+  if (v === undefined || v === null) return '';
+  if (key === 'scopes') return v.join(' ');
+  if (key === 'allowed_tenants') return v.join('\n');
+  if (key === 'claims') return JSON.stringify(v, null, 2);
+  return String(v);
+}
+
+async function edit(view, id) {
+  const [c, types] = await Promise.all([get('/connections/' + enc(id)), get('/connection-types')]);
+  const t = types.items.find((x) => x.type === c.type);
+  const controls = {};
+  const secrets = ['client_secret', 'private_key'];
+  const fields = t.keys.map((k) => {
+    const name = k === 'tenant' ? 'microsoft_tenant' : k;
+    const el = controls[k] = control(k, t.defaults);
+    el.name = name;
+    const now = c[name];
+    if (k === 'trust_email') el.value = now === undefined ? '' : String(now);
+    else if (!secrets.includes(k)) el.value = shownValue(k, now);
+    const hint = secrets.includes(k) ? ((c.secrets_set || []).includes(k) ? 'Set. Leave empty to keep it; type a new one to replace it.' : 'Not set.') : hints[k];
+    return field(labels[k] || k, el, { hint, name });
+  });
+  const banner = h('div', { class: 'form-error alert', role: 'alert', tabindex: '-1', hidden: true });
+  const save = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Save changes');
+  const form = h('form', { class: 'form', novalidate: true }, banner,
+    h('section', { class: 'card' }, h('h2', {}, 'Settings'), fields),
+    h('div', { class: 'actions' }, h('a', { class: 'btn', href: '#/connections/' + enc(id) }, 'Cancel'), save));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const probs = [];
+    const patch = {};
+    for (const [k, el] of Object.entries(controls)) {
+      const name = k === 'tenant' ? 'microsoft_tenant' : k;
+      const v = valueOf(k, el, probs);
+      if (secrets.includes(k)) { if (v !== undefined) patch[name] = v; continue; }
+      const before = c[name];
+      if (v === undefined) { if (before !== undefined) patch[name] = null; continue; }
+      if (JSON.stringify(v) !== JSON.stringify(before)) patch[name] = v;
+    }
+    if (probs.length) return showProblems(form, { message: 'Fix the fields marked below.', problems: probs });
+    save.disabled = true;
+    try {
+      await api('PATCH', '/connections/' + enc(id), patch);
+      toast('Saved');
+      go('#/connections/' + enc(id));
+    } catch (err) { showProblems(form, err); } finally { save.disabled = false; }
+  });
+  view.append(h('p', { class: 'crumbs' }, h('a', { href: '#/connections' }, 'Connections'), ' / ', h('a', { href: '#/connections/' + enc(id) }, c.display_name || id), ' / '),
+    pageHeader('Edit ' + (c.display_name || id), `${c.type}${c.tenant ? ' · owned by ' + c.tenant : ''}: its id, type and owner do not change.`), form);
 }
