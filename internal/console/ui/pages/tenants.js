@@ -1,6 +1,7 @@
 // Tenants: the apps that sign users in through the broker.
 import { h, clear, field, input, textarea, select, lines, showProblems, toast, confirmDialog, secretDialog,
-  emptyState, badge, pageHeader, table, fmtTime, go } from '../dom.js';
+  emptyState, badge, pageHeader, table, fmtTime, go, copyButton } from '../dom.js';
+import { base } from '../auth.js';
 import { api, get, all, enc } from '../api.js';
 
 export async function render(view, [id]) {
@@ -179,5 +180,21 @@ async function editor(view, t) {
     t.id === 'broker-console' ? 'The console\'s own tenant: its roles say who may use this console.' :
     `Created ${fmtTime(t.created_at)} · updated ${fmtTime(t.updated_at)}`;
   view.append(h('p', { class: 'crumbs' }, h('a', { href: '#/tenants' }, 'Tenants'), ' / '),
-    pageHeader(creating ? 'Create tenant' : (t.name || t.id), sub, ...actions), form);
+    pageHeader(creating ? 'Create tenant' : (t.name || t.id), sub, ...actions));
+  if (!creating && t.id !== 'broker-console') view.append(connectApp(t));
+  view.append(form);
+}
+
+// connectApp is what the app's developer needs: the broker's discovery
+// document and the tenant's client_id, ready to copy.
+function connectApp(t) {
+  const row = (label, value) => [h('dt', {}, label), h('dd', { class: 'copyable' }, h('span', { class: 'mono' }, value), copyButton(value))];
+  return h('section', { class: 'card' }, h('h2', {}, 'Connect your app'),
+    h('p', { class: 'muted small' }, t.confidential
+      ? 'A server-side app: it redeems codes at the token endpoint with its client_id and client secret.'
+      : 'A browser app: authorization code with PKCE (S256), no secret. Any OpenID Connect client library works from the issuer alone.'),
+    h('dl', { class: 'facts' },
+      row('Issuer', base),
+      row('Discovery', base + '/.well-known/openid-configuration'),
+      row('client_id', t.id)));
 }

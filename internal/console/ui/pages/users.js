@@ -30,7 +30,7 @@ async function search(view) {
         h('td', {}, fmtTime(u.created_at)))), { caption: 'Users found' })
         : emptyState(q.toString() ? 'No user matches' : 'No users yet',
           q.toString() ? 'The email search is exact: type the whole address.' : 'Users appear here after their first sign-in to one of your tenants.'),
-      page.next_cursor ? h('p', { class: 'muted small' }, 'Showing the first 50: narrow the search.') : '');
+      page.next_cursor ? h('p', { class: 'muted small' }, 'Showing the first 50: search by email to find one.') : '');
     } catch (err) { showProblems(form, err); }
   };
   form.addEventListener('submit', (ev) => { ev.preventDefault(); history.replaceState(null, '', '#/users?' + new URLSearchParams({ email: email.value.trim(), tenant: tenant.value })); run(); });
