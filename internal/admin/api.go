@@ -62,10 +62,12 @@ type Config struct {
 	// Console, when set, admits the admin console's operators by their
 	// access tokens (operators.go).
 	Console *Operators
-	// HTTPClient fetches connections' discovery documents (the connection
-	// test); its transport must refuse private addresses unless
-	// admin.allow_private_networks (internal/netguard).
-	HTTPClient *http.Client
+	// HTTPClient fetches runtime connections' discovery documents (the
+	// connection test); its transport must refuse private addresses unless
+	// admin.allow_private_networks (internal/netguard), as the calls of
+	// sign-ins through them do. FileHTTPClient fetches those of
+	// config.toml's providers, which the operator trusts, as sign-ins do.
+	HTTPClient, FileHTTPClient *http.Client
 	// Failures is the budget of failed key attempts per client address;
 	// nil does not limit.
 	Failures *httpx.Limiter

@@ -6,7 +6,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/socialbroker/broker/internal/config"
+	"github.com/socialbroker/broker/internal/tenants"
+	"github.com/socialbroker/broker/providers"
 	"github.com/socialbroker/broker/providers/providertest"
+	"github.com/socialbroker/broker/storage"
 )
 
 // TestConnectionTest: the test of a connection fetches its discovery
@@ -50,13 +54,27 @@ func TestConnectionTest(t *testing.T) {
 }
 
 // TestConnectionTestGuarded: without admin.allow_private_networks the
-// test's fetch goes through the SSRF guard: an upstream on loopback (here
-// config.toml's corp) is not reached.
+// test of a runtime connection goes through the SSRF guard, like its
+// sign-ins: a connection aimed at loopback (here written to the database
+// behind the API's back, as DNS rebinding would aim a checked one) is not
+// fetched. config.toml's providers, trusted by the operator, are fetched
+// as sign-ins reach them.
 func TestConnectionTestGuarded(t *testing.T) {
 	h := newHarness(t, "")
 	key := h.key("", "admin")
-	r := h.must(200, "POST", "/connections/corp/test", key, nil)
+	p := &config.Provider{Spec: providers.Spec{Name: "sneaky", Type: "oidc", Issuer: h.corp.URL(), ClientID: "c"}}
+	doc, err := tenants.ConnectionDoc(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.store().CreateRecord(t.Context(), storage.Record{Kind: storage.KindConnection, ID: "sneaky", Doc: doc, CreatedAt: timeNow()}); err != nil {
+		t.Fatal(err)
+	}
+	r := h.must(200, "POST", "/connections/sneaky/test", key, nil)
 	if r.body["ok"] != false || !strings.Contains(r.str("error"), "netguard") {
-		t.Errorf("test of a loopback upstream without allow_private_networks: %s, want refused", r.raw)
+		t.Errorf("test of a loopback connection without allow_private_networks: %s, want refused by netguard", r.raw)
+	}
+	if r := h.must(200, "POST", "/connections/corp/test", key, nil); r.body["ok"] != true {
+		t.Errorf("test of config.toml's corp: %s, want ok", r.raw)
 	}
 }

@@ -110,8 +110,9 @@ func (s *Server) newAdminAPI(box *secretbox.Box, svc *tokens.Service, transport 
 	cfg := s.cfg
 	return admin.New(admin.Config{
 		Store: s.store, File: cfg, Secrets: box,
-		Console:    &admin.Operators{Tokens: svc, Role: cfg.Admin.ConsoleRole},
-		HTTPClient: &http.Client{Timeout: cfg.UpstreamTimeout.Duration, Transport: guardedTransport(cfg, transport)},
+		Console:        &admin.Operators{Tokens: svc, Role: cfg.Admin.ConsoleRole},
+		HTTPClient:     &http.Client{Timeout: cfg.UpstreamTimeout.Duration, Transport: guardedTransport(cfg, transport)},
+		FileHTTPClient: &http.Client{Timeout: cfg.UpstreamTimeout.Duration, Transport: transport},
 		CheckURL: func(ctx context.Context, u string) error {
 			return netguard.CheckURL(ctx, u, cfg.Admin.AllowPrivateNetworks, nil)
 		},
