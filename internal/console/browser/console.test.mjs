@@ -74,6 +74,14 @@ async function signInToConsole(page, who) {
 }
 
 let page; // the operator's
+
+// bearerOf returns the Authorization header the page sends to the admin
+// API next (it navigates to the users page to make it send one).
+async function bearerOf(p) {
+  const seen = new Promise((resolve) => p.on('request', (r) => { const a = r.headers().authorization; if (a && r.url().includes('/admin/v1/')) resolve(a); }));
+  await p.goto(BROKER + '/admin/#/keys');
+  return seen;
+}
 let txt;
 
 test('an operator signs in through the broker', async () => {
@@ -334,6 +342,25 @@ test('the operator edits a connection; its secret stays unless replaced', async 
   await page.getByText('client_secret', { exact: true }).waitFor(); // still set
   await page.getByRole('button', { name: 'Test connection' }).click();
   await page.getByRole('heading', { name: 'Discovery works' }).waitFor();
+});
+
+test('the operator enables the user again, then deletes them after confirming', async () => {
+  await page.goto(BROKER + '/admin/#/users/' + encodeURIComponent(carolID));
+  await page.getByRole('heading', { level: 1, name: 'Carol Customer' }).waitFor();
+  await page.getByRole('button', { name: 'Enable user' }).click();
+  await page.getByRole('button', { name: 'Disable user' }).waitFor();
+  await page.getByText('Active', { exact: true }).first().waitFor();
+  await page.getByRole('button', { name: 'Delete' }).click();
+  await page.getByRole('dialog').getByLabel('Type delete to confirm').fill('delete');
+  await page.getByRole('dialog').getByRole('button', { name: 'Delete user' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Users' }).waitFor();
+  await page.getByLabel('Email', { exact: true }).fill('carol@acme.test');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.getByRole('heading', { name: 'No user matches' }).waitFor();
+  const r = await fetch(BROKER + '/admin/v1/audit?type=user.deleted', { headers: { Authorization: await bearerOf(page) } });
+  const events = (await r.json()).items;
+  assert.equal(events[0]?.user, carolID);
+  assert.equal(events[0]?.actor, 'alice@ops.test');
 });
 
 test('the console works by keyboard', async () => {
