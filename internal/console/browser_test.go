@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/socialbroker/broker/internal/demo"
 	"github.com/socialbroker/broker/internal/domains/dnstest"
 	"github.com/socialbroker/broker/internal/server/servertest"
 	"github.com/socialbroker/broker/providers/providertest"
@@ -101,7 +103,19 @@ redirect_uris = ["https://intranet.example/callback"]
 providers = ["google"]
 `, issuer, db, dns.Addr, google.URL())
 	})
+	// `broker demo` too: its page leads to the console, Alice's.
+	demoCtx, stopDemo := context.WithCancel(context.Background())
+	d, err := demo.Start(demoCtx, "127.0.0.1:0", slog.New(slog.DiscardHandler), demo.Options{})
+	if err != nil {
+		stopDemo()
+		t.Fatal(err)
+	}
+	served := make(chan struct{})
+	go func() { d.Serve(demoCtx); close(served) }()
+	t.Cleanup(func() { stopDemo(); <-served; d.Close() })
+
 	run(ctx, t, []string{
+		"DEMO_URL=" + d.URL,
 		"BROKER_URL=" + h.Issuer, "CONTROL_URL=" + control, "CHROMIUM_PATH=" + chromium,
 		"ACME_ISSUER=" + acme.URL(), "ACME_CLIENT_ID=acme-client", "ACME_CLIENT_SECRET=acme-secret",
 	}, "npm", "test", "--silent")

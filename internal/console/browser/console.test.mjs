@@ -437,6 +437,19 @@ test('signing out ends the session: the console asks to sign in again', async ()
   assert.equal(after.status, 401, 'the signed-out operator\'s token: ' + (await after.text()));
 });
 
+test('broker demo: its page leads to the console, where Alice is an operator', async () => {
+  const p = await newPage();
+  await p.goto(env('DEMO_URL'));
+  await p.getByRole('link', { name: 'Open the admin console' }).click();
+  await p.getByRole('link', { name: /Google/ }).first().click();
+  await p.getByRole('link', { name: /Alice Admin/ }).click();
+  await p.getByRole('heading', { level: 1, name: 'Tenants' }).waitFor();
+  await p.getByText('alice@acme.test').first().waitFor();
+  await p.locator('tbody').getByRole('link', { name: 'Broker Demo' }).waitFor();
+  await shot(p, 'demo-console-desktop');
+  await p.context().close();
+});
+
 test('no page broke its Content-Security-Policy', () => {
   assert.deepEqual(cspViolations, []);
 });
