@@ -326,6 +326,15 @@ test('every page reads at phone width', async () => {
     await axe(page, route + ' at phone width');
   }
   await page.setViewportSize(DESKTOP);
+  // And in the dark, for those whose system asks for it.
+  await page.emulateMedia({ colorScheme: 'dark' });
+  for (const [route, name, h1] of [['#/tenants/shop', 'tenant-shop', 'Shop'], ['#/audit', 'audit', 'Audit log']]) {
+    await page.goto(BROKER + '/admin/' + route);
+    await page.getByRole('heading', { level: 1, name: h1 }).waitFor();
+    await shot(page, name + '-dark');
+    await axe(page, route + ' in dark mode');
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
 });
 
 test('the operator edits a connection; its secret stays unless replaced', async () => {
