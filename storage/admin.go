@@ -121,6 +121,9 @@ type Audit interface {
 	AppendAudits(ctx context.Context, events []AuditEvent) error
 	// ListAudit returns the events q selects, newest (highest ID) first.
 	ListAudit(ctx context.Context, q AuditQuery) ([]AuditEvent, error)
+	// DeleteAuditBefore deletes the events older than before (the
+	// retention sweep) and returns how many.
+	DeleteAuditBefore(ctx context.Context, before time.Time) (int64, error)
 }
 
 // UserQuery selects users, in id order. Zero fields do not filter.

@@ -7,8 +7,9 @@
 // contents checked against exports; the README's quick start against the
 // installed tarball; the unit tests (node --test); and the browser tests
 // (Debian's Chromium driven by playwright-core against a real `broker
-// demo`: the example app, and a page signing in with the third-party
-// oidc-client-ts).
+// demo`: the example app; single sign-on and sign-out between two copies
+// of it on two sites, tenants example and example-b; and a page signing in
+// with the third-party oidc-client-ts).
 //
 // With CI=true a missing Node, npm or Chromium fails the test; elsewhere it
 // skips with a message. -short skips the browser tests.

@@ -36,6 +36,7 @@ commands:
   demo [--listen host:port]     run a self-contained demo (fake Google and GitHub, no credentials)
        [--public-url URL]       in a container or VM: --listen 0.0.0.0:8080, opened through a forwarded port
        [--access-ttl 2m] [--example-origin http://127.0.0.1:5173]   for clients/js/example
+       [--example-b-origin http://127.0.0.1:5174]                  a second copy of it, as another app (single sign-on)
   check --config config.toml    validate a configuration and exit
   migrate --config config.toml  apply database migrations and exit (serve applies them too)
   version                       print the module version and the commit it was built from
@@ -103,6 +104,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		var opts demo.Options
 		fs.DurationVar(&opts.AccessTTL, "access-ttl", 2*time.Minute, "access token lifetime (a few seconds shows refreshes)")
 		fs.StringVar(&opts.ExampleOrigin, "example-origin", "", "origin of clients/js/example (default: port 5173 on the demo's host)")
+		fs.StringVar(&opts.ExampleOriginB, "example-b-origin", "", "origin of a second copy of clients/js/example, tenant example-b (default: port 5174 on the demo's host)")
 		fs.StringVar(&opts.PublicURL, "public-url", "", "the demo's address as the browser opens it, when not the listen address (http://localhost:9000 for a port published as 9000, or an https tunnel's)")
 		if err := fs.Parse(args); err != nil {
 			return err
@@ -230,6 +232,7 @@ func runDemo(ctx context.Context, listen string, opts demo.Options, stdout, stde
 		fmt.Fprintf(stdout, "  fake %-10s %s\n", f[0]+":", f[1])
 	}
 	fmt.Fprintf(stdout, "  (fakes: anyone can sign in as a demo user; nothing here is real)\n")
-	fmt.Fprintf(stdout, "  clients/js/example at %s: tenants %q and %q (cookie mode)\n\nPress Ctrl+C to stop.\n", d.ExampleOrigin, demo.ExampleTenantID, demo.ExampleCookieTenantID)
+	fmt.Fprintf(stdout, "  clients/js/example at %s: tenants %q and %q (cookie mode); at %s: tenant %q (a second app)\n\nPress Ctrl+C to stop.\n",
+		d.ExampleOrigin, demo.ExampleTenantID, demo.ExampleCookieTenantID, d.ExampleOriginB, demo.ExampleBTenantID)
 	return d.Serve(ctx)
 }

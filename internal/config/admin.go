@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // DefaultConsoleRole is the role that opens the admin console.
@@ -36,7 +37,14 @@ type Admin struct {
 	DNSResolver   string   `toml:"dns_resolver"`
 	ConsoleRole   string   `toml:"console_role"`
 	ConsoleAdmins []string `toml:"console_admins"`
+	// AuditRetention: audit events older than this are deleted; 0 keeps
+	// them for ever.
+	AuditRetention Duration `toml:"audit_retention"`
 }
+
+// DefaultAuditRetention keeps the audit log for 90 days, a common
+// compliance window (and Auth0's longest log retention).
+const DefaultAuditRetention = 90 * 24 * time.Hour
 
 // SecretsKeyBytes returns secrets_key decoded, nil when unset. Parse has
 // checked it.
@@ -80,6 +88,9 @@ func validateAdmin(c *Config, ps *problems) {
 		if t.ID == ConsoleTenantID {
 			ps.add(index("tenants", i)+".id", "%q is the admin console's built-in tenant: choose another id", t.ID)
 		}
+	}
+	if c.Admin.AuditRetention.Duration < 0 {
+		ps.add("admin.audit_retention", "must not be negative (0 keeps the audit log for ever)")
 	}
 }
 

@@ -93,6 +93,7 @@ func defaults() *Config {
 		},
 		RateLimits: defaultRateLimits(),
 		SSO:        defaultSSO(),
+		Admin:      Admin{AuditRetention: Duration{DefaultAuditRetention}},
 	}
 }
 

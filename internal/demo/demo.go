@@ -36,11 +36,17 @@ var assets embed.FS
 const TenantID = "demo"
 
 // The tenants of the example app in clients/js/example: the same app
-// registered twice, once per refresh token delivery.
+// registered twice, once per refresh token delivery, and a second app (a
+// copy served on another origin) to try single sign-on between two apps.
 const (
 	ExampleTenantID       = "example"        // refresh tokens in the token response
 	ExampleCookieTenantID = "example-cookie" // refresh tokens only in an HttpOnly cookie
+	ExampleBTenantID      = "example-b"      // a second app, on ExampleOriginB
 )
+
+// ExampleBackchannelPath is where the example app's API receives
+// back-channel logout tokens (clients/js/example/api.mjs).
+const ExampleBackchannelPath = "/api/backchannel-logout"
 
 // Options tune the demo; the zero value is the default demo.
 type Options struct {
@@ -50,6 +56,9 @@ type Options struct {
 	// ExampleOrigin is where clients/js/example is served; when empty,
 	// port 5173 on the demo's own host (Vite's default port).
 	ExampleOrigin string
+	// ExampleOriginB is where a second copy of it is served as another
+	// app (tenant example-b); when empty, port 5174 on the demo's host.
+	ExampleOriginB string
 	// PublicURL is the demo's origin as browsers open it, when it is not
 	// the listen address: http://localhost:9000 for a container port 8080
 	// published as 9000, or an https tunnel's address. When empty: the
@@ -101,8 +110,9 @@ type Demo struct {
 	More   []fakeProvider
 	Server *server.Server
 	URL    string // where to open the demo page
-	// ExampleOrigin is the origin the example app's tenants accept.
-	ExampleOrigin string
+	// ExampleOrigin is the origin the example app's tenants accept;
+	// ExampleOriginB the second app's.
+	ExampleOrigin, ExampleOriginB string
 	// Listen is the address listened on (0.0.0.0:8080 stays that).
 	Listen   string
 	listener net.Listener
@@ -145,11 +155,14 @@ func Start(ctx context.Context, listen string, log *slog.Logger, opts Options) (
 	}
 	issuer := public.String()
 	d := &Demo{listener: l, public: public, Listen: listenAddr(listen, l), URL: issuer + "/demo/",
-		ExampleOrigin: strings.TrimRight(opts.ExampleOrigin, "/")}
+		ExampleOrigin: strings.TrimRight(opts.ExampleOrigin, "/"), ExampleOriginB: strings.TrimRight(opts.ExampleOriginB, "/")}
 	if d.ExampleOrigin == "" {
 		// The same host as the broker: the cookie tenant needs the app on
 		// the broker's site (SameSite cookies), and ports do not count.
 		d.ExampleOrigin = "http://" + net.JoinHostPort(public.Hostname(), "5173")
+	}
+	if d.ExampleOriginB == "" {
+		d.ExampleOriginB = "http://" + net.JoinHostPort(public.Hostname(), "5174")
 	}
 	if opts.AccessTTL <= 0 {
 		opts.AccessTTL = 2 * time.Minute
@@ -205,13 +218,23 @@ api_url = %q
 display_name = "GitHub (fake)"
 `, issuer, secretsKey(), "sqlite:"+filepath.Join(d.dir, "broker.db"), accessTTL.String(), ConsoleAdmin, d.Google.URL(), d.GitHub.BaseURL(), d.GitHub.APIURL()) +
 		d.moreTOML() +
-		tenant(TenantID, "Broker Demo", issuer+"/demo/callback", issuer+"/demo/", issuer, "") +
-		tenant(ExampleTenantID, "Example Admin", d.ExampleOrigin+"/callback", d.ExampleOrigin+"/login", d.ExampleOrigin, "body") +
-		tenant(ExampleCookieTenantID, "Example Admin (cookie mode)", d.ExampleOrigin+"/callback", d.ExampleOrigin+"/login", d.ExampleOrigin, "cookie")
+		tenant(TenantID, "Broker Demo", issuer+"/demo/callback", issuer+"/demo/", issuer, "", "") +
+		exampleTenant(ExampleTenantID, "Example Admin", d.ExampleOrigin, "body") +
+		exampleTenant(ExampleCookieTenantID, "Example Admin (cookie mode)", d.ExampleOrigin, "cookie") +
+		exampleTenant(ExampleBTenantID, "Example Admin B", d.ExampleOriginB, "body")
 }
 
-// tenant is one [[tenants]] entry with the demo's roles.
-func tenant(id, name, redirect, postLogout, origin, delivery string) string {
+// exampleTenant is a tenant of clients/js/example served at origin
+// (https, or http on a loopback host, as for any redirect URI). Its API
+// receives the back-channel logouts of its sessions.
+func exampleTenant(id, name, origin, delivery string) string {
+	extra := fmt.Sprintf("backchannel_logout_uri = %q\n", origin+ExampleBackchannelPath)
+	return tenant(id, name, origin+"/callback", origin+"/login", origin, delivery, extra)
+}
+
+// tenant is one [[tenants]] entry with the demo's roles; extra is more
+// keys of the entry (TOML lines).
+func tenant(id, name, redirect, postLogout, origin, delivery, extra string) string {
 	s := fmt.Sprintf(`
 [[tenants]]
 id = %q
@@ -224,7 +247,7 @@ providers = ["google", "github", %s]
 	if delivery != "" {
 		s += fmt.Sprintf("refresh_token_delivery = %q\n", delivery)
 	}
-	return s + `[[tenants.roles]]
+	return s + extra + `[[tenants.roles]]
 role = "admin"
 emails = ["alice@acme.test"]
 github_orgs = ["acme"]

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/socialbroker/broker/internal/config"
 	"github.com/socialbroker/broker/tokens"
 )
 
@@ -252,4 +253,48 @@ func TestLocalTransport(t *testing.T) {
 	if _, err := c.Get("https://example.com/"); err == nil {
 		t.Error("a call elsewhere went through, want it refused")
 	}
+}
+
+// The example app's tenants: example and example-cookie on its origin,
+// example-b (a second app for single sign-on) on another, each with its
+// API's back-channel logout URI.
+func TestDemoExampleTenants(t *testing.T) {
+	tenantsOf := func(opts Options) map[string]config.Tenant {
+		t.Helper()
+		d := startDemo(t, "127.0.0.1:0", opts)
+		cfg, err := config.Parse([]byte(d.config(d.public.String(), time.Minute)), func(string) string { return "" })
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]config.Tenant{}
+		for _, tn := range cfg.Tenants {
+			out[tn.ID] = tn
+		}
+		return out
+	}
+	check := func(ts map[string]config.Tenant, id, origin, delivery string) {
+		t.Helper()
+		tn, ok := ts[id]
+		switch {
+		case !ok:
+			t.Errorf("no tenant %q", id)
+		case strings.Join(tn.AllowedOrigins, ",") != origin || strings.Join(tn.RedirectURIs, ",") != origin+"/callback":
+			t.Errorf("%s: origins %v, redirect URIs %v; want %s", id, tn.AllowedOrigins, tn.RedirectURIs, origin)
+		case tn.BackchannelLogoutURI != origin+ExampleBackchannelPath:
+			t.Errorf("%s: backchannel_logout_uri %q", id, tn.BackchannelLogoutURI)
+		case tn.RefreshTokenDelivery != delivery:
+			t.Errorf("%s: delivery %q, want %q", id, tn.RefreshTokenDelivery, delivery)
+		}
+	}
+	ts := tenantsOf(Options{ExampleOrigin: "http://127.0.0.1:4001", ExampleOriginB: "http://localhost:4002/"})
+	check(ts, ExampleTenantID, "http://127.0.0.1:4001", "body")
+	check(ts, ExampleCookieTenantID, "http://127.0.0.1:4001", "cookie")
+	check(ts, ExampleBTenantID, "http://localhost:4002", "body")
+	if b := ts[TenantID].BackchannelLogoutURI; b != "" {
+		t.Errorf("the demo page's tenant has back-channel URI %q", b)
+	}
+	// The defaults: ports 5173 and 5174 on the demo's host.
+	ts = tenantsOf(Options{})
+	check(ts, ExampleTenantID, "http://127.0.0.1:5173", "body")
+	check(ts, ExampleBTenantID, "http://127.0.0.1:5174", "body")
 }

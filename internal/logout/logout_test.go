@@ -173,3 +173,59 @@ func TestLogoutHintOutlivesKeyRotation(t *testing.T) {
 		t.Errorf("refresh after logout: status %d, want 400: the session must have ended", status)
 	}
 }
+
+// TestLogoutWithoutHintAsks: any site can send a browser to /logout, and
+// its top-level GET carries the broker session's SameSite=Lax cookie.
+// Without id_token_hint the broker asks before it ends the session, and
+// only its own confirmation form, bound to that session, ends it.
+func TestLogoutWithoutHintAsks(t *testing.T) {
+	h := servertest.New(t, "")
+	b := h.NewBrowser()
+	p := servertest.NewPKCE()
+	q := h.Login(b, "google", "spa", servertest.Alice, p)
+	tr, status := h.Redeem("spa", q.Get("code"), p.Verifier)
+	if status != http.StatusOK {
+		t.Fatalf("redeem: %d", status)
+	}
+	signedIn := func() bool {
+		t.Helper()
+		q := b.Follow(h.AuthorizeURL("/authorize", "spa", servertest.NewPKCE(), url.Values{"prompt": {"none"}}))
+		return q.Get("code") != ""
+	}
+
+	link := h.Issuer + "/logout?" + url.Values{"client_id": {"spa"}, "post_logout_redirect_uri": {servertest.AppLogout}, "state": {"s1"}}.Encode()
+	page := b.Get(link)
+	body := servertest.ReadAll(t, page)
+	page.Body.Close()
+	if page.StatusCode != http.StatusOK || !strings.Contains(body, "Sign out?") || !strings.Contains(body, `href="`+servertest.AppHome+`"`) {
+		t.Fatalf("GET /logout without a hint: %d, want the confirmation page with the way back:\n%s", page.StatusCode, body)
+	}
+	if !signedIn() {
+		t.Fatal("the link alone ended the broker session")
+	}
+	// A form another page posts (same site, so the cookie comes along)
+	// cannot know the confirmation value.
+	forged := url.Values{"client_id": {"spa"}, "post_logout_redirect_uri": {servertest.AppLogout}, "confirm": {"AAAA"}}
+	req, _ := http.NewRequest(http.MethodPost, h.Issuer+"/logout", strings.NewReader(forged.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := b.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !signedIn() {
+		t.Fatalf("forged confirmation: %d, want the confirmation page again and the session kept", resp.StatusCode)
+	}
+
+	resp = b.ConfirmLogout(h.Issuer, b.Get(link))
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != servertest.AppLogout+"?state=s1" {
+		t.Fatalf("confirmed: %d Location %q, want 303 to %s?state=s1", resp.StatusCode, resp.Header.Get("Location"), servertest.AppLogout)
+	}
+	if signedIn() {
+		t.Error("the broker session outlived the confirmed sign-out")
+	}
+	if status, _ := h.GetBearer("/auth/check", tr.AccessToken, nil); status != http.StatusUnauthorized {
+		t.Errorf("the app session it started: check %d, want 401", status)
+	}
+}

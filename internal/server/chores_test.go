@@ -2,8 +2,14 @@ package server
 
 import (
 	"context"
+	"log/slog"
+	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/socialbroker/broker/internal/config"
+	"github.com/socialbroker/broker/storage"
+	"github.com/socialbroker/broker/storage/sqlite"
 )
 
 // TestChoresRunApart: a chore that takes long (an expiry sweep over a
@@ -47,4 +53,37 @@ func TestChoresRunApart(t *testing.T) {
 	close(release)
 	cancel()
 	<-done // and every chore stops with ctx
+}
+
+// TestSweepKeepsAuditForItsRetention: the sweep deletes audit events older
+// than admin.audit_retention and keeps the rest; 0 keeps them all.
+func TestSweepKeepsAuditForItsRetention(t *testing.T) {
+	store, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "broker.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	for _, age := range []time.Duration{91 * 24 * time.Hour, 89 * 24 * time.Hour, time.Minute} {
+		if _, err := store.AppendAudit(t.Context(), storage.AuditEvent{Time: now.Add(-age), Type: "login.succeeded"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := func() int {
+		events, err := store.ListAudit(t.Context(), storage.AuditQuery{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(events)
+	}
+	s := &Server{cfg: &config.Config{}, store: store, now: func() time.Time { return now }, log: slog.New(slog.DiscardHandler)}
+	s.sweep(t.Context()) // audit_retention = 0: kept for ever
+	if n := count(); n != 3 {
+		t.Fatalf("retention 0: %d events, want 3", n)
+	}
+	s.cfg.Admin.AuditRetention.Duration = config.DefaultAuditRetention
+	s.sweep(t.Context())
+	if n := count(); n != 2 {
+		t.Fatalf("after the sweep: %d events, want the 2 younger than 90 days", n)
+	}
 }

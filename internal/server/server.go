@@ -363,7 +363,7 @@ const logoutPoll = time.Second
 // maintain syncs revocations several times a second, sends due
 // back-channel logouts every second, refreshes keys every
 // minute (so keys created by another replica are published here too) and
-// deletes expired rows every ten.
+// deletes expired rows (and audit events past their retention) every ten.
 func (s *Server) maintain(ctx context.Context) {
 	failing := false
 	runChores(ctx,
@@ -387,15 +387,26 @@ func (s *Server) maintain(ctx context.Context) {
 				s.log.Warn("key refresh failed", "err", err)
 			}
 		}},
-		chore{10 * time.Minute, func(ctx context.Context) {
-			n, err := s.store.DeleteExpired(ctx, s.now())
-			if err != nil {
-				s.log.Warn("expiry sweep failed", "err", err)
-			} else if n > 0 {
-				s.log.Debug("expired rows removed", "rows", n)
-			}
-		}},
+		chore{10 * time.Minute, s.sweep},
 	)
+}
+
+// sweep deletes expired rows, and audit events past admin.audit_retention.
+func (s *Server) sweep(ctx context.Context) {
+	n, err := s.store.DeleteExpired(ctx, s.now())
+	if err != nil {
+		s.log.Warn("expiry sweep failed", "err", err)
+	} else if n > 0 {
+		s.log.Debug("expired rows removed", "rows", n)
+	}
+	if keep := s.cfg.Admin.AuditRetention.Duration; keep > 0 {
+		n, err := s.store.DeleteAuditBefore(ctx, s.now().Add(-keep))
+		if err != nil {
+			s.log.Warn("audit retention sweep failed", "err", err)
+		} else if n > 0 {
+			s.log.Debug("audit events past retention removed", "events", n)
+		}
+	}
 }
 
 // chore is background work done every so often.

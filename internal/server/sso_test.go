@@ -499,7 +499,7 @@ func TestSSOCookieForgedOrReplayed(t *testing.T) {
 		t.Errorf("replayed cookie after a new sign-in: %v, want login_required", q)
 	}
 	// After /logout, the last one is worthless too.
-	resp := b.Get(h.Issuer + "/logout")
+	resp := b.ConfirmLogout(h.Issuer, b.Get(h.Issuer+"/logout"))
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	if q := silent(second); q.Get("error") != "login_required" {

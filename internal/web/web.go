@@ -48,6 +48,17 @@ type SignInPage struct {
 	Email *EmailBox
 }
 
+// LogoutPage asks the browser's user to confirm a sign-out that no app
+// proved it asked for (RP-Initiated Logout §2: without id_token_hint the
+// OP should ask).
+type LogoutPage struct {
+	Action string  // where the confirmation is posted
+	Hidden []Field // the request's parameters and the confirmation value
+	// AppName and AppHome, when the request names an app, offer the way
+	// back without signing out; AppHome is always a value it registered.
+	AppName, AppHome string
+}
+
 // EmailBox is a form asking for an email address, sent as login_hint.
 type EmailBox struct {
 	Action string  // where the form is sent (GET)

@@ -3,8 +3,10 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"github.com/jackc/pgx/v5"
 	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/socialbroker/broker/storage"
 )
@@ -81,4 +83,15 @@ func (s *Store) ListAudit(ctx context.Context, q storage.AuditQuery) ([]storage.
 	query += fmt.Sprintf(` ORDER BY id DESC LIMIT $%d`, len(args))
 	events, err := queryAll(ctx, s, scanAudit, query, args...)
 	return events, wrap("list audit", err)
+}
+
+// DeleteAuditBefore finds its rows through audit_events_by_time.
+func (s *Store) DeleteAuditBefore(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := s.do(ctx, sweepTimeout, func(ctx context.Context) error {
+		tag, err := s.pool.Exec(ctx, `DELETE FROM audit_events WHERE time < $1`, instant(before))
+		n = tag.RowsAffected()
+		return err
+	})
+	return n, wrap("delete audit", err)
 }

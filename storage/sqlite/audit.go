@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/socialbroker/broker/storage"
 )
@@ -79,4 +80,13 @@ func (s *Store) ListAudit(ctx context.Context, q storage.AuditQuery) ([]storage.
 	rows, err := s.reads.QueryContext(ctx, query, append(args, sqlLimit(q.Limit))...)
 	events, err := collect(rows, err, scanAudit)
 	return events, wrap("list audit", err)
+}
+
+// DeleteAuditBefore deletes in the expiry sweep's batches, so that a
+// first sweep over a long backlog never holds other writes up for more
+// than one batch.
+func (s *Store) DeleteAuditBefore(ctx context.Context, before time.Time) (int64, error) {
+	n, err := s.sweep(ctx, upTo(`DELETE FROM audit_events WHERE id IN
+		(SELECT id FROM audit_events WHERE time < ? LIMIT ?)`, before.UnixMilli()))
+	return n, wrap("delete audit", err)
 }

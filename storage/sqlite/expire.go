@@ -38,6 +38,12 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 		upTo(`DELETE FROM sso_sessions WHERE rowid IN (SELECT rowid FROM sso_sessions WHERE expires_at <= ? LIMIT ?)`, at),
 		upTo(`DELETE FROM signing_keys WHERE rowid IN (SELECT rowid FROM signing_keys WHERE expires_at <= ? LIMIT ?)`, at), // NULL: never
 	}
+	total, err := s.sweep(ctx, steps...)
+	return total, wrap("delete expired", err)
+}
+
+// sweep runs each step, one transaction a batch, until it finds no more.
+func (s *Store) sweep(ctx context.Context, steps ...sweepStep) (int64, error) {
 	var total int64
 	for _, step := range steps {
 		for more := true; more; {
@@ -47,7 +53,7 @@ func (s *Store) DeleteExpired(ctx context.Context, now time.Time) (int64, error)
 				return err
 			})
 			if err != nil {
-				return total, wrap("delete expired", err)
+				return total, err
 			}
 			total += n
 		}

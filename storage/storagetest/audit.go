@@ -76,4 +76,16 @@ func testAudit(t *testing.T, s storage.Store) {
 		t.Fatalf("ListAudit after AppendAudits = %+v", got)
 	}
 	wantErr(t, "AppendAudits(none)", s.AppendAudits(t.Context(), nil), nil)
+
+	// Retention: events strictly older than the cut go, the rest stay.
+	n, err := s.DeleteAuditBefore(t.Context(), events[2].Time)
+	wantErr(t, "DeleteAuditBefore", err, nil)
+	if n != 2 {
+		t.Fatalf("DeleteAuditBefore = %d, want 2", n)
+	}
+	got, err = s.ListAudit(t.Context(), storage.AuditQuery{})
+	wantErr(t, "ListAudit(after retention)", err, nil)
+	if len(got) != 6 || got[len(got)-1].ID != events[2].ID {
+		t.Fatalf("ListAudit after DeleteAuditBefore = %+v, want the 6 events from the third on", got)
+	}
 }

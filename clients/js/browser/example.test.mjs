@@ -158,7 +158,7 @@ describe("example app, refresh tokens in the body (tenant example)", { concurren
     const current = ctx.log.refreshToken; // the tabs' refresh token, from the last refresh answer
     assert.ok(current);
     const revoked = page1.waitForResponse((r) => r.url() === `${broker.issuer}/auth/logout` && r.request().method() === "POST");
-    await page1.getByRole("button", { name: "Sign out" }).click();
+    await page1.getByRole("button", { name: "Sign out", exact: true }).click();
     await page1.waitForURL(/\/login/);
     assert.equal((await revoked).status(), 200); // the tabs sign out at once; the broker call follows
     await page2.waitForURL(/\/login\?reason=other-tab/);
@@ -258,7 +258,7 @@ describe("example app in cookie mode (tenant example-cookie)", { concurrency: fa
   test("logout clears the cookie and signs out the other tab", async () => {
     const [old] = await refreshCookies();
     const revoked = page1.waitForResponse((r) => r.url() === `${broker.issuer}/auth/logout` && r.request().method() === "POST");
-    await page1.getByRole("button", { name: "Sign out" }).click();
+    await page1.getByRole("button", { name: "Sign out", exact: true }).click();
     await page1.waitForURL(/\/login/);
     assert.equal((await revoked).status(), 200); // the tabs sign out at once; the broker call follows
     await page2.waitForURL(/\/login\?reason=other-tab/);
@@ -290,14 +290,32 @@ describe("where tokens are kept: what a reload does (tenant example)", { concurr
     }
   }
 
-  test("memory (the default): a reload with no other tab open signs out, and the login page says why", async () => {
+  test("memory (the default): a reload with no other tab open signs in again through the broker's session, without the upstream; after a logout it does not", async () => {
     await withStorage("memory", async (page) => {
       await signInWithGitHub(page);
       await expectText(page.getByTestId("session-mode"), "in memory");
-      await expectText(page.getByTestId("session-storage"), "a reload signs you out unless another tab of this app is open");
+      await expectText(page.getByTestId("session-storage"), "from your session at the broker");
+      const visited = [];
+      const toBroker = [];
+      page.on("framenavigated", (f) => f === page.mainFrame() && visited.push(new URL(f.url())));
+      page.on("request", (r) => r.isNavigationRequest() && r.url().startsWith(broker.issuer) && toBroker.push(new URL(r.url())));
       await page.reload();
+      await expectText(page.getByTestId("identity-name"), "Alice Admin");
+      assert.deepEqual(
+        toBroker.map((u) => [u.pathname, u.searchParams.get("prompt")]),
+        [["/authorize", "none"]],
+        "one silent sign-in, no trip to the fake upstream",
+      );
+      assert.deepEqual(visited.filter((u) => u.pathname.startsWith("/login")), [], "no detour through the login page");
+      assert.ok(visited.some((u) => u.pathname === "/callback"), "back through the callback");
+      assert.deepEqual(await page.evaluate(() => sessionStorage.getItem("broker:example:tokens")), null, "nothing in storage");
+      // Signed out on purpose: the next visit stays signed out, though the broker's session lives.
+      await page.getByRole("button", { name: "Sign out", exact: true }).click();
       await page.waitForURL(/\/login/);
-      await expectText(page.getByTestId("storage-note"), "reloading the page signs you out");
+      await page.goto(app.origin + "/");
+      await page.waitForURL(/\/login/);
+      assert.equal(toBroker.length, 1, "no silent sign-in after a logout");
+      await expectText(page.getByTestId("storage-note"), "a reload asks the broker again");
       await page.screenshot({ path: join(resultsDir, "reload-memory.png") });
     });
   });

@@ -28,11 +28,15 @@ function brokerBinary() {
 
 /**
  * Starts `broker demo` on a free port with a short access token lifetime,
- * registering the example app's origin. Resolves to its issuer URL.
+ * registering the example app's origin (tenants example and
+ * example-cookie) and, when given, a second app's (tenant example-b).
+ * Resolves to its issuer URL.
  */
-export async function startBroker({ accessTTL, exampleOrigin }) {
+export async function startBroker({ accessTTL, exampleOrigin, exampleOriginB }) {
   const { bin, cleanup } = brokerBinary();
-  const proc = spawn(bin, ["demo", "--listen", "127.0.0.1:0", "--access-ttl", accessTTL, "--example-origin", exampleOrigin], {
+  const args = ["demo", "--listen", "127.0.0.1:0", "--access-ttl", accessTTL, "--example-origin", exampleOrigin];
+  if (exampleOriginB) args.push("--example-b-origin", exampleOriginB);
+  const proc = spawn(bin, args, {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let out = "";
@@ -80,14 +84,22 @@ const types = {
 /**
  * Serves the built example (example/dist) like any static host with an
  * SPA fallback, plus /config.json (which broker and tenant, where tokens
- * are kept) and the example's API. The tenant and the storage can be
- * switched between tests.
+ * are kept) and the example's API, which records the back-channel logouts
+ * it receives (logouts). The tenant and the storage can be switched
+ * between tests. host names the origin: "127.0.0.1" (the default) or
+ * "localhost" (another site than the broker's 127.0.0.1; it listens on
+ * 127.0.0.1 either way).
  */
-export async function startApp() {
+export async function startApp({ clientId = "example", host = "127.0.0.1" } = {}) {
   const dist = join(jsRoot, "example", "dist");
   if (!existsSync(join(dist, "index.html"))) throw new Error("example/dist is missing: run `npm run build:example`");
-  const config = { brokerUrl: "", clientId: "example", storage: "memory" };
-  const api = reportsApi({ brokerUrl: () => config.brokerUrl });
+  const config = { brokerUrl: "", clientId, storage: "memory" };
+  const logouts = [];
+  const api = reportsApi({
+    brokerUrl: () => config.brokerUrl,
+    clientIds: () => ["example", "example-cookie", "example-b"],
+    onLogout: (claims) => logouts.push(claims),
+  });
   const server = http.createServer((req, res) => {
     const path = new URL(req.url ?? "/", "http://x").pathname;
     if (path === "/config.json") {
@@ -103,10 +115,11 @@ export async function startApp() {
     });
   });
   await new Promise((r) => server.listen(0, "127.0.0.1", r));
-  const origin = `http://127.0.0.1:${server.address().port}`;
+  const origin = `http://${host}:${server.address().port}`;
   return {
     origin,
     config,
+    logouts,
     close: () => new Promise((r) => server.close(r)),
   };
 }

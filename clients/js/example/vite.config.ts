@@ -18,7 +18,7 @@ function exampleServer(): Plugin {
       res.setHeader("Content-Type", "application/json");
       res.end(JSON.stringify({ brokerUrl: brokerUrl(), clientId: clientId(), storage: storage() }));
     });
-    server.middlewares.use(reportsApi({ brokerUrl }) as unknown as Connect.NextHandleFunction);
+    server.middlewares.use(reportsApi({ brokerUrl, clientIds: () => [clientId()] }) as unknown as Connect.NextHandleFunction);
   };
   return { name: "example-server", configureServer: mount, configurePreviewServer: mount };
 }
@@ -35,7 +35,8 @@ export default defineConfig({
       { find: /^@socialbroker\/client\/axios$/, replacement: src("../src/axios.ts") },
     ],
   },
-  server: { host: "127.0.0.1", port: 5173, strictPort: true },
-  preview: { host: "127.0.0.1", port: 5173, strictPort: true },
+  // PORT=5174 (with CLIENT_ID=example-b) runs the second app of `broker demo`.
+  server: { host: "127.0.0.1", port: Number(process.env["PORT"] ?? 5173), strictPort: true },
+  preview: { host: "127.0.0.1", port: Number(process.env["PORT"] ?? 5173), strictPort: true },
   build: { outDir: "dist", emptyOutDir: true, chunkSizeWarningLimit: 1024 },
 });

@@ -6,6 +6,7 @@ import { BrokerHttp, type TokenSource } from "./http.js";
 import { claim } from "./jwt.js";
 import { Refresher } from "./refresh.js";
 import { SignIn, type LoginOptions } from "./signin.js";
+import { SilentGuard } from "./silent.js";
 import {
   MapStorage,
   MemoryStorage,
@@ -48,6 +49,23 @@ export interface BrokerClientOptions {
   storage?: "memory" | "sessionStorage" | "localStorage" | TokenStorage;
   /** Share tokens and sign-outs with the app's other tabs (default true). */
   crossTab?: boolean;
+  /**
+   * Restore a session from the broker's own session (single sign-on) when
+   * nothing else can (default true): the first check in a tab with no
+   * session redirects the page once to the broker with prompt=none, which
+   * comes straight back to the callback with a code, or signed out
+   * (login_required). Never after a logout in this app, never twice in a
+   * tab that came back signed out. See README, "After a reload".
+   */
+  silentSignIn?: boolean;
+  /**
+   * Ask the broker whether the session still lives (GET /auth/check) when
+   * a tab of the app is shown again, at most every 5 seconds (default
+   * true): a session ended elsewhere (logout everywhere in another app,
+   * an operator) then signs the tab out ("signedOut", reason "revoked")
+   * when the user comes back to it, not at their next action.
+   */
+  checkWhenShown?: boolean;
 
   /** Replaces the global fetch (tests, instrumentation). */
   fetch?: typeof fetch;
@@ -59,12 +77,39 @@ export interface BrokerClientOptions {
   pendingStorage?: StorageLike;
   /** Where non-secret hints shared by tabs are kept; localStorage by default. */
   hintStorage?: StorageLike;
-  /** Sends the browser to a URL; location.assign by default. */
+  /** Sends the browser to a URL; location.assign by default (location.replace for a silent sign-in). */
   navigate?: (url: string) => void;
+  /** The page's current URL (location.href by default); without one there is no silent sign-in. */
+  currentUrl?: () => string | undefined;
   /** The clock (ms since epoch). */
   now?: () => number;
   /** How long a new tab waits for another tab to hand over its session (ms, default 150). */
   peerTimeoutMs?: number;
+}
+
+/** What {@link BrokerClient.handleCallback} resolves to. */
+export interface CallbackResult {
+  /** The returnTo given to login (or, for a silent sign-in, the page that started it). */
+  returnTo?: string;
+  /**
+   * Set when a silent sign-in (prompt=none) came back signed out:
+   * "login_required" (the broker has no session for this browser) or
+   * "interaction_required" (this app cannot use it without the user).
+   */
+  error?: string;
+}
+
+/** Options for {@link BrokerClient.logout}. */
+export interface LogoutOptions {
+  /**
+   * Also end the broker's session and every other app's session started
+   * from it (POST /auth/logout {"everywhere":true}). Those apps' backends
+   * receive a back-channel logout, and their pages are signed out at their
+   * next check or refresh.
+   */
+  everywhere?: boolean;
+  /** Internal: another tab of this app signed out. */
+  fromOtherTab?: boolean;
 }
 
 /** What the broker says about the signed-in user (GET /auth/me). */
@@ -125,6 +170,10 @@ export class BrokerClient {
   private readonly tabs: TabSync;
   private readonly store: TokenStorage;
   private readonly navigate: (url: string) => void;
+  private readonly navigateReplace: (url: string) => void;
+  private readonly currentUrl: () => string | undefined;
+  private readonly silent: SilentGuard;
+  private readonly silentSignIn: boolean;
   private readonly now: () => number;
   private readonly listeners = new Set<(e: BrokerEvent) => void>();
   // What fetch, getUser and getPermissions get tokens from.
@@ -134,9 +183,11 @@ export class BrokerClient {
   };
 
   private tokens: TokenSet | null = null;
+  private lastShownCheck = -Infinity;
+  private readonly stopWatching: () => void;
   private restoring: Promise<void> | null = null;
   private loggingOut: Promise<void> | null = null;
-  private readonly callbacks = new Map<string, Promise<{ returnTo?: string }>>();
+  private readonly callbacks = new Map<string, Promise<CallbackResult>>();
 
   constructor(options: BrokerClientOptions) {
     if (!options.issuer || !options.clientId || !options.redirectUri) {
@@ -147,15 +198,17 @@ export class BrokerClient {
     this.redirectUri = options.redirectUri;
     this.scope = options.scope ?? "openid email profile";
     this.navigate = options.navigate ?? ((url) => globalThis.location.assign(url));
+    // A silent sign-in replaces the page in the history: Back must not
+    // land on the page that redirected (it would redirect again).
+    this.navigateReplace = options.navigate ?? ((url) => globalThis.location.replace(url));
+    this.currentUrl = options.currentUrl ?? (() => globalThis.location?.href);
+    this.silentSignIn = options.silentSignIn !== false;
     this.now = options.now ?? Date.now;
     this.http = new BrokerHttp(this.issuer, this.clientId, options.fetch ?? ((input, init) => globalThis.fetch(input, init)));
-    this.signIn = new SignIn({
-      http: this.http,
-      redirectUri: this.redirectUri,
-      scope: this.scope,
-      pending: options.pendingStorage ?? webStorage("sessionStorage") ?? new MapStorage(),
-      now: this.now,
-    });
+    const pending = options.pendingStorage ?? webStorage("sessionStorage") ?? new MapStorage();
+    const hints = options.hintStorage ?? webStorage("localStorage") ?? new MapStorage();
+    this.signIn = new SignIn({ http: this.http, redirectUri: this.redirectUri, scope: this.scope, pending, now: this.now });
+    this.silent = new SilentGuard({ clientId: this.clientId, tab: pending, app: hints });
     this.refresher = new Refresher({ http: this.http, locks: options.locks ?? browserLocks() ?? localLocks(), now: this.now });
     this.store = this.makeStore(options.storage ?? "memory");
     this.tabs = new TabSync(
@@ -163,7 +216,7 @@ export class BrokerClient {
         clientId: this.clientId,
         channel: options.channel,
         crossTab: options.crossTab !== false,
-        hints: options.hintStorage ?? webStorage("localStorage") ?? new MapStorage(),
+        hints,
         peerTimeoutMs: options.peerTimeoutMs ?? 150,
       },
       {
@@ -172,6 +225,22 @@ export class BrokerClient {
         otherTabSignedOut: (sid) => this.otherTabSignedOut(sid),
       },
     );
+    this.stopWatching = options.checkWhenShown === false ? () => {} : this.watchVisibility();
+  }
+
+  // watchVisibility checks the session when the page is shown again.
+  private watchVisibility(): () => void {
+    const doc = (globalThis as { document?: Document }).document;
+    if (!doc?.addEventListener) return () => {};
+    const onChange = () => {
+      if (doc.visibilityState !== "visible" || !this.tokens) return;
+      const now = this.now();
+      if (now - this.lastShownCheck < 5000) return;
+      this.lastShownCheck = now;
+      this.check().catch(() => undefined);
+    };
+    doc.addEventListener("visibilitychange", onChange);
+    return () => doc.removeEventListener("visibilitychange", onChange);
   }
 
   private makeStore(s: NonNullable<BrokerClientOptions["storage"]>): TokenStorage {
@@ -222,7 +291,10 @@ export class BrokerClient {
 
   /** Sends the browser to the broker to sign in. */
   async login(options: LoginOptions = {}): Promise<void> {
-    this.navigate(await this.signIn.authorizeUrl(options));
+    const url = await this.signIn.authorizeUrl(options);
+    // The user asks to sign in: silent sign-in may be tried again later.
+    if (options.prompt !== "none") this.silent.reset();
+    this.navigate(url);
   }
 
   /** Whether url (the current location by default) is a callback to handle. */
@@ -236,17 +308,39 @@ export class BrokerClient {
    * broker), redeems the code with the PKCE verifier, checks the ID
    * token's nonce. Resolves to the returnTo given to login. Calling it
    * twice with the same URL (React StrictMode) redeems once.
+   *
+   * A silent sign-in (prompt=none) that the broker answers with
+   * login_required or interaction_required resolves too, signed out, with
+   * that `error` and its returnTo: the app goes back where it was and its
+   * usual guard sends the user to its login page (the client makes no
+   * second attempt in this tab).
    */
-  handleCallback(url: string = globalThis.location.href): Promise<{ returnTo?: string }> {
+  handleCallback(url: string = globalThis.location.href): Promise<CallbackResult> {
     const key = new URL(url).searchParams.get("state") ?? "";
     let p = this.callbacks.get(key);
     if (!p) {
-      p = this.signIn.complete(url).then(({ tokens, returnTo }) => {
-        this.restoring = Promise.resolve();
-        this.setTokens(tokens);
-        this.emit({ type: "signedIn", session: sessionInfo(tokens) });
-        return returnTo === undefined ? {} : { returnTo };
-      });
+      p = this.signIn.complete(url).then(
+        ({ tokens, returnTo, error, silent }) => {
+          this.restoring = Promise.resolve();
+          const out: CallbackResult = returnTo === undefined ? {} : { returnTo };
+          if (!tokens) {
+            this.silent.failed();
+            if (error !== undefined) out.error = error;
+            return out;
+          }
+          if (silent) this.silent.succeeded();
+          else this.silent.reset();
+          this.setTokens(tokens);
+          this.emit({ type: "signedIn", session: sessionInfo(tokens) });
+          return out;
+        },
+        (e: unknown) => {
+          // A silent sign-in that failed otherwise stays "pending": no
+          // second attempt from this tab either.
+          this.restoring = Promise.resolve();
+          throw e;
+        },
+      );
       this.callbacks.set(key, p);
     }
     return p;
@@ -262,6 +356,7 @@ export class BrokerClient {
     await this.restore();
     const t = this.tokens;
     if (!t) return null;
+    this.silent.used();
     if (!isDue(t, this.now())) return t.accessToken;
     try {
       return (await this.refreshOnce(t.accessToken)).accessToken;
@@ -331,35 +426,70 @@ export class BrokerClient {
 
   // ---- restoring a session in a new tab or after a reload ------------------
 
-  private restore(): Promise<void> {
-    this.restoring ??= this.doRestore();
+  private restore(silent = true): Promise<void> {
+    this.restoring ??= this.doRestore(silent);
     return this.restoring;
   }
 
-  private async doRestore(): Promise<void> {
+  // Where a tab with no session in memory gets one, first that works:
+  //  1. the token store (sessionStorage or localStorage, when chosen);
+  //  2. another open tab of the app (BroadcastChannel);
+  //  3. cookie mode: the HttpOnly refresh cookie (no navigation);
+  //  4. the broker's session: a top-level redirect with prompt=none, once
+  //     per tab, never after a logout in this app (silentRedirect);
+  //  5. otherwise signed out.
+  private async doRestore(silent: boolean): Promise<void> {
     const stored = this.store.load();
     if (stored) {
       this.tokens = stored;
       return;
     }
     const hint = this.tabs.modeHint();
-    if (!hint) return; // no tab of this app has signed in
-    const peer = await this.tabs.askPeers();
-    if (peer) {
-      this.adopt(peer);
-      return;
-    }
-    if (hint === "cookie") {
-      // The refresh cookie outlives the page: a reload signs in silently.
-      try {
-        await this.refreshOnce();
-      } catch (e) {
-        if (!(e instanceof BrokerError && e.sessionEnded)) throw e;
+    if (hint) {
+      const peer = await this.tabs.askPeers();
+      if (peer) {
+        this.adopt(peer);
+        return;
       }
+      if (hint === "cookie") {
+        // The refresh cookie outlives the page: a reload signs in silently.
+        try {
+          await this.refreshOnce();
+        } catch (e) {
+          if (!(e instanceof BrokerError && e.sessionEnded)) throw e;
+        }
+        if (this.tokens) return;
+      } else {
+        // Body mode in memory, and no tab holds the session any more.
+        this.tabs.forget(undefined);
+      }
+    }
+    if (silent) await this.silentRedirect();
+  }
+
+  // silentRedirect sends the page to the broker with prompt=none when the
+  // guard allows it, and then waits for the page to go. It returns at once
+  // (signed out) when no attempt is made.
+  private async silentRedirect(): Promise<void> {
+    if (!this.silentSignIn || !this.silent.allowed()) return;
+    const here = this.currentUrl();
+    if (!here || this.signIn.isCallback(here)) return; // no page to come back to, or the answer is being handled
+    let returnTo: string;
+    try {
+      const u = new URL(here);
+      returnTo = u.pathname + u.search + u.hash;
+    } catch {
       return;
     }
-    // Body mode in memory, and no tab holds the session any more.
-    this.tabs.forget(undefined);
+    let url: string;
+    try {
+      url = await this.signIn.authorizeUrl({ prompt: "none", returnTo });
+    } catch {
+      return; // sessionStorage refused the sign-in's secrets: no sign-in to complete
+    }
+    if (!this.silent.started()) return;
+    this.navigateReplace(url);
+    await leaving();
   }
 
   // ---- sign-out ------------------------------------------------------------
@@ -370,29 +500,34 @@ export class BrokerClient {
    * cookie mode this also clears the refresh cookie). Resolves even if the
    * broker cannot be reached: the browser is signed out either way.
    */
-  logout(options: { fromOtherTab?: boolean } = {}): Promise<void> {
-    this.loggingOut ??= this.doLogout(options.fromOtherTab ?? false).finally(() => {
+  logout(options: LogoutOptions = {}): Promise<void> {
+    this.loggingOut ??= this.doLogout(options.fromOtherTab ?? false, options.everywhere ?? false).finally(() => {
       this.loggingOut = null;
     });
     return this.loggingOut;
   }
 
-  private async doLogout(fromOtherTab: boolean): Promise<void> {
+  private async doLogout(fromOtherTab: boolean, everywhere: boolean): Promise<void> {
     try {
-      await this.restore();
+      // Not through the broker's session: no sign-in only to sign out.
+      await this.restore(false);
     } catch {
       // restoring failed (network): sign out what there is
     }
     const t = this.tokens;
     const cookie = t?.mode === "cookie" || (!t && this.tabs.modeHint() === "cookie");
+    // No tab of this app signs in silently until the user signs in again.
+    if (!fromOtherTab) this.silent.loggedOutNow();
     this.endLocally(fromOtherTab ? "other-tab" : "logout", !fromOtherTab);
+    // {"everywhere":true}: the broker's session and all its app sessions too.
+    const scope = everywhere ? { everywhere: true } : undefined;
     try {
       if (t?.mode === "body" && t.refreshToken) {
-        await this.http.post("/auth/logout", { json: { refreshToken: t.refreshToken } });
+        await this.http.post("/auth/logout", { json: { refreshToken: t.refreshToken, ...scope } });
       } else if (cookie) {
-        await this.http.post("/auth/logout", { bearer: t?.accessToken, credentials: true });
+        await this.http.post("/auth/logout", { bearer: t?.accessToken, credentials: true, json: scope });
       } else if (t) {
-        await this.http.post("/auth/logout", { bearer: t.accessToken });
+        await this.http.post("/auth/logout", { bearer: t.accessToken, json: scope });
       }
     } catch {
       // Unreachable broker: the tokens are gone from the browser; the
@@ -450,7 +585,10 @@ export class BrokerClient {
       if (e instanceof BrokerError && e.sessionEnded) return false;
       return alive();
     }
-    if (res.ok) return true;
+    if (res.ok) {
+      this.silent.used();
+      return true;
+    }
     if (res.status === 401) {
       this.endLocally("revoked", true);
       return false;
@@ -468,8 +606,19 @@ export class BrokerClient {
     return this.http.getJSON<BrokerPermissions>("/auth/permissions", this.tokenSource);
   }
 
-  /** Stops listening to other tabs. */
+  /** Stops listening to other tabs and to the page's visibility. */
   close(): void {
     this.tabs.close();
+    this.stopWatching();
   }
+}
+
+// leaving resolves once the browser has had time to leave for the broker,
+// so that the caller (a route guard) does not show the app signed out in
+// the meantime. If the page is still here after a while (the navigation
+// was stopped), it resolves anyway, signed out. Outside a browser it
+// resolves at once.
+function leaving(): Promise<void> {
+  if (typeof document === "undefined" || typeof window === "undefined") return Promise.resolve();
+  return new Promise((resolve) => setTimeout(resolve, 10_000));
 }

@@ -6,6 +6,8 @@ export {
   type BrokerEvent,
   type BrokerPermissions,
   type BrokerUser,
+  type CallbackResult,
+  type LogoutOptions,
   type LoginOptions,
   type SessionInfo,
   type SignOutReason,

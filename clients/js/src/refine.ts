@@ -37,10 +37,18 @@ export interface BrokerLoginParams {
   loginHint?: string;
 }
 
+/** What useLogout().mutate() passes to logout. */
+export interface BrokerLogoutParams {
+  /** Also end the broker's session and every app session started from it (single sign-out). */
+  everywhere?: boolean;
+  /** Where to go afterwards (Refine's redirectPath). */
+  redirectPath?: string;
+}
+
 /** The auth provider {@link createAuthProvider} returns. */
 export interface BrokerAuthProvider {
   login(params?: BrokerLoginParams): Promise<AuthActionResponse>;
-  logout(params?: unknown): Promise<AuthActionResponse>;
+  logout(params?: BrokerLogoutParams): Promise<AuthActionResponse>;
   check(params?: unknown): Promise<CheckResponse>;
   onError(error: unknown): Promise<OnErrorResponse>;
   getIdentity(params?: unknown): Promise<unknown>;
@@ -91,6 +99,8 @@ function asError(e: unknown, name: string): Error {
  *
  * - login({ providerName }) sends the browser to the broker ("Sign in with
  *   GitHub"); the app's callback route calls client.handleCallback().
+ * - logout() ends this app's session; logout({ everywhere: true }) the
+ *   broker's session and every app's session started from it.
  * - check() asks the broker (/auth/check, refreshing if needed): signed
  *   out or revoked gives { authenticated: false, logout: true, redirectTo }.
  * - onError: a 401 the client could not cure by refreshing logs out and
@@ -124,9 +134,9 @@ export function createAuthProvider(client: BrokerClient, options: AuthProviderOp
       }
     },
 
-    async logout() {
-      await client.logout();
-      return { success: true, redirectTo: options.logoutRedirectTo ?? loginPath };
+    async logout(params: BrokerLogoutParams = {}) {
+      await client.logout(params.everywhere ? { everywhere: true } : {});
+      return { success: true, redirectTo: params.redirectPath ?? options.logoutRedirectTo ?? loginPath };
     },
 
     async check() {

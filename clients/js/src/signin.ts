@@ -5,6 +5,7 @@ import { BrokerError } from "./errors.js";
 import { errorFrom, num, str, type BrokerHttp } from "./http.js";
 import { decodeJwtPayload } from "./jwt.js";
 import { randomString, s256 } from "./pkce.js";
+import { isInteractionError } from "./silent.js";
 import type { StorageLike, TokenSet } from "./storage.js";
 import { newTokenSet } from "./tokenset.js";
 
@@ -16,14 +17,25 @@ export interface LoginOptions {
   returnTo?: string;
   /** Passed to the upstream as login_hint. */
   loginHint?: string;
-  /** OpenID Connect prompt ("login", "consent", "select_account"). */
+  /**
+   * OpenID Connect prompt ("login", "consent", "select_account", "none").
+   * With "none" the broker answers from its own session without showing a
+   * page; when it cannot (error=login_required or interaction_required)
+   * handleCallback resolves signed out with that `error` instead of
+   * throwing.
+   */
   prompt?: string;
 }
 
 /** A completed sign-in. */
 export interface SignInResult {
-  tokens: TokenSet;
+  /** Null when a prompt=none sign-in came back signed out (error says why). */
+  tokens: TokenSet | null;
   returnTo?: string;
+  /** The broker's error for a prompt=none sign-in that needs the user (login_required, ...). */
+  error?: string;
+  /** Whether this was a prompt=none sign-in. */
+  silent: boolean;
 }
 
 export interface SignInOptions {
@@ -40,6 +52,8 @@ interface PendingLogin {
   nonce: string;
   returnTo?: string;
   createdAt: number;
+  /** prompt=none: an answer that needs the user means "signed out", not a failure. */
+  silent?: boolean;
 }
 
 // A sign-in not completed within this time was abandoned at the identity
@@ -75,6 +89,7 @@ export class SignIn {
     this.dropStale();
     const p: PendingLogin = { verifier, nonce, createdAt: this.o.now() };
     if (options.returnTo !== undefined) p.returnTo = options.returnTo;
+    if (options.prompt === "none") p.silent = true;
     this.o.pending.setItem(this.key(state), JSON.stringify(p));
     const q = new URLSearchParams({
       response_type: "code",
@@ -116,7 +131,13 @@ export class SignIn {
     if (q.get("iss") !== this.issuer) {
       throw new BrokerError("invalid_issuer", `the sign-in answer does not come from ${this.issuer}`);
     }
+    const silent = p.silent === true;
     const error = q.get("error");
+    if (error && silent && isInteractionError(error)) {
+      // OpenID Connect Core §3.1.2.6: the broker has no session for this
+      // browser (or the app cannot use it without the user): signed out.
+      return p.returnTo === undefined ? { tokens: null, error, silent } : { tokens: null, error, silent, returnTo: p.returnTo };
+    }
     if (error) throw new BrokerError(error, q.get("error_description") ?? error);
     const code = q.get("code");
     if (!code) throw new BrokerError("invalid_request", "the callback has no code");
@@ -144,7 +165,7 @@ export class SignIn {
       expiresIn: num(body, "expires_in"),
       scope: str(body, "scope"),
     });
-    return p.returnTo === undefined ? { tokens } : { tokens, returnTo: p.returnTo };
+    return p.returnTo === undefined ? { tokens, silent } : { tokens, silent, returnTo: p.returnTo };
   }
 
   // OpenID Connect Core §3.1.3.7: the ID token is for this client, from

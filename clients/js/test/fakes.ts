@@ -39,6 +39,10 @@ export class FakeBroker {
   refreshFailure: number | "network" | null = null;
   /** Delays /auth/refresh answers, ms. */
   refreshDelay = 0;
+  /** Whether the browser has a broker session (its SSO cookie): set by a sign-in, ended by logout everywhere. */
+  sso = false;
+  /** How many sign-ins went to the upstream (not answered from the broker session). */
+  upstreamTrips = 0;
 
   private readonly codes = new Map<string, { challenge: string; nonce: string; sid: string }>();
   private readonly sessions = new Map<string, Session>();
@@ -53,9 +57,22 @@ export class FakeBroker {
     return this.calls.filter((c) => c.path === "/auth/logout");
   }
 
-  /** What the broker's /authorize + upstream round trip ends in: the app's callback URL. */
+  /**
+   * What the broker's /authorize (and, without a broker session, the
+   * upstream round trip) ends in: the app's callback URL. prompt=none
+   * without a broker session ends in error=login_required.
+   */
   callbackFor(authorizeUrl: string, extra: Record<string, string> = {}): string {
     const q = new URL(authorizeUrl).searchParams;
+    if (q.get("prompt") === "none" && !this.sso) {
+      const cb = new URL(q.get("redirect_uri") ?? REDIRECT);
+      cb.searchParams.set("error", "login_required");
+      cb.searchParams.set("state", q.get("state") ?? "");
+      cb.searchParams.set("iss", ISSUER);
+      return cb.toString();
+    }
+    if (!this.sso) this.upstreamTrips++;
+    this.sso = true;
     const code = rand();
     const sid = "sid-" + ++this.seq;
     this.sessions.set(sid, { sid, revoked: false });
@@ -155,6 +172,11 @@ export class FakeBroker {
         return json(200, out);
       }
       case "/auth/logout": {
+        const everywhere = headers.get("Content-Type")?.includes("json") && (JSON.parse(body || "{}") as { everywhere?: unknown }).everywhere === true;
+        if (everywhere) {
+          this.sso = false;
+          this.revokeAll();
+        }
         if (this.mode === "cookie") {
           if (!csrfOK) return json(403, { error: "invalid_request", message: "csrf" });
           const r = cookieSent ? this.refreshTokens.get(cookieSent) : undefined;

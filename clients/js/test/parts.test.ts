@@ -32,8 +32,8 @@ describe("SignIn", () => {
     const url = await s.authorizeUrl({ returnTo: "/x" });
     const got = await s.complete(broker.callbackFor(url));
     assert.equal(got.returnTo, "/x");
-    assert.equal(got.tokens.mode, "body");
-    assert.equal(broker.verify(got.tokens.accessToken), "ok");
+    assert.equal(got.tokens?.mode, "body");
+    assert.equal(broker.verify(got.tokens?.accessToken ?? ""), "ok");
   });
 
   test("sign-ins abandoned for more than ten minutes are dropped when the next one starts (StorageLike with length and key)", async () => {
@@ -61,7 +61,7 @@ describe("SignIn", () => {
     const s = signIn(broker, minimal);
     const url = await s.authorizeUrl();
     const { tokens } = await s.complete(broker.callbackFor(url));
-    assert.ok(tokens.accessToken);
+    assert.ok(tokens?.accessToken);
     assert.equal(m.size, 0, "the completed sign-in's secrets are gone");
   });
 });

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { afterEach, describe, test } from "node:test";
 import type { AuthProvider } from "@refinedev/core";
 import { createAuthProvider } from "../src/refine.js";
+import { MapStorage } from "../src/storage.js";
 import { FakeBroker, FakeBrowser, ISSUER } from "./fakes.js";
 
 // Compile-time: the provider is a Refine AuthProvider (tsc checks this file).
@@ -35,6 +36,40 @@ describe("Refine auth provider", () => {
     const u = new URL(b.navigations[0]!);
     assert.equal(u.origin + u.pathname, ISSUER + "/authorize");
     assert.equal(u.searchParams.get("provider"), "github");
+  });
+
+  test("logout() ends this app's session; logout({ everywhere: true }) the broker's session too", async () => {
+    const one = await setup();
+    one.b.broker.sso = true;
+    assert.deepEqual(await one.provider.logout({}), { success: true, redirectTo: "/login" });
+    assert.equal(JSON.parse(one.b.broker.logouts.at(-1)!.body)["everywhere"], undefined);
+    assert.equal(one.b.broker.sso, true);
+    const all = await setup();
+    assert.equal(all.b.broker.sso, true, "signed in through the upstream: a broker session");
+    assert.deepEqual(await all.provider.logout({ everywhere: true, redirectPath: "/bye" }), { success: true, redirectTo: "/bye" });
+    assert.equal(JSON.parse(all.b.broker.logouts.at(-1)!.body)["everywhere"], true);
+    assert.equal(all.b.broker.sso, false);
+  });
+
+  test("check after a reload: the broker's session signs in again through the provider alone (prompt=none), once", async () => {
+    const b = new FakeBrowser(new FakeBroker());
+    browsers.push(b);
+    b.broker.sso = true;
+    const session = new MapStorage(); // the tab's sessionStorage, across page loads
+    let here = "https://app.test/reports";
+    const page = () => createAuthProvider(b.tab({ pendingStorage: session, currentUrl: () => here }));
+    const before = await page().check();
+    assert.equal(before.authenticated, false, "the page is leaving for the broker");
+    const [authorize] = b.navigations;
+    assert.equal(new URL(authorize!).searchParams.get("prompt"), "none");
+    // The broker answers at once; the app's callback route completes it.
+    here = b.broker.callbackFor(authorize!);
+    const client = b.tab({ pendingStorage: session, currentUrl: () => here });
+    assert.deepEqual(await client.handleCallback(here), { returnTo: "/reports" });
+    here = "https://app.test/reports";
+    assert.deepEqual(await createAuthProvider(client).check(), { authenticated: true });
+    assert.equal(b.broker.upstreamTrips, 0);
+    assert.equal(b.navigations.length, 1);
   });
 
   test("check: signed in", async () => {

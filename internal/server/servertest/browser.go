@@ -3,10 +3,12 @@ package servertest
 import (
 	"crypto/rand"
 	"encoding/base64"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -144,4 +146,31 @@ func (b *Browser) UpstreamCallback(h *Harness, start string) *url.URL {
 		b.T.Fatalf("upstream sent the browser to %q, want the broker callback", resp.Header.Get("Location"))
 	}
 	return cb
+}
+
+// confirmField finds the logout confirmation form's hidden fields.
+var confirmField = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
+
+// ConfirmLogout reads the sign-out confirmation page in resp (GET /logout
+// without id_token_hint) and posts its form as the user's click would,
+// from the broker's own page.
+func (b *Browser) ConfirmLogout(issuer string, resp *http.Response) *http.Response {
+	b.T.Helper()
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `action="/logout"`) {
+		b.T.Fatalf("want the sign-out confirmation page, got %d:\n%s", resp.StatusCode, body)
+	}
+	form := url.Values{}
+	for _, m := range confirmField.FindAllStringSubmatch(string(body), -1) {
+		form.Set(html.UnescapeString(m[1]), html.UnescapeString(m[2]))
+	}
+	req, _ := http.NewRequest(http.MethodPost, issuer+"/logout", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", issuer)
+	out, err := b.Client.Do(req)
+	if err != nil {
+		b.T.Fatalf("POST /logout: %v", err)
+	}
+	return out
 }

@@ -5,9 +5,10 @@ import { attachBroker } from "@socialbroker/client/axios";
 
 /**
  * Where the client keeps tokens (README, "Where tokens are kept"):
- * "memory" signs out on a reload unless another tab is open or the tenant
- * is in cookie mode; "sessionStorage" and "localStorage" survive reloads
- * but let any script on the page read the refresh token.
+ * "memory" keeps nothing readable: a reload gets the session from another
+ * open tab, the refresh cookie (cookie mode) or the broker's own session
+ * (a redirect with prompt=none); "sessionStorage" and "localStorage"
+ * survive reloads but let any script on the page read the refresh token.
  */
 export type StorageChoice = "memory" | "sessionStorage" | "localStorage";
 
@@ -41,8 +42,8 @@ export async function loadConfig(): Promise<AppConfig> {
 export function createAuth(config: AppConfig) {
   // The same code runs against a body-mode or a cookie-mode tenant: the
   // client notices from the token response. With "memory" (the default) a
-  // reload keeps the session only in cookie mode or when another tab of
-  // the app is open; the login page says so.
+  // reload gets the session back from another tab of the app, the refresh
+  // cookie (cookie mode) or the broker's session; the login page says so.
   const client = new BrokerClient({
     issuer: config.brokerUrl,
     clientId: config.clientId,
@@ -62,7 +63,7 @@ export type Auth = ReturnType<typeof createAuth>;
 /** What the login page says about staying signed in, before the tenant's mode is known. */
 export function loginNote(storage: StorageChoice): string {
   return storage === "memory"
-    ? "This app keeps tokens in this tab's memory: reloading the page signs you out, unless another tab of the app is open or the tenant keeps refresh tokens in an HttpOnly cookie."
+    ? "This app keeps tokens in this tab's memory: a reload asks the broker again, which signs you back in without a page while your session there lasts (until you sign out)."
     : storageMeaning(storage, false);
 }
 
@@ -73,7 +74,7 @@ export function storageMeaning(storage: StorageChoice, cookieMode: boolean): str
   }
   switch (storage) {
     case "memory":
-      return "Tokens are kept in this tab's memory only: a reload signs you out unless another tab of this app is open.";
+      return "Tokens are kept in this tab's memory only: a reload gets them again from another tab of this app or, through a redirect, from your session at the broker.";
     case "sessionStorage":
       return "Tokens are kept in this tab's sessionStorage: a reload keeps you signed in, and any script on this page can read them until the tab closes.";
     case "localStorage":

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import { useGetIdentity, usePermissions } from "@refinedev/core";
+import { useGetIdentity, useOnError, usePermissions } from "@refinedev/core";
 import type { BrokerPermissions, BrokerUser, SessionInfo } from "@socialbroker/client";
 import { storageMeaning } from "../auth";
 import { useAuth } from "../context";
@@ -86,6 +86,7 @@ export function Dashboard() {
 
 function Reports() {
   const { api } = useAuth();
+  const { mutate: onError } = useOnError();
   const [state, setState] = useState<{ status: "idle" | "loading" | "ok" | "error"; reports?: Report[]; error?: string }>({ status: "idle" });
   const load = async () => {
     setState({ status: "loading" });
@@ -94,6 +95,7 @@ function Reports() {
       setState({ status: "ok", reports: res.data.reports });
     } catch (e) {
       setState({ status: "error", error: e instanceof Error ? e.message : String(e) });
+      onError(e); // Refine's auth provider: a 401 the client could not cure signs out
     }
   };
   return (
