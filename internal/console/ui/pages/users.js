@@ -17,20 +17,40 @@ async function search(view) {
     field('Email', email, { name: 'email' }), field('Signed in to', tenant, { name: 'tenant' }),
     h('button', { type: 'submit', class: 'btn btn-primary' }, 'Search'));
   const results = h('div', { class: 'results' });
+  const userRow = (u) => h('tr', {},
+        h('td', {}, h('a', { href: '#/users/' + enc(u.id), class: 'strong' }, u.name || u.username || u.email || u.id), h('div', { class: 'muted mono small' }, u.id)),
+        h('td', {}, u.email || '—', u.email && !u.email_verified ? h('span', { class: 'muted small' }, ' (unverified)') : ''),
+        h('td', {}, u.disabled ? badge('Disabled', 'bad') : badge('Active', 'ok')),
+        h('td', {}, fmtTime(u.created_at)));
   const run = async () => {
     const q = new URLSearchParams();
     if (email.value.trim()) q.set('email', email.value.trim());
     if (tenant.value) q.set('tenant', tenant.value);
     try {
       const page = await get('/users?limit=50&' + q);
-      clear(results, page.items.length ? table(['User', 'Email', 'Status', 'Since'], page.items.map((u) => h('tr', {},
-        h('td', {}, h('a', { href: '#/users/' + enc(u.id), class: 'strong' }, u.name || u.username || u.email || u.id), h('div', { class: 'muted mono small' }, u.id)),
-        h('td', {}, u.email || '—', u.email && !u.email_verified ? h('span', { class: 'muted small' }, ' (unverified)') : ''),
-        h('td', {}, u.disabled ? badge('Disabled', 'bad') : badge('Active', 'ok')),
-        h('td', {}, fmtTime(u.created_at)))), { caption: 'Users found' })
-        : emptyState(q.toString() ? 'No user matches' : 'No users yet',
-          q.toString() ? 'The email search is exact: type the whole address.' : 'Users appear here after their first sign-in to one of your tenants.'),
-      page.next_cursor ? h('p', { class: 'muted small' }, 'Showing the first 50: search by email to find one.') : '');
+      if (!page.items.length) {
+        clear(results, emptyState(q.toString() ? 'No user matches' : 'No users yet',
+          q.toString() ? 'The email search is exact: type the whole address.' : 'Users appear here after their first sign-in to one of your tenants.'));
+        return;
+      }
+      const t = table(['User', 'Email', 'Status', 'Since'], page.items.map(userRow), { caption: 'Users found' });
+      clear(results, t);
+      // More pages on demand, appended below.
+      let cursor = page.next_cursor;
+      if (cursor) {
+        const more = h('button', { type: 'button', class: 'btn', onClick: async () => {
+          more.disabled = true;
+          try {
+            const next = await get('/users?limit=50&' + q + '&cursor=' + encodeURIComponent(cursor));
+            const rows = table(['User', 'Email', 'Status', 'Since'], next.items.map(userRow)).querySelectorAll('tbody tr');
+            t.querySelector('tbody').append(...rows);
+            cursor = next.next_cursor;
+            if (!cursor) more.remove();
+          } catch (err) { showProblems(form, err); }
+          more.disabled = false;
+        } }, 'Show more users');
+        results.append(h('div', { class: 'pager' }, more));
+      }
     } catch (err) { showProblems(form, err); }
   };
   form.addEventListener('submit', (ev) => { ev.preventDefault(); history.replaceState(null, '', '#/users?' + new URLSearchParams({ email: email.value.trim(), tenant: tenant.value })); run(); });
