@@ -229,7 +229,7 @@ func (b *bench) prepareStore(ctx context.Context, store string) (spec childSpec,
 	}
 	issuer = "http://127.0.0.1:" + strconv.Itoa(port)
 	cfgPath := filepath.Join(b.dir, "config-"+store+".toml")
-	cfg := brokerConfig(issuer, "127.0.0.1:"+strconv.Itoa(port), dbURL, b.opts.logLevel, b.urls)
+	cfg := brokerConfig(issuer, "127.0.0.1:"+strconv.Itoa(port), dbURL, b.opts.logLevel, b.urls) + claimsTOML(b.opts.claims)
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return spec, "", "", err
 	}

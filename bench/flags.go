@@ -91,6 +91,7 @@ type options struct {
 	soakWorkers int
 	revoked     int // > 0: measure starts with this many stored revocations instead
 	revokedSpan time.Duration
+	claims      int      // custom claims of the bench tenant (claims.go)
 	args        []string // as given, for the report
 }
 
@@ -125,6 +126,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.soakWorkers, "soak-workers", 16, "-soak: workers, each looping login, 3 checks, refresh, check")
 	fs.IntVar(&o.revoked, "revoked", 0, "instead of the scenarios: store this many revoked sessions (over -revoked-span) and measure the broker's start, RSS and idle CPU before and after")
 	fs.DurationVar(&o.revokedSpan, "revoked-span", 30*24*time.Hour, "-revoked: the revocations are spread evenly over this much time before now (0: all at once, a burst)")
+	fs.IntVar(&o.claims, "claims", 0, "give the bench tenant this many custom claims (CEL expressions, [[tenants.claims]]), evaluated at every login and refresh; at most 32")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -178,6 +180,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("-revoked-span: want 0 to 80 days (sessions end 90 days after their revocation)")
 	case o.revoked < 0 || o.revoked > 10_000_000:
 		return nil, fmt.Errorf("-revoked: want 0 to 10000000")
+	case o.claims < 0 || o.claims > maxBenchClaims:
+		return nil, fmt.Errorf("-claims: want 0 to %d", maxBenchClaims)
 	case o.cpuProfile != "" && o.duration < time.Second:
 		return nil, fmt.Errorf("-cpuprofile needs a -duration of at least 1s")
 	}

@@ -17,6 +17,9 @@ type App struct {
 	// WantGroups: the app's rules name groups, so sign-ins fetch them
 	// (a GitHub identity's organisations cost calls of their own).
 	WantGroups bool
+	// WantTeams: the app's rules name a team ("org/team"), so GitHub
+	// sign-ins also read the identity's teams.
+	WantTeams bool
 	// Admit judges an identity that signed in through an upstream of
 	// type providerType against the app's access and role rules.
 	Admit func(id *providers.Identity, providerType string) Admission

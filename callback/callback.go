@@ -117,7 +117,7 @@ func (h *Handler) callback(c echo.Context) error {
 	}
 	req := providers.ExchangeRequest{
 		Code: code, Verifier: f.Verifier, Nonce: f.UpstreamNonce,
-		RedirectURL: h.callbackURL(f.Provider), WantGroups: f.WantGroups,
+		RedirectURL: h.callbackURL(f.Provider), WantGroups: f.WantGroups, WantTeams: f.WantTeams,
 	}
 	if fromForm && q.Get("user") != "" {
 		req.Response = map[string]string{"user": q.Get("user")}

@@ -39,6 +39,7 @@ type flow struct {
 	Verifier      string // our PKCE verifier towards the upstream
 	UpstreamNonce string // our nonce towards the upstream
 	WantGroups    bool
+	WantTeams     bool
 	Expires       int64 // unix milliseconds: refused from then on
 }
 
@@ -67,11 +68,14 @@ func (f *flow) strings() []*string {
 // escape some into six).
 func (f *flow) marshal() []byte {
 	b := binary.AppendVarint(nil, f.Expires)
+	var want byte // 1: groups, 2: teams too
 	if f.WantGroups {
-		b = append(b, 1)
-	} else {
-		b = append(b, 0)
+		want |= 1
 	}
+	if f.WantTeams {
+		want |= 2
+	}
+	b = append(b, want)
 	for _, p := range f.strings() {
 		b = binary.AppendUvarint(b, uint64(len(*p)))
 		b = append(b, *p...)
@@ -81,10 +85,10 @@ func (f *flow) marshal() []byte {
 
 func (f *flow) unmarshal(b []byte) error {
 	var n int
-	if f.Expires, n = binary.Varint(b); n <= 0 || len(b) == n || b[n] > 1 {
+	if f.Expires, n = binary.Varint(b); n <= 0 || len(b) == n || b[n] > 3 {
 		return errBadFlow
 	}
-	f.WantGroups, b = b[n] == 1, b[n+1:]
+	f.WantGroups, f.WantTeams, b = b[n]&1 != 0, b[n]&2 != 0, b[n+1:]
 	for _, p := range f.strings() {
 		l, n := binary.Uvarint(b)
 		if n <= 0 || l > uint64(len(b)-n) {
@@ -184,14 +188,14 @@ func (h *Handler) start(c echo.Context, r *authRequest) error {
 		RedirectURI: r.redirectURI, AppState: r.state, Challenge: r.challenge,
 		Scope: r.scope, Nonce: r.nonce,
 		Verifier: tokens.NewOpaque(), UpstreamNonce: tokens.NewOpaque(),
-		WantGroups: r.tenant.WantGroups,
-		Expires:    h.cfg.Now().Add(h.cfg.LoginTTL).UnixMilli(),
+		WantGroups: r.tenant.WantGroups, WantTeams: r.tenant.WantTeams,
+		Expires: h.cfg.Now().Add(h.cfg.LoginTTL).UnixMilli(),
 	}
 	state := h.sealFlow(&f)
 	target, err := up.Provider.AuthCodeURL(c.Request().Context(), providers.AuthRequest{
 		State: state, Nonce: f.UpstreamNonce, Verifier: f.Verifier,
 		RedirectURL: h.callbackURL(r.provider), LoginHint: r.loginHint, Prompt: r.prompt,
-		WantGroups: f.WantGroups,
+		WantGroups: f.WantGroups, WantTeams: f.WantTeams,
 	})
 	if err != nil {
 		h.log.Warn("upstream unavailable at login start", "provider", r.provider, "err", err)

@@ -271,7 +271,7 @@ func FuzzFlowEncoding(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b, tenant, provider, redirect, appState, challenge, scope, nonce, verifier, upNonce string, orgs bool, exp int64) {
 		in := flow{Browser: b, Tenant: tenant, Provider: provider, RedirectURI: redirect, AppState: appState,
 			Challenge: challenge, Scope: scope, Nonce: nonce, Verifier: verifier, UpstreamNonce: upNonce,
-			WantGroups: orgs, Expires: exp}
+			WantGroups: orgs, WantTeams: orgs && len(nonce)%2 == 0, Expires: exp}
 		enc := in.marshal()
 		var out flow
 		if err := out.unmarshal(enc); err != nil || out != in {

@@ -3,6 +3,7 @@ package providers
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -54,8 +55,8 @@ var _ Provider = (*GitHub)(nil)
 
 const (
 	githubAPIVersion = "2022-11-28"
-	// githubMaxOrgPages bounds /user/orgs pagination (100 per page). A
-	// truncated list can only withhold access, never grant it.
+	// githubMaxOrgPages bounds /user/orgs and /user/teams pagination (100
+	// per page). A truncated list can only withhold access, never grant it.
 	githubMaxOrgPages = 10
 )
 
@@ -109,7 +110,7 @@ func (g *GitHub) AuthCodeURL(_ context.Context, req AuthRequest) (string, error)
 	if slices.Contains(strings.Fields(req.Prompt), "select_account") {
 		opts = append(opts, oauth2.SetAuthURLParam("prompt", "select_account"))
 	}
-	return g.oauth2Config(req.RedirectURL, req.WantGroups).AuthCodeURL(req.State, opts...), nil
+	return g.oauth2Config(req.RedirectURL, req.WantGroups || req.WantTeams).AuthCodeURL(req.State, opts...), nil
 }
 
 // Exchange redeems the code and reads the user, their emails and, when
@@ -120,7 +121,7 @@ func (g *GitHub) Exchange(ctx context.Context, req ExchangeRequest) (*Identity, 
 	}
 	// GitHub reports a bad code as HTTP 200 with an "error" field, which
 	// x/oauth2 turns into a RetrieveError like any RFC 6749 §5.2 error.
-	tok, err := g.oauth2Config(req.RedirectURL, req.WantGroups).Exchange(
+	tok, err := g.oauth2Config(req.RedirectURL, req.WantGroups || req.WantTeams).Exchange(
 		context.WithValue(ctx, oauth2.HTTPClient, g.client), req.Code, oauth2.VerifierOption(req.Verifier))
 	if err != nil {
 		return nil, fmt.Errorf("github: exchange code: %w", tokenError(err))
@@ -134,18 +135,21 @@ func (g *GitHub) Exchange(ctx context.Context, req ExchangeRequest) (*Identity, 
 	// The reads need only the token, so they are made together: a
 	// sign-in waits for GitHub's slowest answer, not for the sum of them.
 	var (
-		user                        githubUser
-		emails                      []githubEmail
-		orgs                        []string
-		userErr, emailsErr, orgsErr error
-		wg                          sync.WaitGroup
+		user                                 githubUser
+		emails                               []githubEmail
+		orgs, teams                          []string
+		userErr, emailsErr, orgsErr, teamErr error
+		wg                                   sync.WaitGroup
 	)
 	wg.Go(func() { _, userErr = getJSON(ctx, g.client, g.cfg.APIURL+"/user", h, &user) })
 	// /user shows only the public email, if any; the addresses and whether
 	// GitHub verified them come from /user/emails (scope user:email).
 	wg.Go(func() { _, emailsErr = getJSON(ctx, g.client, g.cfg.APIURL+"/user/emails?per_page=100", h, &emails) })
-	if req.WantGroups {
+	if req.WantGroups || req.WantTeams {
 		wg.Go(func() { orgs, orgsErr = g.orgs(ctx, h) })
+	}
+	if req.WantTeams {
+		wg.Go(func() { teams, teamErr = g.teams(ctx, h) })
 	}
 	wg.Wait()
 	switch {
@@ -155,6 +159,8 @@ func (g *GitHub) Exchange(ctx context.Context, req ExchangeRequest) (*Identity, 
 		return nil, fmt.Errorf("github: read emails: %w", emailsErr)
 	case orgsErr != nil:
 		return nil, fmt.Errorf("github: read orgs: %w", orgsErr)
+	case teamErr != nil:
+		return nil, fmt.Errorf("github: read teams: %w", teamErr)
 	}
 	if user.ID == 0 || user.Login == "" {
 		return nil, fmt.Errorf("github: read user: %w: no id or login", ErrUpstream)
@@ -166,7 +172,8 @@ func (g *GitHub) Exchange(ctx context.Context, req ExchangeRequest) (*Identity, 
 		Name:         user.Name,
 		Picture:      user.AvatarURL,
 		EmailTrusted: !g.cfg.DistrustEmail,
-		Groups:       orgs,
+		Groups:       append(orgs, teams...),
+		Teams:        req.WantTeams,
 	}
 	for _, e := range emails {
 		switch {
@@ -202,29 +209,71 @@ type githubEmail struct {
 	Verified bool   `json:"verified"`
 }
 
-// orgs lists the user's organisation logins, following Link rel="next"
-// (GitHub REST pagination). Private memberships need scope read:org.
+// orgs lists the user's organisation logins. Private memberships need
+// scope read:org.
 func (g *GitHub) orgs(ctx context.Context, h http.Header) ([]string, error) {
-	api, err := url.Parse(g.cfg.APIURL)
-	if err != nil {
-		return nil, err
-	}
-	orgs := []string{}
-	next := g.cfg.APIURL + "/user/orgs?per_page=100"
-	for page := 0; next != "" && page < githubMaxOrgPages; page++ {
+	var orgs []string
+	err := g.pages(ctx, h, "/user/orgs", func(page []byte) error {
 		var batch []struct {
 			Login string `json:"login"`
 		}
-		header, err := getJSON(ctx, g.client, next, h, &batch)
-		if err != nil {
-			return nil, err
+		if err := json.Unmarshal(page, &batch); err != nil {
+			return err
 		}
 		for _, o := range batch {
 			orgs = append(orgs, o.Login)
 		}
+		return nil
+	})
+	return orgs, err
+}
+
+// teams lists the user's teams as "org/team-slug" (GET /user/teams, scope
+// read:org): the form rules name them by. A slug is the team's URL name,
+// stable across renames of its display name.
+func (g *GitHub) teams(ctx context.Context, h http.Header) ([]string, error) {
+	var teams []string
+	err := g.pages(ctx, h, "/user/teams", func(page []byte) error {
+		var batch []struct {
+			Slug         string `json:"slug"`
+			Organization struct {
+				Login string `json:"login"`
+			} `json:"organization"`
+		}
+		if err := json.Unmarshal(page, &batch); err != nil {
+			return err
+		}
+		for _, t := range batch {
+			if t.Slug != "" && t.Organization.Login != "" {
+				teams = append(teams, t.Organization.Login+"/"+t.Slug)
+			}
+		}
+		return nil
+	})
+	return teams, err
+}
+
+// pages reads a list endpoint page by page (100 each), following Link
+// rel="next" (GitHub REST pagination), at most githubMaxOrgPages pages: a
+// truncated list can only withhold access, never grant it.
+func (g *GitHub) pages(ctx context.Context, h http.Header, path string, each func(page []byte) error) error {
+	api, err := url.Parse(g.cfg.APIURL)
+	if err != nil {
+		return err
+	}
+	next := g.cfg.APIURL + path + "?per_page=100"
+	for page := 0; next != "" && page < githubMaxOrgPages; page++ {
+		var raw json.RawMessage
+		header, err := getJSON(ctx, g.client, next, h, &raw)
+		if err != nil {
+			return err
+		}
+		if err := each(raw); err != nil {
+			return fmt.Errorf("%w: %s: %v", ErrUpstream, path, err)
+		}
 		next = nextLink(header, api)
 	}
-	return orgs, nil
+	return nil
 }
 
 // nextLink returns the RFC 8288 Link rel="next" target, or "" when there is
@@ -259,6 +308,7 @@ func nextLink(h http.Header, api *url.URL) string {
 }
 
 func (g *GitHub) oauth2Config(redirectURL string, wantOrgs bool) *oauth2.Config {
+	// read:org covers both organisations and teams.
 	scopes := []string{"read:user", "user:email"}
 	if wantOrgs {
 		scopes = append(scopes, "read:org")

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -24,7 +25,8 @@ var octocat = providertest.User{
 		{Email: "work@acme.com", Verified: true},
 		{Email: "octo@example.com", Primary: true, Verified: true},
 	},
-	Orgs: []string{"acme", "github", "golang", "kubernetes", "rust-lang"},
+	Orgs:  []string{"acme", "github", "golang", "kubernetes", "rust-lang"},
+	Teams: []string{"acme/admins", "acme/web", "golang/tools"},
 }
 
 func TestGitHubLogin(t *testing.T) {
@@ -64,6 +66,13 @@ func TestGitHubLogin(t *testing.T) {
 				Name: "The Octocat", Picture: octocat.Picture, Email: "octo@example.com", EmailVerified: true,
 				VerifiedEmails: []string{"octo@example.com", "work@acme.com"}, EmailTrusted: true,
 				Groups: octocat.Orgs},
+		},
+		{
+			name: "orgs and teams, over several pages", user: octocat, flow: flow{WantGroups: true, WantTeams: true},
+			want: &providers.Identity{Provider: "github", Subject: "583231", Username: "octocat",
+				Name: "The Octocat", Picture: octocat.Picture, Email: "octo@example.com", EmailVerified: true,
+				VerifiedEmails: []string{"octo@example.com", "work@acme.com"}, EmailTrusted: true,
+				Groups: append(slices.Clone(octocat.Orgs), octocat.Teams...), Teams: true},
 		},
 		{
 			name: "token error, GitHub style (HTTP 200)", user: octocat,
@@ -216,6 +225,13 @@ func TestGitHubAuthCodeURL(t *testing.T) {
 			wantURL: "https://ghe.acme.com/login/oauth/authorize",
 			wantQuery: map[string]string{"scope": "read:user user:email read:org", "login": "octocat",
 				"prompt": "select_account"},
+		},
+		{
+			name:      "teams need read:org too",
+			cfg:       providers.GitHubConfig{},
+			req:       providers.AuthRequest{State: "st", Verifier: "v", RedirectURL: callback, WantTeams: true},
+			wantURL:   "https://github.com/login/oauth/authorize",
+			wantQuery: map[string]string{"scope": "read:user user:email read:org"},
 		},
 	}
 	for _, tt := range tests {

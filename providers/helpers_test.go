@@ -20,7 +20,7 @@ func upstreamClient() *http.Client { return &http.Client{Timeout: 5 * time.Secon
 
 // flow shapes one login round trip.
 type flow struct {
-	WantGroups bool
+	WantGroups, WantTeams bool
 	// Tamper edits the exchange request: what an attacker or a broker bug
 	// would change between the start of the flow and the callback.
 	Tamper func(*providers.ExchangeRequest)
@@ -36,6 +36,7 @@ func login(t *testing.T, p providers.Provider, fl flow) (*providers.Identity, er
 		Verifier:    oauth2.GenerateVerifier(),
 		RedirectURL: callback,
 		WantGroups:  fl.WantGroups,
+		WantTeams:   fl.WantTeams,
 	}
 	authURL, err := p.AuthCodeURL(t.Context(), req)
 	if err != nil {
@@ -51,6 +52,7 @@ func login(t *testing.T, p providers.Provider, fl flow) (*providers.Identity, er
 		Nonce:       req.Nonce,
 		RedirectURL: req.RedirectURL,
 		WantGroups:  req.WantGroups,
+		WantTeams:   req.WantTeams,
 	}
 	if fl.Tamper != nil {
 		fl.Tamper(&ex)

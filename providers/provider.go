@@ -27,6 +27,7 @@ type AuthRequest struct {
 	LoginHint   string // passed through when the provider supports it
 	Prompt      string // passed through when the provider supports it
 	WantGroups  bool   // the rules look at groups: GitHub then also asks for read:org
+	WantTeams   bool   // the rules name a team ("org/team"): GitHub reads /user/teams too
 }
 
 // ExchangeRequest is what comes back on the callback, with what was bound at
@@ -37,6 +38,7 @@ type ExchangeRequest struct {
 	Nonce       string
 	RedirectURL string
 	WantGroups  bool
+	WantTeams   bool
 	// Response holds the authorization response's parameters other than
 	// code, state and iss, as the upstream sent them: Apple's user (the
 	// name, sent once, on the first sign-in). Unsigned: a provider may read
@@ -69,6 +71,9 @@ type Identity struct {
 	// logins (read only when ExchangeRequest.WantGroups is set). Empty when
 	// the upstream says nothing.
 	Groups []string
+	// Teams: Groups include the identity's GitHub teams, as "org/team"
+	// (read only when ExchangeRequest.WantTeams is set).
+	Teams bool
 }
 
 // Errors a caller branches on. Everything else is an upstream fault.

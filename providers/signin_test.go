@@ -165,6 +165,10 @@ groups = ["acme/platform"]
 [[tenants.roles]]
 role = "viewer"
 everyone = true
+[[tenants.claims]]
+name = "groups"
+expr = "identity.groups"
+in = ["access_token"]
 `
 	})
 	return h
@@ -502,11 +506,13 @@ func TestGroupsInAccessAndRoles(t *testing.T) {
 		if status != http.StatusOK {
 			t.Fatalf("redeem: %d %+v", status, tr)
 		}
-		q.Set("roles", fmt.Sprint(servertest.PayloadOf(t, tr.AccessToken)["roles"]))
+		at := servertest.PayloadOf(t, tr.AccessToken)
+		q.Set("roles", fmt.Sprint(at["roles"]))
+		q.Set("groups", fmt.Sprint(at["groups"]))
 		return q
 	}
-	if q := signIn(glAlice); q.Get("roles") != "[deployer viewer]" {
-		t.Errorf("a member of acme/platform: %v, want roles [deployer viewer]", q)
+	if q := signIn(glAlice); q.Get("roles") != "[deployer viewer]" || q.Get("groups") != "[acme acme/platform]" {
+		t.Errorf("a member of acme/platform: %v, want roles [deployer viewer] and its groups in the groups claim", q)
 	}
 	outsider := glAlice
 	outsider.Subject, outsider.Groups = "43", []string{"acme"}

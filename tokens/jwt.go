@@ -1,11 +1,13 @@
 package tokens
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/socialbroker/broker/internal/claims"
 )
 
 // Verification outcomes callers branch on.
@@ -52,6 +54,16 @@ type AccessClaims struct {
 	TID      string   `json:"tid"`
 	Roles    []string `json:"roles"`
 	Email    string   `json:"email,omitempty"`
+	// Custom are the tenant's custom claims for access tokens, written
+	// after the others when signing (never read back: a verified token's
+	// Custom is empty).
+	Custom []claims.Claim `json:"-"`
+}
+
+// MarshalJSON writes the claims and then the custom ones.
+func (c *AccessClaims) MarshalJSON() ([]byte, error) {
+	type plain AccessClaims // without this method
+	return withCustom((*plain)(c), c.Custom)
 }
 
 // IDClaims are the claims of an OIDC ID token (OIDC Core §2).
@@ -66,6 +78,37 @@ type IDClaims struct {
 	Picture           string   `json:"picture,omitempty"`
 	PreferredUsername string   `json:"preferred_username,omitempty"`
 	Roles             []string `json:"roles,omitempty"`
+	// Custom are the tenant's custom claims for ID tokens.
+	Custom []claims.Claim `json:"-"`
+}
+
+// MarshalJSON writes the claims and then the custom ones.
+func (c *IDClaims) MarshalJSON() ([]byte, error) {
+	type plain IDClaims
+	return withCustom((*plain)(c), c.Custom)
+}
+
+// withCustom marshals v, a JSON object, with custom claims appended.
+// Their names never collide with the others': internal/claims refuses
+// every name the broker sets, and allows none that JSON must escape.
+func withCustom(v any, custom []claims.Claim) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil || len(custom) == 0 {
+		return b, err
+	}
+	n := len(b)
+	for _, c := range custom {
+		n += len(c.Name) + len(c.Value) + 4
+	}
+	out := make([]byte, 0, n)
+	out = append(out, b[:len(b)-1]...) // without its closing brace
+	for _, c := range custom {
+		out = append(out, ',', '"')
+		out = append(out, c.Name...)
+		out = append(out, '"', ':')
+		out = append(out, c.Value...)
+	}
+	return append(out, '}'), nil
 }
 
 // SignAccessToken signs c as an RFC 9068 access token.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/socialbroker/broker/internal/claims"
 	"github.com/socialbroker/broker/internal/oautherr"
 	"github.com/socialbroker/broker/storage"
 )
@@ -34,12 +35,22 @@ type Config struct {
 	// Policy judges a session against its tenant's rules as they are at
 	// each grant; nil keeps the roles the session was signed in with.
 	Policy Policy
+	// Claims, when set, returns the evaluator of a tenant's custom claims,
+	// nil when it has none. The evaluator runs once per issuance, for the
+	// tokens issued (the access token, the ID token if any), and once per
+	// access token presented to /userinfo, on the session, its user and
+	// the roles the token states. It never fails: a claim that cannot be
+	// evaluated is left out.
+	Claims func(tenantID string) ClaimsFunc
 	// OnReuse, when set, hears of each session ended because a stale
 	// refresh token came back (the audit log's refresh.reuse_detected).
 	OnReuse func(sess storage.Session)
 	Now     func() time.Time
 	Logger  *slog.Logger
 }
+
+// ClaimsFunc evaluates a tenant's custom claims (Config.Claims).
+type ClaimsFunc func(sess storage.Session, user storage.User, roles []string, want claims.Destination) claims.Output
 
 // Policy applies the rules of a session's tenant, as they are now, to
 // what the session's sign-in established (Session.Facts): the roles its
@@ -74,6 +85,12 @@ type Service struct {
 	// code: an unredeemed code never changes, and whether it was redeemed
 	// meanwhile is decided by the redemption's own write (RedeemCode).
 	codes *cache[string, storage.AuthCode]
+	// userinfo keeps the /userinfo custom claims of the access tokens
+	// presented there, by jti, until they expire: a client calling it
+	// again gets them without another evaluation. They are evaluated only
+	// then, not at issuance: kept for every token issued, they cost some
+	// 20 MB of peak RSS under load (BENCHMARKS.md, "Claims").
+	userinfo *cache[string, []claims.Claim]
 }
 
 // Cache bounds. An access-token entry is about a kilobyte (the token and
@@ -84,6 +101,7 @@ const (
 	sessionCacheSize  = 16384
 	userCacheSize     = 16384
 	codeCacheSize     = 16384
+	userinfoCacheSize = 4096
 	// userCacheTTL bounds how stale the profile claims (email, name) of a
 	// refreshed token can be after the user signs in with a new email.
 	userCacheTTL = 30 * time.Second
@@ -110,6 +128,7 @@ func NewService(store Store, keys *KeySet, cfg Config) (*Service, error) {
 		sessions: newCache[string, storage.Session](sessionCacheSize),
 		users:    newCache[string, storage.User](userCacheSize),
 		codes:    newCache[string, storage.AuthCode](codeCacheSize),
+		userinfo: newCache[string, []claims.Claim](userinfoCacheSize),
 	}, nil
 }
 
@@ -530,6 +549,16 @@ func (s *Service) grant(ctx context.Context, sess storage.Session, roles []strin
 		expires = sess.ExpiresAt
 	}
 	at.IssuedAt, at.ExpiresAt = numericDate(now), numericDate(expires)
+	withID := idToken != noIDToken && slices.Contains(scopes, "openid")
+	var custom claims.Output
+	if eval := s.claimsOf(sess.TenantID); eval != nil {
+		want := claims.AccessToken
+		if withID {
+			want |= claims.IDToken
+		}
+		custom = eval(sess, user, at.Roles, want)
+		at.Custom = custom.Access
+	}
 	// RFC 9068 §2.2.1 leaves identity claims to the AS: an email the
 	// broker does not vouch for stays out of what APIs authorise on.
 	if slices.Contains(scopes, "email") && user.EmailVerified {
@@ -540,7 +569,7 @@ func (s *Service) grant(ctx context.Context, sess storage.Session, roles []strin
 		return nil, err
 	}
 	g := &Grant{AccessToken: access, RefreshToken: refresh, Scope: sess.Scope, ExpiresIn: expires.Sub(now).Truncate(time.Second), Session: sess}
-	if idToken != noIDToken && slices.Contains(scopes, "openid") {
+	if withID {
 		id := &IDClaims{AuthTime: sess.AuthTime.Unix(), SID: sess.ID}
 		if idToken == signInIDToken {
 			id.Nonce = sess.Nonce
@@ -558,11 +587,45 @@ func (s *Service) grant(ctx context.Context, sess storage.Session, roles []strin
 			// token or userinfo, not of the access token.
 			id.Roles = at.Roles
 		}
+		id.Custom = custom.ID
 		if g.IDToken, err = s.keys.SignIDToken(id); err != nil {
 			return nil, err
 		}
 	}
 	return g, nil
+}
+
+// UserinfoClaims returns the custom claims /userinfo adds for a verified
+// access token: evaluated from its session, its user and its roles the
+// first time it is presented here, and kept until it expires.
+func (s *Service) UserinfoClaims(ctx context.Context, c *AccessClaims) ([]claims.Claim, error) {
+	eval := s.claimsOf(c.TID)
+	if eval == nil {
+		return nil, nil
+	}
+	now := s.cfg.Now()
+	if got, ok := s.userinfo.get(c.ID, now); ok {
+		return got, nil
+	}
+	sess, err := s.liveSession(ctx, c.SID, now)
+	if err != nil {
+		return nil, err
+	}
+	user, err := s.user(ctx, sess.UserID, now)
+	if err != nil {
+		return nil, err
+	}
+	got := eval(sess, user, c.Roles, claims.Userinfo).Userinfo
+	s.userinfo.put(c.ID, got, c.ExpiresAt.Time, now)
+	return got, nil
+}
+
+// claimsOf returns the evaluator of tenant's custom claims, nil if none.
+func (s *Service) claimsOf(tenant string) ClaimsFunc {
+	if s.cfg.Claims == nil {
+		return nil
+	}
+	return s.cfg.Claims(tenant)
 }
 
 // Verify checks an access token and that its session has not been

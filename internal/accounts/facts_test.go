@@ -54,3 +54,25 @@ func FuzzDecodeFacts(f *testing.F) {
 		}
 	})
 }
+
+// Version 2 keeps the identity's fields; a version 1 encoding (sessions
+// of an earlier broker) still decodes, without them.
+func TestFactsVersions(t *testing.T) {
+	f := Facts{VerifiedEmails: []string{"alice@acme.com"}, GitHub: true, Teams: true, Groups: []string{"acme", "acme/admins"},
+		Subject: "42", Username: "alice", Email: "alice@acme.com"}
+	got, err := decodeFacts(f.Encode())
+	if err != nil || got.Subject != "42" || got.Username != "alice" || got.Email != "alice@acme.com" || !got.Teams || !got.GitHub {
+		t.Errorf("v2 round trip: %+v, %v", got, err)
+	}
+	v1 := []byte{1, factGitHub, 1, 14}
+	v1 = append(v1, "alice@acme.com"...)
+	v1 = append(v1, 1, 4)
+	v1 = append(v1, "acme"...)
+	got, err = decodeFacts(v1)
+	if err != nil || !got.GitHub || got.Teams || got.Subject != "" || !slices.Equal(got.Groups, []string{"acme"}) {
+		t.Errorf("v1: %+v, %v", got, err)
+	}
+	if LacksTeams(v1) != true || LacksTeams(f.Encode()) != false || LacksTeams(Facts{Groups: []string{"eng"}}.Encode()) != false {
+		t.Error("LacksTeams: want true only for GitHub facts without teams")
+	}
+}

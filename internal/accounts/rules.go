@@ -2,6 +2,7 @@ package accounts
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/socialbroker/broker/internal/config"
 	"github.com/socialbroker/broker/internal/email"
@@ -21,20 +22,33 @@ type Facts struct {
 	GitHub         bool     // the identity comes from a provider of type github
 	// Groups are the upstream's groups: GitHub organisation logins (ASCII
 	// lower-cased: GitHub compares them so), GitLab groups, an OIDC
-	// groups claim (as the upstream spells them).
+	// groups claim (as the upstream spells them). A GitHub identity's
+	// teams are "org/team" (both lower-cased).
 	Groups []string
+	// Teams: Groups holds a GitHub identity's teams too (they are read
+	// only when a tenant's rules name one).
+	Teams bool
+	// Subject, Username and Email are the identity's, for claim
+	// expressions (internal/claims): Email only when the broker vouches
+	// for it.
+	Subject, Username, Email string
 }
 
 // FactsOf extracts the facts from an identity signed in through a provider
 // of the given type.
 func FactsOf(id *providers.Identity, providerType string) Facts {
-	f := Facts{GitHub: providerType == GitHubType, VerifiedEmails: VouchedEmails(id)}
+	f := Facts{GitHub: providerType == GitHubType, VerifiedEmails: VouchedEmails(id),
+		Subject: id.Subject, Username: id.Username}
+	if e, vouched := vouchedPrimary(id); vouched {
+		f.Email = e
+	}
 	for _, g := range id.Groups {
 		if f.GitHub {
 			g = email.ASCIILower(g)
 		}
 		f.Groups = append(f.Groups, g)
 	}
+	f.Teams = f.GitHub && id.Teams
 	return f
 }
 
@@ -75,7 +89,7 @@ func Allowed(a config.Access, f Facts) (bool, string) {
 		return true, ""
 	case orgs && inOrgs(f, a.GitHubOrgs):
 		return true, ""
-	case anyOf(f.Groups, a.Groups):
+	case inGroups(f, a.Groups):
 		return true, ""
 	case len(a.Groups) > 0:
 		return false, "Your account is not in a group this app accepts."
@@ -99,7 +113,7 @@ func Roles(rules []config.Role, f Facts) []string {
 		}
 		if r.Everyone || anyEmailIn(f.VerifiedEmails, r.Emails) ||
 			anyEmailInDomains(f.VerifiedEmails, r.EmailDomains) ||
-			inOrgs(f, r.GitHubOrgs) || anyOf(f.Groups, r.Groups) {
+			inOrgs(f, r.GitHubOrgs) || inGroups(f, r.Groups) {
 			roles = append(roles, r.Role)
 		}
 	}
@@ -121,16 +135,50 @@ func NeedsGroups(t *config.Tenant) bool {
 	return false
 }
 
+// NeedsTeams reports whether the rules name a group with a "/" in it: a
+// GitHub team ("org/team"), which GitHub lists apart from organisations,
+// at the cost of another call, made only then.
+func NeedsTeams(t *config.Tenant) bool {
+	slash := func(g string) bool { return strings.Contains(g, "/") }
+	if slices.ContainsFunc(t.Access.Groups, slash) {
+		return true
+	}
+	for _, r := range t.Roles {
+		if slices.ContainsFunc(r.Groups, slash) {
+			return true
+		}
+	}
+	return false
+}
+
+// LacksTeams reports whether stored facts come from a GitHub sign-in
+// that did not read the identity's teams: rules naming teams cannot be
+// applied to them, and the person must sign in upstream again (a broker
+// session started for an app that needed no teams). Facts that do not
+// decode lack them too.
+func LacksTeams(facts []byte) bool {
+	if facts == nil {
+		return true
+	}
+	f, err := decodeFacts(facts)
+	return err != nil || f.GitHub && !f.Teams
+}
+
 // inOrgs reports whether f is a GitHub identity in one of orgs.
 func inOrgs(f Facts, orgs []string) bool {
 	return f.GitHub && intersects(f.Groups, orgs)
 }
 
-// anyOf reports whether have and want share a group, compared exactly:
-// an upstream's group names are its own.
-func anyOf(have, want []string) bool {
+// inGroups reports whether f's groups include one of want. An upstream's
+// group names are its own and compared exactly, but for GitHub's:
+// organisation logins and team slugs are ASCII and case-insensitive, and
+// FactsOf lower-cased them.
+func inGroups(f Facts, want []string) bool {
+	if f.GitHub {
+		return intersects(f.Groups, want)
+	}
 	for _, w := range want {
-		if slices.Contains(have, w) {
+		if slices.Contains(f.Groups, w) {
 			return true
 		}
 	}

@@ -227,3 +227,31 @@ func TestNeedsGroups(t *testing.T) {
 		}
 	}
 }
+
+func TestNeedsTeams(t *testing.T) {
+	for _, tc := range []struct {
+		t    config.Tenant
+		want bool
+	}{
+		{config.Tenant{Access: config.Access{GitHubOrgs: []string{"acme"}, Groups: []string{"eng"}}}, false},
+		{config.Tenant{Access: config.Access{Groups: []string{"acme/admins"}}}, true},
+		{config.Tenant{Roles: []config.Role{{Role: "a", Groups: []string{"acme"}}, {Role: "b", Groups: []string{"acme/web"}}}}, true},
+	} {
+		if got := NeedsTeams(&tc.t); got != tc.want {
+			t.Errorf("NeedsTeams(%+v) = %v, want %v", tc.t, got, tc.want)
+		}
+	}
+}
+
+// GitHub organisation logins and team slugs are case-insensitive: a rule
+// written "ACME/Admins" matches; other upstreams' groups compare exactly.
+func TestGroupsCase(t *testing.T) {
+	gh := FactsOf(&providers.Identity{Groups: []string{"Acme", "Acme/admins"}, Teams: true}, GitHubType)
+	if !inGroups(gh, []string{"ACME/Admins"}) || !inGroups(gh, []string{"acme"}) {
+		t.Errorf("GitHub groups %v: want a case-insensitive match", gh.Groups)
+	}
+	oidc := FactsOf(&providers.Identity{Groups: []string{"Eng"}}, "oidc")
+	if inGroups(oidc, []string{"eng"}) || !inGroups(oidc, []string{"Eng"}) {
+		t.Errorf("OIDC groups %v: want an exact match", oidc.Groups)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
+	"github.com/socialbroker/broker/internal/claims"
 	"github.com/socialbroker/broker/internal/config"
 )
 
@@ -143,6 +144,14 @@ var (
 func schemas() map[string]any {
 	tenantKeys := keysOf(reflect.TypeFor[config.Tenant]())
 	delete(tenantKeys, "client_secret")
+	tenantKeys["claims"] = map[string]any{"type": "array", "maxItems": claims.MaxClaims, "items": closed(object(map[string]any{
+		"name": map[string]any{"type": "string", "maxLength": claims.MaxNameLength, "pattern": "^[A-Za-z0-9_.:/-]+$",
+			"description": "the claim's name; registered and reserved names are refused: " + strings.Join(claims.Reserved, " ")},
+		"expr": map[string]any{"type": "string", "maxLength": claims.MaxExprLength,
+			"description": "a CEL expression over user {id, name, email, email_verified, picture}, identity {provider, subject, username, email, groups}, tenant {id, name} and roles; compiled and type-checked when the tenant is written"},
+		"in": map[string]any{"type": "array", "uniqueItems": true, "items": map[string]any{"enum": []any{"access_token", "id_token", "userinfo"}},
+			"description": "where the claim goes; absent: all three"},
+	}, "name", "expr"))}
 	tenantIn := clone(tenantKeys)
 	tenantIn["confidential"] = map[string]any{"type": "boolean", "description": "a confidential tenant: the 201 answer holds its client_secret, shown once"}
 	tenantOut := clone(tenantKeys)

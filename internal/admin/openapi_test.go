@@ -56,6 +56,16 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 	}
 	// Every schema an operation names exists.
 	schemas := doc["components"].(map[string]any)["schemas"].(map[string]any)
+	// A tenant's claims are described field by field.
+	for _, name := range []string{"TenantInput", "TenantPatch", "Tenant"} {
+		props := schemas[name].(map[string]any)["properties"].(map[string]any)
+		c, _ := props["claims"].(map[string]any)
+		items, _ := c["items"].(map[string]any)
+		fields, _ := items["properties"].(map[string]any)
+		if fields["name"] == nil || fields["expr"] == nil || fields["in"] == nil {
+			t.Errorf("%s: claims schema %v, want items with name, expr and in", name, c)
+		}
+	}
 	for _, r := range a.routes {
 		for _, name := range []string{r.request, r.response} {
 			if _, ok := schemas[name]; name != "" && !ok {

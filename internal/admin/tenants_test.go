@@ -68,8 +68,12 @@ func TestTenantLifecycle(t *testing.T) {
 	pub := h.must(201, "POST", "/tenants", key, map[string]any{
 		"id": "spa", "name": "The SPA", "redirect_uris": []string{"http://127.0.0.1:5173/cb"},
 		"allowed_origins": []string{"http://127.0.0.1:5173"}, "providers": []string{"corp"},
-		"roles": []any{map[string]any{"role": "viewer", "everyone": true}},
+		"roles":  []any{map[string]any{"role": "viewer", "everyone": true}},
+		"claims": []any{map[string]any{"name": "plan", "expr": `"pro"`, "in": []string{"access_token"}}},
 	})
+	if c, _ := pub.body["claims"].([]any); len(c) != 1 || c[0].(map[string]any)["expr"] != `"pro"` {
+		t.Errorf("claims: %s", pub.raw)
+	}
 	if pub.body["confidential"] != false || pub.body["managed_by"] != "api" || pub.str("client_secret") != "" || pub.str("refresh_token_delivery") != "body" {
 		t.Errorf("public tenant: %s", pub.raw)
 	}
@@ -196,6 +200,9 @@ func TestTenantBadInput(t *testing.T) {
 		{"secret given", with("client_secret", "0123456789012345678901234567890123"), "client_secret"},
 		{"bad origin", with("allowed_origins", []string{"https://a.example/path"}), "allowed_origins[0]"},
 		{"role to nobody", with("roles", []any{map[string]any{"role": "x"}}), "roles[0]"},
+		{"claim type error", with("claims", []any{map[string]any{"name": "plan", "expr": "user.id + 1"}}), "claims[0].expr"},
+		{"claim reserved name", with("claims", []any{map[string]any{"name": "sub", "expr": "user.id"}}), "claims[0].name"},
+		{"claim destination", with("claims", []any{map[string]any{"name": "plan", "expr": "1", "in": []string{"cookie"}}}), "claims[0].in[0]"},
 		{"read-only", with("managed_by", "api"), "managed_by"},
 		{"confidential not a bool", with("confidential", "yes"), "confidential"},
 		{"null is absent", with("redirect_uris", nil), "redirect_uris"},

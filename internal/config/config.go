@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/socialbroker/broker/internal/claims"
 	"github.com/socialbroker/broker/providers"
 )
 
@@ -91,6 +92,9 @@ type Tenant struct {
 	RefreshTokenDelivery string `toml:"refresh_token_delivery"`
 	Access               Access `toml:"access"`
 	Roles                []Role `toml:"roles"`
+	// Claims are the tenant's custom claims, CEL expressions evaluated
+	// at every token issuance (internal/claims).
+	Claims []Claim `toml:"claims"`
 	// BackchannelLogoutURI receives a logout token whenever one of the
 	// tenant's sessions ends (OIDC Back-Channel Logout 1.0); empty: none.
 	BackchannelLogoutURI string `toml:"backchannel_logout_uri"`
@@ -114,6 +118,32 @@ type Role struct {
 	// Permissions are what the role lets its holders do, reported by
 	// /auth/permissions (e.g. "posts:write"); the broker does not interpret them.
 	Permissions []string `toml:"permissions"`
+}
+
+// Claim is one [[tenants.claims]] entry: a custom claim named Name whose
+// value is the CEL expression Expr, put in the destinations In
+// ("access_token", "id_token", "userinfo"; empty: all three).
+type Claim struct {
+	Name string   `toml:"name"`
+	Expr string   `toml:"expr"`
+	In   []string `toml:"in"`
+}
+
+// ClaimRules returns the tenant's claims as package claims takes them.
+// The tenant must be valid (ValidateTenant).
+func (t *Tenant) ClaimRules() []claims.Rule {
+	if len(t.Claims) == 0 {
+		return nil
+	}
+	rules := make([]claims.Rule, len(t.Claims))
+	for i, c := range t.Claims {
+		rules[i] = claims.Rule{Name: c.Name, Expr: c.Expr}
+		for _, d := range c.In {
+			in, _ := claims.ParseDestination(d)
+			rules[i].In |= in
+		}
+	}
+	return rules
 }
 
 // Duration is a time.Duration written as "15m", "720h" in TOML.

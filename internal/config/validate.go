@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/socialbroker/broker/internal/claims"
 	"github.com/socialbroker/broker/providers"
 )
 
@@ -256,6 +257,7 @@ func ValidateTenant(t *Tenant, issuer string, hasProvider func(name string) bool
 	}
 
 	validateAccess(t, &ps)
+	validateClaims(t, &ps)
 	validateDelivery(issuer, t, &ps)
 	validateBackchannel(t, &ps)
 	return ps.list
@@ -278,6 +280,33 @@ func validateAccess(t *Tenant, ps *problems) {
 		checkDomains(rk+".email_domains", r.EmailDomains, ps)
 		checkNonEmpty(rk+".github_orgs", r.GitHubOrgs, ps)
 		checkNonEmpty(rk+".groups", r.Groups, ps)
+	}
+}
+
+// validateClaims checks [[tenants.claims]]: names neither reserved nor
+// repeated, known destinations, and expressions that compile and
+// type-check (internal/claims), each problem naming its key.
+func validateClaims(t *Tenant, ps *problems) {
+	if len(t.Claims) > claims.MaxClaims {
+		ps.add("claims", "%d claims: at most %d", len(t.Claims), claims.MaxClaims)
+	}
+	for j, c := range t.Claims {
+		ck := index("claims", j)
+		if msg := claims.CheckName(c.Name); msg != "" {
+			ps.add(ck+".name", "%s", msg)
+		} else if k := slices.IndexFunc(t.Claims, func(o Claim) bool { return o.Name == c.Name }); k < j {
+			ps.add(ck+".name", "%q is already the name of claims[%d]", c.Name, k)
+		}
+		if msg := claims.Check(c.Expr); msg != "" {
+			ps.add(ck+".expr", "%s", msg)
+		}
+		for k, d := range c.In {
+			if _, ok := claims.ParseDestination(d); !ok {
+				ps.add(index(ck+".in", k), `want "access_token", "id_token" or "userinfo", got %q`, d)
+			} else if slices.Index(c.In, d) < k {
+				ps.add(index(ck+".in", k), "%q is listed twice", d)
+			}
+		}
 	}
 }
 

@@ -72,7 +72,7 @@ type Options struct {
 // organisation; her verified Google and GitHub emails link to one account.
 var Users = []providertest.User{
 	{Subject: "1001", Login: "alice", Name: "Alice Admin", Email: "alice@acme.test", EmailVerified: true, Orgs: []string{"acme"}, HostedDomain: "acme.test",
-		TenantID: DemoDirectory, ObjectID: "00000000-0000-4000-8000-000000001001", DomainVerified: true, Groups: []string{"acme", "acme/admins"}},
+		TenantID: DemoDirectory, ObjectID: "00000000-0000-4000-8000-000000001001", DomainVerified: true, Groups: []string{"acme", "acme/admins"}, Teams: []string{"acme/admins"}},
 	{Subject: "1002", Login: "bob", Name: "Bob Viewer", Email: "bob@example.test", EmailVerified: true,
 		TenantID: providertest.MicrosoftConsumersTenant, ObjectID: "00000000-0000-4000-8000-000000001002"},
 	{Subject: "1003", Login: "mallory", Name: "Mallory Unverified", Email: "alice@acme.test", EmailVerified: false,
@@ -218,11 +218,26 @@ api_url = %q
 display_name = "GitHub (fake)"
 `, issuer, secretsKey(), "sqlite:"+filepath.Join(d.dir, "broker.db"), accessTTL.String(), ConsoleAdmin, d.Google.URL(), d.GitHub.BaseURL(), d.GitHub.APIURL()) +
 		d.moreTOML() +
-		tenant(TenantID, "Broker Demo", issuer+"/demo/callback", issuer+"/demo/", issuer, "", "") +
+		tenant(TenantID, "Broker Demo", issuer+"/demo/callback", issuer+"/demo/", issuer, "", "") + demoClaims +
 		exampleTenant(ExampleTenantID, "Example Admin", d.ExampleOrigin, "body") +
 		exampleTenant(ExampleCookieTenantID, "Example Admin (cookie mode)", d.ExampleOrigin, "cookie") +
 		exampleTenant(ExampleBTenantID, "Example Admin B", d.ExampleOriginB, "body")
 }
+
+// demoClaims are the demo tenant's custom claims: the page shows them in
+// its decoded tokens.
+const demoClaims = `[[tenants.claims]]
+name = "plan"
+expr = "'admin' in roles ? 'pro' : 'free'"
+[[tenants.claims]]
+name = "upstream"
+expr = "identity.provider + ':' + (identity.username != '' ? identity.username : identity.subject)"
+in = ["access_token", "userinfo"]
+[[tenants.claims]]
+name = "teams"
+expr = "identity.groups.filter(g, g.contains('/'))"
+in = ["id_token", "userinfo"]
+`
 
 // exampleTenant is a tenant of clients/js/example served at origin
 // (https, or http on a loopback host, as for any redirect URI). Its API

@@ -2,6 +2,7 @@ package demo
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"html"
 	"io"
@@ -55,6 +56,19 @@ var chooserLink = regexp.MustCompile(`href="([^"]*login_as=1001[^"]*)"`)
 // demo's callback and redeem the code there. It returns the origin the
 // page ended on.
 func signIn(t *testing.T, open, provider string) string {
+	t.Helper()
+	origin, _ := signInTokens(t, open, provider)
+	return origin
+}
+
+// demoTokens is the demo tenant's token answer.
+type demoTokens struct {
+	AccessToken string `json:"access_token"`
+	IDToken     string `json:"id_token"`
+}
+
+// signInTokens is signIn that also returns the tokens.
+func signInTokens(t *testing.T, open, provider string) (string, demoTokens) {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	b := &http.Client{Jar: jar, Timeout: 10 * time.Second}
@@ -110,13 +124,43 @@ func signIn(t *testing.T, open, provider string) string {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
+	var tok demoTokens
 	if json.NewDecoder(resp.Body).Decode(&tok); resp.StatusCode != http.StatusOK || tok.AccessToken == "" {
 		t.Fatalf("redeeming the code: %d", resp.StatusCode)
 	}
-	return origin
+	return origin, tok
+}
+
+// payload decodes a JWT's claims, unverified: what the demo page shows.
+func payload(t *testing.T, jwt string) map[string]any {
+	t.Helper()
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %q", jwt)
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestDemoCustomClaims: the demo tenant's tokens carry its custom claims,
+// GitHub teams included.
+func TestDemoCustomClaims(t *testing.T) {
+	d := startDemo(t, "127.0.0.1:0", Options{})
+	_, tok := signInTokens(t, d.URL, "github")
+	at, id := payload(t, tok.AccessToken), payload(t, tok.IDToken)
+	if at["plan"] != "pro" || at["upstream"] != "github:alice" || at["teams"] != nil {
+		t.Errorf("access token: plan %v, upstream %v, teams %v", at["plan"], at["upstream"], at["teams"])
+	}
+	if teams, _ := id["teams"].([]any); id["plan"] != "pro" || len(teams) != 1 || teams[0] != "acme/admins" || id["upstream"] != nil {
+		t.Errorf("ID token: plan %v, teams %v, upstream %v", id["plan"], id["teams"], id["upstream"])
+	}
 }
 
 // TestDemoHostNames: whichever loopback name the demo listens on or is

@@ -70,6 +70,13 @@ func (e *Endpoints) Userinfo(c echo.Context) error {
 	if slices.Contains(scopes, "roles") {
 		out["roles"] = claims.Roles
 	}
+	custom, err := e.Tokens.UserinfoClaims(c.Request().Context(), claims)
+	if err != nil {
+		return err
+	}
+	for _, cl := range custom {
+		out[cl.Name] = cl.Value
+	}
 	return c.JSON(http.StatusOK, out)
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/socialbroker/broker/internal/audit"
 	"github.com/socialbroker/broker/internal/authn"
 	"github.com/socialbroker/broker/internal/backchannel"
+	"github.com/socialbroker/broker/internal/claims"
 	"github.com/socialbroker/broker/internal/config"
 	"github.com/socialbroker/broker/internal/httpx"
 	"github.com/socialbroker/broker/internal/metrics"
@@ -126,7 +127,7 @@ func assemble(ctx context.Context, cfg *config.Config, opts Options, store stora
 		Issuer: cfg.Issuer, AccessTTL: t.AccessTTL.Duration, IDTokenTTL: t.IDTokenTTL.Duration,
 		RefreshIdleTTL: t.RefreshIdleTTL.Duration, RefreshMaxTTL: t.RefreshMaxTTL.Duration,
 		ReuseGrace: t.RefreshReuseGrace.Duration, CodeTTL: t.CodeTTL.Duration,
-		Policy: tenantPolicy(reg), Now: opts.Now, Logger: opts.Logger,
+		Policy: tenantPolicy(reg), Claims: tenantClaims(reg, opts.Logger), Now: opts.Now, Logger: opts.Logger,
 		OnReuse: func(sess storage.Session) {
 			events.Record(storage.AuditEvent{Type: audit.RefreshReuseDetected, Tenant: sess.TenantID, User: sess.UserID})
 		},
@@ -212,6 +213,25 @@ func tenantPolicy(reg *tenants.Registry) tokens.Policy {
 			return nil, false
 		}
 		return accounts.Judge(t.Tenant, sess.Facts, sess.Roles)
+	}
+}
+
+// tenantClaims finds the custom claims of a tenant as it is now
+// (tokens.Config.Claims); their evaluation logs each claim left out,
+// naming the claim and why, never its value.
+func tenantClaims(reg *tenants.Registry, log *slog.Logger) func(string) tokens.ClaimsFunc {
+	return func(tenantID string) tokens.ClaimsFunc {
+		t, ok := reg.Tenant(tenantID)
+		if !ok || !t.HasClaims() {
+			return nil
+		}
+		return func(sess storage.Session, user storage.User, roles []string, want claims.Destination) claims.Output {
+			out, failed := t.Claims(sess, user, roles, want)
+			for _, f := range failed {
+				log.Warn("custom claim left out", "tenant", t.ID, "claim", f.Claim, "sid", sess.ID, "err", f.Err)
+			}
+			return out
+		}
 	}
 }
 

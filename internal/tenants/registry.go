@@ -1,14 +1,17 @@
 package tenants
 
 import (
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
 
 	"github.com/socialbroker/broker/callback"
 	"github.com/socialbroker/broker/internal/accounts"
+	"github.com/socialbroker/broker/internal/claims"
 	"github.com/socialbroker/broker/internal/config"
 	"github.com/socialbroker/broker/providers"
+	"github.com/socialbroker/broker/storage"
 )
 
 // Tenant is an app registered with the broker, as every handler sees it:
@@ -16,15 +19,29 @@ import (
 type Tenant struct {
 	*config.Tenant
 	App *callback.App
+	// claims are its custom claims, compiled once here: every token
+	// issuance evaluates them (Claims).
+	claims *claims.Set
 }
 
 // NewTenant prepares t for the registry. t must be valid (config
-// validation) and is not changed afterwards.
-func NewTenant(t *config.Tenant) *Tenant {
-	return &Tenant{Tenant: t, App: &callback.App{
+// validation) and is not changed afterwards. Its claim expressions are
+// compiled here; an error means t was not validated (or was stored by a
+// broker whose expression language differs).
+func NewTenant(t *config.Tenant) (*Tenant, error) {
+	set, err := claims.Compile(t.ClaimRules())
+	if err != nil {
+		return nil, fmt.Errorf("tenant %s: %w", t.ID, err)
+	}
+	// Rules or claims that read groups make sign-ins fetch them; GitHub's
+	// teams are read when a rule names one, or when a claim reads the
+	// groups (which it may filter for teams).
+	wantTeams := accounts.NeedsTeams(t) || set.ReadsGroups()
+	return &Tenant{Tenant: t, claims: set, App: &callback.App{
 		ID: t.ID, Name: t.DisplayName(), Home: t.Home(),
 		RedirectURIs: t.RedirectURIs, Providers: t.Providers, Confidential: t.Confidential(),
-		WantGroups: accounts.NeedsGroups(t),
+		WantGroups: accounts.NeedsGroups(t) || set.ReadsGroups(),
+		WantTeams:  wantTeams,
 		Admit: func(id *providers.Identity, providerType string) callback.Admission {
 			facts := accounts.FactsOf(id, providerType)
 			if ok, why := accounts.Allowed(t.Access, facts); !ok {
@@ -32,8 +49,39 @@ func NewTenant(t *config.Tenant) *Tenant {
 			}
 			return callback.Admission{Roles: accounts.Roles(t.Roles, facts), Facts: facts.Encode()}
 		},
-		Judge: func(facts []byte) ([]string, bool) { return accounts.Judge(t, facts, nil) },
-	}}
+		Judge: func(facts []byte) ([]string, bool) {
+			if wantTeams && accounts.LacksTeams(facts) {
+				return nil, false // the broker session's sign-in did not read them
+			}
+			return accounts.Judge(t, facts, nil)
+		},
+	}}, nil
+}
+
+// HasClaims reports whether the tenant has custom claims.
+func (t *Tenant) HasClaims() bool { return t.claims.Len() > 0 }
+
+// Claims evaluates the tenant's custom claims for the destinations want,
+// once, for a token issued to sess's user with roles
+// (tokens.Config.Claims). Its inputs are the
+// user's profile as it is now and the identity as the sign-in's facts
+// recorded it.
+func (t *Tenant) Claims(sess storage.Session, user storage.User, roles []string, want claims.Destination) (claims.Output, []claims.Failure) {
+	if t.claims.Len() == 0 {
+		return claims.Output{}, nil
+	}
+	in := &claims.Input{
+		User:     claims.User{ID: user.ID, Name: user.Name, Email: user.Email, EmailVerified: user.EmailVerified, Picture: user.Picture},
+		Identity: claims.Identity{Provider: sess.Provider},
+		Tenant:   claims.Tenant{ID: t.ID, Name: t.DisplayName()},
+		Roles:    roles,
+	}
+	// A session of an earlier broker may have no facts, or facts without
+	// the identity's fields: those read as empty.
+	if f, err := accounts.DecodeFacts(sess.Facts); err == nil {
+		in.Identity.Subject, in.Identity.Username, in.Identity.Email, in.Identity.Groups = f.Subject, f.Username, f.Email, f.Groups
+	}
+	return t.claims.Eval(in, want)
 }
 
 // AllowsOrigin reports whether origin is one of the tenant's

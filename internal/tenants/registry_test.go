@@ -17,7 +17,7 @@ func TestRegistryConcurrentChanges(t *testing.T) {
 		for i := range 200 {
 			id := fmt.Sprint("t", i)
 			r.Apply(Change{
-				Tenants:   []*Tenant{NewTenant(&config.Tenant{ID: id, AllowedOrigins: []string{"https://" + id + ".example"}})},
+				Tenants:   []*Tenant{mustTenant(t, &config.Tenant{ID: id, AllowedOrigins: []string{"https://" + id + ".example"}})},
 				Upstreams: []*callback.Upstream{{Name: "up-" + id, Domains: []string{id + ".example"}}},
 			})
 		}
@@ -46,8 +46,8 @@ func TestRegistryOriginOfOneTenant(t *testing.T) {
 	r := &Registry{}
 	shared := "https://shared.example"
 	r.Apply(Change{Tenants: []*Tenant{
-		NewTenant(&config.Tenant{ID: "a", AllowedOrigins: []string{shared, "https://a.example"}}),
-		NewTenant(&config.Tenant{ID: "b", AllowedOrigins: []string{shared}}),
+		mustTenant(t, &config.Tenant{ID: "a", AllowedOrigins: []string{shared, "https://a.example"}}),
+		mustTenant(t, &config.Tenant{ID: "b", AllowedOrigins: []string{shared}}),
 	}})
 	if got, ok := r.TenantOfOrigin("https://a.example"); !ok || got.ID != "a" {
 		t.Fatalf("TenantOfOrigin(a) = %v %v", got, ok)
@@ -70,7 +70,7 @@ func TestRegistryDeparted(t *testing.T) {
 	r := &Registry{}
 	for i := range maxDeparted + 2 {
 		id := fmt.Sprint("t", i)
-		r.Apply(Change{Tenants: []*Tenant{NewTenant(&config.Tenant{ID: id, BackchannelLogoutURI: "https://" + id + ".example/bc"})}})
+		r.Apply(Change{Tenants: []*Tenant{mustTenant(t, &config.Tenant{ID: id, BackchannelLogoutURI: "https://" + id + ".example/bc"})}})
 		r.Apply(Change{RemoveTenants: []string{id, "never-there"}})
 	}
 	if _, ok := r.Tenant("t5"); ok {
@@ -85,4 +85,13 @@ func TestRegistryDeparted(t *testing.T) {
 	if _, ok := r.Departed("never-there"); ok {
 		t.Fatal("a tenant that never was is remembered")
 	}
+}
+
+func mustTenant(t *testing.T, ct *config.Tenant) *Tenant {
+	t.Helper()
+	tn, err := NewTenant(ct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tn
 }

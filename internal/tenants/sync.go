@@ -104,7 +104,9 @@ func (s *Syncer) apply(r storage.Record, tenants map[string]*Tenant, touched map
 		if err != nil {
 			return err
 		}
-		tenants[r.ID] = NewTenant(t)
+		if tenants[r.ID], err = NewTenant(t); err != nil {
+			return err
+		}
 	case storage.KindConnection:
 		touched[r.ID] = true
 		if r.Deleted {

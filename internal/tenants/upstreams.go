@@ -38,7 +38,11 @@ func FromConfig(cfg *config.Config, deps providers.Deps) (*Registry, error) {
 		c.Upstreams = append(c.Upstreams, up)
 	}
 	for i := range cfg.Tenants {
-		c.Tenants = append(c.Tenants, NewTenant(&cfg.Tenants[i]))
+		t, err := NewTenant(&cfg.Tenants[i])
+		if err != nil {
+			return nil, err
+		}
+		c.Tenants = append(c.Tenants, t)
 	}
 	r := &Registry{}
 	r.Apply(c)

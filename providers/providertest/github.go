@@ -21,7 +21,7 @@ type GitHubOptions struct {
 	// is accepted and redirect_uri is required.
 	RedirectURIs []string
 	Users        []User
-	// MaxPerPage caps per_page on /user/orgs; default 100 as on GitHub. Set
+	// MaxPerPage caps per_page on /user/orgs and /user/teams; default 100 as on GitHub. Set
 	// it low to exercise pagination.
 	MaxPerPage int
 	// Now is the fake's clock for code and token expiry; default time.Now.
@@ -62,6 +62,7 @@ func NewGitHub(opts GitHubOptions) *GitHub {
 	mux.HandleFunc("GET /api/v3/user", f.api(f.user))
 	mux.HandleFunc("GET /api/v3/user/emails", f.api(f.emails))
 	mux.HandleFunc("GET /api/v3/user/orgs", f.api(f.orgs))
+	mux.HandleFunc("GET /api/v3/user/teams", f.api(f.teams))
 	f.core.start(mux, opts.URL)
 	return f
 }
@@ -213,14 +214,41 @@ func (f *GitHub) emails(w http.ResponseWriter, _ *http.Request, g *grant) {
 	writeJSON(w, http.StatusOK, list)
 }
 
-// orgs lists memberships, paginated like GitHub (per_page, page, Link). The
-// fake treats every membership as private, so without read:org (or a wider
-// org scope) the list is empty, as GitHub lists only public ones then.
+// readsOrgs: the grant may list private memberships (read:org, or a
+// wider org scope). The fake treats every membership as private, so
+// without it the lists are empty, as GitHub lists only public ones then.
+func readsOrgs(g *grant) bool {
+	return slices.ContainsFunc(g.scopes, func(s string) bool { return s == "read:org" || s == "write:org" || s == "admin:org" })
+}
+
+// orgs lists memberships, paginated like GitHub (per_page, page, Link).
 func (f *GitHub) orgs(w http.ResponseWriter, r *http.Request, g *grant) {
 	var orgs []string
-	if slices.ContainsFunc(g.scopes, func(s string) bool { return s == "read:org" || s == "write:org" || s == "admin:org" }) {
+	if readsOrgs(g) {
 		orgs = g.user.Orgs
 	}
+	f.paginate(w, r, len(orgs), func(i int) map[string]any {
+		return map[string]any{"login": orgs[i], "id": i + 1, "url": f.APIURL() + "/orgs/" + orgs[i]}
+	})
+}
+
+// teams lists team memberships (User.Teams, "org/slug") like GET
+// /user/teams: each team with its slug, name and organisation.
+func (f *GitHub) teams(w http.ResponseWriter, r *http.Request, g *grant) {
+	var teams []string
+	if readsOrgs(g) {
+		teams = g.user.Teams
+	}
+	f.paginate(w, r, len(teams), func(i int) map[string]any {
+		org, slug, _ := strings.Cut(teams[i], "/")
+		return map[string]any{"id": i + 1, "slug": slug, "name": strings.ToUpper(slug[:1]) + slug[1:],
+			"organization": map[string]any{"login": org, "id": 1000 + i}}
+	})
+}
+
+// paginate answers one page of a list of n items the way GitHub does
+// (per_page, page, Link rel next/last/prev/first).
+func (f *GitHub) paginate(w http.ResponseWriter, r *http.Request, n int, item func(i int) map[string]any) {
 	q := r.URL.Query()
 	perPage, err := strconv.Atoi(q.Get("per_page"))
 	if err != nil || perPage <= 0 {
@@ -231,7 +259,7 @@ func (f *GitHub) orgs(w http.ResponseWriter, r *http.Request, g *grant) {
 	if err != nil || page <= 0 {
 		page = 1
 	}
-	last := max(1, (len(orgs)+perPage-1)/perPage)
+	last := max(1, (n+perPage-1)/perPage)
 	link := func(p int, rel string) string {
 		v := url.Values{"per_page": {strconv.Itoa(perPage)}, "page": {strconv.Itoa(p)}}
 		return fmt.Sprintf(`<%s%s?%s>; rel="%s"`, f.BaseURL(), r.URL.Path, v.Encode(), rel)
@@ -247,9 +275,8 @@ func (f *GitHub) orgs(w http.ResponseWriter, r *http.Request, g *grant) {
 		w.Header().Set("Link", strings.Join(links, ", "))
 	}
 	list := []map[string]any{}
-	for i := (page - 1) * perPage; i < min(page*perPage, len(orgs)); i++ {
-		list = append(list, map[string]any{"login": orgs[i], "id": i + 1,
-			"url": f.APIURL() + "/orgs/" + orgs[i]})
+	for i := (page - 1) * perPage; i < min(page*perPage, n); i++ {
+		list = append(list, item(i))
 	}
 	writeJSON(w, http.StatusOK, list)
 }

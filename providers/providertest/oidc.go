@@ -384,6 +384,10 @@ func profileClaims(u User, scopes []string) map[string]any {
 	if slices.Contains(scopes, "email") && u.Email != "" {
 		c["email"], c["email_verified"] = u.Email, u.EmailVerified
 	}
+	// Dex, Keycloak, Okta... release the user's groups under scope groups.
+	if slices.Contains(scopes, "groups") && u.Groups != nil {
+		c["groups"] = u.Groups
+	}
 	if slices.Contains(scopes, "profile") {
 		for k, v := range map[string]string{"name": u.Name, "picture": u.Picture, "preferred_username": u.Login} {
 			if v != "" {

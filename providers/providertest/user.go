@@ -23,6 +23,9 @@ type User struct {
 	// Orgs are GitHub organisation logins, listed by /user/orgs only with
 	// scope read:org (the fake treats every membership as private).
 	Orgs []string
+	// Teams are GitHub team memberships as "org/slug", listed by
+	// /user/teams only with scope read:org.
+	Teams []string
 	// HostedDomain is Google's hd claim (the Workspace domain); empty for
 	// consumer accounts.
 	HostedDomain string
@@ -31,7 +34,8 @@ type User struct {
 	// verified by the directory's owner).
 	TenantID, ObjectID string
 	DomainVerified     bool
-	// Groups are GitLab's groups (userinfo's groups claim).
+	// Groups are GitLab's groups (userinfo's groups claim), and the
+	// groups claim of the OIDC fake when scope groups is asked for.
 	Groups []string
 	// PrivateEmail: Apple's is_private_email (a private relay address).
 	PrivateEmail bool
