@@ -91,6 +91,7 @@ type options struct {
 	soakWorkers int
 	revoked     int // > 0: measure starts with this many stored revocations instead
 	revokedSpan time.Duration
+	fill        int      // accounts stored before the scenarios (fill.go)
 	args        []string // as given, for the report
 }
 
@@ -125,6 +126,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.soakWorkers, "soak-workers", 16, "-soak: workers, each looping login, 3 checks, refresh, check")
 	fs.IntVar(&o.revoked, "revoked", 0, "instead of the scenarios: store this many revoked sessions (over -revoked-span) and measure the broker's start, RSS and idle CPU before and after")
 	fs.DurationVar(&o.revokedSpan, "revoked-span", 30*24*time.Hour, "-revoked: the revocations are spread evenly over this much time before now (0: all at once, a burst)")
+	fs.IntVar(&o.fill, "fill", 0, "before the scenarios, store this many users, each with an identity, a session and a live refresh token (through the store's own code, in batches)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -176,6 +178,10 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("-soak and -revoked are separate runs")
 	case o.revokedSpan < 0 || o.revokedSpan > 80*24*time.Hour:
 		return nil, fmt.Errorf("-revoked-span: want 0 to 80 days (sessions end 90 days after their revocation)")
+	case o.fill < 0 || o.fill > 10_000_000:
+		return nil, fmt.Errorf("-fill: want 0 to 10000000")
+	case o.fill > 0 && (o.soak > 0 || o.revoked > 0):
+		return nil, fmt.Errorf("-fill applies to the scenarios, not to -soak or -revoked")
 	case o.revoked < 0 || o.revoked > 10_000_000:
 		return nil, fmt.Errorf("-revoked: want 0 to 10000000")
 	case o.cpuProfile != "" && o.duration < time.Second:

@@ -27,10 +27,7 @@ func (s *Store) CreateSession(ctx context.Context, in storage.NewSession) error 
 				return err
 			}
 		}
-		_, err := tx.Exec(`INSERT INTO sessions (`+sessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			sess.ID, sess.UserID, sess.TenantID, sess.Provider, sess.Scope, roles(sess.Roles), sess.Facts, sess.SSOID, sess.Nonce,
-			millis(sess.AuthTime), millis(sess.CreatedAt), millis(sess.ExpiresAt), millis(sess.RevokedAt))
-		if err != nil {
+		if err := insertSession(tx, sess); err != nil {
 			return err
 		}
 		for _, c := range in.Codes {
@@ -41,6 +38,13 @@ func (s *Store) CreateSession(ctx context.Context, in storage.NewSession) error 
 		return nil
 	})
 	return wrap("create session", err)
+}
+
+func insertSession(tx *wtx, sess storage.Session) error {
+	_, err := tx.Exec(`INSERT INTO sessions (`+sessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		sess.ID, sess.UserID, sess.TenantID, sess.Provider, sess.Scope, roles(sess.Roles), sess.Facts, sess.SSOID, sess.Nonce,
+		millis(sess.AuthTime), millis(sess.CreatedAt), millis(sess.ExpiresAt), millis(sess.RevokedAt))
+	return err
 }
 
 // GetSession returns the session whether revoked or expired; judging that
