@@ -55,6 +55,7 @@ func TestSSOCookie(t *testing.T) {
 	store := &memSSO{sessions: map[string]storage.SSOSession{}}
 	f := newTestFlowWithKey(t, "https://auth.example.com", testStateKey, func(c *Config) {
 		c.SSO = SSOConfig{Enabled: true, IdleTTL: time.Hour, MaxTTL: 24 * time.Hour, Store: store}
+		c.Grants = fakeGrants{states: c.Grants.(fakeGrants).states, sso: store}
 		a := c.Directory.(testDirectory).apps["app"]
 		a.Judge = func([]byte) ([]string, bool) { return nil, true }
 	})

@@ -27,6 +27,11 @@ func (s *Store) CreateSession(ctx context.Context, in storage.NewSession) error 
 				return err
 			}
 		}
+		if in.SSO != nil {
+			if err := putSSO(tx, *in.SSO); err != nil {
+				return err
+			}
+		}
 		if err := insertSession(tx, sess); err != nil {
 			return err
 		}

@@ -62,6 +62,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"ListUserSessions", testListUserSessions},
 		{"RevokeTenantSessions", testRevokeTenantSessions},
 		{"SSOSession", testSSOSession},
+		{"SessionWithSSO", testSessionWithSSO},
 		{"RevokeSSOSession", testRevokeSSOSession},
 		{"LogoutOutbox", testLogoutOutbox},
 		{"ClaimLogoutsConcurrently", testClaimLogoutsConcurrently},
