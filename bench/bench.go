@@ -179,6 +179,11 @@ func (b *bench) runStore(ctx context.Context, store string) error {
 			return err
 		}
 	}
+	if b.opts.tenants > 0 {
+		if err := b.createTenants(ctx, dbURL, issuer, b.opts.tenants); err != nil {
+			return err
+		}
+	}
 	spec.logPath += ".restart"
 	br, restart, err := startBroker(ctx, spec, issuer)
 	if err != nil {
@@ -188,8 +193,8 @@ func (b *bench) runStore(ctx context.Context, store string) error {
 	br.pprofURL = pprofURL
 	fmt.Fprintf(b.out, "%s: ready in %s on a fresh database, %s on restart\n", name, fmtDur(cold), fmtDur(restart))
 
-	a := &agent{broker: issuer, users: b.opts.users}
-	var sessions []string // check and me share them
+	a := &agent{broker: issuer, users: b.opts.users, apps: &tenantCycle{n: b.opts.tenants}}
+	var sessions []tokenResponse // check and me share them
 	for _, sc := range b.opts.scenarios {
 		if err := b.runScenario(ctx, store, sc, br, a, &sessions); err != nil {
 			return err

@@ -31,24 +31,18 @@ const (
 // migrated and does not use meanwhile, and reports how long it took.
 func (b *bench) fill(ctx context.Context, dbURL string, n int) error {
 	began := time.Now()
-	var (
-		st      storage.Filler
-		closeFn func() error
-		workers = 1
-	)
-	switch {
-	case strings.HasPrefix(dbURL, "sqlite:"):
-		s, err := sqlite.Open(ctx, strings.TrimPrefix(dbURL, "sqlite:"))
-		if err != nil {
-			return err
-		}
-		st, closeFn = s, s.Close
-	default:
-		s, err := postgres.Open(ctx, dbURL)
-		if err != nil {
-			return err
-		}
-		st, closeFn, workers = s, s.Close, fillWorkers
+	s, err := openStore(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	st, ok := s.(storage.Filler)
+	if !ok {
+		s.Close()
+		return fmt.Errorf("-fill: %T cannot fill", s)
+	}
+	closeFn, workers := s.Close, 1
+	if !strings.HasPrefix(dbURL, "sqlite:") {
+		workers = fillWorkers
 	}
 	batches := make(chan int)
 	errs := make(chan error, workers)
@@ -63,7 +57,6 @@ func (b *bench) fill(ctx context.Context, dbURL string, n int) error {
 			}
 		})
 	}
-	var err error
 feed:
 	for first := 0; first < n; first += fillBatch {
 		select {
@@ -93,6 +86,15 @@ feed:
 	fmt.Fprintf(b.out, "  filled %d users, identities, sessions and live refresh tokens in %s (%.0f accounts/s)\n",
 		n, d.Round(time.Millisecond), float64(n)/d.Seconds())
 	return nil
+}
+
+// openStore opens the database at dbURL with the broker's own store code,
+// as the broker would (migrations included, none left to run).
+func openStore(ctx context.Context, dbURL string) (storage.Store, error) {
+	if path, ok := strings.CutPrefix(dbURL, "sqlite:"); ok {
+		return sqlite.Open(ctx, path)
+	}
+	return postgres.Open(ctx, dbURL)
 }
 
 // fillAccounts makes accounts first to first+n-1, signed in over the 30

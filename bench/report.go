@@ -72,6 +72,9 @@ func (b *bench) report(w io.Writer) {
 	if o.fill > 0 {
 		fmt.Fprintf(w, "; database pre-filled with %d users, sessions and live refresh tokens", o.fill)
 	}
+	if o.tenants > 0 {
+		fmt.Fprintf(w, "; sign-ins spread over %d runtime tenants", o.tenants)
+	}
 	fmt.Fprint(w, ".\n\n")
 
 	fmt.Fprintln(w, "| scenario | store | workers | CPU/op: server + postgres | req/s | p50 | p99 | errors | broker peak RSS | CPU cores: server / postgres / client / fake / other | note |")
