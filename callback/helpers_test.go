@@ -132,13 +132,18 @@ type fakeGrants struct {
 }
 
 func (g fakeGrants) IssueCode(ctx context.Context, cg tokens.CodeGrant) (string, string, error) {
-	if err := g.states.UseLoginState(ctx, cg.LoginState.ID, cg.LoginState.ExpiresAt); err != nil {
+	// All or nothing, as in one transaction: the state is spent last,
+	// once nothing else can fail.
+	if err := g.states.CheckLoginState(ctx, cg.LoginState.ID, cg.LoginState.ExpiresAt); err != nil {
 		return "", "", err
 	}
 	if cg.SSO != nil && g.sso != nil {
 		if err := g.sso.PutSSOSession(ctx, *cg.SSO); err != nil {
 			return "", "", err
 		}
+	}
+	if err := g.states.UseLoginState(ctx, cg.LoginState.ID, cg.LoginState.ExpiresAt); err != nil {
+		return "", "", err
 	}
 	return "broker-code", "sid-1", nil
 }
