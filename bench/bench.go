@@ -30,6 +30,7 @@ type bench struct {
 	// in use: cleanup stops and drops them if a run ends early.
 	live   *brokerProc
 	schema *pgSchema
+	pg     *pgProcs // the PostgreSQL processes working for schema's broker
 
 	machine machine
 	rows    []row
@@ -115,6 +116,7 @@ func (b *bench) cleanup() {
 		}
 	}
 	report(b.live.stop())
+	b.pg.close()
 	report(b.schema.drop())
 	report(b.bare.stop())
 	report(b.fake.stop())
@@ -144,7 +146,7 @@ func (b *bench) startBare() error {
 // runStore starts a broker on a fresh database of that store and runs
 // every scenario against it.
 func (b *bench) runStore(ctx context.Context, store string) error {
-	spec, issuer, _, err := b.prepareStore(ctx, store)
+	spec, issuer, dbURL, err := b.prepareStore(ctx, store)
 	if err != nil {
 		return err
 	}
@@ -172,6 +174,16 @@ func (b *bench) runStore(ctx context.Context, store string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w%s", name, err, first.logTail())
 	}
+	if b.opts.fill > 0 {
+		if err := b.fill(ctx, dbURL, b.opts.fill); err != nil {
+			return err
+		}
+	}
+	if b.opts.tenants > 0 {
+		if err := b.createTenants(ctx, dbURL, issuer, b.opts.tenants); err != nil {
+			return err
+		}
+	}
 	spec.logPath += ".restart"
 	br, restart, err := startBroker(ctx, spec, issuer)
 	if err != nil {
@@ -181,8 +193,8 @@ func (b *bench) runStore(ctx context.Context, store string) error {
 	br.pprofURL = pprofURL
 	fmt.Fprintf(b.out, "%s: ready in %s on a fresh database, %s on restart\n", name, fmtDur(cold), fmtDur(restart))
 
-	a := &agent{broker: issuer, users: b.opts.users}
-	var sessions []string // check and me share them
+	a := &agent{broker: issuer, users: b.opts.users, apps: &tenantCycle{n: b.opts.tenants}}
+	var sessions []tokenResponse // check and me share them
 	for _, sc := range b.opts.scenarios {
 		if err := b.runScenario(ctx, store, sc, br, a, &sessions); err != nil {
 			return err
@@ -203,6 +215,8 @@ func (b *bench) dropSchema() error {
 	if b.schema == nil {
 		return nil
 	}
+	b.pg.close()
+	b.pg = nil
 	err := b.schema.drop()
 	b.schema = nil
 	return err
@@ -221,6 +235,9 @@ func (b *bench) prepareStore(ctx context.Context, store string) (spec childSpec,
 		}
 		b.schema = s
 		b.machine.postgres = s.version(ctx)
+		if b.pg, err = watchPostgres(ctx, b.opts.postgres, s.name); err != nil {
+			return spec, "", "", err
+		}
 		dbURL = s.url
 	}
 	port, err := freePort()
@@ -243,8 +260,8 @@ func (b *bench) prepareStore(ctx context.Context, store string) (spec childSpec,
 // add records a row and prints it at once, so progress shows.
 func (b *bench) add(r row) {
 	b.rows = append(b.rows, r)
-	fmt.Fprintf(b.out, "  %-20s %-8s %4d workers %8.0f/s  p50 %-8s p99 %-8s errors %d  CPU %s%s",
-		r.scenario, r.store, r.workers, r.st.rate(), fmtDur(r.st.percentile(50)), fmtDur(r.st.percentile(99)),
+	fmt.Fprintf(b.out, "  %-20s %-8s %4d workers  CPU/op %s  %8.0f/s  p50 %-8s p99 %-8s errors %d  CPU %s%s",
+		r.scenario, r.store, r.workers, r.cpuPerOp(), r.st.rate(), fmtDur(r.st.percentile(50)), fmtDur(r.st.percentile(99)),
 		r.st.errors, r.cpu, fmtRSSNote(r.rss))
 	if note := b.note(r); note != "" {
 		fmt.Fprint(b.out, "  ", note)

@@ -18,6 +18,7 @@ import (
 type tokenResponse struct {
 	AccessToken  string `json:"access_token"`
 	RefreshToken string `json:"refresh_token"`
+	tenant       string // the app the tokens were issued to (its client_id)
 }
 
 // agent plays the tenant app and its users' browsers against one broker.
@@ -26,6 +27,7 @@ type agent struct {
 	broker string // the broker's base URL (its issuer)
 	users  int
 	next   atomic.Uint64 // the next user to sign in, round robin
+	apps   *tenantCycle  // the app each sign-in is for; nil: the one of config.toml
 }
 
 // nextUser picks the next of the fake upstreams' users.
@@ -38,8 +40,9 @@ func (a *agent) nextUser() int { return int(a.next.Add(1) % uint64(a.users)) }
 func (a *agent) signIn(ctx context.Context, provider string, user int) (tokenResponse, error) {
 	verifier := oauth2.GenerateVerifier()
 	state := rand.Text()
+	app := a.apps.pick()
 	q := url.Values{
-		"response_type": {"code"}, "client_id": {tenantID}, "redirect_uri": {appRedirect},
+		"response_type": {"code"}, "client_id": {app}, "redirect_uri": {appRedirect},
 		"scope": {"openid email profile"}, "state": {state},
 		"code_challenge": {oauth2.S256ChallengeFromVerifier(verifier)}, "code_challenge_method": {"S256"},
 	}
@@ -99,18 +102,19 @@ func (a *agent) signIn(ctx context.Context, provider string, user int) (tokenRes
 	// 4. The app redeems the code with its PKCE verifier.
 	form := url.Values{
 		"grant_type": {"authorization_code"}, "code": {bq.Get("code")}, "redirect_uri": {appRedirect},
-		"client_id": {tenantID}, "code_verifier": {verifier},
+		"client_id": {app}, "code_verifier": {verifier},
 	}
 	return a.token(ctx, form)
 }
 
-// refresh rotates a refresh token at POST /token.
-func (a *agent) refresh(ctx context.Context, refreshToken string) (tokenResponse, error) {
+// refresh rotates the refresh token of tr at POST /token, as tr's app.
+func (a *agent) refresh(ctx context.Context, tr tokenResponse) (tokenResponse, error) {
 	return a.token(ctx, url.Values{
-		"grant_type": {"refresh_token"}, "refresh_token": {refreshToken}, "client_id": {tenantID},
+		"grant_type": {"refresh_token"}, "refresh_token": {tr.RefreshToken}, "client_id": {tr.tenant},
 	})
 }
 
+// token posts form, whose client_id is the app's, to /token.
 func (a *agent) token(ctx context.Context, form url.Values) (tokenResponse, error) {
 	resp, err := a.send(ctx, http.MethodPost, a.broker+"/token",
 		[]string{"Content-Type: application/x-www-form-urlencoded"}, []byte(form.Encode()), http.StatusOK)
@@ -124,12 +128,14 @@ func (a *agent) token(ctx context.Context, form url.Values) (tokenResponse, erro
 	if tr.AccessToken == "" || tr.RefreshToken == "" {
 		return tokenResponse{}, errors.New("POST /token: no access_token or refresh_token")
 	}
+	tr.tenant = form.Get("client_id")
 	return tr, nil
 }
 
-// bearerGet is an app's call with an access token: it must answer 200.
-func (a *agent) bearerGet(ctx context.Context, u, accessToken string) error {
-	_, err := a.send(ctx, http.MethodGet, u, []string{"Authorization: Bearer " + accessToken, "X-Tenant-ID: " + tenantID}, nil, http.StatusOK)
+// bearerGet is an app's call with the access token of tr: it must answer
+// 200.
+func (a *agent) bearerGet(ctx context.Context, u string, tr tokenResponse) error {
+	_, err := a.send(ctx, http.MethodGet, u, []string{"Authorization: Bearer " + tr.AccessToken, "X-Tenant-ID: " + tr.tenant}, nil, http.StatusOK)
 	return err
 }
 

@@ -22,15 +22,31 @@ type cpuSample struct {
 	postgres    map[int]int64    // and of each PostgreSQL server process
 }
 
-// cpuUse is a scenario's CPU, in cores (1.0 = one core busy throughout).
+// cpuUse is a scenario's CPU, in cores (1.0 = one core busy throughout),
+// and the broker's and PostgreSQL's in CPU seconds, which divided by the
+// operations done are the CPU time per operation: the figure that other
+// processes on the machine disturb least.
 type cpuUse struct {
 	ok                                     bool
 	broker, postgres, client, fake, others float64
+	brokerSec, postgresSec                 float64
+}
+
+// perOp is the broker's and PostgreSQL's CPU time per operation over ops
+// operations; ok false if unknown.
+func (u cpuUse) perOp(ops int) (broker, postgres time.Duration, ok bool) {
+	if !u.ok || ops <= 0 {
+		return 0, 0, false
+	}
+	per := func(sec float64) time.Duration { return time.Duration(sec / float64(ops) * 1e9) }
+	return per(u.brokerSec), per(u.postgresSec), true
 }
 
 // sampleCPU reads /proc/stat and each process's /proc/<pid>/stat. pids
-// maps "broker", "client" and "fake" to process ids.
-func sampleCPU(pids map[string]int) cpuSample {
+// maps "broker", "client" and "fake" to process ids. pg lists the
+// PostgreSQL processes to count (see pgProcs); nil counts none: on SQLite
+// the server's work is other processes' (other tests sharing it).
+func sampleCPU(pids map[string]int, pg *pgProcs) cpuSample {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
 		return cpuSample{}
@@ -54,7 +70,7 @@ func sampleCPU(pids map[string]int) cpuSample {
 	for name, pid := range pids {
 		s.procs[name] = procTicks(pid)
 	}
-	s.postgres = postgresTicks()
+	s.postgres = pg.ticks()
 	return s
 }
 
@@ -114,6 +130,7 @@ func (s cpuSample) since(s0 cpuSample, cores int) cpuUse {
 		switch name {
 		case "broker":
 			u.broker = cores1(d)
+			u.brokerSec = float64(d) / userHZ
 		case "client":
 			u.client = cores1(d)
 		case "fake":
@@ -127,6 +144,7 @@ func (s cpuSample) since(s0 cpuSample, cores int) cpuUse {
 		pg += t - s0.postgres[pid]
 	}
 	u.postgres = cores1(pg)
+	u.postgresSec = float64(pg) / userHZ
 	u.others = max(0, cores1(s.busy-s0.busy-ours-pg))
 	return u
 }
@@ -138,12 +156,13 @@ func (u cpuUse) String() string {
 	return fmt.Sprintf("%.2f / %.2f / %.2f / %.2f / %.2f", u.broker, u.postgres, u.client, u.fake, u.others)
 }
 
-// weigh averages u over du and v over dv.
+// weigh averages u over du and v over dv, and adds their CPU seconds.
 func (u cpuUse) weigh(du time.Duration, v cpuUse, dv time.Duration) cpuUse {
 	if !u.ok || !v.ok || du+dv <= 0 {
 		return cpuUse{}
 	}
 	avg := func(a, b float64) float64 { return (a*du.Seconds() + b*dv.Seconds()) / (du + dv).Seconds() }
 	return cpuUse{ok: true, broker: avg(u.broker, v.broker), postgres: avg(u.postgres, v.postgres),
-		client: avg(u.client, v.client), fake: avg(u.fake, v.fake), others: avg(u.others, v.others)}
+		client: avg(u.client, v.client), fake: avg(u.fake, v.fake), others: avg(u.others, v.others),
+		brokerSec: u.brokerSec + v.brokerSec, postgresSec: u.postgresSec + v.postgresSec}
 }

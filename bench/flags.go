@@ -92,6 +92,8 @@ type options struct {
 	revoked     int // > 0: measure starts with this many stored revocations instead
 	revokedSpan time.Duration
 	claims      int      // custom claims of the bench tenant (claims.go)
+	fill        int      // accounts stored before the scenarios (fill.go)
+	tenants     int      // runtime tenants the load spreads over (tenants.go)
 	args        []string // as given, for the report
 }
 
@@ -127,6 +129,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.revoked, "revoked", 0, "instead of the scenarios: store this many revoked sessions (over -revoked-span) and measure the broker's start, RSS and idle CPU before and after")
 	fs.DurationVar(&o.revokedSpan, "revoked-span", 30*24*time.Hour, "-revoked: the revocations are spread evenly over this much time before now (0: all at once, a burst)")
 	fs.IntVar(&o.claims, "claims", 0, "give the bench tenant this many custom claims (CEL expressions, [[tenants.claims]]), evaluated at every login and refresh; at most 32")
+	fs.IntVar(&o.fill, "fill", 0, "before the scenarios, store this many users, each with an identity, a session and a live refresh token (through the store's own code, in batches)")
+	fs.IntVar(&o.tenants, "tenants", 0, "create this many runtime tenants (as the admin API does) before the scenarios, and spread the sign-ins over them in turn; 0: the one tenant of config.toml")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -178,6 +182,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("-soak and -revoked are separate runs")
 	case o.revokedSpan < 0 || o.revokedSpan > 80*24*time.Hour:
 		return nil, fmt.Errorf("-revoked-span: want 0 to 80 days (sessions end 90 days after their revocation)")
+	case o.fill < 0 || o.fill > 10_000_000:
+		return nil, fmt.Errorf("-fill: want 0 to 10000000")
+	case (o.fill > 0 || o.tenants > 0) && (o.soak > 0 || o.revoked > 0):
+		return nil, fmt.Errorf("-fill and -tenants apply to the scenarios, not to -soak or -revoked")
+	case o.tenants < 0 || o.tenants > 100_000:
+		return nil, fmt.Errorf("-tenants: want 0 to 100000")
 	case o.revoked < 0 || o.revoked > 10_000_000:
 		return nil, fmt.Errorf("-revoked: want 0 to 10000000")
 	case o.claims < 0 || o.claims > maxBenchClaims:

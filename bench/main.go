@@ -11,15 +11,18 @@
 // package providertest, -serve-bare a bare Echo handler that only answers
 // 200, the ceiling /auth/check is compared with. Each scenario then runs
 // for a fixed time at a fixed concurrency, and a Markdown table reports
-// requests per second, p50, p99, errors and the broker's peak RSS, with
-// where the CPU went. BENCHMARKS.md keeps the latest table.
+// the CPU time per operation, requests per second, p50, p99, errors and
+// the broker's peak RSS, with where the CPU went. BENCHMARKS.md keeps the latest table.
 //
 // Files: flags.go the command line; bench.go the run (processes, stores);
 // scenario.go what each scenario does; measure.go and load.go the timed
 // phases and their statistics; client.go the app and browser requests,
 // h1.go the HTTP/1.1 client they go through;
 // broker.go, child.go, fake.go, bare.go, pg.go the processes and the
-// schema; cpu.go, profile.go, report.go what is measured and printed.
+// schema; cpu.go, pgcpu.go, profile.go, report.go what is measured and
+// printed (CPU time per operation of the broker and of its PostgreSQL
+// backends first); fill.go (-fill) and tenants.go (-tenants) what is in
+// the database before the scenarios.
 // Two other runs (issue 14) replace the scenarios: soak.go (-soak: a
 // mixed load for minutes, sampling RSS, goroutines and open FDs for
 // their slopes) and revoked.go (-revoked: a start over many stored

@@ -49,12 +49,12 @@ func (b *bench) measure(ctx context.Context, workers int, loads []load, prof *pr
 	for range n {
 		for i, l := range loads {
 			pids := map[string]int{"broker": l.server, "client": os.Getpid(), "fake": b.fake.pid()}
-			before := sampleCPU(pids)
+			before := sampleCPU(pids, b.pg)
 			st, err := phase(ctx, workers, slice, l.do)
 			if err != nil {
 				return nil, err
 			}
-			cpu := sampleCPU(pids).since(before, b.machine.cores)
+			cpu := sampleCPU(pids, b.pg).since(before, b.machine.cores)
 			if res[i].st == nil {
 				res[i] = measured{st, cpu}
 				continue
@@ -79,13 +79,13 @@ func (b *bench) waitIdle(ctx context.Context, loads []load) error {
 	}
 	deadline := time.Now().Add(b.opts.waitIdle)
 	for said := false; ; said = true {
-		before := sampleCPU(pids)
+		before := sampleCPU(pids, b.pg)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(time.Second):
 		}
-		u := sampleCPU(pids).since(before, b.machine.cores)
+		u := sampleCPU(pids, b.pg).since(before, b.machine.cores)
 		busy := u.postgres + u.others // nothing loads PostgreSQL now
 		switch {
 		case !u.ok || busy < disturbed:

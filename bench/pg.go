@@ -37,6 +37,8 @@ func createSchema(ctx context.Context, server string) (*pgSchema, error) {
 	// The broker keeps its tables in the first schema of search_path.
 	q := u.Query()
 	q.Set("search_path", s.name)
+	// Its backends are found by this name (pgProcs).
+	q.Set("application_name", s.name)
 	u.RawQuery = q.Encode()
 	s.url = u.String()
 	return s, nil

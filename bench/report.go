@@ -68,16 +68,24 @@ func (b *bench) report(w io.Writer) {
 	}
 	fmt.Fprintf(w, ". Load generator, fake upstreams and broker share these cores.\n")
 	fmt.Fprintf(w, "Broker: %s. Command: `%s`.\n", b.version, strings.Join(append([]string{"go run ./bench"}, o.args...), " "))
-	fmt.Fprintf(w, "Each scenario: %s measured after %s warm-up; %d sessions for check and me; %d upstream users; fake OIDC ID tokens %s.\n\n", o.duration, o.warmup, o.sessions, o.users, o.fakeAlg)
+	fmt.Fprintf(w, "Each scenario: %s measured after %s warm-up; %d sessions for check and me; %d upstream users; fake OIDC ID tokens %s", o.duration, o.warmup, o.sessions, o.users, o.fakeAlg)
+	if o.fill > 0 {
+		fmt.Fprintf(w, "; database pre-filled with %d users, sessions and live refresh tokens", o.fill)
+	}
+	if o.tenants > 0 {
+		fmt.Fprintf(w, "; sign-ins spread over %d runtime tenants", o.tenants)
+	}
+	fmt.Fprint(w, ".\n\n")
 
-	fmt.Fprintln(w, "| scenario | store | workers | req/s | p50 | p99 | errors | broker peak RSS | CPU cores: server / postgres / client / fake / other | note |")
-	fmt.Fprintln(w, "| --- | --- | --: | --: | --: | --: | --: | --: | --: | --- |")
+	fmt.Fprintln(w, "| scenario | store | workers | CPU/op: server + postgres | req/s | p50 | p99 | errors | broker peak RSS | CPU cores: server / postgres / client / fake / other | note |")
+	fmt.Fprintln(w, "| --- | --- | --: | --: | --: | --: | --: | --: | --: | --: | --- |")
 	for _, r := range b.rows {
-		fmt.Fprintf(w, "| %s | %s | %d | %.0f | %s | %s | %d | %s | %s | %s |\n",
-			r.scenario, r.store, r.workers, r.st.rate(), fmtDur(r.st.percentile(50)), fmtDur(r.st.percentile(99)),
+		fmt.Fprintf(w, "| %s | %s | %d | %s | %.0f | %s | %s | %d | %s | %s | %s |\n",
+			r.scenario, r.store, r.workers, r.cpuPerOp(), r.st.rate(), fmtDur(r.st.percentile(50)), fmtDur(r.st.percentile(99)),
 			r.st.errors, fmtRSS(r.rss), r.cpu, b.note(r))
 	}
-	fmt.Fprintln(w, "\nCPU cores: where the machine's time went during the measured phase; server is the broker (the bare Echo process in the ceiling row), postgres the PostgreSQL server's processes, client this tool's load generator, fake the fake upstreams, other anything else on the machine (near 0 in a clean run).")
+	fmt.Fprintln(w, "\nCPU/op: the CPU time (user + system, from /proc) the server process (the broker; the bare Echo process in the ceiling row) spent per successful operation during the measured phase, plus on PostgreSQL that of the broker's backends and the server's WAL writer, checkpointer, background writer and autovacuum workers; it moves far less than req/s when other processes share the machine.")
+	fmt.Fprintln(w, "CPU cores: where the machine's time went during the measured phase; server is the broker (the bare Echo process in the ceiling row), postgres the PostgreSQL server's processes, client this tool's load generator, fake the fake upstreams, other anything else on the machine (near 0 in a clean run).")
 	if len(b.starts) > 0 {
 		fmt.Fprintln(w, "\n| store | start to ready, fresh database | start to ready, restart | broker peak RSS (VmHWM) |")
 		fmt.Fprintln(w, "| --- | --: | --: | --: |")
@@ -203,6 +211,19 @@ func (b *bench) targets() []target {
 	}
 	ts = append(ts, target{"zero errors", fmt.Sprint(errs), errs == 0})
 	return ts
+}
+
+// cpuPerOp is the row's CPU per op: the server's, plus PostgreSQL's and
+// their sum when PostgreSQL did any work.
+func (r row) cpuPerOp() string {
+	server, pg, ok := r.cpu.perOp(r.st.ok)
+	switch {
+	case !ok:
+		return "n/a"
+	case pg <= 0:
+		return fmtDur(server)
+	}
+	return fmt.Sprintf("%s + %s = %s", fmtDur(server), fmtDur(pg), fmtDur(server+pg))
 }
 
 // fmtDur prints a latency with three significant digits or so.

@@ -12,7 +12,7 @@ const remeasures = 2
 
 // runScenario prepares what the scenario needs (signed-in sessions,
 // refresh chains), measures it and adds its row.
-func (b *bench) runScenario(ctx context.Context, store, name string, br *brokerProc, a *agent, sessions *[]string) error {
+func (b *bench) runScenario(ctx context.Context, store, name string, br *brokerProc, a *agent, sessions *[]tokenResponse) error {
 	workers := b.opts.workers(store, name)
 	a.hc = newH1Client(b.opts.timeout)
 	defer a.hc.closeIdle()
@@ -22,10 +22,10 @@ func (b *bench) runScenario(ctx context.Context, store, name string, br *brokerP
 	switch name {
 	case scenarioCheck, scenarioMe:
 		if *sessions == nil {
-			tokens := make([]string, b.opts.sessions)
+			tokens := make([]tokenResponse, b.opts.sessions)
 			err := parallel(ctx, len(tokens), workers, func(ctx context.Context, i int) error {
-				tr, err := a.signIn(ctx, "github", a.nextUser())
-				tokens[i] = tr.AccessToken
+				var err error
+				tokens[i], err = a.signIn(ctx, "github", a.nextUser())
 				return err
 			})
 			if err != nil {
@@ -45,10 +45,10 @@ func (b *bench) runScenario(ctx context.Context, store, name string, br *brokerP
 	case scenarioRefresh:
 		// Every worker rotates a chain of its own, so no two requests
 		// race for one token.
-		chains := make([]string, workers)
+		chains := make([]tokenResponse, workers)
 		err := parallel(ctx, workers, workers, func(ctx context.Context, i int) error {
-			tr, err := a.signIn(ctx, "github", a.nextUser())
-			chains[i] = tr.RefreshToken
+			var err error
+			chains[i], err = a.signIn(ctx, "github", a.nextUser())
 			return err
 		})
 		if err != nil {
@@ -60,11 +60,11 @@ func (b *bench) runScenario(ctx context.Context, store, name string, br *brokerP
 				// The error counts; the chain starts over from a new
 				// sign-in (not timed: failed ops have no latency).
 				if fresh, err := a.signIn(ctx, "github", a.nextUser()); err == nil {
-					chains[w] = fresh.RefreshToken
+					chains[w] = fresh
 				}
 				return err
 			}
-			chains[w] = tr.RefreshToken
+			chains[w] = tr
 			return nil
 		}
 
@@ -145,11 +145,11 @@ func (b *bench) runScenario(ctx context.Context, store, name string, br *brokerP
 	return nil
 }
 
-// roundRobin hands out the signed-in sessions' access tokens in turn, to
-// any number of workers.
+// roundRobin hands out the signed-in sessions' tokens in turn, to any
+// number of workers.
 type roundRobin struct {
-	tokens []string
+	tokens []tokenResponse
 	n      atomic.Uint64
 }
 
-func (r *roundRobin) next() string { return r.tokens[r.n.Add(1)%uint64(len(r.tokens))] }
+func (r *roundRobin) next() tokenResponse { return r.tokens[r.n.Add(1)%uint64(len(r.tokens))] }

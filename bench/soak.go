@@ -92,13 +92,13 @@ func (b *bench) soakStore(ctx context.Context, store string) error {
 					continue
 				}
 				for range 3 {
-					count(a.bearerGet(load, check, tr.AccessToken))
+					count(a.bearerGet(load, check, tr))
 				}
-				next, err := a.refresh(load, tr.RefreshToken)
+				next, err := a.refresh(load, tr)
 				if !count(err) {
 					continue
 				}
-				count(a.bearerGet(load, check, next.AccessToken))
+				count(a.bearerGet(load, check, next))
 			}
 		})
 	}

@@ -149,13 +149,27 @@ func (h *Handler) callback(c echo.Context) error {
 		h.log.Info("sign-in refused: user disabled", "tenant", tenant.ID, "provider", f.Provider, "user", user.ID)
 		return deny(oautherr.AccessDenied, "this account is disabled")
 	}
-	// The broker session goes first, so that the app session names it.
-	ssoID := h.startSSO(c, user, f.Provider, verdict.Facts, f.WantGroups)
-	brokerCode, sid, err := h.cfg.Grants.IssueCode(ctx, tokens.CodeGrant{
+	// The broker session, the app session, its code and the spent login
+	// state: one write.
+	sso, ssoSecret := h.newSSO(c, user, f.Provider, verdict.Facts, f.WantGroups)
+	grant := tokens.CodeGrant{
 		UserID: user.ID, TenantID: tenant.ID, Provider: f.Provider, Scope: f.Scope,
 		Roles: verdict.Roles, Facts: verdict.Facts, Nonce: f.Nonce,
-		RedirectURI: f.RedirectURI, CodeChallenge: f.Challenge, LoginState: use, SSOID: ssoID,
-	})
+		RedirectURI: f.RedirectURI, CodeChallenge: f.Challenge, LoginState: use, SSO: sso,
+	}
+	brokerCode, sid, err := h.cfg.Grants.IssueCode(ctx, grant)
+	if sso != nil && err != nil && !errors.Is(err, storage.ErrAlreadyUsed) {
+		// A failure costs only the single sign-on (a logout that revoked
+		// the renewed broker session meanwhile, say): the write is made
+		// again without it.
+		h.log.Warn("broker session not stored; this sign-in has no single sign-on", "err", err)
+		grant.SSO = nil
+		brokerCode, sid, err = h.cfg.Grants.IssueCode(ctx, grant)
+		sso = nil
+	}
+	if sso != nil && err == nil {
+		h.setSSOCookie(c, ssoSecret, h.ssoMaxAge())
+	}
 	// Either this write recorded the state, or another callback's did.
 	spent = err == nil || errors.Is(err, storage.ErrAlreadyUsed)
 	switch {

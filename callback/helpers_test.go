@@ -123,11 +123,25 @@ func (u *fakeUsers) Resolve(context.Context, *providers.Identity) (storage.User,
 	return storage.User{ID: "user-1", Disabled: u.disabled}, nil
 }
 
-// fakeGrants issues one code, spending the grant's login state as the
-// store does, in the same write.
-type fakeGrants struct{ states *memStates }
+// fakeGrants issues one code, spending the grant's login state and
+// storing its broker session (into sso, when set) as the store does, in
+// the same write.
+type fakeGrants struct {
+	states *memStates
+	sso    *memSSO
+}
 
 func (g fakeGrants) IssueCode(ctx context.Context, cg tokens.CodeGrant) (string, string, error) {
+	// All or nothing, as in one transaction: the state is spent last,
+	// once nothing else can fail.
+	if err := g.states.CheckLoginState(ctx, cg.LoginState.ID, cg.LoginState.ExpiresAt); err != nil {
+		return "", "", err
+	}
+	if cg.SSO != nil && g.sso != nil {
+		if err := g.sso.PutSSOSession(ctx, *cg.SSO); err != nil {
+			return "", "", err
+		}
+	}
 	if err := g.states.UseLoginState(ctx, cg.LoginState.ID, cg.LoginState.ExpiresAt); err != nil {
 		return "", "", err
 	}
@@ -196,7 +210,7 @@ func newTestFlowWithKey(t testing.TB, issuer string, key []byte, options ...func
 	}
 	cfg := Config{
 		Issuer: issuer, LoginTTL: 10 * time.Minute, Directory: f.dir,
-		States: f.states, StateKey: key, Users: f.users, Grants: fakeGrants{f.states},
+		States: f.states, StateKey: key, Users: f.users, Grants: fakeGrants{states: f.states},
 		Now: func() time.Time { return f.now }, Logger: slog.New(slog.DiscardHandler),
 	}
 	for _, o := range options {

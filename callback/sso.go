@@ -27,9 +27,9 @@ import (
 // top-level navigations (how /authorize is reached) carry it cross-site;
 // over https it is __Host- prefixed: Secure, this host only, path /.
 
-// SSOStore keeps broker sessions and reads the users they sign in.
+// SSOStore reads broker sessions and the users they sign in; a sign-in
+// stores its broker session through Grants (tokens.CodeGrant.SSO).
 type SSOStore interface {
-	PutSSOSession(ctx context.Context, s storage.SSOSession) error
 	GetSSOSession(ctx context.Context, secretHash string) (storage.SSOSession, error)
 	TouchSSOSession(ctx context.Context, id string, idleExpiresAt time.Time) error
 	GetUser(ctx context.Context, id string) (storage.User, error)
@@ -162,14 +162,16 @@ func (h *Handler) answerFromSSO(c echo.Context, r *authRequest, si *signedIn) er
 	return h.redirectToApp(c, r.redirectURI, r.state, url.Values{"code": {code}})
 }
 
-// startSSO starts or renews this browser's broker session after a trip
-// upstream that signed in user, and returns its id. A live session of the
-// same user is renewed with a new secret (so the cookie changes at every
-// sign-in); another user's is left to expire, with its apps' sessions.
-// A failure costs only the single sign-on: it is logged, and "" returned.
-func (h *Handler) startSSO(c echo.Context, user storage.User, provider string, facts []byte, groupsKnown bool) string {
+// newSSO is the broker session this browser starts or renews after a trip
+// upstream that signed in user, and the cookie's secret; nil if single
+// sign-on is off. A live session of the same user is renewed with a new
+// secret (so the cookie changes at every sign-in); another user's is left
+// to expire, with its apps' sessions. The session is stored with the app
+// session, in one write (tokens.CodeGrant.SSO); the callback then sets
+// the cookie (setSSOCookie).
+func (h *Handler) newSSO(c echo.Context, user storage.User, provider string, facts []byte, groupsKnown bool) (*storage.SSOSession, string) {
 	if !h.cfg.SSO.Enabled {
-		return ""
+		return nil, ""
 	}
 	now := h.cfg.Now()
 	secret := tokens.NewOpaque()
@@ -181,13 +183,11 @@ func (h *Handler) startSSO(c echo.Context, user storage.User, provider string, f
 	if old, ok := h.browserSSO(c); ok && old.Live(now) && old.UserID == user.ID {
 		s.ID, s.CreatedAt = old.ID, old.CreatedAt
 	}
-	if err := h.cfg.SSO.Store.PutSSOSession(context.WithoutCancel(c.Request().Context()), s); err != nil {
-		h.log.Warn("broker session not stored; this sign-in has no single sign-on", "err", err)
-		return ""
-	}
-	h.setSSOCookie(c, secret, int(h.cfg.SSO.MaxTTL/time.Second))
-	return s.ID
+	return &s, secret
 }
+
+// ssoMaxAge is the broker session cookie's Max-Age, in seconds.
+func (h *Handler) ssoMaxAge() int { return int(h.cfg.SSO.MaxTTL / time.Second) }
 
 // continueAs is the chooser's first button when the browser's broker
 // session can answer r: "Continue as alice@acme.com".

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,11 +17,15 @@ import (
 type memSSO struct {
 	mu       sync.Mutex
 	sessions map[string]storage.SSOSession // by secret hash
+	refuse   bool                          // PutSSOSession fails as for a revoked session
 }
 
 func (m *memSSO) PutSSOSession(_ context.Context, s storage.SSOSession) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.refuse {
+		return storage.ErrRevoked
+	}
 	for h, old := range m.sessions {
 		if old.ID == s.ID {
 			delete(m.sessions, h)
@@ -55,6 +60,7 @@ func TestSSOCookie(t *testing.T) {
 	store := &memSSO{sessions: map[string]storage.SSOSession{}}
 	f := newTestFlowWithKey(t, "https://auth.example.com", testStateKey, func(c *Config) {
 		c.SSO = SSOConfig{Enabled: true, IdleTTL: time.Hour, MaxTTL: 24 * time.Hour, Store: store}
+		c.Grants = fakeGrants{states: c.Grants.(fakeGrants).states, sso: store}
 		a := c.Directory.(testDirectory).apps["app"]
 		a.Judge = func([]byte) ([]string, bool) { return nil, true }
 	})
@@ -100,5 +106,31 @@ func TestSSOCookie(t *testing.T) {
 	f.now = f.now.Add(time.Hour)
 	if q := silent(sso); q.Get("error") != "login_required" {
 		t.Errorf("prompt=none after idle_ttl: %v, want login_required", q)
+	}
+}
+
+// TestSSOFailureCostsOnlySSO: when the broker session cannot be stored with
+// the sign-in's write (renewing one a logout revoked meanwhile), the
+// sign-in is written again without it: the app gets its code, the browser
+// no broker session cookie.
+func TestSSOFailureCostsOnlySSO(t *testing.T) {
+	store := &memSSO{sessions: map[string]storage.SSOSession{}, refuse: true}
+	f := newTestFlowWithKey(t, "https://auth.example.com", testStateKey, func(c *Config) {
+		c.SSO = SSOConfig{Enabled: true, IdleTTL: time.Hour, MaxTTL: 24 * time.Hour, Store: store}
+		c.Grants = fakeGrants{states: c.Grants.(fakeGrants).states, sso: store}
+	})
+	state, binding := f.start(t)
+	w := f.serve("/auth/fake/callback", url.Values{"state": {state}, "code": {"good"}}.Encode(), binding)
+	loc, err := url.Parse(w.Header().Get("Location"))
+	if w.Code != http.StatusFound || err != nil || loc.Query().Get("code") != "broker-code" {
+		t.Fatalf("callback: %d %q, want a redirect with the code", w.Code, w.Header().Get("Location"))
+	}
+	for _, c := range w.Result().Cookies() {
+		if strings.Contains(c.Name, "broker_sso") && c.MaxAge >= 0 {
+			t.Errorf("broker session cookie %s set though no broker session was stored", c.Name)
+		}
+	}
+	if len(store.sessions) != 0 {
+		t.Errorf("store holds %v, want no broker session", store.sessions)
 	}
 }

@@ -65,6 +65,10 @@ type Users interface {
 	// picture, username) and UpdatedAt.
 	UpdateUser(ctx context.Context, u User) error
 	GetIdentity(ctx context.Context, provider, subject string) (Identity, error)
+	// GetIdentityUser returns the identity (provider, subject) and its
+	// user in one read: what every returning sign-in needs first.
+	// ErrNotFound if the identity is unknown or its user deleted.
+	GetIdentityUser(ctx context.Context, provider, subject string) (Identity, User, error)
 	// AddIdentity links a new identity; ErrAlreadyExists if (provider,
 	// subject) exists, ErrNotFound if UserID names no user.
 	AddIdentity(ctx context.Context, id Identity) error
@@ -172,6 +176,11 @@ type NewSession struct {
 	// the session: the sign-in that the session completes spends its
 	// login state in the same write (see LoginStates).
 	LoginState UsedLoginState
+	// SSO, when set, is the broker session the sign-in starts or renews,
+	// stored first as SSOSessions.PutSSOSession stores it, in the same
+	// transaction: one write for all a sign-in stores. Session.SSOID
+	// names it.
+	SSO *SSOSession
 }
 
 // Sessions stores sessions.
@@ -179,7 +188,8 @@ type Sessions interface {
 	// CreateSession stores in. Nothing is stored if any part fails:
 	// ErrAlreadyUsed if in.LoginState was used already, ErrNotFound if
 	// the session's UserID names no user, ErrAlreadyExists if the session
-	// or a code exists.
+	// or a code exists (or in.SSO's SecretHash is another broker
+	// session's), ErrRevoked if in.SSO names a revoked broker session.
 	CreateSession(ctx context.Context, in NewSession) error
 	GetSession(ctx context.Context, id string) (Session, error)
 	// RevokeSession sets RevokedAt (if not yet set). ErrNotFound if unknown.

@@ -163,6 +163,11 @@ type CodeGrant struct {
 	// was spent already, nothing is stored and the error wraps
 	// storage.ErrAlreadyUsed.
 	LoginState storage.UsedLoginState
+	// SSO, when set, is the broker session the sign-in starts or renews,
+	// stored in the same write (storage.NewSession.SSO); SSOID is then
+	// its ID. If it names a revoked broker session, nothing is stored and
+	// the error wraps storage.ErrRevoked.
+	SSO *storage.SSOSession
 }
 
 // IssueCode records the session of a completed sign-in together with the
@@ -174,6 +179,9 @@ func (s *Service) IssueCode(ctx context.Context, g CodeGrant) (code, sid string,
 	authTime := g.AuthTime
 	if authTime.IsZero() {
 		authTime = now
+	}
+	if g.SSO != nil {
+		g.SSOID = g.SSO.ID
 	}
 	sess := storage.Session{
 		ID: NewID(), UserID: g.UserID, TenantID: g.TenantID, Provider: g.Provider,
@@ -187,7 +195,7 @@ func (s *Service) IssueCode(ctx context.Context, g CodeGrant) (code, sid string,
 		Scope: g.Scope, Nonce: g.Nonce, ExpiresAt: now.Add(s.cfg.CodeTTL),
 	}
 	err = s.store.CreateSession(ctx, storage.NewSession{
-		Session: sess, Codes: []storage.AuthCode{stored}, LoginState: g.LoginState,
+		Session: sess, Codes: []storage.AuthCode{stored}, LoginState: g.LoginState, SSO: g.SSO,
 	})
 	if err != nil {
 		return "", "", fmt.Errorf("tokens: create session: %w", err)

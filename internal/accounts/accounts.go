@@ -43,7 +43,7 @@ func (a *Accounts) Resolve(ctx context.Context, id *providers.Identity) (storage
 func (a *Accounts) resolve(ctx context.Context, id *providers.Identity) (storage.User, error) {
 	now := a.now()
 	rec := identityRecord(id, now)
-	existing, err := a.store.GetIdentity(ctx, id.Provider, id.Subject)
+	existing, user, err := a.store.GetIdentityUser(ctx, id.Provider, id.Subject)
 	switch {
 	case err == nil:
 		rec.UserID, rec.CreatedAt = existing.UserID, existing.CreatedAt
@@ -54,7 +54,7 @@ func (a *Accounts) resolve(ctx context.Context, id *providers.Identity) (storage
 				return storage.User{}, fmt.Errorf("accounts: update identity: %w", err)
 			}
 		}
-		return a.refreshProfile(ctx, existing.UserID, id, now)
+		return a.updateProfile(ctx, user, id, now)
 	case !errors.Is(err, storage.ErrNotFound):
 		return storage.User{}, fmt.Errorf("accounts: get identity: %w", err)
 	}
@@ -93,6 +93,11 @@ func (a *Accounts) refreshProfile(ctx context.Context, userID string, id *provid
 	if err != nil {
 		return u, fmt.Errorf("accounts: get user: %w", err)
 	}
+	return a.updateProfile(ctx, u, id, now)
+}
+
+// updateProfile is refreshProfile of the user u as just read.
+func (a *Accounts) updateProfile(ctx context.Context, u storage.User, id *providers.Identity, now time.Time) (storage.User, error) {
 	changed := false
 	set := func(dst *string, v string) {
 		if v != "" && *dst != v {

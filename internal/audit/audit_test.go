@@ -101,3 +101,24 @@ func TestRecorderNeverBlocks(t *testing.T) {
 	var nilRecorder *Recorder
 	nilRecorder.Record(storage.AuditEvent{}) // records nothing, and does not panic
 }
+
+// Events recorded together are written together, even when the writer is
+// idle: it lingers after the first for the others.
+func TestRecorderLingers(t *testing.T) {
+	m := &memAudit{}
+	r := newRecorder(m)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { r.Run(ctx); close(done) }()
+	for range 6 {
+		r.Record(storage.AuditEvent{Type: LoginSucceeded})
+	}
+	for m.count() < 6 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	<-done
+	if len(m.batches) > 2 {
+		t.Errorf("6 events recorded at once written in %d batches, want 1 (2 at worst)", len(m.batches))
+	}
+}

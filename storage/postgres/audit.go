@@ -32,16 +32,16 @@ func (s *Store) AppendAudit(ctx context.Context, e storage.AuditEvent) (int64, e
 	return id, wrap("append audit", err)
 }
 
-// AppendAudits sends the events in one batch, in one transaction.
+// AppendAudits sends the events in one batch: one round trip, one
+// transaction (the statements before a Sync form an implicit one, which
+// an error rolls back whole), with no BEGIN and COMMIT of their own.
 func (s *Store) AppendAudits(ctx context.Context, events []storage.AuditEvent) error {
 	err := s.do(ctx, opTimeout, func(ctx context.Context) error {
-		return s.inTx(ctx, func(tx pgx.Tx) error {
-			var b pgx.Batch
-			for _, e := range events {
-				b.Queue(insertAudit, auditArgs(e)...)
-			}
-			return tx.SendBatch(ctx, &b).Close()
-		})
+		var b pgx.Batch
+		for _, e := range events {
+			b.Queue(insertAudit, auditArgs(e)...)
+		}
+		return s.pool.SendBatch(ctx, &b).Close()
 	})
 	return wrap("append audits", err)
 }

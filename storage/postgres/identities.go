@@ -34,6 +34,27 @@ func (s *Store) GetIdentity(ctx context.Context, provider, subject string) (stor
 	return id, wrap("get identity", err)
 }
 
+// identityUser is identityColumns and userColumns of an identity joined
+// with its user.
+const identityUser = `SELECT i.user_id, i.provider, i.subject, i.username, i.email, i.email_verified, i.email_trusted, i.created_at, i.updated_at,
+	u.id, u.name, u.email, u.email_verified, u.picture, u.username, u.disabled, u.created_at, u.updated_at
+	FROM identities i JOIN users u ON u.id = i.user_id
+	WHERE i.provider = $1 AND i.subject = $2 AND u.deleted_at IS NULL`
+
+// GetIdentityUser is one statement, one round trip.
+func (s *Store) GetIdentityUser(ctx context.Context, provider, subject string) (storage.Identity, storage.User, error) {
+	var id storage.Identity
+	var u storage.User
+	err := s.do(ctx, opTimeout, func(ctx context.Context) error {
+		return s.pool.QueryRow(ctx, identityUser, provider, subject).Scan(
+			&id.UserID, &id.Provider, &id.Subject, &id.Username, &id.Email,
+			&id.EmailVerified, &id.EmailTrusted, (*tstz)(&id.CreatedAt), (*tstz)(&id.UpdatedAt),
+			&u.ID, &u.Name, &u.Email, &u.EmailVerified, &u.Picture, &u.Username, &u.Disabled,
+			(*tstz)(&u.CreatedAt), (*tstz)(&u.UpdatedAt))
+	})
+	return id, u, wrap("get identity and user", err)
+}
+
 // AddIdentity returns storage.ErrNotFound if id.UserID names no user, or
 // a deleted one: the foreign key alone would link an identity to a
 // deleted user's tombstone. It reads the user FOR KEY SHARE, as the

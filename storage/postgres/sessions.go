@@ -35,6 +35,9 @@ func (s *Store) CreateSession(ctx context.Context, in storage.NewSession) error 
 		if st := in.LoginState; st.ID != "" {
 			b.Queue(`INSERT INTO used_login_states (expires_at, id) VALUES ($1, $2)`, tstz(st.ExpiresAt), st.ID)
 		}
+		if in.SSO != nil {
+			b.Queue(upsertSSOOrFail, ssoArgs(*in.SSO)...)
+		}
 		b.Queue(`INSERT INTO sessions (`+sessionColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 			sess.ID, sess.UserID, sess.TenantID, sess.Provider, sess.Scope, roleList(sess.Roles), sess.Facts, sess.SSOID, sess.Nonce,
 			tstz(sess.AuthTime), tstz(sess.CreatedAt), tstz(sess.ExpiresAt), tstz(sess.RevokedAt))
@@ -45,8 +48,11 @@ func (s *Store) CreateSession(ctx context.Context, in storage.NewSession) error 
 		}
 		return s.pool.SendBatch(ctx, b).Close()
 	})
-	if loginStateTaken(err) {
+	switch {
+	case loginStateTaken(err):
 		err = storage.ErrAlreadyUsed
+	case ssoRevoked(err):
+		err = storage.ErrRevoked
 	}
 	return wrap("create session", err)
 }

@@ -2,9 +2,11 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/socialbroker/broker/storage"
 )
@@ -16,13 +18,7 @@ const ssoColumns = `id, secret_hash, user_id, provider, facts, groups_known, aut
 // session: no sign-in revives a session that a logout ended.
 func (s *Store) PutSSOSession(ctx context.Context, ss storage.SSOSession) error {
 	err := s.do(ctx, opTimeout, func(ctx context.Context) error {
-		tag, err := s.pool.Exec(ctx, `INSERT INTO sso_sessions (`+ssoColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-			ON CONFLICT (id) DO UPDATE SET secret_hash = excluded.secret_hash, provider = excluded.provider,
-				facts = excluded.facts, groups_known = excluded.groups_known, auth_time = excluded.auth_time,
-				idle_expires_at = excluded.idle_expires_at, expires_at = excluded.expires_at
-			WHERE sso_sessions.revoked_at IS NULL`,
-			ss.ID, ss.SecretHash, ss.UserID, ss.Provider, ss.Facts, ss.GroupsKnown,
-			tstz(ss.AuthTime), tstz(ss.CreatedAt), tstz(ss.IdleExpiresAt), tstz(ss.ExpiresAt), tstz(ss.RevokedAt))
+		tag, err := s.pool.Exec(ctx, upsertSSO, ssoArgs(ss)...)
 		if err != nil {
 			return err
 		}
@@ -32,6 +28,29 @@ func (s *Store) PutSSOSession(ctx context.Context, ss storage.SSOSession) error 
 		return nil
 	})
 	return wrap("put sso session", err)
+}
+
+const upsertSSO = `INSERT INTO sso_sessions (` + ssoColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+	ON CONFLICT (id) DO UPDATE SET secret_hash = excluded.secret_hash, provider = excluded.provider,
+		facts = excluded.facts, groups_known = excluded.groups_known, auth_time = excluded.auth_time,
+		idle_expires_at = excluded.idle_expires_at, expires_at = excluded.expires_at
+	WHERE sso_sessions.revoked_at IS NULL`
+
+// upsertSSOOrFail is upsertSSO as one statement of a batch, which cannot
+// look at a statement's result before the next runs: when the upsert
+// skips a revoked session it fails with division_by_zero, which aborts
+// the batch's implicit transaction whole (ssoRevoked).
+const upsertSSOOrFail = `WITH put AS (` + upsertSSO + ` RETURNING 1) SELECT 1 / count(*) FROM put`
+
+// ssoRevoked reports the error of upsertSSOOrFail on a revoked session.
+func ssoRevoked(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "22012"
+}
+
+func ssoArgs(ss storage.SSOSession) []any {
+	return []any{ss.ID, ss.SecretHash, ss.UserID, ss.Provider, ss.Facts, ss.GroupsKnown,
+		tstz(ss.AuthTime), tstz(ss.CreatedAt), tstz(ss.IdleExpiresAt), tstz(ss.ExpiresAt), tstz(ss.RevokedAt)}
 }
 
 // GetSSOSession reads by the secret's hash (a UNIQUE index).

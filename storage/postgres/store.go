@@ -66,8 +66,21 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	return &Store{pool: pool, health: health}, nil
 }
 
-// parseConfig parses url and fills in the defaults it leaves open. The URL
-// is parsed twice because pgxpool.ParseConfig consumes the pool_*
+// parseConfig parses url and fills in the defaults it leaves open (the URL
+// may set any of them, enable_seqscan included).
+//
+// enable_seqscan=off: every statement of the broker looks rows up by an
+// index built for it, and pgx prepares each once per connection, so that
+// PostgreSQL soon plans it once (a generic plan) and keeps that plan for
+// the connection's life, until the table is analysed again. Planned while
+// a table was empty by its statistics (a new database, which autovacuum
+// analyses after its first few rows), that plan is a sequential scan, kept
+// while the table fills: a minute of logins at full rate scans tens of
+// thousands of rows each (TestPlansOnFreshDatabase). With sequential scans
+// priced out, the plan is the index from the first statement; a statement
+// that has no index to use is still planned, with a sequential scan.
+//
+// The URL is parsed twice because pgxpool.ParseConfig consumes the pool_*
 // parameters without saying which were given.
 func parseConfig(url string) (*pgxpool.Config, error) {
 	given, err := pgconn.ParseConfig(url)
@@ -90,6 +103,9 @@ func parseConfig(url string) (*pgxpool.Config, error) {
 	}
 	if !set("pool_health_check_period") {
 		cfg.HealthCheckPeriod = healthCheckPeriod
+	}
+	if !set("enable_seqscan") {
+		cfg.ConnConfig.RuntimeParams["enable_seqscan"] = "off"
 	}
 	if cfg.ConnConfig.ConnectTimeout <= 0 {
 		cfg.ConnConfig.ConnectTimeout = connectTimeout

@@ -23,6 +23,25 @@ func insertIdentity(db *wtx, id storage.Identity) error {
 	return err
 }
 
+// identityUser is identityColumns and userColumns of an identity joined
+// with its user.
+const identityUser = `SELECT i.user_id, i.provider, i.subject, i.username, i.email, i.email_verified, i.email_trusted, i.created_at, i.updated_at,
+	u.id, u.name, u.email, u.email_verified, u.picture, u.username, u.disabled, u.created_at, u.updated_at
+	FROM identities i JOIN users u ON u.id = i.user_id
+	WHERE i.provider = ? AND i.subject = ? AND u.deleted_at IS NULL`
+
+// GetIdentityUser is one statement on the read pool.
+func (s *Store) GetIdentityUser(ctx context.Context, provider, subject string) (storage.Identity, storage.User, error) {
+	var id storage.Identity
+	var u storage.User
+	err := s.reads.QueryRowContext(ctx, identityUser, provider, subject).Scan(
+		&id.UserID, &id.Provider, &id.Subject, &id.Username, &id.Email,
+		&id.EmailVerified, &id.EmailTrusted, (*millis)(&id.CreatedAt), (*millis)(&id.UpdatedAt),
+		&u.ID, &u.Name, &u.Email, &u.EmailVerified, &u.Picture, &u.Username, &u.Disabled,
+		(*millis)(&u.CreatedAt), (*millis)(&u.UpdatedAt))
+	return id, u, wrap("get identity and user", err)
+}
+
 func (s *Store) GetIdentity(ctx context.Context, provider, subject string) (storage.Identity, error) {
 	row := s.reads.QueryRowContext(ctx,
 		`SELECT `+identityColumns+` FROM identities WHERE provider = ? AND subject = ?`, provider, subject)

@@ -27,10 +27,12 @@ func (s *Store) CreateSession(ctx context.Context, in storage.NewSession) error 
 				return err
 			}
 		}
-		_, err := tx.Exec(`INSERT INTO sessions (`+sessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			sess.ID, sess.UserID, sess.TenantID, sess.Provider, sess.Scope, roles(sess.Roles), sess.Facts, sess.SSOID, sess.Nonce,
-			millis(sess.AuthTime), millis(sess.CreatedAt), millis(sess.ExpiresAt), millis(sess.RevokedAt))
-		if err != nil {
+		if in.SSO != nil {
+			if err := putSSO(tx, *in.SSO); err != nil {
+				return err
+			}
+		}
+		if err := insertSession(tx, sess); err != nil {
 			return err
 		}
 		for _, c := range in.Codes {
@@ -41,6 +43,13 @@ func (s *Store) CreateSession(ctx context.Context, in storage.NewSession) error 
 		return nil
 	})
 	return wrap("create session", err)
+}
+
+func insertSession(tx *wtx, sess storage.Session) error {
+	_, err := tx.Exec(`INSERT INTO sessions (`+sessionColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		sess.ID, sess.UserID, sess.TenantID, sess.Provider, sess.Scope, roles(sess.Roles), sess.Facts, sess.SSOID, sess.Nonce,
+		millis(sess.AuthTime), millis(sess.CreatedAt), millis(sess.ExpiresAt), millis(sess.RevokedAt))
+	return err
 }
 
 // GetSession returns the session whether revoked or expired; judging that

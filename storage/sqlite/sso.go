@@ -15,20 +15,23 @@ const ssoColumns = `id, secret_hash, user_id, provider, facts, groups_known, aut
 // conflict's update keeps user_id and created_at, and skips a revoked
 // session: no sign-in revives a session that a logout ended.
 func (s *Store) PutSSOSession(ctx context.Context, ss storage.SSOSession) error {
-	err := s.inTx(ctx, func(tx *wtx) error {
-		res, err := tx.Exec(`INSERT INTO sso_sessions (`+ssoColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET secret_hash = excluded.secret_hash, provider = excluded.provider,
-				facts = excluded.facts, groups_known = excluded.groups_known, auth_time = excluded.auth_time,
-				idle_expires_at = excluded.idle_expires_at, expires_at = excluded.expires_at
-			WHERE sso_sessions.revoked_at IS NULL`,
-			ss.ID, ss.SecretHash, ss.UserID, ss.Provider, ss.Facts, ss.GroupsKnown,
-			millis(ss.AuthTime), millis(ss.CreatedAt), millis(ss.IdleExpiresAt), millis(ss.ExpiresAt), millis(ss.RevokedAt))
-		if n, err := rowsAffected(res, err); err != nil || n == 1 {
-			return err
-		}
-		return storage.ErrRevoked
-	})
+	err := s.inTx(ctx, func(tx *wtx) error { return putSSO(tx, ss) })
 	return wrap("put sso session", err)
+}
+
+// putSSO is PutSSOSession inside a write transaction.
+func putSSO(tx *wtx, ss storage.SSOSession) error {
+	res, err := tx.Exec(`INSERT INTO sso_sessions (`+ssoColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET secret_hash = excluded.secret_hash, provider = excluded.provider,
+			facts = excluded.facts, groups_known = excluded.groups_known, auth_time = excluded.auth_time,
+			idle_expires_at = excluded.idle_expires_at, expires_at = excluded.expires_at
+		WHERE sso_sessions.revoked_at IS NULL`,
+		ss.ID, ss.SecretHash, ss.UserID, ss.Provider, ss.Facts, ss.GroupsKnown,
+		millis(ss.AuthTime), millis(ss.CreatedAt), millis(ss.IdleExpiresAt), millis(ss.ExpiresAt), millis(ss.RevokedAt))
+	if n, err := rowsAffected(res, err); err != nil || n == 1 {
+		return err
+	}
+	return storage.ErrRevoked
 }
 
 // GetSSOSession reads by the secret's hash (a UNIQUE index).

@@ -224,3 +224,44 @@ func testAdminRevocationsQueueLogouts(t *testing.T, s storage.Store) {
 	}
 	mustEqual(t, "logouts queued", got, map[string]string{"disabled": "user-disabled", "deleted": "user-deleted", "tenant": "user-tenant"})
 }
+
+// testSessionWithSSO: a sign-in's broker session is stored with its app
+// session in one write; renewing a revoked one stores nothing, and leaves
+// the login state unspent.
+func testSessionWithSSO(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	exp := t0.Add(10 * time.Minute)
+	sess := session(t, s, "s1", t0.Add(time.Hour))
+	b := ssoSession("b1", "secret-1")
+	b.UserID, sess.SSOID = sess.UserID, b.ID
+	in := withCode(sess, code("c1", sess, t0.Add(time.Minute)))
+	in.SSO, in.LoginState = &b, storage.UsedLoginState{ID: "state-1", ExpiresAt: exp}
+	wantErr(t, "CreateSession(with SSO)", s.CreateSession(ctx, in), nil)
+	gotB, err := s.GetSSOSession(ctx, "secret-1")
+	wantErr(t, "GetSSOSession", err, nil)
+	mustEqual(t, "GetSSOSession", gotB, b)
+	got, err := s.GetSession(ctx, "s1")
+	wantErr(t, "GetSession", err, nil)
+	mustEqual(t, "GetSession", got, sess)
+
+	_, err = s.RevokeSSOSession(ctx, "b1", t0.Add(time.Minute))
+	wantErr(t, "RevokeSSOSession", err, nil)
+	renewed := b
+	renewed.SecretHash = "secret-2"
+	sess2 := sess
+	sess2.ID = "s2"
+	in2 := withCode(sess2, code("c2", sess2, t0.Add(time.Minute)))
+	in2.SSO, in2.LoginState = &renewed, storage.UsedLoginState{ID: "state-2", ExpiresAt: exp}
+	wantErr(t, "CreateSession(renewing a revoked SSO session)", s.CreateSession(ctx, in2), storage.ErrRevoked)
+	_, err = s.GetSession(ctx, "s2")
+	wantErr(t, "GetSession after a refused write", err, storage.ErrNotFound)
+	_, err = s.GetCode(ctx, "c2")
+	wantErr(t, "GetCode after a refused write", err, storage.ErrNotFound)
+	_, err = s.GetSSOSession(ctx, "secret-2")
+	wantErr(t, "GetSSOSession(secret of a refused write)", err, storage.ErrNotFound)
+	wantErr(t, "CheckLoginState(of a refused write)", s.CheckLoginState(ctx, "state-2", exp), nil)
+
+	// Without it, the same sign-in goes through.
+	in2.SSO, in2.Session.SSOID = nil, ""
+	wantErr(t, "CreateSession(without SSO)", s.CreateSession(ctx, in2), nil)
+}

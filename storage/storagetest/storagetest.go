@@ -19,6 +19,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		run  func(t *testing.T, s storage.Store)
 	}{
 		{"Ping", testPing},
+		{"Fill", testFill},
 		{"CreateUser", testCreateUser},
 		{"CreateUserDuplicateIdentity", testCreateUserDuplicateIdentity},
 		{"UpdateUser", testUpdateUser},
@@ -61,6 +62,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"ListUserSessions", testListUserSessions},
 		{"RevokeTenantSessions", testRevokeTenantSessions},
 		{"SSOSession", testSSOSession},
+		{"SessionWithSSO", testSessionWithSSO},
 		{"RevokeSSOSession", testRevokeSSOSession},
 		{"LogoutOutbox", testLogoutOutbox},
 		{"ClaimLogoutsConcurrently", testClaimLogoutsConcurrently},

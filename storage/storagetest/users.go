@@ -22,6 +22,15 @@ func testCreateUser(t *testing.T, s storage.Store) {
 	wantErr(t, "ListIdentities", err, nil)
 	mustEqual(t, "ListIdentities", ids, []storage.Identity{ident})
 
+	gotIdent, gotUser, err := s.GetIdentityUser(t.Context(), "test", "u1")
+	wantErr(t, "GetIdentityUser", err, nil)
+	mustEqual(t, "GetIdentityUser identity", gotIdent, ident)
+	mustEqual(t, "GetIdentityUser user", gotUser, u)
+	_, _, err = s.GetIdentityUser(t.Context(), "test", "nobody")
+	wantErr(t, "GetIdentityUser(unknown subject)", err, storage.ErrNotFound)
+	_, _, err = s.GetIdentityUser(t.Context(), "other", "u1")
+	wantErr(t, "GetIdentityUser(same subject, other provider)", err, storage.ErrNotFound)
+
 	_, err = s.GetUser(t.Context(), "nobody")
 	wantErr(t, "GetUser(unknown)", err, storage.ErrNotFound)
 	_, err = s.GetIdentity(t.Context(), "test", "nobody")

@@ -1,0 +1,107 @@
+package server_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/socialbroker/broker/internal/server/servertest"
+	"github.com/socialbroker/broker/storage/postgres/pgtest"
+)
+
+// Round trips and statements one returning user's sign-in (authorize,
+// callback, code redemption, its audit event) costs PostgreSQL, counted on
+// the wire (issue 22): the CPU a sign-in costs there follows them. Trips
+// that only prepare statements (once per pooled connection) and those of
+// the background chores, which run whatever the traffic, are not the
+// sign-in's.
+const (
+	loginTrips      = 5 // check the login state; identity and user; the one write; redeem; audit
+	loginStatements = 8 // the write: spend the state, upsert the broker session, the session, its code
+)
+
+// choreMarks identify the background chores' statements (internal/server
+// maintain).
+var choreMarks = []string{
+	"revoked_at >=", // SyncRevocations
+	"FROM records",  // syncRecords
+	"logout_outbox", // back-channel logouts
+	"signing_keys",  // key refresh
+	"DELETE FROM",   // the expiry sweep
+	"pg_advisory",   // locks of migrations and sweeps
+	"write-probe",   // readiness
+}
+
+func TestLoginRoundTripsPostgres(t *testing.T) {
+	wire := pgtest.NewWire(t, pgtest.DSN(t))
+	h := servertest.Start(t, servertest.Options{DB: wire.DSN(), TOML: servertest.NoLimits})
+	// The first sign-in creates the user; later ones find it. A few, so
+	// that the pool's connections have prepared what a sign-in runs.
+	for range 3 {
+		h.SignIn("google", "spa", servertest.Alice)
+	}
+	waitAudit(t, wire, 0)
+	mark := wire.Mark()
+	h.SignIn("google", "spa", servertest.Alice)
+	waitAudit(t, wire, mark)
+
+	var trips, statements int
+	var log []string
+	for _, tr := range wire.Since(mark) {
+		if chore(tr) || prepareOnly(tr) {
+			continue
+		}
+		trips++
+		statements += len(tr.Statements)
+		var sql []string
+		for _, st := range tr.Statements {
+			sql = append(sql, strings.Join(strings.Fields(st), " "))
+		}
+		log = append(log, strings.Join(sql, "\n    + "))
+	}
+	if trips > loginTrips || statements > loginStatements {
+		t.Errorf("a sign-in made %d round trips and %d statements, want at most %d and %d:\n  %s",
+			trips, statements, loginTrips, loginStatements, strings.Join(log, "\n  "))
+	}
+	if trips < 4 {
+		t.Errorf("a sign-in made only %d round trips: the count misses some:\n  %s", trips, strings.Join(log, "\n  "))
+	}
+}
+
+func chore(tr pgtest.Trip) bool {
+	for _, st := range tr.Statements {
+		for _, m := range choreMarks {
+			if strings.Contains(st, m) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func prepareOnly(tr pgtest.Trip) bool {
+	for _, st := range tr.Statements {
+		if !strings.HasPrefix(st, "PREPARE ") {
+			return false
+		}
+	}
+	return len(tr.Statements) > 0
+}
+
+// waitAudit waits until a sign-in's audit event, written off the request
+// path, has reached the database after mark.
+func waitAudit(t *testing.T, wire *pgtest.Wire, mark int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, tr := range wire.Since(mark) {
+			for _, st := range tr.Statements {
+				if strings.HasPrefix(st, "INSERT INTO audit_events") {
+					return
+				}
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("no audit event written within 10s of the sign-in")
+}
