@@ -136,6 +136,7 @@ func (h *Handler) callback(c echo.Context) error {
 		h.log.Warn("sign-in refused: email outside the provider's domains", "tenant", tenant.ID, "provider", f.Provider)
 		return deny(oautherr.AccessDenied, "the account's email address is not in a domain this sign-in provider holds")
 	}
+	vouchOnlyInRealm(up, id) // realm.go
 	verdict := tenant.Admit(id, up.Type)
 	if verdict.Refusal != "" {
 		return deny(oautherr.AccessDenied, verdict.Refusal)

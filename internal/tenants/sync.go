@@ -119,6 +119,7 @@ func (s *Syncer) apply(r storage.Record, tenants map[string]*Tenant, touched map
 		if err != nil {
 			return err
 		}
+		up.Owner = r.Owner
 		s.conn[r.ID] = up
 	case storage.KindDomain:
 		verified := false
