@@ -163,6 +163,11 @@ func (h *Handler) callback(c echo.Context) error {
 	case errors.Is(err, storage.ErrAlreadyUsed):
 		// Another callback with this state started its session first.
 		return h.refused(f, err, usedState)
+	case errors.Is(err, storage.ErrUserDisabled):
+		// Disabled (or deleted) since Resolve read it: the store refuses
+		// the session in the same write.
+		h.log.Info("sign-in refused: user disabled", "tenant", tenant.ID, "provider", f.Provider, "user", user.ID)
+		return deny(oautherr.AccessDenied, "this account is disabled")
 	case err != nil:
 		return err
 	}

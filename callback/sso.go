@@ -148,6 +148,12 @@ func (h *Handler) answerFromSSO(c echo.Context, r *authRequest, si *signedIn) er
 		Roles: roles, Facts: si.sess.Facts, Nonce: r.nonce, RedirectURI: r.redirectURI,
 		CodeChallenge: r.challenge, AuthTime: si.sess.AuthTime, SSOID: si.sess.ID,
 	})
+	if errors.Is(err, storage.ErrUserDisabled) {
+		// Disabled since currentSSO read the user (the store refuses the
+		// session in the same write): as if there were no broker session.
+		return h.redirectToApp(c, r.redirectURI, r.state, url.Values{"error": {"login_required"},
+			"error_description": {"the user is not signed in"}})
+	}
 	if err != nil {
 		return err
 	}

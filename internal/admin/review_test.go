@@ -53,3 +53,34 @@ func TestTenantConnectionCannotLinkOtherTenantsUsers(t *testing.T) {
 		t.Errorf("the victim's profile was changed by the other tenant's IdP: %s", u.raw)
 	}
 }
+
+// TestDisablingEndsTheBrokerSession: disabling a user ends its sessions,
+// the browser's broker session (SSO) included. Enabled again, the user
+// signs in again; a browser that held the session (a stolen laptop's, the
+// reason it was disabled) is not signed back in silently.
+func TestDisablingEndsTheBrokerSession(t *testing.T) {
+	h := newHarness(t, "")
+	key := h.key("", "admin")
+	b := h.NewBrowser()
+	h.corp.SetNextUser(providertest.User{Subject: "d-1", Name: "Dee", Email: "dee@corp.example", EmailVerified: true})
+	if q := b.Follow(h.AuthorizeURL("/authorize", "cfg-app", servertest.NewPKCE(), nil)); q.Get("code") == "" {
+		t.Fatalf("sign-in: %v", q)
+	}
+	silent := url.Values{"prompt": {"none"}}
+	if q := b.Follow(h.AuthorizeURL("/authorize", "cfg-app", servertest.NewPKCE(), silent)); q.Get("code") == "" {
+		t.Fatalf("prompt=none with the broker session: %v, want a code", q)
+	}
+	users := h.must(200, "GET", "/users?tenant=cfg-app", key, nil).items()
+	if len(users) != 1 {
+		t.Fatalf("users: %v", users)
+	}
+	id := users[0]["id"].(string)
+	h.must(200, "PATCH", "/users/"+id, key, map[string]any{"disabled": true})
+	if q := b.Follow(h.AuthorizeURL("/authorize", "cfg-app", servertest.NewPKCE(), silent)); q.Get("error") != "login_required" {
+		t.Errorf("prompt=none while disabled: %v, want login_required", q)
+	}
+	h.must(200, "PATCH", "/users/"+id, key, map[string]any{"disabled": false})
+	if q := b.Follow(h.AuthorizeURL("/authorize", "cfg-app", servertest.NewPKCE(), silent)); q.Get("error") != "login_required" {
+		t.Errorf("prompt=none once enabled again, from the browser that held a session: %v, want login_required", q)
+	}
+}
