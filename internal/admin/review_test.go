@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"net/url"
+	"slices"
 	"testing"
 
 	"github.com/socialbroker/broker/internal/server/servertest"
@@ -82,5 +83,25 @@ func TestDisablingEndsTheBrokerSession(t *testing.T) {
 	h.must(200, "PATCH", "/users/"+id, key, map[string]any{"disabled": false})
 	if q := b.Follow(h.AuthorizeURL("/authorize", "cfg-app", servertest.NewPKCE(), silent)); q.Get("error") != "login_required" {
 		t.Errorf("prompt=none once enabled again, from the browser that held a session: %v, want login_required", q)
+	}
+}
+
+// TestBackchannelURIIsNoSSRF: a tenant made through the API names where
+// the broker POSTs its logout tokens, from inside the broker's network:
+// the address must pass the connections' rule (server-side request
+// forgery), unless admin.allow_private_networks.
+func TestBackchannelURIIsNoSSRF(t *testing.T) {
+	h := newHarness(t, "")
+	key := h.key("", "admin")
+	h.must(201, "POST", "/tenants", key, map[string]any{"id": "app", "redirect_uris": []string{servertest.AppRedirect}, "providers": []string{"corp"}})
+	for _, uri := range []string{"http://127.0.0.1:8081/admin/v1/tenants", "http://localhost:6379/", "http://[::1]:2375/containers/create",
+		"https://10.0.0.5/logout", "https://169.254.169.254/latest", "https://[::ffff:192.168.0.1]/x"} {
+		body := map[string]any{"id": "other", "redirect_uris": []string{servertest.AppRedirect}, "providers": []string{"corp"}, "backchannel_logout_uri": uri}
+		if r := h.do("POST", "/tenants", key, body); r.status != 422 || !slices.Contains(r.problemFields(), "backchannel_logout_uri") {
+			t.Errorf("create with backchannel_logout_uri %s: %d %s, want 422 naming it", uri, r.status, r.raw)
+		}
+		if r := h.do("PATCH", "/tenants/app", key, map[string]any{"backchannel_logout_uri": uri}); r.status != 422 || !slices.Contains(r.problemFields(), "backchannel_logout_uri") {
+			t.Errorf("patch to backchannel_logout_uri %s: %d %s, want 422 naming it", uri, r.status, r.raw)
+		}
 	}
 }

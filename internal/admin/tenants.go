@@ -159,6 +159,16 @@ func (a *API) tenantFromBody(ctx context.Context, obj map[string]any, ps []httpx
 		return err == nil && (rec.Owner == "" || rec.Owner == t.ID)
 	}
 	ps = append(ps, fromConfig(config.ValidateTenant(t, a.File.Issuer, hasProvider), nil)...)
+	// The broker POSTs to the back-channel logout URI from inside its
+	// network: one chosen by whoever holds a key for this tenant passes
+	// the connections' rule (no loopback, private, link-local or metadata
+	// address unless admin.allow_private_networks), against server-side
+	// request forgery. The deliverer checks each connection again.
+	if u := t.BackchannelLogoutURI; u != "" && !slices.ContainsFunc(ps, func(p httpx.Problem) bool { return p.Field == "backchannel_logout_uri" }) {
+		if err := a.CheckURL(ctx, u); err != nil {
+			ps = append(ps, httpx.Problem{Field: "backchannel_logout_uri", Message: err.Error()})
+		}
+	}
 	return t, ps, storeErr
 }
 
