@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 	"github.com/socialbroker/broker/internal/config"
@@ -192,8 +193,7 @@ func (a *API) connectionFromBody(ctx context.Context, id string, obj map[string]
 		ps = append(ps, httpx.Problem{Field: "id", Message: "at most 64 characters"})
 	}
 	ps = append(ps, fromConfig(config.ValidateProvider(p.Spec), renameMicrosoft)...)
-	urls := map[string]string{"issuer": p.Issuer, "base_url": p.BaseURL, "api_url": p.APIURL, "authority": p.Authority,
-		"authorize_url": p.AuthorizeURL, "token_url": p.TokenURL, "userinfo_url": p.UserinfoURL}
+	urls := connectionURLs(p)
 	for _, k := range urlKeys {
 		u := urls[k]
 		if u == "" || slices.ContainsFunc(ps, func(pr httpx.Problem) bool { return pr.Field == k }) {
@@ -204,6 +204,24 @@ func (a *API) connectionFromBody(ctx context.Context, id string, obj map[string]
 		}
 	}
 	return p, dedupe(ps)
+}
+
+// connectionURLs are a connection's URL keys and values (urlKeys).
+func connectionURLs(p *config.Provider) map[string]string {
+	return map[string]string{"issuer": p.Issuer, "base_url": p.BaseURL, "api_url": p.APIURL, "authority": p.Authority,
+		"authorize_url": p.AuthorizeURL, "token_url": p.TokenURL, "userinfo_url": p.UserinfoURL}
+}
+
+// movedURLs names the URL keys whose value differs between old and next.
+func movedURLs(old, next *config.Provider) []string {
+	was, now := connectionURLs(old), connectionURLs(next)
+	var moved []string
+	for _, k := range urlKeys {
+		if was[k] != now[k] {
+			moved = append(moved, k)
+		}
+	}
+	return moved
 }
 
 // takeSecrets moves the secret keys of obj into a map of their own. In a
@@ -354,8 +372,18 @@ func (a *API) patchConnection(c echo.Context) error {
 	}
 	merged, _ := mergePatch(cur, patch).(map[string]any)
 	p, ps := a.connectionFromBody(ctx, id, merged, plain, ps)
+	// Secrets are write-only: a kept secret never goes to an address it
+	// was not sent for, or whoever may change the connection could point
+	// its token endpoint at a server of theirs and sign in to read the
+	// secret there. A changed URL needs the secrets sent again.
+	if moved := movedURLs(cn.p, p); len(moved) > 0 {
+		for f := range kept {
+			ps = append(ps, httpx.Problem{Field: f, Message: "send it again: " + strings.Join(moved, ", ") +
+				" changes, and a kept secret is never sent to a new address"})
+		}
+	}
 	if len(ps) > 0 {
-		return invalid(ps)
+		return invalid(dedupe(ps))
 	}
 	sealed := map[string]string{}
 	for f, s := range cn.sealed {

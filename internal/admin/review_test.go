@@ -105,3 +105,24 @@ func TestBackchannelURIIsNoSSRF(t *testing.T) {
 		}
 	}
 }
+
+// TestSecretsDoNotFollowAChangedURL: connection secrets are write-only, so
+// a key that may change a connection must not get its secret by pointing
+// the connection's URLs at a server of its own and signing in (the broker
+// would send the kept client_secret to the new token endpoint). A change
+// of any URL needs the secrets sent again.
+func TestSecretsDoNotFollowAChangedURL(t *testing.T) {
+	h := newHarness(t, privateNets)
+	key := h.key("", "admin")
+	h.must(201, "POST", "/connections", key, map[string]any{"id": "okta", "type": "oidc", "issuer": h.corp.URL(),
+		"client_id": "corp-client", "client_secret": "kept-secret-0123456"})
+	thief := providertest.NewOIDC(providertest.OIDCOptions{Title: "Thief", ClientID: "corp-client"})
+	t.Cleanup(thief.Close)
+	if r := h.do("PATCH", "/connections/okta", key, map[string]any{"issuer": thief.URL()}); r.status != 422 || !slices.Contains(r.problemFields(), "client_secret") {
+		t.Errorf("issuer changed without the secret: %d %s, want 422 naming client_secret", r.status, r.raw)
+	}
+	// Sent again, or with the URLs unchanged, the change is made.
+	h.must(200, "PATCH", "/connections/okta", key, map[string]any{"issuer": thief.URL(), "client_secret": "new-secret-0123456"})
+	h.must(200, "PATCH", "/connections/okta", key, map[string]any{"client_id": "other-client"})
+	h.must(200, "PATCH", "/connections/okta", key, map[string]any{"issuer": thief.URL()}) // the same URL
+}
