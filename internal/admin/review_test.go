@@ -126,3 +126,25 @@ func TestSecretsDoNotFollowAChangedURL(t *testing.T) {
 	h.must(200, "PATCH", "/connections/okta", key, map[string]any{"client_id": "other-client"})
 	h.must(200, "PATCH", "/connections/okta", key, map[string]any{"issuer": thief.URL()}) // the same URL
 }
+
+// TestDeletedTenantsKeysDie: a key restricted to a tenant dies with it.
+// Otherwise an offboarded customer's key recreates the tenant, its
+// connections and its sign-ins the moment the operator deleted them.
+func TestDeletedTenantsKeysDie(t *testing.T) {
+	h := newHarness(t, "")
+	key := h.key("", "admin")
+	h.must(201, "POST", "/tenants", key, map[string]any{"id": "acme", "redirect_uris": []string{servertest.AppRedirect}, "providers": []string{"corp"}})
+	acmeKey := h.key("acme", "tenants:read", "tenants:write")
+	h.must(200, "GET", "/tenants/acme", acmeKey, nil)
+	h.must(204, "DELETE", "/tenants/acme", key, nil)
+	if r := h.do("POST", "/tenants", acmeKey, map[string]any{"id": "acme", "redirect_uris": []string{servertest.AppRedirect}, "providers": []string{"corp"}}); r.status != 401 {
+		t.Errorf("the deleted tenant's key recreating it: %d %s, want 401", r.status, r.raw)
+	}
+	var revoked bool
+	for _, e := range h.must(200, "GET", "/audit?type=key.revoked", key, nil).items() {
+		revoked = revoked || e["tenant"] == "acme"
+	}
+	if !revoked {
+		t.Error("no key.revoked event for the deleted tenant's key")
+	}
+}

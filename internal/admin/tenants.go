@@ -310,6 +310,21 @@ func (a *API) deleteTenant(c echo.Context) error {
 		return err
 	}
 	a.audit(c, "tenant.deleted", id, "", nil)
+	// Its keys die with it: an offboarded customer's key must not make
+	// the tenant again (a key restricted to a tenant may create it).
+	keys, err := a.Store.ListAdminKeys(ctx)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if k.Tenant != id || !k.RevokedAt.IsZero() {
+			continue
+		}
+		if err := a.Store.RevokeAdminKey(ctx, k.ID, a.Now()); err != nil {
+			return err
+		}
+		a.audit(c, "key.revoked", id, "", map[string]any{"key": k.ID, "name": k.Name, "reason": "tenant deleted"})
+	}
 	// Its own connections go with it: no other tenant may use them.
 	owned, err := a.Store.ListRecords(ctx, storage.KindConnection, id, "", 0)
 	if err != nil {
