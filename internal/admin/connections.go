@@ -404,6 +404,11 @@ func (a *API) patchConnection(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if len(movedURLs(cn.p, p)) > 0 || cn.p.Type != p.Type {
+		if err := a.endBrokerSessions(c, id); err != nil {
+			return err
+		}
+	}
 	changed := append(sortedKeys(patch), slices.Collect(maps.Keys(plain))...)
 	a.audit(c, "connection.updated", cn.owner(), "", map[string]any{"connection": id, "fields": append(changed, removed...)})
 	if err := a.Sync(ctx); err != nil {
@@ -474,5 +479,17 @@ func (a *API) removeConnection(c echo.Context, id, owner string) error {
 		return err
 	}
 	a.audit(c, "connection.deleted", owner, "", map[string]any{"connection": id})
+	return a.endBrokerSessions(c, id)
+}
+
+// endBrokerSessions ends the broker sessions that signed in through
+// connection id, once its name no longer leads to the IdP they signed in
+// at (deleted, or pointed elsewhere): broker sessions are reused by
+// provider name, and a connection made later under that name (by any
+// tenant) must not sign their users in silently.
+func (a *API) endBrokerSessions(c echo.Context, id string) error {
+	if _, err := a.Store.EndProviderSSOSessions(c.Request().Context(), id, a.Now()); err != nil {
+		return err
+	}
 	return nil
 }

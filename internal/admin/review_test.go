@@ -148,3 +148,39 @@ func TestDeletedTenantsKeysDie(t *testing.T) {
 		t.Error("no key.revoked event for the deleted tenant's key")
 	}
 }
+
+// TestBrokerSessionDoesNotFollowAReusedConnectionName: a broker session
+// is reused by apps that offer "the provider the user last signed in
+// with", by name. Once that connection is deleted (with its tenant) or
+// pointed at another IdP, the name may lead to someone else's IdP: a
+// tenant that makes a connection of that name must not have the earlier
+// IdP's users signed in to it silently (prompt=none), identity and all.
+func TestBrokerSessionDoesNotFollowAReusedConnectionName(t *testing.T) {
+	h := newHarness(t, privateNets)
+	key := h.key("", "admin")
+	first := providertest.NewOIDC(providertest.OIDCOptions{Title: "First", ClientID: "f-client", ClientSecret: "f-secret-0123456"})
+	t.Cleanup(first.Close)
+	h.must(201, "POST", "/tenants", key, map[string]any{"id": "a", "redirect_uris": []string{servertest.AppRedirect}, "providers": []string{"corp"}})
+	h.must(201, "POST", "/connections", key, map[string]any{"id": "okta", "type": "oidc", "issuer": first.URL(),
+		"client_id": "f-client", "client_secret": "f-secret-0123456", "tenant": "a"})
+	h.must(200, "PATCH", "/tenants/a", key, map[string]any{"providers": []string{"okta"}})
+	b := h.NewBrowser()
+	first.SetNextUser(providertest.User{Subject: "v-1", Name: "Vic", Email: "vic@a.example", EmailVerified: true})
+	if q := b.Follow(h.AuthorizeURL("/authorize", "a", servertest.NewPKCE(), nil)); q.Get("code") == "" {
+		t.Fatalf("sign-in to a: %v", q)
+	}
+	h.must(204, "DELETE", "/tenants/a", key, nil) // and its connection okta
+
+	// Another tenant's administrator makes a connection named okta.
+	h.must(201, "POST", "/tenants", key, map[string]any{"id": "b", "redirect_uris": []string{servertest.AppRedirect}, "providers": []string{"corp"}})
+	bKey := h.key("b", "tenants:write", "connections:write")
+	second := providertest.NewOIDC(providertest.OIDCOptions{Title: "Second", ClientID: "s-client", ClientSecret: "s-secret-0123456"})
+	t.Cleanup(second.Close)
+	h.must(201, "POST", "/connections", bKey, map[string]any{"id": "okta", "type": "oidc", "issuer": second.URL(),
+		"client_id": "s-client", "client_secret": "s-secret-0123456"})
+	h.must(200, "PATCH", "/tenants/b", bKey, map[string]any{"providers": []string{"okta"}})
+	q := b.Follow(h.AuthorizeURL("/authorize", "b", servertest.NewPKCE(), url.Values{"prompt": {"none"}}))
+	if q.Get("error") != "login_required" {
+		t.Errorf("prompt=none at b, whose okta is another IdP: %v, want login_required", q)
+	}
+}

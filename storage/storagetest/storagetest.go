@@ -61,6 +61,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"ListUserSessions", testListUserSessions},
 		{"RevokeTenantSessions", testRevokeTenantSessions},
 		{"SSOSession", testSSOSession},
+		{"EndProviderSSOSessions", testEndProviderSSOSessions},
 		{"RevokeSSOSession", testRevokeSSOSession},
 		{"LogoutOutbox", testLogoutOutbox},
 		{"ClaimLogoutsConcurrently", testClaimLogoutsConcurrently},
