@@ -75,11 +75,12 @@ func (h *Handler) browserSSO(c echo.Context) (storage.SSOSession, bool) {
 	return s, true
 }
 
-// BrowserSSOID is the id of the broker session this browser's cookie
-// names, "" if none: what a logout from this browser ends.
-func (h *Handler) BrowserSSOID(c echo.Context) string {
+// BrowserSSO is the id of the broker session this browser's cookie
+// names, "" if none (what a logout from this browser ends), and the user
+// it signed in.
+func (h *Handler) BrowserSSO(c echo.Context) (id, userID string) {
 	s, _ := h.browserSSO(c)
-	return s.ID
+	return s.ID, s.UserID
 }
 
 // signedIn is a live broker session with its user.
