@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/socialbroker/broker/internal/email"
 	"github.com/socialbroker/broker/internal/oautherr"
 	"github.com/socialbroker/broker/storage"
 	"github.com/socialbroker/broker/tokens"
@@ -121,7 +122,7 @@ func (h *Handler) refusal(si *signedIn, r *authRequest) *oautherr.Error {
 	case r.maxAge >= 0 && h.cfg.Now().Sub(si.sess.AuthTime) >= time.Duration(r.maxAge)*time.Second:
 		// §3.1.2.1: past max_age the OP must re-authenticate.
 		return oautherr.New("login_required", "the user signed in longer ago than max_age allows")
-	case r.loginHint != "" && strings.Contains(r.loginHint, "@") && !strings.EqualFold(r.loginHint, si.user.Email):
+	case r.loginHint != "" && strings.Contains(r.loginHint, "@") && !sameAddress(r.loginHint, si.user.Email):
 		// login_hint names someone else than the signed-in user.
 		return oautherr.New("login_required", "login_hint names another user")
 	case r.provider != "" && r.provider != si.sess.Provider, !slices.Contains(r.tenant.Providers, si.sess.Provider):
@@ -136,6 +137,15 @@ func (h *Handler) refusal(si *signedIn, r *authRequest) *oautherr.Error {
 		return oautherr.New("interaction_required", "the signed-in account is not admitted to this app")
 	}
 	return nil
+}
+
+// sameAddress compares two addresses in their one canonical form:
+// strings.EqualFold folds Unicode (acme.teſt would be acme.test), which
+// the contract forbids.
+func sameAddress(a, b string) bool {
+	ca, ok := email.Canonical(a)
+	cb, okb := email.Canonical(b)
+	return ok && okb && ca == cb
 }
 
 // answerFromSSO signs the browser in to r's app from its broker session:
