@@ -137,7 +137,8 @@ type Codes interface {
 	// (its SessionID is taken from the code), and returns the code
 	// as redeemed. If it was used already, nothing changes and it returns
 	// the stored code with ErrAlreadyUsed. ErrNotFound if unknown or expired
-	// before now. Concurrent calls for the same hash: exactly one redeems.
+	// before now. ErrRevoked, changing nothing, if the code's session is
+	// revoked. Concurrent calls for the same hash: exactly one redeems.
 	RedeemCode(ctx context.Context, hash string, now time.Time, first RefreshToken) (AuthCode, error)
 }
 

@@ -30,6 +30,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"SessionSpendsLoginState", testSessionSpendsLoginState},
 		{"RedeemCode", testRedeemCode},
 		{"RedeemCodeAtomic", testRedeemCodeAtomic},
+		{"RedeemCodeOfRevokedSession", testRedeemCodeOfRevokedSession},
 		{"RedeemCodeExpiry", testRedeemCodeExpiry},
 		{"RedeemCodeConcurrently", testRedeemCodeConcurrently},
 		{"Session", testSession},
