@@ -78,7 +78,7 @@ func (h *Handler) callback(c echo.Context) error {
 	// nowhere the tenant does not allow.
 	up, upOK := h.dir.Upstream(f.Provider)
 	tenant, ok := h.dir.App(f.Tenant)
-	if !upOK || !ok || !slices.Contains(tenant.Providers, f.Provider) || !slices.Contains(tenant.RedirectURIs, f.RedirectURI) {
+	if !upOK || !ok || !offers(tenant, f.Provider, up) || !slices.Contains(tenant.RedirectURIs, f.RedirectURI) {
 		return h.refused(f, nil, "The app or provider of this sign-in is no longer configured.")
 	}
 	deny := func(code, desc string) error {
@@ -175,6 +175,13 @@ func (h *Handler) callback(c echo.Context) error {
 	h.cfg.Events.Record(storage.AuditEvent{Type: audit.LoginSucceeded, Tenant: tenant.ID, User: user.ID, IP: c.RealIP(),
 		Detail: auditDetail("provider", f.Provider, "sid", sid)})
 	return h.redirectToApp(c, f.RedirectURI, f.AppState, url.Values{"code": {brokerCode}})
+}
+
+// offers reports whether app t may sign in through upstream name, up: it
+// names it, and up is no other tenant's own connection (whatever t's
+// stored providers say: a record may predate the name's owner).
+func offers(t *App, name string, up *Upstream) bool {
+	return slices.Contains(t.Providers, name) && (up.Owner == "" || up.Owner == t.ID)
 }
 
 // upstreamContext is ctx bounded by the upstream deadline, if any.

@@ -130,7 +130,7 @@ func (h *Handler) refusal(si *signedIn, r *authRequest) *oautherr.Error {
 	case r.tenant.WantGroups && !si.sess.GroupsKnown, r.tenant.Judge == nil:
 		return oautherr.New("interaction_required", "this app needs the user to sign in again")
 	}
-	if _, ok := h.dir.Upstream(si.sess.Provider); !ok {
+	if up, ok := h.dir.Upstream(si.sess.Provider); !ok || !offers(r.tenant, si.sess.Provider, up) {
 		return oautherr.New("interaction_required", "the user must choose how to sign in to this app")
 	}
 	if _, admitted := r.tenant.Judge(si.sess.Facts); !admitted {

@@ -1,12 +1,18 @@
 package admin_test
 
 import (
+	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/socialbroker/broker/internal/config"
 	"github.com/socialbroker/broker/internal/server/servertest"
+	"github.com/socialbroker/broker/internal/tenants"
 	"github.com/socialbroker/broker/providers/providertest"
+	"github.com/socialbroker/broker/storage"
 )
 
 // TestTenantConnectionCannotLinkOtherTenantsUsers: a key restricted to one
@@ -183,4 +189,53 @@ func TestBrokerSessionDoesNotFollowAReusedConnectionName(t *testing.T) {
 	if q.Get("error") != "login_required" {
 		t.Errorf("prompt=none at b, whose okta is another IdP: %v, want login_required", q)
 	}
+}
+
+// TestOwnedConnectionServesItsOwnerOnly: a connection owned by one
+// tenant signs in to that tenant alone, even when another tenant's
+// stored providers name it (a record written when the name was another
+// upstream's: a config.toml provider since removed, say). The check at
+// the API's write is not the only one.
+func TestOwnedConnectionServesItsOwnerOnly(t *testing.T) {
+	h := newHarness(t, privateNets)
+	key := h.key("", "admin")
+	idp := providertest.NewOIDC(providertest.OIDCOptions{Title: "B's", ClientID: "b-client", ClientSecret: "b-secret-0123456"})
+	t.Cleanup(idp.Close)
+	h.must(201, "POST", "/tenants", key, map[string]any{"id": "b", "redirect_uris": []string{servertest.AppRedirect}, "providers": []string{"corp"}})
+	h.must(201, "POST", "/connections", key, map[string]any{"id": "x", "type": "oidc", "issuer": idp.URL(),
+		"client_id": "b-client", "client_secret": "b-secret-0123456", "tenant": "b"})
+	// Tenant a's stored record names x, as no API write would let it now.
+	doc, err := tenants.TenantDoc(&config.Tenant{ID: "a", RedirectURIs: []string{servertest.AppRedirect}, Providers: []string{"x"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.store().CreateRecord(t.Context(), storage.Record{Kind: storage.KindTenant, ID: "a", Doc: doc, CreatedAt: timeNow()}); err != nil {
+		t.Fatal(err)
+	}
+	known := func() bool { // by the registry's poll: a known client is no 400 page
+		resp, err := noRedirects.Get(h.AuthorizeURL("/authorize", "a", servertest.NewPKCE(), nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode != http.StatusBadRequest
+	}
+	if !eventually(5*time.Second, known) {
+		t.Fatal("tenant a not loaded")
+	}
+	idp.SetNextUser(providertest.User{Subject: "u-1", Email: "u@b.example", EmailVerified: true})
+	b := h.NewBrowser()
+	resp := b.Get(h.AuthorizeURL("/authorize", "a", servertest.NewPKCE(), nil))
+	for i := 0; i < 10 && (resp.StatusCode == http.StatusFound || resp.StatusCode == http.StatusSeeOther); i++ {
+		next, _ := resp.Request.URL.Parse(resp.Header.Get("Location"))
+		resp.Body.Close()
+		if strings.HasPrefix(next.String(), servertest.AppRedirect) {
+			if next.Query().Get("code") != "" {
+				t.Fatalf("tenant a signed in through b's own connection: %v", next)
+			}
+			return
+		}
+		resp = b.Get(next.String())
+	}
+	resp.Body.Close()
 }
