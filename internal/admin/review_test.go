@@ -11,6 +11,7 @@ import (
 	"github.com/socialbroker/broker/internal/config"
 	"github.com/socialbroker/broker/internal/server/servertest"
 	"github.com/socialbroker/broker/internal/tenants"
+	"github.com/socialbroker/broker/providers"
 	"github.com/socialbroker/broker/providers/providertest"
 	"github.com/socialbroker/broker/storage"
 )
@@ -238,4 +239,44 @@ func TestOwnedConnectionServesItsOwnerOnly(t *testing.T) {
 		resp = b.Get(next.String())
 	}
 	resp.Body.Close()
+}
+
+// TestConfigProviderIsNotShadowed: a provider added to config.toml under
+// the name of an existing connection (which the API refuses, but the file
+// may come later) stays the file's: the record neither replaces it nor,
+// deleted, removes it.
+func TestConfigProviderIsNotShadowed(t *testing.T) {
+	h := newHarness(t, privateNets)
+	key := h.key("", "admin")
+	other := providertest.NewOIDC(providertest.OIDCOptions{Title: "Other", ClientID: "o-client", ClientSecret: "o-secret-0123456"})
+	t.Cleanup(other.Close)
+	// A runtime connection named like config.toml's corp, as if the file
+	// had gained corp after it was made.
+	doc, err := tenants.ConnectionDoc(&config.Provider{Spec: providers.Spec{Name: "corp", Type: "oidc", Issuer: other.URL(), ClientID: "o-client"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := h.store()
+	if _, err := st.CreateRecord(t.Context(), storage.Record{Kind: storage.KindConnection, ID: "corp", Doc: doc, CreatedAt: timeNow()}); err != nil {
+		t.Fatal(err)
+	}
+	h.must(201, "POST", "/tenants", key, map[string]any{"id": "probe", "redirect_uris": []string{servertest.AppRedirect}, "providers": []string{"corp"}}) // a change after it: the poll has read the record when this is in force
+	upstream := func() string {
+		resp, err := noRedirects.Get(h.AuthorizeURL("/auth/corp/login", "cfg-app", servertest.NewPKCE(), nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.Header.Get("Location")
+	}
+	if loc := upstream(); !strings.HasPrefix(loc, h.corp.URL()) {
+		t.Errorf("sign-in through corp goes to %q, want config.toml's corp at %s", loc, h.corp.URL())
+	}
+	if err := st.DeleteRecord(t.Context(), storage.KindConnection, "corp", timeNow()); err != nil {
+		t.Fatal(err)
+	}
+	h.must(204, "DELETE", "/tenants/probe", key, nil)
+	if loc := upstream(); !strings.HasPrefix(loc, h.corp.URL()) {
+		t.Errorf("after the record's deletion, corp goes to %q, want config.toml's corp", loc)
+	}
 }
