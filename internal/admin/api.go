@@ -60,6 +60,15 @@ type Config struct {
 	// SyncRevocations makes this replica refuse the tokens of sessions
 	// just revoked, before the API answers.
 	SyncRevocations func(ctx context.Context) error
+	// Console, when set, admits the admin console's operators by their
+	// access tokens (operators.go).
+	Console *Operators
+	// HTTPClient fetches runtime connections' discovery documents (the
+	// connection test); its transport must refuse private addresses unless
+	// admin.allow_private_networks (internal/netguard), as the calls of
+	// sign-ins through them do. FileHTTPClient fetches those of
+	// config.toml's providers, which the operator trusts, as sign-ins do.
+	HTTPClient, FileHTTPClient *http.Client
 	// Failures is the budget of failed key attempts per client address;
 	// nil does not limit.
 	Failures *httpx.Limiter
@@ -123,6 +132,9 @@ func (a *API) table() []route {
 		{method: "PATCH", path: "/connections/{id}", scope: ScopeConnectionsWrite, summary: "Change a connection (JSON merge patch, RFC 7396)", request: "ConnectionPatch", response: "Connection", status: 200, handler: a.patchConnection},
 		{method: "DELETE", path: "/connections/{id}", scope: ScopeConnectionsWrite, summary: "Delete a connection and its domains", status: 204, handler: a.deleteConnection},
 
+		{method: "POST", path: "/connections/{id}/test", scope: ScopeConnectionsRead, summary: "Fetch the connection's discovery document and show what it says", response: "ConnectionTest", status: 200, handler: a.testConnection},
+		{method: "GET", path: "/connection-types", scope: ScopeConnectionsRead, summary: "List the connection types and the keys each reads", response: "ConnectionTypeList", status: 200, handler: a.connectionTypes},
+
 		{method: "GET", path: "/connections/{id}/domains", scope: ScopeConnectionsRead, summary: "List a connection's domains", response: "DomainList", status: 200, query: []string{"limit", "cursor"}, handler: a.listDomains},
 		{method: "POST", path: "/connections/{id}/domains", scope: ScopeConnectionsWrite, summary: "Claim a domain for a connection", request: "DomainInput", response: "Domain", status: 201, handler: a.createDomain},
 		{method: "GET", path: "/connections/{id}/domains/{domain}", scope: ScopeConnectionsRead, summary: "Read a domain", response: "Domain", status: 200, handler: a.getDomain},
@@ -135,6 +147,10 @@ func (a *API) table() []route {
 		{method: "DELETE", path: "/users/{id}", scope: ScopeUsersWrite, summary: "Delete a user, its identities and sessions", status: 204, handler: a.deleteUser},
 		{method: "GET", path: "/users/{id}/sessions", scope: ScopeUsersRead, summary: "List a user's live sessions", response: "SessionList", status: 200, query: []string{"limit", "cursor"}, handler: a.listUserSessions},
 		{method: "DELETE", path: "/sessions/{sid}", scope: ScopeUsersWrite, summary: "Revoke a session", status: 204, handler: a.revokeSession},
+
+		{method: "GET", path: "/keys", scope: ScopeAdmin, summary: "List admin keys, revoked ones too (never their secrets)", response: "KeyList", status: 200, query: []string{"limit", "cursor"}, handler: a.listKeys},
+		{method: "POST", path: "/keys", scope: ScopeAdmin, summary: "Make an admin key: the answer holds it, shown this once", request: "KeyInput", response: "KeyCreated", status: 201, handler: a.createKey},
+		{method: "DELETE", path: "/keys/{id}", scope: ScopeAdmin, summary: "Revoke an admin key", status: 204, handler: a.revokeKey},
 
 		{method: "GET", path: "/audit", scope: ScopeAuditRead, summary: "List audit events, newest first", response: "AuditList", status: 200, query: []string{"type", "tenant", "since", "limit", "cursor"}, handler: a.listAudit},
 	}

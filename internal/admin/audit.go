@@ -23,7 +23,7 @@ func detail(m map[string]any) []byte {
 // is made by then: an audit failure is logged, loudly, but does not turn
 // the answer into an error that would read as "nothing changed".
 func (a *API) audit(c echo.Context, typ, tenant, user string, d map[string]any) {
-	e := storage.AuditEvent{Time: a.Now(), Type: typ, Actor: "key:" + keyOf(c).ID, Tenant: tenant, User: user,
+	e := storage.AuditEvent{Time: a.Now(), Type: typ, Actor: actorOf(c), Tenant: tenant, User: user,
 		IP: c.RealIP(), Detail: detail(d)}
 	if _, err := a.Store.AppendAudit(c.Request().Context(), e); err != nil {
 		a.Log.Error("audit event not stored", "type", typ, "tenant", tenant, "user", user, "err", err)

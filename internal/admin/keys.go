@@ -142,6 +142,13 @@ func (a *API) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 			return httpx.TooManyRequests(c, d.RetryAfter)
 		}
+		if !strings.HasPrefix(raw, keyPrefix) {
+			if err := a.operator(c, raw); err != nil {
+				return err
+			}
+			a.Failures.Refund(ip)
+			return next(c)
+		}
 		m := keyShape.FindStringSubmatch(raw)
 		if m == nil {
 			return errBadKey

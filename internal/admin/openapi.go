@@ -33,11 +33,11 @@ func (a *API) document() map[string]any {
 		"info": map[string]any{
 			"title":       "Broker admin API",
 			"version":     "1",
-			"description": "Runtime onboarding: tenants, connections and their domains, users and sessions, and the audit log. Every operation but this document needs an admin key (broker admin-keys create) with the operation's scope (x-required-scope) or `admin`. A key restricted to a tenant sees only that tenant's things: others answer 404.",
+			"description": "Runtime onboarding: tenants, connections and their domains, users and sessions, the audit log and admin keys. Every operation but this document needs an admin key (broker admin-keys create) with the operation's scope (x-required-scope) or `admin`, or the admin console's access token (an access token of the tenant broker-console carrying admin.console_role), which has the rights of `admin`. A key restricted to a tenant sees only that tenant's things: others answer 404.",
 		},
 		"servers":    []any{map[string]any{"url": Prefix}},
 		"paths":      paths,
-		"components": map[string]any{"schemas": schemas(), "securitySchemes": map[string]any{"adminKey": map[string]any{"type": "http", "scheme": "bearer", "description": "An admin key, bk_<id>_<secret>"}}},
+		"components": map[string]any{"schemas": schemas(), "securitySchemes": map[string]any{"adminKey": map[string]any{"type": "http", "scheme": "bearer", "description": "An admin key, bk_<id>_<secret>; or the admin console's access token (an access token of the tenant broker-console carrying admin.console_role), which has the rights of the admin scope"}}},
 	}
 }
 
@@ -206,11 +206,54 @@ func schemas() map[string]any {
 		"SessionList": listOf("Session"),
 		"AuditEvent": object(map[string]any{
 			"id": map[string]any{"type": "integer"}, "time": dateTime, "type": str("tenant.created, login.failed, ..."),
-			"actor": str("key:<id> for an admin key, cli:admin-keys for broker admin-keys"), "tenant": str(""), "user": str(""), "ip": str(""),
+			"actor": str("key:<id> for an admin key, the operator's email for the admin console, cli:admin-keys for broker admin-keys"), "tenant": str(""), "user": str(""), "ip": str(""),
 			"detail": map[string]any{"type": "object"},
 		}, "id", "time", "type"),
 		"AuditList": listOf("AuditEvent"),
+		"KeyInput": closed(object(map[string]any{
+			"name":   str("whose key it is"),
+			"scopes": map[string]any{"type": "array", "items": map[string]any{"enum": scopeEnum()}},
+			"tenant": str("restricts the key to this tenant's things"),
+		}, "name", "scopes")),
+		"Key":        object(keyProps(), "id", "name", "scopes", "created_at", "revoked"),
+		"KeyCreated": object(keyCreatedProps(), "id", "name", "scopes", "key"),
+		"KeyList":    listOf("Key"),
+		"ConnectionTest": object(map[string]any{
+			"connection": str(""), "type": str(""), "ok": boolean,
+			"discovery":      map[string]any{"type": "boolean", "description": "false for types that publish no discovery document (OAuth 2.0 only)"},
+			"url":            str("the discovery document fetched"),
+			"error":          str("what went wrong, when ok is false"),
+			"issuer_matches": map[string]any{"type": "boolean", "description": "the document's issuer is the one it was fetched for (OIDC Discovery 1.0 §4.3)"},
+			"issuer":         str(""), "authorization_endpoint": str(""), "token_endpoint": str(""), "userinfo_endpoint": str(""), "jwks_uri": str(""),
+		}, "connection", "type", "ok", "discovery"),
+		"ConnectionTypeList": object(map[string]any{"items": map[string]any{"type": "array", "items": object(map[string]any{
+			"type": str(""), "label": str(""), "oidc": boolean,
+			"keys":     map[string]any{"type": "array", "items": map[string]any{"type": "string"}, "description": "the keys a connection of this type reads"},
+			"defaults": map[string]any{"type": "object", "additionalProperties": map[string]any{"type": "string"}},
+		}, "type", "keys")}}, "items"),
 	}
+}
+
+func scopeEnum() []any {
+	out := make([]any, len(Scopes))
+	for i, s := range Scopes {
+		out[i] = s
+	}
+	return out
+}
+
+func keyProps() map[string]any {
+	return map[string]any{
+		"id": str("the public part of the key"), "name": str(""), "tenant": str(""),
+		"scopes":     map[string]any{"type": "array", "items": map[string]any{"enum": scopeEnum()}},
+		"created_at": dateTime, "revoked": boolean, "revoked_at": dateTime,
+	}
+}
+
+func keyCreatedProps() map[string]any {
+	p := keyProps()
+	p["key"] = str("bk_<id>_<secret>: shown this once, the broker keeps only its hash")
+	return p
 }
 
 // closed refuses keys the schema does not name, as the API does.

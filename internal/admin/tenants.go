@@ -304,6 +304,9 @@ func (a *API) deleteTenant(c echo.Context) error {
 	if _, _, err := a.runtimeTenant(c); err != nil {
 		return err
 	}
+	if id == config.ConsoleTenantID {
+		return conflict("the admin console signs operators in through " + id + ": it cannot be deleted (change its roles instead)")
+	}
 	if err := a.Store.DeleteRecord(ctx, storage.KindTenant, id, a.Now()); errors.Is(err, storage.ErrNotFound) {
 		return notFound("no tenant " + id)
 	} else if err != nil {

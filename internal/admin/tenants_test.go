@@ -109,7 +109,8 @@ func TestTenantLifecycle(t *testing.T) {
 		}
 		cursor = next
 	}
-	if want := []string{"cfg-app", "server", "spa"}; !slices.Equal(ids, want) {
+	// broker-console is the admin console's built-in tenant.
+	if want := []string{"broker-console", "cfg-app", "server", "spa"}; !slices.Equal(ids, want) {
 		t.Errorf("tenants = %v, want %v", ids, want)
 	}
 

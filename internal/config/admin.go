@@ -5,12 +5,21 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"reflect"
+	"regexp"
 	"strings"
 	"time"
 )
 
 // DefaultConsoleRole is the role that opens the admin console.
 const DefaultConsoleRole = "broker-admin"
+
+// ConsoleTenantID is the built-in tenant the admin console signs its
+// operators in through; config.toml cannot define a tenant of that id.
+const ConsoleTenantID = "broker-console"
+
+// consoleRole is the alphabet of admin.console_role: a role as tokens
+// carry it.
+var consoleRole = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
 
 // SecretsKeySize is the length of secrets_key, decoded: an
 // XChaCha20-Poly1305 key.
@@ -65,7 +74,21 @@ func validateAdmin(c *Config, ps *problems) {
 	if c.Admin.ConsoleRole == "" {
 		c.Admin.ConsoleRole = DefaultConsoleRole
 	}
+	if !consoleRole.MatchString(c.Admin.ConsoleRole) {
+		ps.add("admin.console_role", "%q: a role name of 1 to 64 characters A-Z, a-z, 0-9, '.', '_', ':' or '-'", c.Admin.ConsoleRole)
+	}
 	checkNonEmpty("admin.console_admins", c.Admin.ConsoleAdmins, ps)
+	for i, e := range c.Admin.ConsoleAdmins {
+		local, domain, ok := strings.Cut(e, "@")
+		if e != "" && (!ok || local == "" || !strings.Contains(domain, ".") || strings.ContainsAny(e, " \t<>,") || strings.Count(e, "@") != 1) {
+			ps.add(index("admin.console_admins", i), "%q is not an email address", e)
+		}
+	}
+	for i, t := range c.Tenants {
+		if t.ID == ConsoleTenantID {
+			ps.add(index("tenants", i)+".id", "%q is the admin console's built-in tenant: choose another id", t.ID)
+		}
+	}
 	if c.Admin.AuditRetention.Duration < 0 {
 		ps.add("admin.audit_retention", "must not be negative (0 keeps the audit log for ever)")
 	}

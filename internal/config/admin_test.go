@@ -54,6 +54,10 @@ console_admins = ["alice@acme.example"]`, 1)), noEnv)
 		{`admin_listen = "nowhere"`, "admin_listen"},
 		{"[admin]\ndns_resolver = \"8.8.8.8\"", "admin.dns_resolver"},
 		{"[admin]\nconsole_admins = [\"\"]", "admin.console_admins[0]"},
+		{"[admin]\nconsole_admins = [\"ops@acme.example\", \"alice\"]", "admin.console_admins[1]"},
+		{"[admin]\nconsole_admins = [\"a@b@acme.example\"]", "admin.console_admins[0]"},
+		{"[admin]\nconsole_role = \"broker admin\"", "admin.console_role"},
+		{"[[tenants]]\nid = \"broker-console\"\nredirect_uris = [\"https://x.example/cb\"]\nproviders = [\"google\"]", "tenants[0].id"},
 		{"[admin]\nallow_private = true", "admin.allow_private"},
 	} {
 		_, err := Parse([]byte(strings.Replace(adminBase, "%s", tc.toml, 1)), noEnv)

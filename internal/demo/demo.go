@@ -8,7 +8,9 @@ package demo
 
 import (
 	"context"
+	"crypto/rand"
 	"embed"
+	"encoding/base64"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -75,6 +77,17 @@ var Users = []providertest.User{
 		TenantID: providertest.MicrosoftConsumersTenant, ObjectID: "00000000-0000-4000-8000-000000001002"},
 	{Subject: "1003", Login: "mallory", Name: "Mallory Unverified", Email: "alice@acme.test", EmailVerified: false,
 		TenantID: DemoDirectory, ObjectID: "00000000-0000-4000-8000-000000001003"},
+}
+
+// ConsoleAdmin is the demo user who may use the admin console.
+const ConsoleAdmin = "alice@acme.test"
+
+// secretsKey is a random secrets_key, which connections made in the
+// console need.
+func secretsKey() string {
+	k := make([]byte, config.SecretsKeySize)
+	_, _ = rand.Read(k) // crypto/rand.Read never fails (Go 1.24+)
+	return base64.StdEncoding.EncodeToString(k)
 }
 
 // DemoDirectory is the fake Microsoft Entra directory the demo allows.
@@ -184,10 +197,14 @@ func (d *Demo) config(issuer string, accessTTL time.Duration) string {
 	return fmt.Sprintf(`
 issuer = %q
 shutdown_delay = "0s" # no load balancer to wait for: Ctrl+C stops at once
+secrets_key = %q # a fresh one per run: the database is temporary too
 [database]
 url = %q
 [tokens]
 access_ttl = %q
+[admin]
+console_admins = [%q] # Alice may use the admin console at /admin/
+allow_private_networks = true # the demo's fake upstreams are on this host
 [providers.google]
 client_id = "demo-google-client"
 client_secret = "demo-google-secret"
@@ -199,7 +216,7 @@ client_secret = "demo-github-secret"
 base_url = %q
 api_url = %q
 display_name = "GitHub (fake)"
-`, issuer, "sqlite:"+filepath.Join(d.dir, "broker.db"), accessTTL.String(), d.Google.URL(), d.GitHub.BaseURL(), d.GitHub.APIURL()) +
+`, issuer, secretsKey(), "sqlite:"+filepath.Join(d.dir, "broker.db"), accessTTL.String(), ConsoleAdmin, d.Google.URL(), d.GitHub.BaseURL(), d.GitHub.APIURL()) +
 		d.moreTOML() +
 		tenant(TenantID, "Broker Demo", issuer+"/demo/callback", issuer+"/demo/", issuer, "", "") +
 		exampleTenant(ExampleTenantID, "Example Admin", d.ExampleOrigin, "body") +

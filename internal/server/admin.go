@@ -61,20 +61,26 @@ func secretsBox(ctx context.Context, cfg *config.Config, store storage.Store) (*
 	return box, nil
 }
 
+// guardedTransport is the transport of the calls to runtime connections'
+// upstreams: it refuses private addresses (netguard) unless
+// admin.allow_private_networks. An injected transport that is not an
+// *http.Transport (a test's wiretap) carries them too when private
+// networks are allowed; otherwise they need one netguard can guard.
+func guardedTransport(cfg *config.Config, transport http.RoundTripper) http.RoundTripper {
+	if base, ok := transport.(*http.Transport); ok {
+		return netguard.Transport(base, cfg.Admin.AllowPrivateNetworks)
+	} else if !cfg.Admin.AllowPrivateNetworks {
+		return netguard.Transport(&http.Transport{}, false)
+	}
+	return transport
+}
+
 // recordSyncer keeps reg in step with the runtime records (tenants,
 // connections, domains); it has applied all of them when it returns.
 // Runtime connections call their upstreams through a transport that
 // refuses private addresses (netguard) unless admin.allow_private_networks.
 func recordSyncer(ctx context.Context, cfg *config.Config, opts Options, store storage.Store, reg *tenants.Registry, box *secretbox.Box, transport http.RoundTripper) (*tenants.Syncer, error) {
-	// An injected transport that is not an *http.Transport (a test's
-	// wiretap) carries runtime connections too when private networks are
-	// allowed; otherwise they need one netguard can guard.
-	guarded := transport
-	if base, ok := transport.(*http.Transport); ok {
-		guarded = netguard.Transport(base, cfg.Admin.AllowPrivateNetworks)
-	} else if !cfg.Admin.AllowPrivateNetworks {
-		guarded = netguard.Transport(&http.Transport{}, false)
-	}
+	guarded := guardedTransport(cfg, transport)
 	var open func(string) (string, error)
 	if box != nil {
 		open = box.Open
@@ -100,10 +106,13 @@ func recordSyncer(ctx context.Context, cfg *config.Config, opts Options, store s
 }
 
 // newAdminAPI assembles the admin API.
-func (s *Server) newAdminAPI(box *secretbox.Box, svc *tokens.Service) (*admin.API, error) {
+func (s *Server) newAdminAPI(box *secretbox.Box, svc *tokens.Service, transport http.RoundTripper) (*admin.API, error) {
 	cfg := s.cfg
 	return admin.New(admin.Config{
 		Store: s.store, File: cfg, Secrets: box,
+		Console:        &admin.Operators{Tokens: svc, Role: cfg.Admin.ConsoleRole},
+		HTTPClient:     &http.Client{Timeout: cfg.UpstreamTimeout.Duration, Transport: guardedTransport(cfg, transport)},
+		FileHTTPClient: &http.Client{Timeout: cfg.UpstreamTimeout.Duration, Transport: transport},
 		CheckURL: func(ctx context.Context, u string) error {
 			return netguard.CheckURL(ctx, u, cfg.Admin.AllowPrivateNetworks, nil)
 		},

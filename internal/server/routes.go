@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/socialbroker/broker/callback"
 	"github.com/socialbroker/broker/internal/appapi"
+	"github.com/socialbroker/broker/internal/console"
 	"github.com/socialbroker/broker/internal/cookiemode"
 	"github.com/socialbroker/broker/internal/httpx"
 	"github.com/socialbroker/broker/internal/logout"
@@ -80,6 +81,9 @@ func (s *Server) routes(flow *callback.Handler, mount func(*echo.Echo)) *echo.Ec
 	api.POST("/auth/logout", app.Logout, httpx.NoStore)
 	if s.cfg.AdminListen == "" { // otherwise only ServeAdmin answers it
 		s.admin.Register(e)
+		// The console lives beside the API it calls, and beside /authorize
+		// through which its operators sign in.
+		console.Register(e)
 	}
 	if mount != nil {
 		mount(e)

@@ -157,6 +157,11 @@ func assemble(ctx context.Context, cfg *config.Config, opts Options, store stora
 	if err != nil {
 		return nil, err
 	}
+	// The admin console's tenant, before the registry first reads the
+	// records.
+	if err := admin.EnsureConsoleTenant(ctx, store, cfg, opts.Now()); err != nil {
+		return nil, err
+	}
 	records, err := recordSyncer(ctx, cfg, opts, store, reg, box, transport)
 	if err != nil {
 		return nil, err
@@ -165,7 +170,7 @@ func assemble(ctx context.Context, cfg *config.Config, opts Options, store stora
 		cfg: cfg, log: opts.Logger, now: opts.Now, store: store, keys: keys, tokens: svc,
 		tenants: reg, records: records, metrics: metrics.New(), audit: events,
 	}
-	if s.admin, err = s.newAdminAPI(box, svc); err != nil {
+	if s.admin, err = s.newAdminAPI(box, svc, transport); err != nil {
 		return nil, err
 	}
 	if wh, ok := store.(writeHealth); ok {
