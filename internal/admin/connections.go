@@ -134,6 +134,16 @@ func (a *API) runtimeConnection(c echo.Context) (connection, error) {
 	if err == nil && cn.rec == nil {
 		err = errManagedByConfig
 	}
+	if err == nil && c.Request().Method != http.MethodGet {
+		err = consoleChange(c, cn.owner())
+		if err == nil && cn.owner() == "" {
+			// Shared, but offered by the console: as much the console's.
+			var users []string
+			if users, err = a.tenantsUsing(c.Request().Context(), cn.p.Name); err == nil && slices.Contains(users, config.ConsoleTenantID) {
+				err = consoleChange(c, config.ConsoleTenantID)
+			}
+		}
+	}
 	return cn, err
 }
 
@@ -290,6 +300,9 @@ func (a *API) createConnection(c echo.Context) error {
 			return errRestricted(c)
 		}
 		owner = r // a restricted key's connections are its tenant's own
+	}
+	if err := consoleChange(c, owner); err != nil {
+		return err
 	}
 	plain, _ := takeSecrets(obj, &ps)
 	p, ps := a.connectionFromBody(ctx, id, obj, plain, ps)

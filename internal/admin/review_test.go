@@ -280,3 +280,35 @@ func TestConfigProviderIsNotShadowed(t *testing.T) {
 		t.Errorf("after the record's deletion, corp goes to %q, want config.toml's corp", loc)
 	}
 }
+
+// TestConsoleTenantNeedsAdminScope: whoever holds the console role in
+// broker-console has the admin scope. A key with tenants:write alone
+// (or connections:write) must not grant itself that role (add an email
+// rule for its own address, a provider, an owned connection): changes to
+// broker-console, and connections it owns, need the admin scope.
+func TestConsoleTenantNeedsAdminScope(t *testing.T) {
+	h := newHarness(t, privateNets)
+	tenantsKey := h.key("", "tenants:read", "tenants:write")
+	connKey := h.key("", "connections:write", "connections:read")
+	if r := h.do("PATCH", "/tenants/"+config.ConsoleTenantID, tenantsKey, map[string]any{
+		"roles": []map[string]any{{"role": "broker-admin", "emails": []string{"mallory@corp.example"}}}}); r.status != 403 {
+		t.Errorf("tenants:write key granting itself the console role: %d %s, want 403", r.status, r.raw)
+	}
+	if r := h.do("POST", "/tenants/"+config.ConsoleTenantID+"/secret", tenantsKey, nil); r.status != 403 && r.status != 409 {
+		t.Errorf("tenants:write key rotating the console's secret: %d %s, want 403 (or 409: public)", r.status, r.raw)
+	}
+	if r := h.do("POST", "/connections", connKey, map[string]any{"id": "mine", "type": "oidc", "issuer": h.corp.URL(),
+		"client_id": "c", "tenant": config.ConsoleTenantID}); r.status != 403 {
+		t.Errorf("connections:write key making a connection of the console's: %d %s, want 403", r.status, r.raw)
+	}
+	// The admin scope may; a shared connection the console offers is then
+	// the admin scope's to change too.
+	adminKey := h.key("", "admin")
+	h.must(200, "PATCH", "/tenants/"+config.ConsoleTenantID, adminKey, map[string]any{"name": "Console"})
+	h.must(201, "POST", "/connections", connKey, map[string]any{"id": "shared", "type": "oidc", "issuer": h.corp.URL(), "client_id": "c"})
+	h.must(200, "PATCH", "/tenants/"+config.ConsoleTenantID, adminKey, map[string]any{"providers": []string{"corp", "shared"}})
+	if r := h.do("PATCH", "/connections/shared", connKey, map[string]any{"trust_email": true}); r.status != 403 {
+		t.Errorf("connections:write key changing a shared connection the console offers: %d %s, want 403", r.status, r.raw)
+	}
+	h.must(200, "PATCH", "/connections/shared", adminKey, map[string]any{"trust_email": true})
+}

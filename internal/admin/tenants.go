@@ -83,6 +83,9 @@ func (a *API) runtimeTenant(c echo.Context) (*config.Tenant, *storage.Record, er
 	if err == nil && rec == nil {
 		err = errManagedByConfig
 	}
+	if err == nil {
+		err = consoleChange(c, t.ID)
+	}
 	return t, rec, err
 }
 
@@ -194,6 +197,9 @@ func (a *API) createTenant(c echo.Context) error {
 	}
 	if r := restricted(c); r != "" && t.ID != r {
 		return errRestricted(c)
+	}
+	if err := consoleChange(c, t.ID); err != nil {
+		return err
 	}
 	if _, ok := a.fileTenant(t.ID); ok {
 		return conflict("tenant " + t.ID + " exists in config.toml")
