@@ -78,7 +78,7 @@ func (h *Handler) callback(c echo.Context) error {
 	// nowhere the tenant does not allow.
 	up, upOK := h.dir.Upstream(f.Provider)
 	tenant, ok := h.dir.App(f.Tenant)
-	if !upOK || !ok || !slices.Contains(tenant.Providers, f.Provider) || !slices.Contains(tenant.RedirectURIs, f.RedirectURI) {
+	if !upOK || !ok || !offers(tenant, f.Provider, up) || !slices.Contains(tenant.RedirectURIs, f.RedirectURI) {
 		return h.refused(f, nil, "The app or provider of this sign-in is no longer configured.")
 	}
 	deny := func(code, desc string) error {
@@ -136,6 +136,7 @@ func (h *Handler) callback(c echo.Context) error {
 		h.log.Warn("sign-in refused: email outside the provider's domains", "tenant", tenant.ID, "provider", f.Provider)
 		return deny(oautherr.AccessDenied, "the account's email address is not in a domain this sign-in provider holds")
 	}
+	vouchOnlyInRealm(up, id) // realm.go
 	verdict := tenant.Admit(id, up.Type)
 	if verdict.Refusal != "" {
 		return deny(oautherr.AccessDenied, verdict.Refusal)
@@ -176,6 +177,11 @@ func (h *Handler) callback(c echo.Context) error {
 	case errors.Is(err, storage.ErrAlreadyUsed):
 		// Another callback with this state started its session first.
 		return h.refused(f, err, usedState)
+	case errors.Is(err, storage.ErrUserDisabled):
+		// Disabled (or deleted) since Resolve read it: the store refuses
+		// the session in the same write.
+		h.log.Info("sign-in refused: user disabled", "tenant", tenant.ID, "provider", f.Provider, "user", user.ID)
+		return deny(oautherr.AccessDenied, "this account is disabled")
 	case err != nil:
 		return err
 	}
@@ -183,6 +189,13 @@ func (h *Handler) callback(c echo.Context) error {
 	h.cfg.Events.Record(storage.AuditEvent{Type: audit.LoginSucceeded, Tenant: tenant.ID, User: user.ID, IP: c.RealIP(),
 		Detail: auditDetail("provider", f.Provider, "sid", sid)})
 	return h.redirectToApp(c, f.RedirectURI, f.AppState, url.Values{"code": {brokerCode}})
+}
+
+// offers reports whether app t may sign in through upstream name, up: it
+// names it, and up is no other tenant's own connection (whatever t's
+// stored providers say: a record may predate the name's owner).
+func offers(t *App, name string, up *Upstream) bool {
+	return slices.Contains(t.Providers, name) && (up.Owner == "" || up.Owner == t.ID)
 }
 
 // upstreamContext is ctx bounded by the upstream deadline, if any.

@@ -30,6 +30,10 @@ type Upstream struct {
 	// runtime connection's, through the admin API): a sign-in through it
 	// must end with an email in one of them.
 	Domains []string
+	// Owner is the tenant that owns the upstream (a runtime connection
+	// made for one tenant, often by a key restricted to it), "" for one
+	// any tenant may offer. Its administrator runs it: see vouchOnlyInRealm.
+	Owner string
 }
 
 // issuerPromiser is a provider that can tell whether its upstream promises

@@ -64,6 +64,33 @@ func inRealm(up *Upstream, id *providers.Identity) bool {
 	})
 }
 
+// vouchOnlyInRealm narrows what a tenant's own upstream vouches for to
+// the domains it proved by DNS. Users are the broker's, shared by every
+// tenant, and a vouched address links an identity to the user who holds
+// it: an upstream run by one tenant's administrator (trust_email set on
+// the IdP they run) could otherwise claim ceo@globex.com and sign in as
+// Globex's user, with that user's sub and profile (the nOAuth pattern
+// across tenants; OIDC Core §5.7: email is not a stable, unique
+// identifier unless its issuer is the authority for it). Upstreams any
+// tenant may offer are the operator's to trust.
+func vouchOnlyInRealm(up *Upstream, id *providers.Identity) {
+	if up.Owner == "" || !id.EmailTrusted {
+		return
+	}
+	inDomains := func(addr string) bool {
+		domain, ok := emailDomain(addr)
+		return ok && slices.ContainsFunc(up.Domains, func(d string) bool {
+			held, ok := email.Domain(d)
+			return ok && held == domain
+		})
+	}
+	if !inDomains(id.Email) {
+		id.EmailTrusted = false
+		return
+	}
+	id.VerifiedEmails = slices.DeleteFunc(slices.Clone(id.VerifiedEmails), func(e string) bool { return !inDomains(e) })
+}
+
 // emailBox is the hosted page's "Sign in with your work email" form, or
 // nil when none of t's upstreams holds a domain (no address could lead
 // anywhere). It submits to /authorize with the app's parameters q and

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/socialbroker/broker/internal/email"
 	"github.com/socialbroker/broker/internal/oautherr"
 	"github.com/socialbroker/broker/storage"
 	"github.com/socialbroker/broker/tokens"
@@ -75,11 +76,12 @@ func (h *Handler) browserSSO(c echo.Context) (storage.SSOSession, bool) {
 	return s, true
 }
 
-// BrowserSSOID is the id of the broker session this browser's cookie
-// names, "" if none: what a logout from this browser ends.
-func (h *Handler) BrowserSSOID(c echo.Context) string {
+// BrowserSSO is the id of the broker session this browser's cookie
+// names, "" if none (what a logout from this browser ends), and the user
+// it signed in.
+func (h *Handler) BrowserSSO(c echo.Context) (id, userID string) {
 	s, _ := h.browserSSO(c)
-	return s.ID
+	return s.ID, s.UserID
 }
 
 // signedIn is a live broker session with its user.
@@ -120,7 +122,7 @@ func (h *Handler) refusal(si *signedIn, r *authRequest) *oautherr.Error {
 	case r.maxAge >= 0 && h.cfg.Now().Sub(si.sess.AuthTime) >= time.Duration(r.maxAge)*time.Second:
 		// §3.1.2.1: past max_age the OP must re-authenticate.
 		return oautherr.New("login_required", "the user signed in longer ago than max_age allows")
-	case r.loginHint != "" && strings.Contains(r.loginHint, "@") && !strings.EqualFold(r.loginHint, si.user.Email):
+	case r.loginHint != "" && strings.Contains(r.loginHint, "@") && !sameAddress(r.loginHint, si.user.Email):
 		// login_hint names someone else than the signed-in user.
 		return oautherr.New("login_required", "login_hint names another user")
 	case r.provider != "" && r.provider != si.sess.Provider, !slices.Contains(r.tenant.Providers, si.sess.Provider):
@@ -128,13 +130,22 @@ func (h *Handler) refusal(si *signedIn, r *authRequest) *oautherr.Error {
 	case r.tenant.WantGroups && !si.sess.GroupsKnown, r.tenant.Judge == nil:
 		return oautherr.New("interaction_required", "this app needs the user to sign in again")
 	}
-	if _, ok := h.dir.Upstream(si.sess.Provider); !ok {
+	if up, ok := h.dir.Upstream(si.sess.Provider); !ok || !offers(r.tenant, si.sess.Provider, up) {
 		return oautherr.New("interaction_required", "the user must choose how to sign in to this app")
 	}
 	if _, admitted := r.tenant.Judge(si.sess.Facts); !admitted {
 		return oautherr.New("interaction_required", "the signed-in account is not admitted to this app")
 	}
 	return nil
+}
+
+// sameAddress compares two addresses in their one canonical form:
+// strings.EqualFold folds Unicode (acme.teſt would be acme.test), which
+// the contract forbids.
+func sameAddress(a, b string) bool {
+	ca, ok := email.Canonical(a)
+	cb, okb := email.Canonical(b)
+	return ok && okb && ca == cb
 }
 
 // answerFromSSO signs the browser in to r's app from its broker session:
@@ -148,6 +159,12 @@ func (h *Handler) answerFromSSO(c echo.Context, r *authRequest, si *signedIn) er
 		Roles: roles, Facts: si.sess.Facts, Nonce: r.nonce, RedirectURI: r.redirectURI,
 		CodeChallenge: r.challenge, AuthTime: si.sess.AuthTime, SSOID: si.sess.ID,
 	})
+	if errors.Is(err, storage.ErrUserDisabled) {
+		// Disabled since currentSSO read the user (the store refuses the
+		// session in the same write): as if there were no broker session.
+		return h.redirectToApp(c, r.redirectURI, r.state, url.Values{"error": {"login_required"},
+			"error_description": {"the user is not signed in"}})
+	}
 	if err != nil {
 		return err
 	}

@@ -58,6 +58,12 @@ type SSOSessions interface {
 	// returns the ids of those. Ending an ended session again changes
 	// nothing and returns no ids. ErrNotFound if unknown.
 	RevokeSSOSession(ctx context.Context, id string, now time.Time) ([]string, error)
+	// EndProviderSSOSessions ends every live broker session whose last
+	// trip upstream went through provider, so that none is reused once
+	// that name leads to another upstream (a connection deleted, or
+	// pointed elsewhere). Their app sessions go on. It returns how many
+	// ended.
+	EndProviderSSOSessions(ctx context.Context, provider string, now time.Time) (int64, error)
 }
 
 // LogoutDelivery is a back-channel logout waiting to be sent: an app

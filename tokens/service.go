@@ -288,6 +288,10 @@ func (s *Service) ExchangeCode(ctx context.Context, in CodeExchange) (*Grant, er
 		return nil, s.codeReplayed(ctx, code, now)
 	case errors.Is(err, storage.ErrNotFound):
 		return nil, invalidGrant("authorization code is invalid or expired")
+	case errors.Is(err, storage.ErrRevoked):
+		// Revoked since liveSession read it (this replica's view lagged).
+		s.sessions.remove(sess.ID)
+		return nil, invalidGrant("session was revoked")
 	case err != nil:
 		return nil, fmt.Errorf("tokens: redeem code: %w", err)
 	}

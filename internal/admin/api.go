@@ -29,6 +29,7 @@ type Store interface {
 	ListIdentities(ctx context.Context, userID string) ([]storage.Identity, error)
 	GetSession(ctx context.Context, id string) (storage.Session, error)
 	RevokeSession(ctx context.Context, id string, now time.Time) error
+	EndProviderSSOSessions(ctx context.Context, provider string, now time.Time) (int64, error)
 }
 
 // URLChecker refuses a URL a connection must not reach: one that resolves

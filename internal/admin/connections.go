@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 	"github.com/socialbroker/broker/internal/config"
@@ -133,6 +134,16 @@ func (a *API) runtimeConnection(c echo.Context) (connection, error) {
 	if err == nil && cn.rec == nil {
 		err = errManagedByConfig
 	}
+	if err == nil && c.Request().Method != http.MethodGet {
+		err = consoleChange(c, cn.owner())
+		if err == nil && cn.owner() == "" {
+			// Shared, but offered by the console: as much the console's.
+			var users []string
+			if users, err = a.tenantsUsing(c.Request().Context(), cn.p.Name); err == nil && slices.Contains(users, config.ConsoleTenantID) {
+				err = consoleChange(c, config.ConsoleTenantID)
+			}
+		}
+	}
 	return cn, err
 }
 
@@ -192,8 +203,7 @@ func (a *API) connectionFromBody(ctx context.Context, id string, obj map[string]
 		ps = append(ps, httpx.Problem{Field: "id", Message: "at most 64 characters"})
 	}
 	ps = append(ps, fromConfig(config.ValidateProvider(p.Spec), renameMicrosoft)...)
-	urls := map[string]string{"issuer": p.Issuer, "base_url": p.BaseURL, "api_url": p.APIURL, "authority": p.Authority,
-		"authorize_url": p.AuthorizeURL, "token_url": p.TokenURL, "userinfo_url": p.UserinfoURL}
+	urls := connectionURLs(p)
 	for _, k := range urlKeys {
 		u := urls[k]
 		if u == "" || slices.ContainsFunc(ps, func(pr httpx.Problem) bool { return pr.Field == k }) {
@@ -204,6 +214,24 @@ func (a *API) connectionFromBody(ctx context.Context, id string, obj map[string]
 		}
 	}
 	return p, dedupe(ps)
+}
+
+// connectionURLs are a connection's URL keys and values (urlKeys).
+func connectionURLs(p *config.Provider) map[string]string {
+	return map[string]string{"issuer": p.Issuer, "base_url": p.BaseURL, "api_url": p.APIURL, "authority": p.Authority,
+		"authorize_url": p.AuthorizeURL, "token_url": p.TokenURL, "userinfo_url": p.UserinfoURL}
+}
+
+// movedURLs names the URL keys whose value differs between old and next.
+func movedURLs(old, next *config.Provider) []string {
+	was, now := connectionURLs(old), connectionURLs(next)
+	var moved []string
+	for _, k := range urlKeys {
+		if was[k] != now[k] {
+			moved = append(moved, k)
+		}
+	}
+	return moved
 }
 
 // takeSecrets moves the secret keys of obj into a map of their own. In a
@@ -272,6 +300,9 @@ func (a *API) createConnection(c echo.Context) error {
 			return errRestricted(c)
 		}
 		owner = r // a restricted key's connections are its tenant's own
+	}
+	if err := consoleChange(c, owner); err != nil {
+		return err
 	}
 	plain, _ := takeSecrets(obj, &ps)
 	p, ps := a.connectionFromBody(ctx, id, obj, plain, ps)
@@ -354,8 +385,18 @@ func (a *API) patchConnection(c echo.Context) error {
 	}
 	merged, _ := mergePatch(cur, patch).(map[string]any)
 	p, ps := a.connectionFromBody(ctx, id, merged, plain, ps)
+	// Secrets are write-only: a kept secret never goes to an address it
+	// was not sent for, or whoever may change the connection could point
+	// its token endpoint at a server of theirs and sign in to read the
+	// secret there. A changed URL needs the secrets sent again.
+	if moved := movedURLs(cn.p, p); len(moved) > 0 {
+		for f := range kept {
+			ps = append(ps, httpx.Problem{Field: f, Message: "send it again: " + strings.Join(moved, ", ") +
+				" changes, and a kept secret is never sent to a new address"})
+		}
+	}
 	if len(ps) > 0 {
-		return invalid(ps)
+		return invalid(dedupe(ps))
 	}
 	sealed := map[string]string{}
 	for f, s := range cn.sealed {
@@ -375,6 +416,11 @@ func (a *API) patchConnection(c echo.Context) error {
 	stored, err := a.update(ctx, *cn.rec, doc, "connection")
 	if err != nil {
 		return err
+	}
+	if len(movedURLs(cn.p, p)) > 0 || cn.p.Type != p.Type {
+		if err := a.endBrokerSessions(c, id); err != nil {
+			return err
+		}
 	}
 	changed := append(sortedKeys(patch), slices.Collect(maps.Keys(plain))...)
 	a.audit(c, "connection.updated", cn.owner(), "", map[string]any{"connection": id, "fields": append(changed, removed...)})
@@ -446,5 +492,17 @@ func (a *API) removeConnection(c echo.Context, id, owner string) error {
 		return err
 	}
 	a.audit(c, "connection.deleted", owner, "", map[string]any{"connection": id})
+	return a.endBrokerSessions(c, id)
+}
+
+// endBrokerSessions ends the broker sessions that signed in through
+// connection id, once its name no longer leads to the IdP they signed in
+// at (deleted, or pointed elsewhere): broker sessions are reused by
+// provider name, and a connection made later under that name (by any
+// tenant) must not sign their users in silently.
+func (a *API) endBrokerSessions(c echo.Context, id string) error {
+	if _, err := a.Store.EndProviderSSOSessions(c.Request().Context(), id, a.Now()); err != nil {
+		return err
+	}
 	return nil
 }

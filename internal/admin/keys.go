@@ -16,6 +16,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/socialbroker/broker/internal/authn"
+	"github.com/socialbroker/broker/internal/config"
 	"github.com/socialbroker/broker/internal/httpx"
 	"github.com/socialbroker/broker/storage"
 )
@@ -188,6 +189,17 @@ func (a *API) require(scope string) echo.MiddlewareFunc {
 func sees(c echo.Context, tenant string) bool {
 	k := keyOf(c)
 	return k.Tenant == "" || k.Tenant == tenant
+}
+
+// consoleChange refuses a change to the built-in tenant broker-console,
+// or to a connection it owns, to a key without the admin scope: whoever
+// holds its console role has the admin scope, so a key that may change
+// its roles, providers or connections could grant itself everything.
+func consoleChange(c echo.Context, tenant string) error {
+	if tenant != config.ConsoleTenantID || slices.Contains(keyOf(c).Scopes, ScopeAdmin) {
+		return nil
+	}
+	return apiError(http.StatusForbidden, "insufficient_scope", "changes to "+config.ConsoleTenantID+" and its connections need the scope "+ScopeAdmin)
 }
 
 // restricted returns the tenant the request's key is restricted to, or "".

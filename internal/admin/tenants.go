@@ -83,6 +83,9 @@ func (a *API) runtimeTenant(c echo.Context) (*config.Tenant, *storage.Record, er
 	if err == nil && rec == nil {
 		err = errManagedByConfig
 	}
+	if err == nil {
+		err = consoleChange(c, t.ID)
+	}
 	return t, rec, err
 }
 
@@ -159,6 +162,16 @@ func (a *API) tenantFromBody(ctx context.Context, obj map[string]any, ps []httpx
 		return err == nil && (rec.Owner == "" || rec.Owner == t.ID)
 	}
 	ps = append(ps, fromConfig(config.ValidateTenant(t, a.File.Issuer, hasProvider), nil)...)
+	// The broker POSTs to the back-channel logout URI from inside its
+	// network: one chosen by whoever holds a key for this tenant passes
+	// the connections' rule (no loopback, private, link-local or metadata
+	// address unless admin.allow_private_networks), against server-side
+	// request forgery. The deliverer checks each connection again.
+	if u := t.BackchannelLogoutURI; u != "" && !slices.ContainsFunc(ps, func(p httpx.Problem) bool { return p.Field == "backchannel_logout_uri" }) {
+		if err := a.CheckURL(ctx, u); err != nil {
+			ps = append(ps, httpx.Problem{Field: "backchannel_logout_uri", Message: err.Error()})
+		}
+	}
 	return t, ps, storeErr
 }
 
@@ -184,6 +197,9 @@ func (a *API) createTenant(c echo.Context) error {
 	}
 	if r := restricted(c); r != "" && t.ID != r {
 		return errRestricted(c)
+	}
+	if err := consoleChange(c, t.ID); err != nil {
+		return err
 	}
 	if _, ok := a.fileTenant(t.ID); ok {
 		return conflict("tenant " + t.ID + " exists in config.toml")
@@ -303,6 +319,21 @@ func (a *API) deleteTenant(c echo.Context) error {
 		return err
 	}
 	a.audit(c, "tenant.deleted", id, "", nil)
+	// Its keys die with it: an offboarded customer's key must not make
+	// the tenant again (a key restricted to a tenant may create it).
+	keys, err := a.Store.ListAdminKeys(ctx)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if k.Tenant != id || !k.RevokedAt.IsZero() {
+			continue
+		}
+		if err := a.Store.RevokeAdminKey(ctx, k.ID, a.Now()); err != nil {
+			return err
+		}
+		a.audit(c, "key.revoked", id, "", map[string]any{"key": k.ID, "name": k.Name, "reason": "tenant deleted"})
+	}
 	// Its own connections go with it: no other tenant may use them.
 	owned, err := a.Store.ListRecords(ctx, storage.KindConnection, id, "", 0)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/socialbroker/broker/internal/netguard"
 	"github.com/socialbroker/broker/storage"
 	"github.com/socialbroker/broker/tokens"
 )
@@ -57,6 +58,14 @@ type Config struct {
 	// Client sends the POSTs; its redirects are never followed. Default:
 	// a client of its own.
 	Client *http.Client
+	// Guarded reports whether a tenant's deliveries must not reach
+	// loopback, private, link-local or metadata addresses (netguard): a
+	// tenant made through the admin API, whose URI whoever holds a key
+	// for it chose, unless admin.allow_private_networks. Checked at each
+	// connection, on the address dialled: a name that resolved to a
+	// public address when the URI was set may not resolve so now (DNS
+	// rebinding). nil guards none.
+	Guarded func(tenantID string) bool
 	// GaveUp, when set, hears of each delivery given up (the audit log's
 	// DeliveryFailed).
 	GaveUp func(d storage.LogoutDelivery, lastErr error)
@@ -68,9 +77,10 @@ var errUnknownTenant = errors.New("tenant unknown on this replica")
 
 // Deliverer sends the outbox's due deliveries.
 type Deliverer struct {
-	cfg    Config
-	client *http.Client
-	log    *slog.Logger
+	cfg     Config
+	client  *http.Client
+	guarded *http.Client // client through netguard's transport
+	log     *slog.Logger
 }
 
 // New returns a Deliverer.
@@ -93,7 +103,10 @@ func New(cfg Config) (*Deliverer, error) {
 	// A redirect is an answer other than 200/204: the delivery is
 	// retried at the registered URI, never sent where a redirect points.
 	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &Deliverer{cfg: cfg, client: client, log: cfg.Logger}, nil
+	guarded := *client
+	base, _ := client.Transport.(*http.Transport)
+	guarded.Transport = netguard.Transport(base, false)
+	return &Deliverer{cfg: cfg, client: client, guarded: &guarded, log: cfg.Logger}, nil
 }
 
 // Run sends every delivery due now, a batch at a time, and returns when
@@ -175,7 +188,11 @@ func (d *Deliverer) send(ctx context.Context, uri string, dl storage.LogoutDeliv
 		return err
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	resp, err := d.client.Do(req)
+	client := d.client
+	if d.cfg.Guarded != nil && d.cfg.Guarded(dl.TenantID) {
+		client = d.guarded
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return err
 	}

@@ -212,3 +212,22 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 }
+
+// A guarded tenant's URI (one set through the admin API) never reaches a
+// loopback or private address, whatever it resolved to when it was set
+// (server-side request forgery by DNS rebinding): the delivery fails and
+// is retried, and the address is never connected to.
+func TestGuardedTenantNeverReachesPrivateAddresses(t *testing.T) {
+	a := newApp(t) // on 127.0.0.1
+	d, s, _ := setup(t, a.srv.URL, nil)
+	d.cfg.Guarded = func(tenant string) bool { return tenant == "a" }
+	if err := d.Run(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := a.received(); len(got) != 0 {
+		t.Fatalf("a guarded tenant's delivery reached a loopback address: %q", got)
+	}
+	if ds := pending(t, s, t0.Add(48*time.Hour)); len(ds) != 2 {
+		t.Fatalf("left in the outbox: %+v, want the guarded tenant's delivery (retried) and the unknown tenant's", ds)
+	}
+}

@@ -229,3 +229,75 @@ func TestLogoutWithoutHintAsks(t *testing.T) {
 		t.Errorf("the app session it started: check %d, want 401", status)
 	}
 }
+
+// TestLogoutHintOfAnotherUserAsks: an id_token_hint proves that an app
+// asked to end *its* user's sessions, not the browser's. Anyone can get
+// an ID token of their own (sign in to any app), so a link to /logout
+// with the attacker's hint must not end the victim browser's broker
+// session unasked (logout CSRF around the confirmation page; RP-Initiated
+// Logout §2: a hint that does not match the session is suspect, "the OP
+// SHOULD ask").
+func TestLogoutHintOfAnotherUserAsks(t *testing.T) {
+	h := servertest.New(t, "")
+	victim := h.NewBrowser()
+	p := servertest.NewPKCE()
+	q := h.Login(victim, "google", "spa", servertest.Alice, p)
+	tr, status := h.Redeem("spa", q.Get("code"), p.Verifier)
+	if status != http.StatusOK {
+		t.Fatalf("redeem: %d", status)
+	}
+	signedIn := func() bool {
+		t.Helper()
+		q := victim.Follow(h.AuthorizeURL("/authorize", "spa", servertest.NewPKCE(), url.Values{"prompt": {"none"}}))
+		return q.Get("code") != ""
+	}
+	attacker := h.SignIn("google", "spa", servertest.Bob)
+
+	link := h.Issuer + "/logout?" + url.Values{"id_token_hint": {attacker.IDToken}, "post_logout_redirect_uri": {servertest.AppLogout}}.Encode()
+	resp := victim.Get(link)
+	body := servertest.ReadAll(t, resp)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Sign out?") {
+		t.Errorf("another user's hint: %d, want the confirmation page", resp.StatusCode)
+	}
+	if !signedIn() {
+		t.Fatal("a link with another user's id_token_hint ended the browser's broker session unasked")
+	}
+	if status, _ := h.GetBearer("/auth/check", tr.AccessToken, nil); status != http.StatusOK {
+		t.Errorf("the victim's app session: check %d, want 200", status)
+	}
+	// The hint's own sessions end: its app asked.
+	if status, _ := h.GetBearer("/auth/check", attacker.AccessToken, nil); status != http.StatusUnauthorized {
+		t.Errorf("the hint's session: check %d, want 401", status)
+	}
+	// Confirmed, the form returns where the hint's app asked.
+	resp = victim.ConfirmLogout(h.Issuer, victim.Get(link))
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != servertest.AppLogout {
+		t.Errorf("confirmed: %d Location %q, want 303 to %s", resp.StatusCode, resp.Header.Get("Location"), servertest.AppLogout)
+	}
+	if signedIn() {
+		t.Error("the broker session outlived the confirmed sign-out")
+	}
+}
+
+// TestLogoutOwnHintNeedsNoQuestion: the browser's own user's hint ends
+// its broker session at once, as apps that send hints expect.
+func TestLogoutOwnHintNeedsNoQuestion(t *testing.T) {
+	h := servertest.New(t, "")
+	b := h.NewBrowser()
+	p := servertest.NewPKCE()
+	q := h.Login(b, "google", "spa", servertest.Alice, p)
+	tr, status := h.Redeem("spa", q.Get("code"), p.Verifier)
+	if status != http.StatusOK {
+		t.Fatalf("redeem: %d", status)
+	}
+	resp := b.Get(h.Issuer + "/logout?" + url.Values{"id_token_hint": {tr.IDToken}, "post_logout_redirect_uri": {servertest.AppLogout}}.Encode())
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != servertest.AppLogout {
+		t.Fatalf("own hint: %d Location %q, want 302 to %s", resp.StatusCode, resp.Header.Get("Location"), servertest.AppLogout)
+	}
+	if q := b.Follow(h.AuthorizeURL("/authorize", "spa", servertest.NewPKCE(), url.Values{"prompt": {"none"}})); q.Get("error") != "login_required" {
+		t.Errorf("prompt=none after the logout: %v, want login_required", q)
+	}
+}

@@ -17,7 +17,7 @@ import (
 // sign-in's.
 const (
 	loginTrips      = 5 // check the login state; identity and user; the one write; redeem; audit
-	loginStatements = 8 // the write: spend the state, upsert the broker session, the session, its code
+	loginStatements = 9 // the write: the user may start one (not disabled), spend the state, upsert the broker session, the session, its code
 )
 
 // choreMarks identify the background chores' statements (internal/server

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -187,6 +188,14 @@ func assemble(ctx context.Context, cfg *config.Config, opts Options, store stora
 				return "", false
 			}
 			return t.BackchannelLogoutURI, true
+		},
+		// A runtime tenant's URI was chosen by whoever holds a key for it:
+		// its deliveries go through netguard (SSRF), as connections do.
+		Guarded: func(tenantID string) bool {
+			if cfg.Admin.AllowPrivateNetworks {
+				return false
+			}
+			return !slices.ContainsFunc(cfg.Tenants, func(t config.Tenant) bool { return t.ID == tenantID })
 		},
 		GaveUp: s.auditGaveUp,
 	})

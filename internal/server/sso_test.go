@@ -237,6 +237,8 @@ func TestPromptNone(t *testing.T) {
 	}{
 		{"max_age=0", "app-a", url.Values{"prompt": {"none"}, "max_age": {"0"}}, "login_required"},
 		{"login_hint of another user", "app-a", url.Values{"prompt": {"none"}, "login_hint": {"bob@other.test"}}, "login_required"},
+		// No Unicode case folding: acme.teſt (U+017F) is not acme.test.
+		{"login_hint of a look-alike address", "app-a", url.Values{"prompt": {"none"}, "login_hint": {"alice@acme.te\u017ft"}}, "login_required"},
 		{"app without the provider", "orgs", none, "interaction_required"},
 		{"another provider named", "app-b", url.Values{"prompt": {"none"}, "provider": {"github"}}, "interaction_required"},
 		{"none with login", "app-a", url.Values{"prompt": {"none login"}}, "invalid_request"},

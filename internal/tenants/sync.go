@@ -43,6 +43,11 @@ type Syncer struct {
 	// connection of each verified domain.
 	domains  map[string][]string
 	domainOf map[string]string
+	// file names the upstreams the registry held before the first Sync:
+	// config.toml's providers. A record of the same name (a provider added
+	// to the file after the connection was made) neither replaces one nor,
+	// deleted, removes it.
+	file map[string]bool
 }
 
 // Sync applies every change stored since the last Sync. A record that
@@ -60,6 +65,10 @@ func (s *Syncer) Sync(ctx context.Context) error {
 	}
 	if s.conn == nil {
 		s.conn, s.domains, s.domainOf = map[string]*callback.Upstream{}, map[string][]string{}, map[string]string{}
+		s.file = map[string]bool{}
+		for name := range s.Registry.load().upstreams {
+			s.file[name] = true
+		}
 	}
 	// The batch's outcome per tenant (nil: removed) and the connections
 	// whose upstream is published again; the last record of an id wins.
@@ -80,6 +89,9 @@ func (s *Syncer) Sync(ctx context.Context) error {
 		}
 	}
 	for name := range touched {
+		if s.file[name] {
+			continue
+		}
 		up, ok := s.conn[name]
 		if !ok {
 			c.RemoveUpstreams = append(c.RemoveUpstreams, name)
@@ -108,6 +120,12 @@ func (s *Syncer) apply(r storage.Record, tenants map[string]*Tenant, touched map
 			return err
 		}
 	case storage.KindConnection:
+		if s.file[r.ID] {
+			if r.Deleted {
+				return nil
+			}
+			return fmt.Errorf("connection %s: config.toml has a provider of this name, which stays in force", r.ID)
+		}
 		touched[r.ID] = true
 		if r.Deleted {
 			delete(s.conn, r.ID)
@@ -121,6 +139,7 @@ func (s *Syncer) apply(r storage.Record, tenants map[string]*Tenant, touched map
 		if err != nil {
 			return err
 		}
+		up.Owner = r.Owner
 		s.conn[r.ID] = up
 	case storage.KindDomain:
 		verified := false

@@ -36,6 +36,7 @@ func (s *Store) GetCode(ctx context.Context, hash string) (storage.AuthCode, err
 // undoes both.
 const redeemSQL = `WITH code AS (
 	UPDATE codes SET used_at = $2 WHERE hash = $1 AND used_at IS NULL AND expires_at > $2
+		AND NOT EXISTS (SELECT 1 FROM sessions WHERE sessions.id = codes.session_id AND sessions.revoked_at IS NOT NULL)
 	RETURNING ` + codeColumns + `
 ), ins AS (
 	INSERT INTO refresh_tokens (` + refreshTokenColumns + `)
@@ -70,8 +71,11 @@ func (s *Store) RedeemCode(ctx context.Context, hash string, now time.Time, firs
 			return err
 		case !c.UsedAt.IsZero():
 			return storage.ErrAlreadyUsed
+		case !c.ExpiresAt.After(now):
+			return storage.ErrNotFound
 		}
-		return storage.ErrNotFound // expired
+		// Unused and unexpired: its session was revoked.
+		return storage.ErrRevoked
 	})
 	switch {
 	case errors.Is(err, storage.ErrAlreadyUsed):

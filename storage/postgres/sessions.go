@@ -21,17 +21,24 @@ func scanSession(row scanner) (storage.Session, error) {
 	return s, err
 }
 
-// CreateSession sends the login state's record, the session and its codes
-// as one batch: one round trip, and one implicit transaction, so they
-// commit together or not at all. The state's insert has no ON CONFLICT: a
+// CreateSession checks the user, then sends the login state's record, the
+// session and its codes as one batch, in one transaction, so they commit
+// together or not at all. The state's insert has no ON CONFLICT: a
 // replayed state must fail the whole batch. Of two batches racing with one
-// state, the second waits for the first's row and then fails. Each attempt
-// builds its own batch: pgx records statement descriptions in a batch it
-// sends, which a retry on another connection must not reuse.
+// state, the second waits for the first's row and then fails.
+//
+// A disabled or deleted user starts no session: the batch's first
+// statement, userMayStart, reads the user FOR SHARE. It waits for a
+// disabling under way (whose UPDATE users holds the row) and then reads
+// its outcome, failing the batch; a disabling that comes after waits for
+// this batch to commit, and its UPDATE sessions then revokes the session.
+// Either way a sign-in racing a disabling leaves no live session. (The
+// foreign key's own lock, FOR KEY SHARE, does not wait for that UPDATE.)
 func (s *Store) CreateSession(ctx context.Context, in storage.NewSession) error {
 	sess := in.Session
 	err := s.do(ctx, opTimeout, func(ctx context.Context) error {
 		b := &pgx.Batch{}
+		b.Queue(userMayStart, sess.UserID)
 		if st := in.LoginState; st.ID != "" {
 			b.Queue(`INSERT INTO used_login_states (expires_at, id) VALUES ($1, $2)`, tstz(st.ExpiresAt), st.ID)
 		}
@@ -46,7 +53,15 @@ func (s *Store) CreateSession(ctx context.Context, in storage.NewSession) error 
 				c.Hash, c.TenantID, c.RedirectURI, c.CodeChallenge, c.SessionID, c.UserID,
 				c.Scope, c.Nonce, tstz(c.ExpiresAt), tstz(c.UsedAt))
 		}
-		return s.pool.SendBatch(ctx, b).Close()
+		br := s.pool.SendBatch(ctx, b)
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			if ssoRevoked(err) { // the same division by zero, from userMayStart
+				return storage.ErrUserDisabled
+			}
+			return err
+		}
+		return br.Close()
 	})
 	switch {
 	case loginStateTaken(err):
@@ -56,6 +71,31 @@ func (s *Store) CreateSession(ctx context.Context, in storage.NewSession) error 
 	}
 	return wrap("create session", err)
 }
+
+// createSession queues CreateSession's writes in one batch on tx. Each
+// attempt builds its own batch: pgx records statement descriptions in a
+// batch it sends, which a retry on another connection must not reuse.
+func createSession(ctx context.Context, tx pgx.Tx, in storage.NewSession) error {
+	sess := in.Session
+	b := &pgx.Batch{}
+	if st := in.LoginState; st.ID != "" {
+		b.Queue(`INSERT INTO used_login_states (expires_at, id) VALUES ($1, $2)`, tstz(st.ExpiresAt), st.ID)
+	}
+	b.Queue(`INSERT INTO sessions (`+sessionColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		sess.ID, sess.UserID, sess.TenantID, sess.Provider, sess.Scope, roleList(sess.Roles), sess.Facts, sess.SSOID, sess.Nonce,
+		tstz(sess.AuthTime), tstz(sess.CreatedAt), tstz(sess.ExpiresAt), tstz(sess.RevokedAt))
+	for _, c := range in.Codes {
+		b.Queue(`INSERT INTO codes (`+codeColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			c.Hash, c.TenantID, c.RedirectURI, c.CodeChallenge, c.SessionID, c.UserID,
+			c.Scope, c.Nonce, tstz(c.ExpiresAt), tstz(c.UsedAt))
+	}
+	return tx.SendBatch(ctx, b).Close()
+}
+
+// userMayStart fails with division_by_zero for a disabled or deleted user
+// (see CreateSession); a batch cannot look at a result before the next
+// statement runs.
+const userMayStart = `SELECT 1 / (NOT (disabled OR deleted_at IS NOT NULL))::int FROM users WHERE id = $1 FOR SHARE`
 
 // GetSession returns the session whether revoked or expired; judging that
 // is the caller's.

@@ -100,6 +100,21 @@ func (s *Store) RevokeSSOSession(ctx context.Context, id string, now time.Time) 
 	return ended, wrap("revoke sso session", err)
 }
 
+// EndProviderSSOSessions scans the broker sessions (no index on provider):
+// it runs at an operator's change to a connection, rarely.
+func (s *Store) EndProviderSSOSessions(ctx context.Context, provider string, now time.Time) (int64, error) {
+	if now.IsZero() {
+		return 0, wrap("end provider sso sessions", errZeroNow)
+	}
+	var n int64
+	err := s.do(ctx, opTimeout, func(ctx context.Context) error {
+		tag, err := s.pool.Exec(ctx, `UPDATE sso_sessions SET revoked_at = $1 WHERE provider = $2 AND revoked_at IS NULL`, tstz(now), provider)
+		n = tag.RowsAffected()
+		return err
+	})
+	return n, wrap("end provider sso sessions", err)
+}
+
 // ClaimLogouts leases due deliveries with FOR UPDATE SKIP LOCKED: two
 // replicas claiming at once take disjoint rows, neither waiting for the
 // other, and a row leased (next_attempt_at moved to leaseUntil) is not

@@ -43,7 +43,13 @@ func (s *Store) SetUserDisabled(ctx context.Context, id string, disabled bool, n
 			if !disabled {
 				return nil
 			}
-			_, err := tx.Exec(ctx, `UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL`, tstz(now), id)
+			if _, err := tx.Exec(ctx, `UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL`, tstz(now), id); err != nil {
+				return err
+			}
+			// Its broker sessions end too: re-enabled, the user signs in
+			// again, rather than any browser that held a session being
+			// signed back in silently.
+			_, err := tx.Exec(ctx, `UPDATE sso_sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL`, tstz(now), id)
 			return err
 		})
 	})

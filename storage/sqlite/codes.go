@@ -49,6 +49,15 @@ func (s *Store) RedeemCode(ctx context.Context, hash string, now time.Time, firs
 		case expired(c.ExpiresAt, now):
 			return storage.ErrNotFound
 		}
+		// A session revoked since the caller read it (a disabled user, a
+		// logout, another replica's view lagging) gets no first token.
+		var revoked bool
+		if err := tx.QueryRow(`SELECT revoked_at IS NOT NULL FROM sessions WHERE id = ?`, c.SessionID).Scan(&revoked); err != nil {
+			return err
+		}
+		if revoked {
+			return storage.ErrRevoked
+		}
 		c.UsedAt = stored(now)
 		if _, err = tx.Exec(`UPDATE codes SET used_at = ? WHERE hash = ?`, millis(now), hash); err != nil {
 			return err

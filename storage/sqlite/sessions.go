@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"time"
 
 	"github.com/socialbroker/broker/storage"
@@ -22,6 +24,18 @@ func scanSession(row scanner) (storage.Session, error) {
 func (s *Store) CreateSession(ctx context.Context, in storage.NewSession) error {
 	sess := in.Session
 	err := s.inTx(ctx, func(tx *wtx) error {
+		// A disabled or deleted user starts no session. Writes are one at
+		// a time, so a disabling is wholly before this check or after this
+		// insert (and then revokes it): a sign-in racing it cannot leave a
+		// live session behind.
+		var refused bool
+		err := tx.QueryRow(`SELECT disabled OR deleted_at IS NOT NULL FROM users WHERE id = ?`, sess.UserID).Scan(&refused)
+		switch {
+		case err == nil && refused:
+			return storage.ErrUserDisabled
+		case err != nil && !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
 		if in.LoginState.ID != "" {
 			if err := useLoginState(tx, in.LoginState); err != nil {
 				return err

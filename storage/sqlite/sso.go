@@ -49,6 +49,20 @@ func (s *Store) TouchSSOSession(ctx context.Context, id string, idleExpiresAt ti
 	return wrap("touch sso session", err)
 }
 
+// EndProviderSSOSessions scans the broker sessions (no index on provider):
+// it runs at an operator's change to a connection, rarely.
+func (s *Store) EndProviderSSOSessions(ctx context.Context, provider string, now time.Time) (int64, error) {
+	if now.IsZero() {
+		return 0, wrap("end provider sso sessions", errZeroNow)
+	}
+	var n int64
+	err := s.inTx(ctx, func(tx *wtx) (err error) {
+		n, err = rowsAffected(tx.Exec(`UPDATE sso_sessions SET revoked_at = ? WHERE provider = ? AND revoked_at IS NULL`, millis(now), provider))
+		return err
+	})
+	return n, wrap("end provider sso sessions", err)
+}
+
 // RevokeSSOSession ends the broker session and its app sessions in one
 // write; the app sessions' trigger queues their back-channel logouts in
 // it too.

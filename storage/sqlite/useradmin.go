@@ -39,7 +39,13 @@ func (s *Store) SetUserDisabled(ctx context.Context, id string, disabled bool, n
 		if !disabled {
 			return nil
 		}
-		_, err := tx.Exec(`UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL`, millis(now), id)
+		if _, err := tx.Exec(`UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL`, millis(now), id); err != nil {
+			return err
+		}
+		// Its broker sessions end too: re-enabled, the user signs in again,
+		// rather than any browser that held a session (a stolen laptop's)
+		// being signed back in silently.
+		_, err := tx.Exec(`UPDATE sso_sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL`, millis(now), id)
 		return err
 	})
 	return wrap("set user disabled", err)

@@ -43,6 +43,21 @@ func testRedeemCode(t *testing.T, s storage.Store) {
 	wantErr(t, "GetCode(unknown)", err, storage.ErrNotFound)
 }
 
+// A code whose session was revoked after it was issued (the user
+// disabled, a logout) is not redeemed: ErrRevoked, the code left unused,
+// no refresh token stored.
+func testRedeemCodeOfRevokedSession(t *testing.T, s storage.Store) {
+	c := newCode(t, s, "code", t0.Add(time.Minute))
+	wantErr(t, "RevokeSession", s.RevokeSession(t.Context(), c.SessionID, t0), nil)
+	_, err := s.RedeemCode(t.Context(), "code", t0.Add(time.Second), refreshToken("rt", c.SessionID))
+	wantErr(t, "RedeemCode(revoked session)", err, storage.ErrRevoked)
+	got, err := s.GetCode(t.Context(), "code")
+	wantErr(t, "GetCode", err, nil)
+	mustEqual(t, "code after the refusal", got, c)
+	_, err = s.GetRefreshToken(t.Context(), "rt")
+	wantErr(t, "GetRefreshToken", err, storage.ErrNotFound)
+}
+
 // A redemption whose first refresh token cannot be stored (its hash is
 // taken) leaves the code unused; the first token always joins the code's
 // own session, whatever session it names.

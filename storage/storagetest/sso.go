@@ -265,3 +265,27 @@ func testSessionWithSSO(t *testing.T, s storage.Store) {
 	in2.SSO, in2.Session.SSOID = nil, ""
 	wantErr(t, "CreateSession(without SSO)", s.CreateSession(ctx, in2), nil)
 }
+
+// Ending the broker sessions of one provider ends those, live or idle,
+// and no other provider's; an ended one stays as it was.
+func testEndProviderSSOSessions(t *testing.T, s storage.Store) {
+	ctx := t.Context()
+	okta1, okta2, google := ssoSession("o1", "secret-o1"), ssoSession("o2", "secret-o2"), ssoSession("g1", "secret-g1")
+	okta1.Provider, okta2.Provider = "okta", "okta"
+	for _, b := range []storage.SSOSession{okta1, okta2, google} {
+		wantErr(t, "PutSSOSession", s.PutSSOSession(ctx, b), nil)
+	}
+	_, err := s.RevokeSSOSession(ctx, "o2", t0)
+	wantErr(t, "RevokeSSOSession", err, nil)
+	at := t0.Add(time.Minute)
+	n, err := s.EndProviderSSOSessions(ctx, "okta", at)
+	wantErr(t, "EndProviderSSOSessions", err, nil)
+	mustEqual(t, "sessions ended", n, int64(1))
+	for secret, want := range map[string]time.Time{"secret-o1": at, "secret-o2": t0, "secret-g1": {}} {
+		got, err := s.GetSSOSession(ctx, secret)
+		wantErr(t, "GetSSOSession", err, nil)
+		if !got.RevokedAt.Equal(want) {
+			t.Errorf("%s: RevokedAt %v, want %v", secret, got.RevokedAt, want)
+		}
+	}
+}

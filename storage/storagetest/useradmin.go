@@ -120,6 +120,12 @@ func testSetUserDisabled(t *testing.T, s storage.Store) {
 	wantErr(t, "RevokeSession", s.RevokeSession(t.Context(), "early", early.RevokedAt), nil)
 	others := addSession(t, s, "others", "other", "acme", t0, t0.Add(time.Hour))
 	rt := newChain(t, s, "chain", t0.Add(time.Hour), "rt-1")
+	browser := ssoSession("b", "secret-b")
+	browser.UserID = "u1"
+	wantErr(t, "PutSSOSession", s.PutSSOSession(t.Context(), browser), nil)
+	othersBrowser := ssoSession("ob", "secret-ob")
+	othersBrowser.UserID = "other"
+	wantErr(t, "PutSSOSession", s.PutSSOSession(t.Context(), othersBrowser), nil)
 
 	at := t0.Add(time.Minute)
 	wantErr(t, "SetUserDisabled(true)", s.SetUserDisabled(t.Context(), "u1", true, at), nil)
@@ -138,6 +144,21 @@ func testSetUserDisabled(t *testing.T, s storage.Store) {
 	mustEqual(t, "ListRevokedSessions after SetUserDisabled", revokedIDs(t, s, at, at), []string{"chain", "live"})
 	_, err = s.RotateRefreshToken(t.Context(), rt.Hash, refreshToken("rt-2", "chain"), nil, at)
 	wantErr(t, "RotateRefreshToken of a disabled user", err, storage.ErrRevoked)
+	// Its broker sessions end too, so that no browser is signed back in
+	// silently once the user is enabled again; another user's stays.
+	if b, err := s.GetSSOSession(t.Context(), "secret-b"); err != nil || !b.RevokedAt.Equal(at) {
+		t.Errorf("broker session of the disabled user: %v, %v; want revoked at %v", b.RevokedAt, err, at)
+	}
+	if b, _ := s.GetSSOSession(t.Context(), "secret-ob"); !b.RevokedAt.IsZero() {
+		t.Errorf("another user's broker session revoked: %v", b.RevokedAt)
+	}
+	// No session starts for a disabled user: a sign-in that read the user
+	// before the disabling fails when it writes its session.
+	wantErr(t, "CreateSession(disabled user)", s.CreateSession(t.Context(), storage.NewSession{
+		Session: sessionOf("after", "u1", "acme", at, at.Add(time.Hour))}), storage.ErrUserDisabled)
+	if _, err := s.GetSession(t.Context(), "after"); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("GetSession(refused session): %v, want ErrNotFound", err)
+	}
 
 	// Enabling again clears the mark only: ended sessions stay ended.
 	wantErr(t, "SetUserDisabled(false)", s.SetUserDisabled(t.Context(), "u1", false, at.Add(time.Minute)), nil)
@@ -147,6 +168,10 @@ func testSetUserDisabled(t *testing.T, s storage.Store) {
 	if getSession(t, s, "live").RevokedAt.IsZero() {
 		t.Error("SetUserDisabled(false) brought a revoked session back")
 	}
+	addSession(t, s, "enabled", "u1", "acme", at, at.Add(time.Hour))
+	wantErr(t, "DeleteUser", s.DeleteUser(t.Context(), "u1", at), nil)
+	wantErr(t, "CreateSession(deleted user)", s.CreateSession(t.Context(), storage.NewSession{
+		Session: sessionOf("deleted", "u1", "acme", at, at.Add(time.Hour))}), storage.ErrUserDisabled)
 
 	wantErr(t, "SetUserDisabled(unknown)", s.SetUserDisabled(t.Context(), "nobody", true, at), storage.ErrNotFound)
 }
