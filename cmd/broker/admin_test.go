@@ -62,6 +62,13 @@ func TestAdminCLI(t *testing.T) {
 	startServe(t, bin, cfg, base)
 	env := []string{"BROKER_ADMIN_KEY=" + key, "BROKER_SERVER=" + base}
 
+	// The key never goes in clear text to a host that is not loopback.
+	for _, server := range []string{"http://broker.example:8080", "http://10.0.0.5"} {
+		if _, err := cli(t, bin, []string{"BROKER_ADMIN_KEY=" + key}, "tenants", "list", "--server", server); err == nil || !strings.Contains(err.Error(), "plain http") {
+			t.Errorf("--server %s: %v, want a refusal naming plain http", server, err)
+		}
+	}
+
 	out = mustCLI(t, bin, env, "tenants", "create", "--data", `{"id":"cli-app","redirect_uris":["https://cli.example/cb"],"providers":["google"],"confidential":true}`)
 	if !regexp.MustCompile(`(?m)^client_secret\s+\S{43}$`).MatchString(out) {
 		t.Errorf("tenants create: no client_secret shown:\n%s", out)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"slices"
@@ -32,7 +33,8 @@ const adminUsage = `usage (admin API clients; the key in BROKER_ADMIN_KEY):
   broker audit [--type T] [--tenant T] [--since 2026-12-07T08:00:00Z]
 
 flags, anywhere after the command:
-  --server URL   the broker (default $BROKER_SERVER, else http://127.0.0.1:8080)
+  --server URL   the broker (default $BROKER_SERVER, else http://127.0.0.1:8080);
+                 plain http only to a loopback address, unless --insecure-http
   --json         print the API's JSON instead of a table
   --data JSON    a request body: JSON, @FILE, or - for standard input
   --limit N      at most N items of a list (0: all; audit's default 50)
@@ -61,6 +63,7 @@ func adminClient(ctx context.Context, resource string, args []string, stdout, st
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, adminUsage) }
 	server := fs.String("server", envOr("BROKER_SERVER", "http://127.0.0.1:8080"), "the broker's URL")
+	insecure := fs.Bool("insecure-http", false, "send the key over plain http to a host that is not loopback")
 	asJSON := fs.Bool("json", false, "print JSON")
 	data := fs.String("data", "", "request body: JSON, @FILE or -")
 	limit := fs.Int("limit", 0, "at most this many items (0: all)")
@@ -95,6 +98,9 @@ func adminClient(ctx context.Context, resource string, args []string, stdout, st
 	req, err := adminRequest(resource, pos, body, q)
 	if err != nil {
 		fmt.Fprint(stderr, adminUsage)
+		return err
+	}
+	if err := keySafeTo(*server, *insecure); err != nil {
 		return err
 	}
 	key := os.Getenv("BROKER_ADMIN_KEY")
@@ -386,4 +392,22 @@ func printObject(w io.Writer, obj map[string]any) error {
 		fmt.Fprintf(tw, "%s\t%s\n", k, cell(obj[k]))
 	}
 	return tw.Flush()
+}
+
+// keySafeTo refuses to send the admin key in clear text off this machine:
+// over plain http it goes only to a loopback address (a broker on this
+// host, or a port forwarded to it), unless the operator says otherwise.
+func keySafeTo(server string, insecure bool) error {
+	u, err := url.Parse(server)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("--server %q: want the broker's http(s) URL", server)
+	}
+	if u.Scheme == "https" || insecure {
+		return nil
+	}
+	host := u.Hostname()
+	if ip, err := netip.ParseAddr(host); (err == nil && ip.IsLoopback()) || host == "localhost" {
+		return nil
+	}
+	return fmt.Errorf("--server %s: refusing to send the admin key over plain http to a host that is not loopback; use https, or --insecure-http to send it anyway", server)
 }
