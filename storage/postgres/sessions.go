@@ -72,26 +72,6 @@ func (s *Store) CreateSession(ctx context.Context, in storage.NewSession) error 
 	return wrap("create session", err)
 }
 
-// createSession queues CreateSession's writes in one batch on tx. Each
-// attempt builds its own batch: pgx records statement descriptions in a
-// batch it sends, which a retry on another connection must not reuse.
-func createSession(ctx context.Context, tx pgx.Tx, in storage.NewSession) error {
-	sess := in.Session
-	b := &pgx.Batch{}
-	if st := in.LoginState; st.ID != "" {
-		b.Queue(`INSERT INTO used_login_states (expires_at, id) VALUES ($1, $2)`, tstz(st.ExpiresAt), st.ID)
-	}
-	b.Queue(`INSERT INTO sessions (`+sessionColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-		sess.ID, sess.UserID, sess.TenantID, sess.Provider, sess.Scope, roleList(sess.Roles), sess.Facts, sess.SSOID, sess.Nonce,
-		tstz(sess.AuthTime), tstz(sess.CreatedAt), tstz(sess.ExpiresAt), tstz(sess.RevokedAt))
-	for _, c := range in.Codes {
-		b.Queue(`INSERT INTO codes (`+codeColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-			c.Hash, c.TenantID, c.RedirectURI, c.CodeChallenge, c.SessionID, c.UserID,
-			c.Scope, c.Nonce, tstz(c.ExpiresAt), tstz(c.UsedAt))
-	}
-	return tx.SendBatch(ctx, b).Close()
-}
-
 // userMayStart fails with division_by_zero for a disabled or deleted user
 // (see CreateSession); a batch cannot look at a result before the next
 // statement runs.
