@@ -31,17 +31,8 @@ type Proxy struct {
 // same URL through the proxy. It is closed when t ends.
 func NewProxy(t testing.TB, dsn string) *Proxy {
 	t.Helper()
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &Proxy{target: u.Host, ln: ln, frozen: make(chan struct{}), closed: make(chan struct{})}
-	u.Host = ln.Addr().String()
-	p.dsn = u.String()
+	ln, target, proxied := listenFor(t, dsn)
+	p := &Proxy{target: target, ln: ln, dsn: proxied, frozen: make(chan struct{}), closed: make(chan struct{})}
 	p.wg.Go(p.accept)
 	t.Cleanup(p.Close)
 	return p
@@ -162,4 +153,22 @@ func (p *Proxy) Close() {
 	}
 	p.mu.Unlock()
 	p.wg.Wait()
+}
+
+// listenFor opens a loopback listener for a proxy in front of the server
+// dsn names: it returns the listener, the server's address, and dsn
+// rewritten to go through the listener.
+func listenFor(t testing.TB, dsn string) (ln net.Listener, target, proxied string) {
+	t.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err = net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	target = u.Host
+	u.Host = ln.Addr().String()
+	return ln, target, u.String()
 }

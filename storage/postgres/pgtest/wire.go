@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"io"
 	"net"
-	"net/url"
 	"sync"
 	"testing"
 )
@@ -41,17 +40,8 @@ type Trip struct {
 // DSN() is the same URL through it. It is closed when t ends.
 func NewWire(t testing.TB, dsn string) *Wire {
 	t.Helper()
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := &Wire{target: u.Host, ln: ln}
-	u.Host = ln.Addr().String()
-	w.dsn = u.String()
+	ln, target, proxied := listenFor(t, dsn)
+	w := &Wire{target: target, ln: ln, dsn: proxied}
 	w.wg.Go(w.accept)
 	t.Cleanup(w.close)
 	return w
