@@ -26,22 +26,13 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/socialbroker/broker/internal/browsertest"
 )
 
 func TestJSClient(t *testing.T) {
-	ci := os.Getenv("CI") == "true"
-	missing := func(what string) {
-		t.Helper()
-		if ci {
-			t.Fatalf("%s is required for the JavaScript client's tests (CI=true): .ci/run installs it", what)
-		}
-		t.Skipf("%s not found: skipping the JavaScript client's tests (they run in CI)", what)
-	}
-	for _, tool := range []string{"node", "npm"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			missing(tool)
-		}
-	}
+	const suite = "the JavaScript client's tests"
+	browsertest.RequireNode(t, suite)
 	ctx, cancel := context.WithTimeout(t.Context(), 9*time.Minute)
 	defer cancel()
 
@@ -71,16 +62,7 @@ func TestJSClient(t *testing.T) {
 		if testing.Short() {
 			t.Skip("-short: browser tests skipped")
 		}
-		chromium := os.Getenv("CHROMIUM_PATH")
-		if chromium == "" {
-			chromium = "/usr/bin/chromium"
-		}
-		if _, err := os.Stat(chromium); err != nil {
-			if ci {
-				t.Fatalf("Chromium not found at %s (CI=true): .ci/run installs Debian's chromium", chromium)
-			}
-			t.Skipf("Chromium not found at %s: apt-get install -y chromium (never a downloaded browser)", chromium)
-		}
+		chromium := browsertest.Chromium(t, suite)
 		bin := filepath.Join(t.TempDir(), "broker")
 		goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
 		build := exec.CommandContext(ctx, goBin, "build", "-o", bin, "github.com/socialbroker/broker/cmd/broker")

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/socialbroker/broker/internal/browsertest"
 	"github.com/socialbroker/broker/internal/demo"
 	"github.com/socialbroker/broker/internal/domains/dnstest"
 	"github.com/socialbroker/broker/internal/server/servertest"
@@ -47,26 +48,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: browser tests skipped")
 	}
-	ci := os.Getenv("CI") == "true"
-	missing := func(what string) {
-		t.Helper()
-		if ci {
-			t.Fatalf("%s is required for the console's browser tests (CI=true): .ci/run installs it", what)
-		}
-		t.Skipf("%s not found: skipping the console's browser tests (they run in CI)", what)
-	}
-	for _, tool := range []string{"node", "npm"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			missing(tool)
-		}
-	}
-	chromium := os.Getenv("CHROMIUM_PATH")
-	if chromium == "" {
-		chromium = "/usr/bin/chromium"
-	}
-	if _, err := os.Stat(chromium); err != nil {
-		missing("Chromium (apt-get install -y chromium; never a downloaded browser)")
-	}
+	const suite = "the console's browser tests"
+	browsertest.RequireNode(t, suite)
+	chromium := browsertest.Chromium(t, suite)
 	ctx, cancel := context.WithTimeout(t.Context(), 8*time.Minute)
 	defer cancel()
 	if _, err := os.Stat(filepath.Join("browser", "node_modules", ".package-lock.json")); err != nil {
