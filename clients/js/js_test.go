@@ -16,14 +16,12 @@
 package js
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -38,14 +36,14 @@ func TestJSClient(t *testing.T) {
 
 	if stale, why := nodeModulesStale(); stale {
 		t.Logf("npm ci (%s)", why)
-		npm(ctx, t, nil, "ci", "--no-audit", "--no-fund")
+		browsertest.NPM(ctx, t, "", nil, "ci", "--no-audit", "--no-fund")
 	}
 	// The package as an app installs it. check:pack runs npm pack, whose
 	// prepare script is the build, and checks that the pack ships every
 	// file exports names, types included; check:quickstart installs the
 	// tarball with npm install and type-checks the README's quick start.
 	t.Run("build+pack", func(t *testing.T) {
-		t.Log(strings.TrimSpace(lastLine(npm(ctx, t, nil, "run", "--silent", "check:pack"))))
+		t.Log(strings.TrimSpace(lastLine(browsertest.NPM(ctx, t, "", nil, "run", "--silent", "check:pack"))))
 		for _, f := range []string{"index.js", "index.d.ts", "refine.d.ts", "axios.d.ts"} {
 			if _, err := os.Stat(filepath.Join("dist", f)); err != nil {
 				t.Errorf("npm pack (prepare) did not build dist/%s", f)
@@ -53,10 +51,10 @@ func TestJSClient(t *testing.T) {
 		}
 	})
 	t.Run("quickstart", func(t *testing.T) {
-		t.Log(strings.TrimSpace(lastLine(npm(ctx, t, nil, "run", "--silent", "check:quickstart"))))
+		t.Log(strings.TrimSpace(lastLine(browsertest.NPM(ctx, t, "", nil, "run", "--silent", "check:quickstart"))))
 	})
 	t.Run("unit", func(t *testing.T) {
-		summary(t, npm(ctx, t, nil, "test"))
+		summary(t, browsertest.NPM(ctx, t, "", nil, "test"))
 	})
 	t.Run("browser", func(t *testing.T) {
 		if testing.Short() {
@@ -69,7 +67,7 @@ func TestJSClient(t *testing.T) {
 		if out, err := build.CombinedOutput(); err != nil {
 			t.Fatalf("go build ./cmd/broker: %v\n%s", err, out)
 		}
-		summary(t, npm(ctx, t, []string{"BROKER_BIN=" + bin, "CHROMIUM_PATH=" + chromium}, "run", "test:browser"))
+		summary(t, browsertest.NPM(ctx, t, "", []string{"BROKER_BIN=" + bin, "CHROMIUM_PATH=" + chromium}, "run", "test:browser"))
 	})
 }
 
@@ -89,28 +87,6 @@ func nodeModulesStale() (bool, string) {
 		return true, "package-lock.json changed since the last install"
 	}
 	return false, ""
-}
-
-// npm runs npm in this directory and returns its output; it fails the
-// test with the whole output if npm fails. The command runs in its own
-// process group so that a timeout also stops what it started (the broker,
-// Chromium).
-func npm(ctx context.Context, t *testing.T, env []string, args ...string) string {
-	t.Helper()
-	cmd := exec.CommandContext(ctx, "npm", args...)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 10 * time.Second
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	start := time.Now()
-	err := cmd.Run()
-	if err != nil {
-		t.Fatalf("npm %s: %v after %s\n%s", strings.Join(args, " "), err, time.Since(start).Round(time.Millisecond), out.String())
-	}
-	t.Logf("npm %s: %s", strings.Join(args, " "), time.Since(start).Round(time.Millisecond))
-	return out.String()
 }
 
 // summary logs node's test runner totals ("# pass 62").

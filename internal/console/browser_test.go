@@ -3,7 +3,6 @@
 package console_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,10 +10,8 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -54,7 +51,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 8*time.Minute)
 	defer cancel()
 	if _, err := os.Stat(filepath.Join("browser", "node_modules", ".package-lock.json")); err != nil {
-		run(ctx, t, nil, "npm", "ci", "--no-audit", "--no-fund")
+		run(ctx, t, nil, "ci", "--no-audit", "--no-fund")
 	}
 
 	dns := dnstest.Start(t)
@@ -102,7 +99,7 @@ providers = ["google"]
 		"DEMO_URL=" + d.URL,
 		"BROKER_URL=" + h.Issuer, "CONTROL_URL=" + control, "CHROMIUM_PATH=" + chromium,
 		"ACME_ISSUER=" + acme.URL(), "ACME_CLIENT_ID=acme-client", "ACME_CLIENT_SECRET=acme-secret",
-	}, "npm", "test", "--silent")
+	}, "test", "--silent")
 }
 
 // startControl serves what the browser test needs beside the broker: a
@@ -133,25 +130,12 @@ func startControl(t *testing.T, dns *dnstest.Server) string {
 	return "http://" + l.Addr().String()
 }
 
-// run runs a command in browser/, in its own process group so that a
-// timeout also stops what it started (Chromium); it fails the test with
-// the whole output if the command fails.
-func run(ctx context.Context, t *testing.T, env []string, name string, args ...string) {
+// run runs npm in browser/ and logs the test runner's totals and where
+// the screenshots went.
+func run(ctx context.Context, t *testing.T, env []string, args ...string) {
 	t.Helper()
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Dir = "browser"
-	cmd.Env = append(os.Environ(), env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 10 * time.Second
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	start := time.Now()
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("%s %s: %v after %s\n%s", name, strings.Join(args, " "), err, time.Since(start).Round(time.Millisecond), out.String())
-	}
-	t.Logf("%s %s: %s", name, strings.Join(args, " "), time.Since(start).Round(time.Millisecond))
-	for _, line := range strings.Split(out.String(), "\n") {
+	out := browsertest.NPM(ctx, t, "browser", env, args...)
+	for _, line := range strings.Split(out, "\n") {
 		if strings.HasPrefix(line, "# pass ") || strings.HasPrefix(line, "# fail ") || strings.HasPrefix(line, "# screenshots ") {
 			t.Log(strings.TrimPrefix(line, "# "))
 		}
