@@ -263,9 +263,7 @@ func (h *Handler) chooser(c echo.Context, r *authRequest, si *signedIn) error {
 	} else {
 		httpx.SetPageHeaders(c.Response().Header())
 	}
-	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
-	c.Response().WriteHeader(http.StatusOK)
-	return web.Render(c.Response(), "signin", page)
+	return httpx.WritePage(c, http.StatusOK, "signin", page)
 }
 
 // fail answers an error: as a redirect to the app when it is a

@@ -54,7 +54,14 @@ func renderPage(log *slog.Logger, c echo.Context, page web.ErrorPage, msg string
 	head := []any{"ref", page.Ref, "status", page.Status, "method", req.Method, "path", req.URL.Path}
 	log.Log(context.WithoutCancel(req.Context()), pageLevel(page.Status), msg, append(head, attrs...)...)
 	SetPageHeaders(c.Response().Header())
+	_ = WritePage(c, page.Status, "error", page)
+}
+
+// WritePage answers status with the broker's page name (internal/web)
+// rendered from data. The caller has set the page's security headers
+// (SetPageHeaders, or SetSignInFormHeaders for a page with a form).
+func WritePage(c echo.Context, status int, name string, data any) error {
 	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
-	c.Response().WriteHeader(page.Status)
-	_ = web.Render(c.Response(), "error", page)
+	c.Response().WriteHeader(status)
+	return web.Render(c.Response(), name, data)
 }

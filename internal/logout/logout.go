@@ -181,7 +181,5 @@ func (e *Endpoint) confirmPage(c echo.Context, q url.Values, ssoID string, t *te
 // render answers 200 with one of the broker's pages.
 func render(c echo.Context, name string, data any) error {
 	httpx.SetPageHeaders(c.Response().Header())
-	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
-	c.Response().WriteHeader(http.StatusOK)
-	return web.Render(c.Response(), name, data)
+	return httpx.WritePage(c, http.StatusOK, name, data)
 }
