@@ -1,6 +1,7 @@
 package logout
 
 import (
+	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
@@ -27,6 +28,9 @@ type Endpoint struct {
 	Audit   *audit.Recorder
 	// Browser finds and forgets the browser's broker session (callback).
 	Browser BrowserSessions
+	// ConfirmKey keys the confirmation values (HMAC-SHA256), the same on
+	// every replica, so that a form shown by one is accepted by another.
+	ConfirmKey []byte
 }
 
 // BrowserSessions is the browser's broker session, as its cookie names it.
@@ -95,7 +99,7 @@ func (e *Endpoint) EndSession(c echo.Context) error {
 	// Logout §2 calls such a request suspect, and the broker asks, as it
 	// does without a hint.
 	ownHint := hinted != nil && hinted.Subject == browserUser
-	if !ownHint && browser != "" && subtle.ConstantTimeCompare([]byte(q.Get("confirm")), []byte(confirmation(browser))) != 1 {
+	if !ownHint && browser != "" && subtle.ConstantTimeCompare([]byte(q.Get("confirm")), []byte(e.confirmation(browser))) != 1 {
 		return e.confirmPage(c, q, browser, t)
 	}
 	// The browser's own broker session ends too, whichever user's it is:
@@ -151,11 +155,13 @@ func (e *Endpoint) returnTo(tenantID, uri, state string) (string, *tenants.Tenan
 	return u.String(), t, nil
 }
 
-// confirmation is the value the confirmation form posts back: bound to
-// the broker session it ends, it is one no other page can know.
-func confirmation(ssoID string) string {
-	sum := sha256.Sum256([]byte("broker logout confirmation\x00" + ssoID))
-	return base64.RawURLEncoding.EncodeToString(sum[:])
+// confirmation is the value the confirmation form posts back: a MAC of
+// the broker session it ends under a key only the broker holds, so no
+// other page can compute it, even one that learnt the session's id.
+func (e *Endpoint) confirmation(ssoID string) string {
+	m := hmac.New(sha256.New, e.ConfirmKey)
+	m.Write([]byte(ssoID))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
 // confirmPage asks the user to confirm the sign-out, carrying the
@@ -171,7 +177,7 @@ func (e *Endpoint) confirmPage(c echo.Context, q url.Values, ssoID string, t *te
 		// Named by a hint, which the form does not carry again.
 		page.Hidden = append(page.Hidden, web.Field{Name: "client_id", Value: t.ID})
 	}
-	page.Hidden = append(page.Hidden, web.Field{Name: "confirm", Value: confirmation(ssoID)})
+	page.Hidden = append(page.Hidden, web.Field{Name: "confirm", Value: e.confirmation(ssoID)})
 	if t != nil {
 		page.AppName, page.AppHome = t.DisplayName(), t.Home()
 	}

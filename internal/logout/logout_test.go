@@ -293,3 +293,21 @@ func browserSignIn(t *testing.T, h *servertest.Harness) (*servertest.Browser, se
 	}
 	return b, tr, signedIn
 }
+
+// TestLogoutConfirmedOnAnotherReplica: the confirmation form shown by one
+// replica is accepted by another (the key is the database's, not one
+// replica's).
+func TestLogoutConfirmedOnAnotherReplica(t *testing.T) {
+	h := servertest.New(t, "")
+	b, _, signedIn := browserSignIn(t, h)
+	other := h.AddReplica()
+	resp := b.ConfirmLogout(other, b.Get(h.Issuer+"/logout"))
+	body := servertest.ReadAll(t, resp)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "signed out") {
+		t.Fatalf("confirmed on another replica: %d, want the signed-out page:\n%s", resp.StatusCode, body)
+	}
+	if signedIn() {
+		t.Error("the broker session outlived a sign-out confirmed on another replica")
+	}
+}

@@ -43,7 +43,7 @@ func (s *Server) routes(flow *callback.Handler, mount func(*echo.Echo)) *echo.Ec
 	cookies := &cookiemode.Cookies{Issuer: s.cfg.Issuer, IdleTTL: s.cfg.Tokens.RefreshIdleTTL.Duration, Auth: s.auth, Now: s.now}
 	std := &oauth.Endpoints{Issuer: s.cfg.Issuer, Tokens: s.tokens, Keys: s.keys, Users: s.store, Auth: s.auth, Cookies: cookies}
 	app := &appapi.Endpoints{Tokens: s.tokens, Users: s.store, Auth: s.auth, Cookies: cookies, Tenants: s.tenants, Audit: s.audit}
-	rp := &logout.Endpoint{Issuer: s.cfg.Issuer, Tokens: s.tokens, Keys: s.keys, Tenants: s.tenants, Audit: s.audit, Browser: flow}
+	rp := &logout.Endpoint{Issuer: s.cfg.Issuer, Tokens: s.tokens, Keys: s.keys, Tenants: s.tenants, Audit: s.audit, Browser: flow, ConfirmKey: s.logoutKey}
 
 	// Public metadata: any origin may read it (contract, "Changes").
 	public := e.Group("", httpx.PublicCORS)

@@ -57,8 +57,10 @@ type Server struct {
 	tenants *tenants.Registry
 	auth    *authn.Authn
 	records *tenants.Syncer // runtime configuration (admin.go)
-	admin   *admin.API
-	audit   *audit.Recorder
+	// logoutKey keys /logout's confirmation values (internal/logout).
+	logoutKey []byte
+	admin     *admin.API
+	audit     *audit.Recorder
 	// logouts sends back-channel logouts from the store's outbox.
 	logouts *backchannel.Deliverer
 	metrics *metrics.Metrics
@@ -95,6 +97,9 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Server, error)
 // stateKeyName names the secret that seals login states (storage.Secrets):
 // a new name, for a key of another kind or size, would start a new key.
 const stateKeyName = "login-state-xchacha20poly1305"
+
+// logoutKeyName names the secret that keys /logout's confirmation values.
+const logoutKeyName = "logout-confirmation-hmac-sha256"
 
 func assemble(ctx context.Context, cfg *config.Config, opts Options, store storage.Store) (*Server, error) {
 	transport := opts.Transport
@@ -145,6 +150,12 @@ func assemble(ctx context.Context, cfg *config.Config, opts Options, store stora
 	if err != nil {
 		return nil, err
 	}
+	fresh = make([]byte, 32)
+	_, _ = rand.Read(fresh)
+	logoutKey, err := store.Secret(ctx, logoutKeyName, fresh)
+	if err != nil {
+		return nil, err
+	}
 	flow, err := callback.New(callback.Config{
 		Issuer: cfg.Issuer, LoginTTL: cfg.LoginTTL.Duration, UpstreamTimeout: cfg.UpstreamTimeout.Duration,
 		Directory: reg, States: store, StateKey: stateKey, Users: accounts.New(store, opts.Now),
@@ -169,7 +180,7 @@ func assemble(ctx context.Context, cfg *config.Config, opts Options, store stora
 	}
 	s := &Server{
 		cfg: cfg, log: opts.Logger, now: opts.Now, store: store, keys: keys, tokens: svc,
-		tenants: reg, records: records, metrics: metrics.New(), audit: events,
+		tenants: reg, records: records, metrics: metrics.New(), audit: events, logoutKey: logoutKey,
 	}
 	if s.admin, err = s.newAdminAPI(box, svc, transport); err != nil {
 		return nil, err
