@@ -99,7 +99,11 @@ func (b *bench) run(ctx context.Context) error {
 		}
 	}
 	for _, store := range b.opts.stores {
-		if err := b.runStore(ctx, store); err != nil {
+		run := func() error { return b.runStore(ctx, database{store: store, label: store, fill: b.opts.fill}) }
+		if b.opts.alternate > 0 {
+			run = func() error { return b.runAlternating(ctx, store) }
+		}
+		if err := run(); err != nil {
 			return fmt.Errorf("%s: %w", store, err)
 		}
 	}
@@ -143,10 +147,26 @@ func (b *bench) startBare() error {
 	return nil
 }
 
-// runStore starts a broker on a fresh database of that store and runs
-// every scenario against it.
-func (b *bench) runStore(ctx context.Context, store string) error {
-	spec, issuer, dbURL, err := b.prepareStore(ctx, store)
+// database is what one broker of a run stores into.
+type database struct {
+	store string // "sqlite" or "postgres"
+	label string // the rows' store column
+	// sqlitePath is the SQLite file; "" is bench.db in the temporary
+	// directory. A file that exists already is used as it is: not filled.
+	sqlitePath string
+	fill       int // accounts to store before the scenarios (fill.go)
+}
+
+// runStore starts a broker on a database (a fresh one, unless d names an
+// existing SQLite file) and runs every scenario against it.
+func (b *bench) runStore(ctx context.Context, d database) error {
+	store := d.store
+	existed := false
+	if d.sqlitePath != "" {
+		_, err := os.Stat(d.sqlitePath)
+		existed = err == nil
+	}
+	spec, issuer, dbURL, err := b.prepareStore(ctx, store, d.sqlitePath)
 	if err != nil {
 		return err
 	}
@@ -174,8 +194,8 @@ func (b *bench) runStore(ctx context.Context, store string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w%s", name, err, first.logTail())
 	}
-	if b.opts.fill > 0 {
-		if err := b.fill(ctx, dbURL, b.opts.fill); err != nil {
+	if d.fill > 0 && !existed {
+		if err := b.fill(ctx, dbURL, d.fill); err != nil {
 			return err
 		}
 	}
@@ -196,7 +216,7 @@ func (b *bench) runStore(ctx context.Context, store string) error {
 	a := &agent{broker: issuer, users: b.opts.users, apps: &tenantCycle{n: b.opts.tenants}}
 	var sessions []tokenResponse // check and me share them
 	for _, sc := range b.opts.scenarios {
-		if err := b.runScenario(ctx, store, sc, br, a, &sessions); err != nil {
+		if err := b.runScenario(ctx, store, d.label, sc, br, a, &sessions); err != nil {
 			return err
 		}
 	}
@@ -206,7 +226,7 @@ func (b *bench) runStore(ctx context.Context, store string) error {
 	if err := br.stop(); err != nil {
 		return fmt.Errorf("%s: %w%s", name, err, br.logTail())
 	}
-	b.starts = append(b.starts, startRow{store: store, cold: cold, restart: restart, highWater: hwm})
+	b.starts = append(b.starts, startRow{store: d.label, cold: cold, restart: restart, highWater: hwm})
 	return b.dropSchema()
 }
 
@@ -222,12 +242,16 @@ func (b *bench) dropSchema() error {
 	return err
 }
 
-// prepareStore creates a fresh database of store and writes the config of
-// a broker on it: what to start, its URL, and the database's URL.
-func (b *bench) prepareStore(ctx context.Context, store string) (spec childSpec, issuer, dbURL string, err error) {
+// prepareStore creates a fresh database of store (on SQLite, unless
+// sqlitePath names an existing file) and writes the config of a broker on
+// it: what to start, its URL, and the database's URL.
+func (b *bench) prepareStore(ctx context.Context, store, sqlitePath string) (spec childSpec, issuer, dbURL string, err error) {
 	switch store {
 	case "sqlite":
-		dbURL = "sqlite:" + filepath.Join(b.dir, "bench.db")
+		if sqlitePath == "" {
+			sqlitePath = filepath.Join(b.dir, "bench.db")
+		}
+		dbURL = "sqlite:" + sqlitePath
 	case "postgres":
 		s, err := createSchema(ctx, b.opts.postgres)
 		if err != nil {

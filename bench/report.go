@@ -86,6 +86,9 @@ func (b *bench) report(w io.Writer) {
 	}
 	fmt.Fprintln(w, "\nCPU/op: the CPU time (user + system, from /proc) the server process (the broker; the bare Echo process in the ceiling row) spent per successful operation during the measured phase, plus on PostgreSQL that of the broker's backends and the server's WAL writer, checkpointer, background writer and autovacuum workers; it moves far less than req/s when other processes share the machine.")
 	fmt.Fprintln(w, "CPU cores: where the machine's time went during the measured phase; server is the broker (the bare Echo process in the ceiling row), postgres the PostgreSQL server's processes, client this tool's load generator, fake the fake upstreams, other anything else on the machine (near 0 in a clean run).")
+	if o.alternate > 0 {
+		b.reportAlternating(w)
+	}
 	if len(b.starts) > 0 {
 		fmt.Fprintln(w, "\n| store | start to ready, fresh database | start to ready, restart | broker peak RSS (VmHWM) |")
 		fmt.Fprintln(w, "| --- | --: | --: | --: |")

@@ -44,7 +44,7 @@ type revokedRow struct {
 func (b *bench) runRevoked(ctx context.Context) error {
 	var rows []revokedRow
 	for _, store := range b.opts.stores {
-		spec, issuer, dbURL, err := b.prepareStore(ctx, store)
+		spec, issuer, dbURL, err := b.prepareStore(ctx, store, "")
 		if err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 )
 
@@ -11,8 +12,8 @@ import (
 const remeasures = 2
 
 // runScenario prepares what the scenario needs (signed-in sessions,
-// refresh chains), measures it and adds its row.
-func (b *bench) runScenario(ctx context.Context, store, name string, br *brokerProc, a *agent, sessions *[]tokenResponse) error {
+// refresh chains), measures it and adds its row, labelled label.
+func (b *bench) runScenario(ctx context.Context, store, label, name string, br *brokerProc, a *agent, sessions *[]tokenResponse) error {
 	workers := b.opts.workers(store, name)
 	a.hc = newH1Client(b.opts.timeout)
 	defer a.hc.closeIdle()
@@ -96,7 +97,7 @@ func (b *bench) runScenario(ctx context.Context, store, name string, br *brokerP
 	}
 	var prof *profile
 	if br.pprofURL != "" {
-		prof = &profile{url: br.pprofURL, path: b.opts.cpuProfile + "-" + store + "-" + name + ".pprof"}
+		prof = &profile{url: br.pprofURL, path: b.opts.cpuProfile + "-" + strings.NewReplacer(", ", "-", " ", "-").Replace(label) + "-" + name + ".pprof"}
 	}
 	// A measurement that other processes disturbed (on a shared host, the
 	// hypervisor taking CPU shows here too) understates the broker: it is
@@ -119,7 +120,7 @@ func (b *bench) runScenario(ctx context.Context, store, name string, br *brokerP
 			break
 		}
 		remeasured++
-		fmt.Fprintf(b.out, "  (%s on %s: other processes took %.2f cores; measuring again)\n", name, store, others)
+		fmt.Fprintf(b.out, "  (%s on %s: other processes took %.2f cores; measuring again)\n", name, label, others)
 	}
 	if prof != nil {
 		if err := prof.wait(); err != nil {
@@ -130,7 +131,7 @@ func (b *bench) runScenario(ctx context.Context, store, name string, br *brokerP
 	if br.exited() {
 		return errors.New(br.name + " exited during " + name + br.logTail())
 	}
-	r := row{scenario: name, store: store, workers: workers, rss: br.rss.mark(), remeasured: remeasured}
+	r := row{scenario: name, store: label, workers: workers, rss: br.rss.mark(), remeasured: remeasured}
 	if name == scenarioCheck {
 		if b.bare.exited() {
 			return fmt.Errorf("bare echo exited during the run%s", b.bare.logTail())

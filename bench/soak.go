@@ -49,7 +49,7 @@ func (b *bench) runSoak(ctx context.Context) error {
 }
 
 func (b *bench) soakStore(ctx context.Context, store string) error {
-	spec, issuer, _, err := b.prepareStore(ctx, store)
+	spec, issuer, _, err := b.prepareStore(ctx, store, "")
 	if err != nil {
 		return err
 	}
