@@ -64,14 +64,26 @@ func (h *Handler) callback(c echo.Context) error {
 	case err != nil:
 		return err
 	}
-	// From here on every way out spends the state: the write that starts
-	// the session on success, spend on any other.
+	// From here on every way out spends the state (see takeFlow): the
+	// write that starts the session on success, spend on any other, and
+	// a state found spent already is refused as used, whatever else went
+	// wrong.
 	spent := false
 	defer func() {
 		if !spent {
-			h.spend(c, use)
+			h.spend(c, use, nil)
 		}
 	}()
+	// spendNow spends the state on a way out without a session. One
+	// spent already was replayed: its answer is the used state's page,
+	// whatever else went wrong.
+	spendNow := func() error {
+		spent = true
+		if err := h.spend(c, use, nil); err != nil {
+			return h.refused(f, err, usedState)
+		}
+		return nil
+	}
 	// The flow was checked against the tenant at /authorize. Checked again
 	// here, a configuration changed since is obeyed, and even a flow sealed
 	// by someone holding the key (from a database backup, say) can lead
@@ -79,9 +91,15 @@ func (h *Handler) callback(c echo.Context) error {
 	up, upOK := h.dir.Upstream(f.Provider)
 	tenant, ok := h.dir.App(f.Tenant)
 	if !upOK || !ok || !offers(tenant, f.Provider, up) || !slices.Contains(tenant.RedirectURIs, f.RedirectURI) {
+		if err := spendNow(); err != nil {
+			return err
+		}
 		return h.refused(f, nil, "The app or provider of this sign-in is no longer configured.")
 	}
 	deny := func(code, desc string) error {
+		if err := spendNow(); err != nil {
+			return err
+		}
 		h.cfg.Events.Record(storage.AuditEvent{Type: audit.LoginFailed, Tenant: f.Tenant, IP: c.RealIP(),
 			Detail: auditDetail("provider", f.Provider, "error", code, "reason", desc)})
 		return h.redirectToApp(c, f.RedirectURI, f.AppState, url.Values{"error": {code}, "error_description": {desc}})

@@ -57,12 +57,11 @@ func TestCookieTossing(t *testing.T) {
 	if w := f.serve("/auth/fake/callback", q, tossed); w.Code != http.StatusBadRequest || w.Header().Get("Location") != "" {
 		t.Fatalf("callback with an unprefixed cookie: %d Location %q, want 400 and no redirect", w.Code, w.Header().Get("Location"))
 	}
-	// The state was spent by the refused attempt: a login CSRF gets one try.
-	if w := f.serve("/auth/fake/callback", q, real); w.Code != http.StatusBadRequest {
-		t.Fatalf("state reused after a refusal: %d, want 400", w.Code)
-	}
-	if n := f.upstream.exchanges.Load(); n != 0 {
-		t.Fatalf("the refused callbacks reached the upstream %d times, want 0", n)
+	// The state was spent by the refused attempt: a login CSRF gets one
+	// try. Its browser's callback may reach the upstream then (nothing is
+	// read before, see takeFlow), but starts nothing.
+	if w := f.serve("/auth/fake/callback", q, real); w.Code != http.StatusBadRequest || w.Header().Get("Location") != "" {
+		t.Fatalf("state reused after a refusal: %d Location %q, want 400 and no redirect", w.Code, w.Header().Get("Location"))
 	}
 	state, real = f.start(t)
 	w := f.serve("/auth/fake/callback", url.Values{"state": {state}, "code": {"good"}}.Encode(), real)

@@ -26,13 +26,15 @@ import (
 const upstreamAuthorize = "https://idp.test/authorize"
 
 // fakeProvider sends browsers to upstreamAuthorize and accepts the code
-// "good"; "bad" is an identity that does not verify; "hangup" is an
+// "good" every time, as a lax upstream would, and "once" once, as a real
+// one does; "bad" is an identity that does not verify; "hangup" is an
 // upstream fault during which the client hangs up (the request's context
 // carries its cancel, under hangupKey); anything else is an upstream fault.
 // It counts the exchanges it was asked for.
 type fakeProvider struct {
 	name      string
 	exchanges atomic.Int32
+	onceUsed  atomic.Bool
 	// identity, when set, is the identity "good" signs in as.
 	identity *providers.Identity
 }
@@ -46,6 +48,11 @@ func (p *fakeProvider) AuthCodeURL(_ context.Context, r providers.AuthRequest) (
 func (p *fakeProvider) Exchange(ctx context.Context, r providers.ExchangeRequest) (*providers.Identity, error) {
 	p.exchanges.Add(1)
 	switch r.Code {
+	case "once":
+		if p.onceUsed.Swap(true) {
+			return nil, providers.ErrUpstream
+		}
+		fallthrough
 	case "good":
 		if p.identity != nil {
 			id := *p.identity
@@ -69,19 +76,9 @@ type memStates struct {
 	mu   sync.Mutex
 	used map[string]bool
 	fail error // when set, every call fails with it
-	// lose: CheckLoginState finds the state unused, and another callback
-	// spends it right after, as if it had won a race.
+	// lose: another callback spends the state just before this one's
+	// session is written, as if it had won a race.
 	lose bool
-}
-
-func (s *memStates) CheckLoginState(ctx context.Context, id string, _ time.Time) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	err := s.seen(ctx, id)
-	if err == nil && s.lose {
-		s.spend(id)
-	}
-	return err
 }
 
 func (s *memStates) UseLoginState(ctx context.Context, id string, _ time.Time) error {
@@ -134,7 +131,13 @@ type fakeGrants struct {
 func (g fakeGrants) IssueCode(ctx context.Context, cg tokens.CodeGrant) (string, string, error) {
 	// All or nothing, as in one transaction: the state is spent last,
 	// once nothing else can fail.
-	if err := g.states.CheckLoginState(ctx, cg.LoginState.ID, cg.LoginState.ExpiresAt); err != nil {
+	g.states.mu.Lock()
+	if g.states.lose {
+		g.states.spend(cg.LoginState.ID)
+	}
+	err := g.states.seen(ctx, cg.LoginState.ID)
+	g.states.mu.Unlock()
+	if err != nil {
 		return "", "", err
 	}
 	if cg.SSO != nil && g.sso != nil {

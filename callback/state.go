@@ -207,17 +207,21 @@ func (h *Handler) start(c echo.Context, r *authRequest) error {
 }
 
 // takeFlow opens the flow sealed in state and checks that it is unexpired
-// and unused, and that it belongs to this browser and provider. Any fault
-// is a page: the request cannot be trusted to say where to redirect. With
-// a fault found after the flow opened, the flow comes back too, for the
-// page to name its app; nothing else of it may be used.
+// and that it belongs to this browser and provider. Any fault is a page:
+// the request cannot be trusted to say where to redirect. With a fault
+// found after the flow opened, the flow comes back too, for the page to
+// name its app; nothing else of it may be used.
 //
-// Whether the state was used is only read here. The callback spends it
-// afterwards, on every way out: in the very write that starts the
-// session (tokens.CodeGrant.LoginState), which makes a successful sign-in
-// one write the fewer, or with spend on any refusal. Of two callbacks
-// racing with one state both may reach the upstream, whose code works
-// once, and the store lets only one of them start a session.
+// Whether the state was used is not read here: a sign-in would pay a
+// round trip to the database for what only a replay needs to know. The
+// callback spends the state on every way out instead, and a spend that
+// finds it spent already is the replay, answered with the page a used
+// state gets whatever went wrong: in the very write that starts the
+// session (tokens.CodeGrant.LoginState) on success, or with spend, first
+// thing, on any refusal. So a replayed callback mints nothing and gets the
+// page (CONTRACT: "Bad or replayed state: 400 page"), whether the
+// upstream refuses its spent code or, lax, honours it again; of two
+// callbacks racing with one state, the store lets one start a session.
 func (h *Handler) takeFlow(c echo.Context, state, provider string) (*flow, storage.UsedLoginState, error) {
 	f, err := h.openFlow(state)
 	if err != nil {
@@ -231,29 +235,29 @@ func (h *Handler) takeFlow(c echo.Context, state, provider string) (*flow, stora
 	// whose clock lags another's, still taking the state for unexpired,
 	// finds it used.
 	use := storage.UsedLoginState{ID: tokens.Hash(state), ExpiresAt: expires.Add(usedStateMargin)}
-	if err := h.cfg.States.CheckLoginState(c.Request().Context(), use.ID, use.ExpiresAt); err != nil {
-		return f, use, err
-	}
 	// A state that reached another browser, or another provider's
 	// callback, is spent all the same: a login CSRF gets a single try.
 	ck, cerr := c.Cookie(h.cookieName(bindingCookie))
 	if cerr != nil || subtle.ConstantTimeCompare([]byte(tokens.Hash(ck.Value)), []byte(f.Browser)) != 1 {
-		h.spend(c, use)
-		return f, use, errOtherBrowser
+		return f, use, h.spend(c, use, errOtherBrowser)
 	}
 	if f.Provider != provider {
-		h.spend(c, use)
-		return f, use, errOtherProvider
+		return f, use, h.spend(c, use, errOtherProvider)
 	}
 	return f, use, nil
 }
 
 // spend records a login state as used where its sign-in ends without a
-// session. It outlives the request: a client that hangs up must not leave
-// its state usable.
-func (h *Handler) spend(c echo.Context, use storage.UsedLoginState) {
+// session, and returns storage.ErrAlreadyUsed if it was used before (a
+// replay: its refusal is the used state's), else refusal. It outlives the
+// request: a client that hangs up must not leave its state usable.
+func (h *Handler) spend(c echo.Context, use storage.UsedLoginState, refusal error) error {
 	err := h.cfg.States.UseLoginState(context.WithoutCancel(c.Request().Context()), use.ID, use.ExpiresAt)
-	if err != nil && !errors.Is(err, storage.ErrAlreadyUsed) {
+	switch {
+	case errors.Is(err, storage.ErrAlreadyUsed):
+		return err
+	case err != nil:
 		h.log.Warn("login state could not be spent", "err", err)
 	}
+	return refusal
 }

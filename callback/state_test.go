@@ -21,7 +21,12 @@ import (
 // callbackWith presents state and the code "good" with cookie at the
 // fake provider's callback.
 func (f *testFlow) callbackWith(state string, cookie *http.Cookie) (status int, location string) {
-	w := f.serve("/auth/fake/callback", url.Values{"state": {state}, "code": {"good"}}.Encode(), cookie)
+	return f.callbackCode(state, "good", cookie)
+}
+
+// callbackCode is the browser's return with upstream code code.
+func (f *testFlow) callbackCode(state, code string, cookie *http.Cookie) (status int, location string) {
+	w := f.serve("/auth/fake/callback", url.Values{"state": {state}, "code": {code}}.Encode(), cookie)
 	return w.Code, w.Header().Get("Location")
 }
 
@@ -174,17 +179,22 @@ func TestSealedState(t *testing.T) {
 		}
 	})
 	t.Run("replayed", func(t *testing.T) {
-		f := newTestFlow(t, "https://auth.example.com")
-		state, cookie := f.start(t)
-		if status, loc := f.callbackWith(state, cookie); status != http.StatusFound {
-			t.Fatalf("first use: status %d Location %q", status, loc)
-		}
-		status, loc := f.callbackWith(state, cookie)
-		wantStatePage(t, "second use", status, loc)
-		// Refused before the upstream is asked: a replayed state never
-		// reaches the code exchange.
-		if n := f.upstream.exchanges.Load(); n != 1 {
-			t.Fatalf("upstream exchanges after a use and a replay: %d, want 1", n)
+		// Nothing is read before the upstream is asked: the replay reaches
+		// it, and gets the page whether the upstream honours the spent
+		// code again ("good", a lax one: the session's write refuses the
+		// state) or refuses it ("once", as a real one does: the spend of
+		// the refusal finds the state spent).
+		for _, code := range []string{"good", "once"} {
+			f := newTestFlow(t, "https://auth.example.com")
+			state, cookie := f.start(t)
+			if status, loc := f.callbackCode(state, code, cookie); status != http.StatusFound || !strings.Contains(loc, "code=") {
+				t.Fatalf("%s: first use: status %d Location %q", code, status, loc)
+			}
+			status, loc := f.callbackCode(state, code, cookie)
+			wantStatePage(t, "second use, upstream code "+code, status, loc)
+			if n := f.upstream.exchanges.Load(); n != 2 {
+				t.Fatalf("%s: upstream exchanges after a use and a replay: %d, want 2", code, n)
+			}
 		}
 	})
 	t.Run("refused sign-in", func(t *testing.T) {
@@ -219,8 +229,8 @@ func TestSealedState(t *testing.T) {
 		wantStatePage(t, "the state of a sign-in whose client hung up", status, loc)
 	})
 	t.Run("lost race", func(t *testing.T) {
-		// Two callbacks with one state both find it unused; the write that
-		// starts the session lets only the first through.
+		// Two callbacks with one state both reach the upstream; the write
+		// that starts the session lets only the first through.
 		f := newTestFlow(t, "https://auth.example.com")
 		state, cookie := f.start(t)
 		f.states.lose = true

@@ -93,10 +93,6 @@ type Users interface {
 // always comes with one expiresAt: a store may key on both, to keep its
 // records in expiry order.
 type LoginStates interface {
-	// CheckLoginState returns ErrAlreadyUsed if the state id has been
-	// recorded as used, nil if not. It only reads: of two callbacks that
-	// pass it together, the one whose record is written first wins.
-	CheckLoginState(ctx context.Context, id string, expiresAt time.Time) error
 	// UseLoginState records the state id as used until expiresAt.
 	// ErrAlreadyUsed if it was used before.
 	UseLoginState(ctx context.Context, id string, expiresAt time.Time) error

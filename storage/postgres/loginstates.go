@@ -5,27 +5,10 @@ import (
 	"errors"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/socialbroker/broker/storage"
 )
-
-// CheckLoginState reads the record (expires_at, id), the table's key.
-func (s *Store) CheckLoginState(ctx context.Context, id string, expiresAt time.Time) error {
-	err := s.do(ctx, opTimeout, func(ctx context.Context) error {
-		var one int
-		return s.pool.QueryRow(ctx, `SELECT 1 FROM used_login_states WHERE expires_at = $1 AND id = $2`,
-			tstz(expiresAt), id).Scan(&one)
-	})
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return nil
-	case err == nil:
-		return storage.ErrAlreadyUsed
-	}
-	return wrap("check login state", err)
-}
 
 // UseLoginState inserts the state's hash unless it is there already: of
 // two callbacks racing with one state, the second insert waits for the

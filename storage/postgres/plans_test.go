@@ -51,7 +51,7 @@ func TestPlansOnFreshDatabase(t *testing.T) {
 	must("GetIdentityUser", err)
 	_, err = s.FindUserByTrustedEmail(ctx, "a@example.com")
 	must("FindUserByTrustedEmail", err)
-	must("CheckLoginState", s.CheckLoginState(ctx, "state", now.Add(time.Minute)))
+	must("UseLoginState", s.UseLoginState(ctx, "refused", now.Add(time.Minute)))
 	sso := storage.SSOSession{ID: "b1", SecretHash: "bh", UserID: "u1", Provider: "google", AuthTime: now, CreatedAt: now,
 		IdleExpiresAt: now.Add(time.Hour), ExpiresAt: now.Add(time.Hour)}
 	sess := storage.Session{ID: "s1", UserID: "u1", TenantID: "t", Provider: "google", SSOID: "b1", AuthTime: now, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}

@@ -300,10 +300,9 @@ func TestServerGone(t *testing.T) {
 			_, err := s.FindUserByTrustedEmail(ctx, "a@example.com")
 			return err
 		},
-		"UseLoginState":   func() error { return s.UseLoginState(ctx, "x", at) },
-		"CheckLoginState": func() error { return s.CheckLoginState(ctx, "x", at) },
-		"GetCode":         func() error { _, err := s.GetCode(ctx, "c"); return err },
-		"Secret":          func() error { _, err := s.Secret(ctx, "k", []byte("v")); return err },
+		"UseLoginState": func() error { return s.UseLoginState(ctx, "x", at) },
+		"GetCode":       func() error { _, err := s.GetCode(ctx, "c"); return err },
+		"Secret":        func() error { _, err := s.Secret(ctx, "k", []byte("v")); return err },
 		"RedeemCode": func() error {
 			_, err := s.RedeemCode(ctx, "c", at, storage.RefreshToken{Hash: "r2", SessionID: "s2"})
 			return err

@@ -2,26 +2,11 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"time"
 
 	"github.com/socialbroker/broker/storage"
 )
-
-// CheckLoginState reads the record (expires_at, id), the table's key.
-func (s *Store) CheckLoginState(ctx context.Context, id string, expiresAt time.Time) error {
-	var one int
-	err := s.reads.QueryRowContext(ctx, `SELECT 1 FROM used_login_states WHERE expires_at = ? AND id = ?`,
-		millis(expiresAt), id).Scan(&one)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return nil
-	case err == nil:
-		return storage.ErrAlreadyUsed
-	}
-	return wrap("check login state", err)
-}
 
 // UseLoginState is one write job of its own; CreateSession runs the same
 // insert in its transaction.

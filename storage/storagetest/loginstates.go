@@ -11,11 +11,8 @@ import (
 
 func testLoginState(t *testing.T, s storage.Store) {
 	exp := t0.Add(10 * time.Minute)
-	wantErr(t, "CheckLoginState(unused)", s.CheckLoginState(t.Context(), "state-hash", exp), nil)
 	wantErr(t, "UseLoginState", s.UseLoginState(t.Context(), "state-hash", exp), nil)
-	wantErr(t, "CheckLoginState(used)", s.CheckLoginState(t.Context(), "state-hash", exp), storage.ErrAlreadyUsed)
 	wantErr(t, "UseLoginState(again)", s.UseLoginState(t.Context(), "state-hash", exp), storage.ErrAlreadyUsed)
-	wantErr(t, "CheckLoginState(another)", s.CheckLoginState(t.Context(), "other-hash", exp), nil)
 	wantErr(t, "UseLoginState(another)", s.UseLoginState(t.Context(), "other-hash", exp), nil)
 }
 
@@ -37,7 +34,6 @@ func testSessionSpendsLoginState(t *testing.T, s storage.Store) {
 
 	in.LoginState = storage.UsedLoginState{ID: "fresh-state", ExpiresAt: exp}
 	wantErr(t, "CreateSession(fresh state)", s.CreateSession(t.Context(), in), nil)
-	wantErr(t, "CheckLoginState(spent by its session)", s.CheckLoginState(t.Context(), "fresh-state", exp), storage.ErrAlreadyUsed)
 	wantErr(t, "UseLoginState(spent by its session)", s.UseLoginState(t.Context(), "fresh-state", exp), storage.ErrAlreadyUsed)
 	got, err := s.GetSession(t.Context(), "s1")
 	wantErr(t, "GetSession", err, nil)
@@ -47,7 +43,7 @@ func testSessionSpendsLoginState(t *testing.T, s storage.Store) {
 	taken := in
 	taken.LoginState = storage.UsedLoginState{ID: "third-state", ExpiresAt: exp}
 	wantErr(t, "CreateSession(session exists)", s.CreateSession(t.Context(), taken), storage.ErrAlreadyExists)
-	wantErr(t, "CheckLoginState(of a refused session)", s.CheckLoginState(t.Context(), "third-state", exp), nil)
+	wantErr(t, "UseLoginState(of a refused session)", s.UseLoginState(t.Context(), "third-state", exp), nil)
 }
 
 func testLoginStateConcurrently(t *testing.T, s storage.Store) {

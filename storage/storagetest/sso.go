@@ -259,10 +259,12 @@ func testSessionWithSSO(t *testing.T, s storage.Store) {
 	wantErr(t, "GetCode after a refused write", err, storage.ErrNotFound)
 	_, err = s.GetSSOSession(ctx, "secret-2")
 	wantErr(t, "GetSSOSession(secret of a refused write)", err, storage.ErrNotFound)
-	wantErr(t, "CheckLoginState(of a refused write)", s.CheckLoginState(ctx, "state-2", exp), nil)
+	wantErr(t, "UseLoginState(of a refused write)", s.UseLoginState(ctx, "state-2", exp), nil)
 
-	// Without it, the same sign-in goes through.
+	// Without it, the same sign-in goes through (with a state of its own:
+	// the refused one's is spent now).
 	in2.SSO, in2.Session.SSOID = nil, ""
+	in2.LoginState.ID = "state-3"
 	wantErr(t, "CreateSession(without SSO)", s.CreateSession(ctx, in2), nil)
 }
 
