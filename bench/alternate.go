@@ -48,14 +48,14 @@ func (b *bench) reportAlternating(w io.Writer) {
 			if r.scenario != sc {
 				continue
 			}
-			server, pg, ok := r.cpu.perOp(r.st.ok)
-			if !ok {
+			cpu := cpuTotal(r)
+			if cpu == 0 {
 				continue
 			}
 			if strings.HasSuffix(r.store, ", empty") {
-				empty = append(empty, server+pg)
+				empty = append(empty, cpu)
 			} else {
-				filled = append(filled, server+pg)
+				filled = append(filled, cpu)
 			}
 		}
 		var ratios []float64

@@ -29,6 +29,7 @@ type bench struct {
 	// live is the broker now running and schema the PostgreSQL schema now
 	// in use: cleanup stops and drops them if a run ends early.
 	live   *brokerProc
+	liveB  *brokerProc // -compare's second broker
 	schema *pgSchema
 	pg     *pgProcs // the PostgreSQL processes working for schema's broker
 
@@ -120,6 +121,7 @@ func (b *bench) cleanup() {
 		}
 	}
 	report(b.live.stop())
+	report(b.liveB.stop())
 	b.pg.close()
 	report(b.schema.drop())
 	report(b.bare.stop())
@@ -213,14 +215,20 @@ func (b *bench) runStore(ctx context.Context, d database) error {
 	br.pprofURL = pprofURL
 	fmt.Fprintf(b.out, "%s: ready in %s on a fresh database, %s on restart\n", name, fmtDur(cold), fmtDur(restart))
 
-	a := &agent{broker: issuer, users: b.opts.users, apps: &tenantCycle{n: b.opts.tenants}}
-	var sessions []tokenResponse // check and me share them
-	for _, sc := range b.opts.scenarios {
-		if err := b.runScenario(ctx, store, d.label, sc, br, a, &sessions); err != nil {
+	targets := []*loaded{{label: d.label, br: br, a: &agent{broker: issuer, users: b.opts.users, apps: &tenantCycle{n: b.opts.tenants}}}}
+	if b.opts.compare != "" {
+		if targets, err = b.startCompare(ctx, d.label, dbURL, targets[0]); err != nil {
 			return err
 		}
 	}
-
+	for _, sc := range b.opts.scenarios {
+		if err := b.runScenario(ctx, store, sc, targets); err != nil {
+			return err
+		}
+	}
+	if err := b.stopCompare(); err != nil {
+		return err
+	}
 	hwm := br.rss.highWater()
 	b.live = nil
 	if err := br.stop(); err != nil {

@@ -96,6 +96,7 @@ type options struct {
 	tenants     int      // runtime tenants the load spreads over (tenants.go)
 	alternate   int      // > 0: rounds of empty and filled databases (alternate.go)
 	fillFile    string   // the filled SQLite database, kept between runs
+	compare     string   // a second broker binary, measured beside the first (compare.go)
 	args        []string // as given, for the report
 }
 
@@ -134,6 +135,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.fill, "fill", 0, "before the scenarios, store this many users, each with an identity, a session and a live refresh token (through the store's own code, in batches)")
 	fs.IntVar(&o.alternate, "alternate", 0, "with -fill on SQLite: run the scenarios this many times on an empty database and as many on the filled one, alternately, each database kept between its runs, and report the filled/empty ratio of CPU per operation pair by pair")
 	fs.StringVar(&o.fillFile, "fill-file", "", "with -fill on SQLite: keep the filled database in this `FILE`, and when it exists already use it as it is instead of filling (a million accounts take minutes)")
+	fs.StringVar(&o.compare, "compare", "", "also start this broker `BINARY` on the same database, as a second replica, and measure every scenario on both in turns (five rounds each, so that a change in the machine's speed weighs on both alike); the report gives B's CPU per operation against A's (-broker, or ./cmd/broker built)")
 	fs.IntVar(&o.tenants, "tenants", 0, "create this many runtime tenants (as the admin API does) before the scenarios, and spread the sign-ins over them in turn; 0: the one tenant of config.toml")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -194,6 +196,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, fmt.Errorf("-alternate: want 0 to 20 rounds")
 	case (o.alternate > 0 || o.fillFile != "") && (o.fill == 0 || !slices.Equal(o.stores, []string{"sqlite"}) || o.tenants > 0):
 		return nil, fmt.Errorf("-alternate and -fill-file need -fill and -store sqlite, without -tenants (a PostgreSQL fill is not kept between runs)")
+	case o.compare != "" && (o.alternate > 0 || o.soak > 0 || o.revoked > 0 || o.cpuProfile != ""):
+		return nil, fmt.Errorf("-compare measures the scenarios, without -alternate, -soak, -revoked or -cpuprofile")
 	case o.tenants < 0 || o.tenants > 100_000:
 		return nil, fmt.Errorf("-tenants: want 0 to 100000")
 	case o.revoked < 0 || o.revoked > 10_000_000:

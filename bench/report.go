@@ -89,6 +89,9 @@ func (b *bench) report(w io.Writer) {
 	if o.alternate > 0 {
 		b.reportAlternating(w)
 	}
+	if o.compare != "" {
+		b.reportCompare(w)
+	}
 	if len(b.starts) > 0 {
 		fmt.Fprintln(w, "\n| store | start to ready, fresh database | start to ready, restart | broker peak RSS (VmHWM) |")
 		fmt.Fprintln(w, "| --- | --: | --: | --: |")
