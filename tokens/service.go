@@ -275,9 +275,9 @@ func (s *Service) ExchangeCode(ctx context.Context, in CodeExchange) (*Grant, er
 	if err != nil {
 		return nil, err
 	}
-	refresh := newRefreshToken(sess.ID)
+	refresh := newRefreshToken(sess.ID, now)
 	code, err = s.store.RedeemCode(ctx, hash, now, storage.RefreshToken{
-		Hash: Hash(refresh), SessionID: sess.ID, CreatedAt: now, ExpiresAt: s.idleEnd(sess, now),
+		Hash: refreshKey(refresh), SessionID: sess.ID, CreatedAt: now, ExpiresAt: s.idleEnd(sess, now),
 	})
 	if err == nil || errors.Is(err, storage.ErrAlreadyUsed) {
 		s.codes.remove(hash) // used: from now on the store says so
@@ -341,9 +341,9 @@ func (s *Service) Refresh(ctx context.Context, presented string, authorize func(
 	if err != nil {
 		return nil, err
 	}
-	next := newRefreshToken(sid)
-	old, err := s.store.RotateRefreshToken(ctx, Hash(presented), storage.RefreshToken{
-		Hash: Hash(next), SessionID: sid, CreatedAt: now, ExpiresAt: s.idleEnd(sess, now),
+	next := newRefreshToken(sid, now)
+	old, err := s.store.RotateRefreshToken(ctx, refreshKey(presented), storage.RefreshToken{
+		Hash: refreshKey(next), SessionID: sid, CreatedAt: now, ExpiresAt: s.idleEnd(sess, now),
 	}, seal(presented, next), now)
 	switch {
 	case errors.Is(err, storage.ErrAlreadyUsed):
@@ -426,9 +426,9 @@ func (s *Service) presentedAgain(ctx context.Context, sess storage.Session, pres
 		}
 		return next, nil
 	}
-	next := newRefreshToken(sess.ID)
-	err := s.store.ReplaceSuccessor(ctx, Hash(presented), old.SuccessorHash, storage.RefreshToken{
-		Hash: Hash(next), SessionID: sess.ID, CreatedAt: now, ExpiresAt: s.idleEnd(sess, now),
+	next := newRefreshToken(sess.ID, now)
+	err := s.store.ReplaceSuccessor(ctx, refreshKey(presented), old.SuccessorHash, storage.RefreshToken{
+		Hash: refreshKey(next), SessionID: sess.ID, CreatedAt: now, ExpiresAt: s.idleEnd(sess, now),
 	}, seal(presented, next), now)
 	switch {
 	case err == nil:
@@ -700,7 +700,7 @@ func (s *Service) RevokeRefreshToken(ctx context.Context, token string, authoriz
 	}
 	// The session id alone is no proof of holding the token: require the
 	// token itself to be a link of the chain.
-	if _, err := s.store.GetRefreshToken(ctx, Hash(token)); err != nil {
+	if _, err := s.store.GetRefreshToken(ctx, refreshKey(token)); err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
 			return false, nil
 		}

@@ -200,9 +200,9 @@ func TestExchangeCode(t *testing.T) {
 			if g.ExpiresIn != 15*time.Minute || g.Scope != scope {
 				t.Errorf("grant: got expires_in %v scope %q, want 15m, %q", g.ExpiresIn, g.Scope, scope)
 			}
-			prefix, secret, _ := strings.Cut(g.RefreshToken, ".")
-			if prefix != sid || len(secret) != 43 {
-				t.Errorf("refresh token %q: want %s.<43 characters>", g.RefreshToken, sid)
+			parts := strings.Split(g.RefreshToken, ".")
+			if stamp := fmt.Sprintf("%012x", f.clock.Now().UnixMilli()); len(parts) != 3 || parts[0] != sid || len(parts[1]) != 43 || parts[2] != stamp {
+				t.Errorf("refresh token %q: want %s.<43 characters>.%s", g.RefreshToken, sid, stamp)
 			}
 			if g.IDToken == "" {
 				t.Error("ID token missing for scope openid")
