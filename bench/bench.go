@@ -100,7 +100,12 @@ func (b *bench) run(ctx context.Context) error {
 		}
 	}
 	for _, store := range b.opts.stores {
-		run := func() error { return b.runStore(ctx, database{store: store, label: store, fill: b.opts.fill}) }
+		d := database{store: store, label: store, fill: b.opts.fill, sqlitePath: b.opts.fillFile}
+		if b.opts.compare != "" {
+			d.label += labelA
+			d.beside = &beside{label: store + labelB, bin: b.opts.compare}
+		}
+		run := func() error { return b.runStore(ctx, d) }
 		if b.opts.alternate > 0 {
 			run = func() error { return b.runAlternating(ctx, store) }
 		}
@@ -156,7 +161,8 @@ type database struct {
 	// sqlitePath is the SQLite file; "" is bench.db in the temporary
 	// directory. A file that exists already is used as it is: not filled.
 	sqlitePath string
-	fill       int // accounts to store before the scenarios (fill.go)
+	fill       int     // accounts to store before the scenarios (fill.go)
+	beside     *beside // a second broker, loaded in turns with this one (beside.go)
 }
 
 // runStore starts a broker on a database (a fresh one, unless d names an
@@ -216,17 +222,19 @@ func (b *bench) runStore(ctx context.Context, d database) error {
 	fmt.Fprintf(b.out, "%s: ready in %s on a fresh database, %s on restart\n", name, fmtDur(cold), fmtDur(restart))
 
 	targets := []*loaded{{label: d.label, br: br, a: &agent{broker: issuer, users: b.opts.users, apps: &tenantCycle{n: b.opts.tenants}}}}
-	if b.opts.compare != "" {
-		if targets, err = b.startCompare(ctx, d.label, dbURL, targets[0]); err != nil {
+	if d.beside != nil {
+		other, err := b.startBeside(ctx, *d.beside, dbURL)
+		if err != nil {
 			return err
 		}
+		targets = append(targets, other)
 	}
 	for _, sc := range b.opts.scenarios {
 		if err := b.runScenario(ctx, store, sc, targets); err != nil {
 			return err
 		}
 	}
-	if err := b.stopCompare(); err != nil {
+	if err := b.stopBeside(); err != nil {
 		return err
 	}
 	hwm := br.rss.highWater()

@@ -112,7 +112,7 @@ func fillAccounts(first, n int, now time.Time) []storage.Account {
 				Username: login, CreatedAt: at, UpdatedAt: at},
 			Identity: storage.Identity{Provider: "github", Subject: login, Username: login, Email: email,
 				EmailVerified: true, EmailTrusted: true, CreatedAt: at, UpdatedAt: at},
-			Session: storage.Session{ID: tokens.NewID(), TenantID: tenantID, Provider: "github", Scope: "openid email profile",
+			Session: storage.Session{ID: tokens.NewTimeID(at), TenantID: tenantID, Provider: "github", Scope: "openid email profile",
 				Roles: []string{"member"}, Facts: []byte(`{}`), AuthTime: at, CreatedAt: at, ExpiresAt: at.Add(90 * 24 * time.Hour)},
 			Refresh: storage.RefreshToken{Hash: tokens.Hash(tokens.NewOpaque()), CreatedAt: at, ExpiresAt: at.Add(30 * 24 * time.Hour)},
 		}

@@ -94,7 +94,7 @@ type options struct {
 	claims      int      // custom claims of the bench tenant (claims.go)
 	fill        int      // accounts stored before the scenarios (fill.go)
 	tenants     int      // runtime tenants the load spreads over (tenants.go)
-	alternate   int      // > 0: rounds of empty and filled databases (alternate.go)
+	alternate   int      // > 0: runs on an empty and a filled database, in turns (alternate.go)
 	fillFile    string   // the filled SQLite database, kept between runs
 	compare     string   // a second broker binary, measured beside the first (compare.go)
 	args        []string // as given, for the report
@@ -133,7 +133,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.revokedSpan, "revoked-span", 30*24*time.Hour, "-revoked: the revocations are spread evenly over this much time before now (0: all at once, a burst)")
 	fs.IntVar(&o.claims, "claims", 0, "give the bench tenant this many custom claims (CEL expressions, [[tenants.claims]]), evaluated at every login and refresh; at most 32")
 	fs.IntVar(&o.fill, "fill", 0, "before the scenarios, store this many users, each with an identity, a session and a live refresh token (through the store's own code, in batches)")
-	fs.IntVar(&o.alternate, "alternate", 0, "with -fill on SQLite: run the scenarios this many times on an empty database and as many on the filled one, alternately, each database kept between its runs, and report the filled/empty ratio of CPU per operation pair by pair")
+	fs.IntVar(&o.alternate, "alternate", 0, "with -fill on SQLite: run the scenarios this many times on an empty database and, in turns with it (two brokers at once, five rounds each), on the filled one, each database kept between the runs, and report the filled/empty ratio of CPU per operation run by run")
 	fs.StringVar(&o.fillFile, "fill-file", "", "with -fill on SQLite: keep the filled database in this `FILE`, and when it exists already use it as it is instead of filling (a million accounts take minutes)")
 	fs.StringVar(&o.compare, "compare", "", "also start this broker `BINARY` on the same database, as a second replica, and measure every scenario on both in turns (five rounds each, so that a change in the machine's speed weighs on both alike); the report gives B's CPU per operation against A's (-broker, or ./cmd/broker built)")
 	fs.IntVar(&o.tenants, "tenants", 0, "create this many runtime tenants (as the admin API does) before the scenarios, and spread the sign-ins over them in turn; 0: the one tenant of config.toml")

@@ -193,7 +193,7 @@ func (h *Handler) newSSO(c echo.Context, user storage.User, provider string, fac
 	now := h.cfg.Now()
 	secret := tokens.NewOpaque()
 	s := storage.SSOSession{
-		ID: tokens.NewID(), SecretHash: tokens.Hash(secret), UserID: user.ID, Provider: provider,
+		ID: tokens.NewTimeID(now), SecretHash: tokens.Hash(secret), UserID: user.ID, Provider: provider,
 		Facts: facts, GroupsKnown: groupsKnown, AuthTime: now, CreatedAt: now,
 		IdleExpiresAt: now.Add(h.cfg.SSO.IdleTTL), ExpiresAt: now.Add(h.cfg.SSO.MaxTTL),
 	}

@@ -184,7 +184,7 @@ func (s *Service) IssueCode(ctx context.Context, g CodeGrant) (code, sid string,
 		g.SSOID = g.SSO.ID
 	}
 	sess := storage.Session{
-		ID: NewID(), UserID: g.UserID, TenantID: g.TenantID, Provider: g.Provider,
+		ID: NewTimeID(now), UserID: g.UserID, TenantID: g.TenantID, Provider: g.Provider,
 		Scope: g.Scope, Roles: g.Roles, Facts: g.Facts, SSOID: g.SSOID, Nonce: g.Nonce,
 		AuthTime: authTime, CreatedAt: now, ExpiresAt: now.Add(s.cfg.RefreshMaxTTL),
 	}
