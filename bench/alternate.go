@@ -34,7 +34,7 @@ func (b *bench) runAlternating(ctx context.Context, store string) error {
 }
 
 // reportAlternating prints, for each scenario, the CPU per operation of
-// every run on either database and the ratio filled/empty of each round.
+// every run on either database and the ratio filled/empty of each run.
 func (b *bench) reportAlternating(w io.Writer) {
 	fmt.Fprintf(w, "\n| scenario | CPU/op, empty database | CPU/op, %d accounts | filled / empty, run by run | median |\n", b.opts.fill)
 	fmt.Fprintln(w, "| --- | --- | --- | --- | --: |")
