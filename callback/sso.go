@@ -63,10 +63,10 @@ func (h *Handler) browserSSO(c echo.Context) (storage.SSOSession, bool) {
 		return storage.SSOSession{}, false
 	}
 	ck, err := c.Cookie(h.cookieName(ssoCookie))
-	if err != nil || len(ck.Value) != 43 {
+	if err != nil || !tokens.WellFormed(ck.Value) {
 		return storage.SSOSession{}, false
 	}
-	s, err := h.cfg.SSO.Store.GetSSOSession(c.Request().Context(), tokens.Hash(ck.Value))
+	s, err := h.cfg.SSO.Store.GetSSOSession(c.Request().Context(), tokens.StoredKey(ck.Value))
 	if err != nil {
 		if !errors.Is(err, storage.ErrNotFound) {
 			h.log.Warn("broker session unreadable", "err", err)
@@ -191,9 +191,9 @@ func (h *Handler) newSSO(c echo.Context, user storage.User, provider string, fac
 		return nil, ""
 	}
 	now := h.cfg.Now()
-	secret := tokens.NewOpaque()
+	secret := tokens.NewStamped(now)
 	s := storage.SSOSession{
-		ID: tokens.NewTimeID(now), SecretHash: tokens.Hash(secret), UserID: user.ID, Provider: provider,
+		ID: tokens.NewTimeID(now), SecretHash: tokens.StoredKey(secret), UserID: user.ID, Provider: provider,
 		Facts: facts, GroupsKnown: groupsKnown, AuthTime: now, CreatedAt: now,
 		IdleExpiresAt: now.Add(h.cfg.SSO.IdleTTL), ExpiresAt: now.Add(h.cfg.SSO.MaxTTL),
 	}

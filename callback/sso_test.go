@@ -91,17 +91,26 @@ func TestSSOCookie(t *testing.T) {
 		}
 	}
 	if sso == nil || !sso.Secure || !sso.HttpOnly || sso.SameSite != http.SameSiteLaxMode || sso.Path != "/" ||
-		sso.Domain != "" || sso.MaxAge != 24*3600 || len(sso.Value) != 43 {
-		t.Fatalf("broker session cookie = %+v, want __Host-broker_sso, Secure, HttpOnly, Lax, /, 24h, 256 bits", sso)
+		sso.Domain != "" || sso.MaxAge != 24*3600 || !tokens.WellFormed(sso.Value) || !strings.Contains(sso.Value, ".") {
+		t.Fatalf("broker session cookie = %+v, want __Host-broker_sso, Secure, HttpOnly, Lax, /, 24h, 256 bits and a stamp", sso)
 	}
-	if _, ok := store.sessions[tokens.Hash(sso.Value)]; !ok || len(store.sessions) != 1 {
-		t.Fatalf("store holds %v, want one session under the cookie's hash", store.sessions)
+	if _, ok := store.sessions[tokens.StoredKey(sso.Value)]; !ok || len(store.sessions) != 1 {
+		t.Fatalf("store holds %v, want one session under the cookie's stamped hash", store.sessions)
 	}
 	if q := silent(sso); q.Get("code") != "broker-code" {
 		t.Errorf("prompt=none with the cookie: %v, want a code", q)
 	}
 	if q := silent(&http.Cookie{Name: "broker_sso", Value: sso.Value}); q.Get("error") != "login_required" {
 		t.Errorf("prompt=none with an unprefixed copy: %v, want login_required", q)
+	}
+	// A cookie set before secrets were stamped: its session is stored
+	// under the secret's plain hash, and still answers.
+	legacy := tokens.NewOpaque()
+	ss := store.sessions[tokens.StoredKey(sso.Value)]
+	ss.SecretHash = tokens.Hash(legacy)
+	store.sessions[ss.SecretHash] = ss
+	if q := silent(&http.Cookie{Name: sso.Name, Value: legacy}); q.Get("code") != "broker-code" {
+		t.Errorf("prompt=none with a cookie without a stamp: %v, want a code", q)
 	}
 	f.now = f.now.Add(time.Hour)
 	if q := silent(sso); q.Get("error") != "login_required" {

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -17,6 +19,53 @@ func NewOpaque() string {
 	b := make([]byte, opaqueBytes)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// NewStamped returns a fresh secret of 256 random bits followed by "." and
+// its stamp: now in milliseconds as 12 hex digits. The stamp is no secret
+// (its holder knows when it got it); it leads the key the secret is stored
+// under (StoredKey), so that keys grow with time. A new key then lands at
+// the end of the store's index, on the page the one before it dirtied,
+// however many keys are stored; a key that is only a hash lands on a
+// random page, and every such page is one more to write, to log and to
+// checkpoint per commit (issue 22). For the secrets written at every
+// sign-in or refresh: authorization codes, broker session cookies and
+// (after their session id) refresh tokens.
+func NewStamped(now time.Time) string {
+	return NewOpaque() + "." + fmt.Sprintf("%0*x", stampLen, now.UnixMilli())
+}
+
+// stampLen is a stamp's length in hex digits: 48 bits of milliseconds,
+// enough until the year 10889.
+const stampLen = 12
+
+func isStamp(s string) bool {
+	if len(s) != stampLen {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// WellFormed reports whether s can be a secret NewStamped made, or one
+// NewOpaque made before secrets were stamped.
+func WellFormed(s string) bool {
+	secret, stamp, stamped := strings.Cut(s, ".")
+	return len(secret) == 43 && (!stamped || isStamp(stamp))
+}
+
+// StoredKey is the key the store keeps a secret under: its hash, led by its
+// stamp when it ends in one. A secret made before secrets were stamped
+// keeps its plain hash as key, so it stays valid.
+func StoredKey(secret string) string {
+	if i := strings.LastIndexByte(secret, '.'); i >= 0 && isStamp(secret[i+1:]) {
+		return secret[i+1:] + Hash(secret)
+	}
+	return Hash(secret)
 }
 
 // NewID returns a fresh opaque identifier of 128 bits for users, sessions

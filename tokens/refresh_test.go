@@ -15,13 +15,13 @@ import (
 func TestRefreshTokenKeys(t *testing.T) {
 	f := newServiceFixture(t)
 	g := f.login(t, "openid")
-	if _, err := f.store.GetRefreshToken(t.Context(), refreshKey(g.RefreshToken)); err != nil {
+	if _, err := f.store.GetRefreshToken(t.Context(), StoredKey(g.RefreshToken)); err != nil {
 		t.Fatalf("the first token under its key: %v", err)
 	}
 	if _, err := f.store.GetRefreshToken(t.Context(), Hash(g.RefreshToken)); err == nil {
 		t.Fatal("the first token found under its plain hash: the stamp does not lead its key")
 	}
-	keys := []string{refreshKey(g.RefreshToken)}
+	keys := []string{StoredKey(g.RefreshToken)}
 	tok := g.RefreshToken
 	for range 3 {
 		f.clock.Advance(time.Millisecond)
@@ -30,7 +30,7 @@ func TestRefreshTokenKeys(t *testing.T) {
 			t.Fatalf("Refresh: %v", err)
 		}
 		tok = next.RefreshToken
-		keys = append(keys, refreshKey(tok))
+		keys = append(keys, StoredKey(tok))
 	}
 	for i := 1; i < len(keys); i++ {
 		if keys[i] <= keys[i-1] {
@@ -42,7 +42,7 @@ func TestRefreshTokenKeys(t *testing.T) {
 	code, sid := f.signIn(t, "openid", "")
 	legacy := sid + "." + NewOpaque()
 	now := f.clock.Now()
-	if _, err := f.store.RedeemCode(t.Context(), Hash(code), now, storage.RefreshToken{
+	if _, err := f.store.RedeemCode(t.Context(), StoredKey(code), now, storage.RefreshToken{
 		Hash: Hash(legacy), SessionID: sid, CreatedAt: now, ExpiresAt: now.Add(time.Hour),
 	}); err != nil {
 		t.Fatalf("RedeemCode: %v", err)
@@ -53,6 +53,77 @@ func TestRefreshTokenKeys(t *testing.T) {
 	}
 	if parts := strings.Split(next.RefreshToken, "."); len(parts) != 3 || parts[0] != sid {
 		t.Fatalf("its successor %q: want %s.<secret>.<stamp>", next.RefreshToken, sid)
+	}
+}
+
+// TestCodeKeys: an authorization code is stored under its stamp and hash,
+// as a refresh token is; a code issued before the stamp, stored under its
+// plain hash, still redeems.
+func TestCodeKeys(t *testing.T) {
+	f := newServiceFixture(t)
+	var keys []string
+	for range 3 {
+		f.clock.Advance(time.Millisecond)
+		code, _ := f.signIn(t, "openid", testVerifier)
+		if !WellFormed(code) || !strings.Contains(code, ".") {
+			t.Fatalf("code %q: want <secret>.<stamp>", code)
+		}
+		if _, err := f.store.GetCode(t.Context(), StoredKey(code)); err != nil {
+			t.Fatalf("the code under its key: %v", err)
+		}
+		if _, err := f.store.GetCode(t.Context(), Hash(code)); err == nil {
+			t.Fatal("the code found under its plain hash: the stamp does not lead its key")
+		}
+		keys = append(keys, StoredKey(code))
+	}
+	for i := 1; i < len(keys); i++ {
+		if keys[i] <= keys[i-1] {
+			t.Fatalf("key %d %q does not sort after key %d %q", i, keys[i], i-1, keys[i-1])
+		}
+	}
+
+	// A code of the earlier format: 43 characters, stored under its hash.
+	now := f.clock.Now()
+	sess := storage.Session{
+		ID: NewTimeID(now), UserID: f.user.ID, TenantID: testClient, Provider: "google", Scope: "openid",
+		AuthTime: now, CreatedAt: now, ExpiresAt: now.Add(time.Hour),
+	}
+	legacy := NewOpaque()
+	if err := f.store.CreateSession(t.Context(), storage.NewSession{Session: sess, Codes: []storage.AuthCode{{
+		Hash: Hash(legacy), TenantID: testClient, RedirectURI: testRedirect, CodeChallenge: S256Challenge(testVerifier),
+		SessionID: sess.ID, UserID: f.user.ID, Scope: "openid", ExpiresAt: now.Add(time.Minute),
+	}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.ExchangeCode(t.Context(), CodeExchange{Code: legacy, ClientID: testClient, RedirectURI: testRedirect, Verifier: testVerifier}); err != nil {
+		t.Fatalf("ExchangeCode(a code without a stamp): %v", err)
+	}
+}
+
+func TestWellFormedAndStoredKey(t *testing.T) {
+	secret := strings.Repeat("a", 43)
+	for _, tc := range []struct {
+		s  string
+		ok bool
+	}{
+		{secret, true},
+		{secret + ".0194a1b2c3d4", true},
+		{secret + ".0194A1B2C3D4", false}, // upper case
+		{secret + ".0194a1b2c3", false},   // short
+		{secret + ".0194a1b2c3d4.x", false},
+		{secret + ".", false},
+		{secret[1:], false},
+		{secret + "a", false},
+	} {
+		if ok := WellFormed(tc.s); ok != tc.ok {
+			t.Errorf("WellFormed(%q) = %v, want %v", tc.s, ok, tc.ok)
+		}
+	}
+	if got, want := StoredKey(secret+".0194a1b2c3d4"), "0194a1b2c3d4"+Hash(secret+".0194a1b2c3d4"); got != want {
+		t.Errorf("StoredKey(stamped) = %q, want %q", got, want)
+	}
+	if got, want := StoredKey(secret), Hash(secret); got != want {
+		t.Errorf("StoredKey(unstamped) = %q, want %q", got, want)
 	}
 }
 

@@ -188,9 +188,9 @@ func (s *Service) IssueCode(ctx context.Context, g CodeGrant) (code, sid string,
 		Scope: g.Scope, Roles: g.Roles, Facts: g.Facts, SSOID: g.SSOID, Nonce: g.Nonce,
 		AuthTime: authTime, CreatedAt: now, ExpiresAt: now.Add(s.cfg.RefreshMaxTTL),
 	}
-	code = NewOpaque()
+	code = NewStamped(now)
 	stored := storage.AuthCode{
-		Hash: Hash(code), TenantID: g.TenantID, RedirectURI: g.RedirectURI,
+		Hash: StoredKey(code), TenantID: g.TenantID, RedirectURI: g.RedirectURI,
 		CodeChallenge: g.CodeChallenge, SessionID: sess.ID, UserID: g.UserID,
 		Scope: g.Scope, Nonce: g.Nonce, ExpiresAt: now.Add(s.cfg.CodeTTL),
 	}
@@ -240,7 +240,7 @@ func (s *Service) ExchangeCode(ctx context.Context, in CodeExchange) (*Grant, er
 		return nil, oautherr.New(oautherr.InvalidRequest, "code is required")
 	}
 	now := s.cfg.Now()
-	hash := Hash(in.Code)
+	hash := StoredKey(in.Code)
 	code, err := s.code(ctx, hash, now)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
@@ -277,7 +277,7 @@ func (s *Service) ExchangeCode(ctx context.Context, in CodeExchange) (*Grant, er
 	}
 	refresh := newRefreshToken(sess.ID, now)
 	code, err = s.store.RedeemCode(ctx, hash, now, storage.RefreshToken{
-		Hash: refreshKey(refresh), SessionID: sess.ID, CreatedAt: now, ExpiresAt: s.idleEnd(sess, now),
+		Hash: StoredKey(refresh), SessionID: sess.ID, CreatedAt: now, ExpiresAt: s.idleEnd(sess, now),
 	})
 	if err == nil || errors.Is(err, storage.ErrAlreadyUsed) {
 		s.codes.remove(hash) // used: from now on the store says so
@@ -342,8 +342,8 @@ func (s *Service) Refresh(ctx context.Context, presented string, authorize func(
 		return nil, err
 	}
 	next := newRefreshToken(sid, now)
-	old, err := s.store.RotateRefreshToken(ctx, refreshKey(presented), storage.RefreshToken{
-		Hash: refreshKey(next), SessionID: sid, CreatedAt: now, ExpiresAt: s.idleEnd(sess, now),
+	old, err := s.store.RotateRefreshToken(ctx, StoredKey(presented), storage.RefreshToken{
+		Hash: StoredKey(next), SessionID: sid, CreatedAt: now, ExpiresAt: s.idleEnd(sess, now),
 	}, seal(presented, next), now)
 	switch {
 	case errors.Is(err, storage.ErrAlreadyUsed):
@@ -427,8 +427,8 @@ func (s *Service) presentedAgain(ctx context.Context, sess storage.Session, pres
 		return next, nil
 	}
 	next := newRefreshToken(sess.ID, now)
-	err := s.store.ReplaceSuccessor(ctx, refreshKey(presented), old.SuccessorHash, storage.RefreshToken{
-		Hash: refreshKey(next), SessionID: sess.ID, CreatedAt: now, ExpiresAt: s.idleEnd(sess, now),
+	err := s.store.ReplaceSuccessor(ctx, StoredKey(presented), old.SuccessorHash, storage.RefreshToken{
+		Hash: StoredKey(next), SessionID: sess.ID, CreatedAt: now, ExpiresAt: s.idleEnd(sess, now),
 	}, seal(presented, next), now)
 	switch {
 	case err == nil:
@@ -700,7 +700,7 @@ func (s *Service) RevokeRefreshToken(ctx context.Context, token string, authoriz
 	}
 	// The session id alone is no proof of holding the token: require the
 	// token itself to be a link of the chain.
-	if _, err := s.store.GetRefreshToken(ctx, refreshKey(token)); err != nil {
+	if _, err := s.store.GetRefreshToken(ctx, StoredKey(token)); err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
 			return false, nil
 		}
