@@ -47,7 +47,7 @@ func TestHotPathsReadNoTenant(t *testing.T) {
 	waitTenant(t, h, tn.ID)
 	mark := wire.Mark()
 	tr := h.SignIn("google", tn.ID, servertest.Alice)
-	waitAudit(t, wire, mark, 1) // the sign-in's event, written off its path
+	waitAudit(t, dsn, 1) // the sign-in's event, written off its path
 
 	mark = wire.Mark()
 	for range 20 {

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/socialbroker/broker/storage"
 )
 
@@ -32,22 +30,33 @@ func (s *Store) AppendAudit(ctx context.Context, e storage.AuditEvent) (int64, e
 	return id, wrap("append audit", err)
 }
 
-// AppendAudits sends the events in one batch: one round trip, one
-// transaction (the statements before a Sync form an implicit one, which
-// an error rolls back whole), with no BEGIN and COMMIT of their own.
+// AppendAudits stores the events with one statement, however many there
+// are: one round trip, one implicit transaction, one execution instead of
+// one per event. unnest yields the rows in the arrays' order, so the ids
+// follow the events' order.
 func (s *Store) AppendAudits(ctx context.Context, events []storage.AuditEvent) error {
+	if len(events) == 0 {
+		return nil
+	}
+	n := len(events)
+	times := make([]tstz, n)
+	types, actors, tenants, users, ips := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	details := make([][]byte, n)
+	for i, e := range events {
+		times[i], types[i], actors[i], tenants[i], users[i], ips[i], details[i] = tstz(e.Time), e.Type, e.Actor, e.Tenant, e.User, e.IP, e.Detail
+	}
 	err := s.do(ctx, opTimeout, func(ctx context.Context) error {
-		var b pgx.Batch
-		for _, e := range events {
-			b.Queue(insertAudit, auditArgs(e)...)
-		}
-		return s.pool.SendBatch(ctx, &b).Close()
+		_, err := s.pool.Exec(ctx, insertAudits, times, types, actors, tenants, users, ips, details)
+		return err
 	})
 	return wrap("append audits", err)
 }
 
 const insertAudit = `INSERT INTO audit_events (time, type, actor, tenant, user_id, ip, detail)
 	VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`
+
+const insertAudits = `INSERT INTO audit_events (time, type, actor, tenant, user_id, ip, detail)
+	SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bytea[])`
 
 func auditArgs(e storage.AuditEvent) []any {
 	return []any{tstz(e.Time), e.Type, e.Actor, e.Tenant, e.User, e.IP, e.Detail}
