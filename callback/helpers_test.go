@@ -132,25 +132,27 @@ func (g fakeGrants) IssueCode(ctx context.Context, cg tokens.CodeGrant) (string,
 	// All or nothing, as in one transaction: the state is spent last,
 	// once nothing else can fail. A code answered from the broker
 	// session has no state to spend.
-	if cg.LoginState.ID == "" {
-		return "broker-code", "sid-1", nil
-	}
-	g.states.mu.Lock()
-	if g.states.lose {
-		g.states.spend(cg.LoginState.ID)
-	}
-	err := g.states.seen(ctx, cg.LoginState.ID)
-	g.states.mu.Unlock()
-	if err != nil {
-		return "", "", err
+	spends := cg.LoginState.ID != ""
+	if spends {
+		g.states.mu.Lock()
+		if g.states.lose {
+			g.states.spend(cg.LoginState.ID)
+		}
+		err := g.states.seen(ctx, cg.LoginState.ID)
+		g.states.mu.Unlock()
+		if err != nil {
+			return "", "", err
+		}
 	}
 	if cg.SSO != nil && g.sso != nil {
 		if err := g.sso.PutSSOSession(ctx, *cg.SSO); err != nil {
 			return "", "", err
 		}
 	}
-	if err := g.states.UseLoginState(ctx, cg.LoginState.ID, cg.LoginState.ExpiresAt); err != nil {
-		return "", "", err
+	if spends {
+		if err := g.states.UseLoginState(ctx, cg.LoginState.ID, cg.LoginState.ExpiresAt); err != nil {
+			return "", "", err
+		}
 	}
 	return "broker-code", "sid-1", nil
 }
