@@ -221,7 +221,7 @@ func (b *bench) runStore(ctx context.Context, d database) error {
 	br.pprofURL = pprofURL
 	fmt.Fprintf(b.out, "%s: ready in %s on a fresh database, %s on restart\n", name, fmtDur(cold), fmtDur(restart))
 
-	targets := []*loaded{{label: d.label, br: br, a: &agent{broker: issuer, users: b.opts.users, apps: &tenantCycle{n: b.opts.tenants}}}}
+	targets := []*loaded{b.newLoaded(d.label, br, issuer)}
 	if d.beside != nil {
 		other, err := b.startBeside(ctx, *d.beside, dbURL)
 		if err != nil {

@@ -69,7 +69,7 @@ func (b *bench) startBeside(ctx context.Context, bs beside, dbURL string) (*load
 	}
 	b.liveB = br
 	fmt.Fprintf(b.out, "%s: ready in %s beside the first\n", spec.name, fmtDur(ready))
-	return &loaded{label: bs.label, br: br, a: &agent{broker: issuer, users: b.opts.users, apps: &tenantCycle{n: b.opts.tenants}}}, nil
+	return b.newLoaded(bs.label, br, issuer), nil
 }
 
 // stopBeside stops the second broker, if one runs.

@@ -96,7 +96,7 @@ type options struct {
 	tenants     int      // runtime tenants the load spreads over (tenants.go)
 	alternate   int      // > 0: runs on an empty and a filled database, in turns (alternate.go)
 	fillFile    string   // the filled SQLite database, kept between runs
-	compare     string   // a second broker binary, measured beside the first (compare.go)
+	compare     string   // a second broker binary, measured beside the first (beside.go)
 	args        []string // as given, for the report
 }
 

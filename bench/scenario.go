@@ -20,6 +20,12 @@ type loaded struct {
 	sessions []tokenResponse // signed in for check and me, which share them
 }
 
+// newLoaded is br, at issuer, with a client of its own that signs in the
+// fake upstreams' users in turn, over the run's tenants.
+func (b *bench) newLoaded(label string, br *brokerProc, issuer string) *loaded {
+	return &loaded{label: label, br: br, a: &agent{broker: issuer, users: b.opts.users, apps: &tenantCycle{n: b.opts.tenants}}}
+}
+
 // runScenario prepares what the scenario needs on every target (signed-in
 // sessions, refresh chains), measures them in turns and adds their rows.
 func (b *bench) runScenario(ctx context.Context, store, name string, targets []*loaded) error {

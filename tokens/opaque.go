@@ -14,6 +14,10 @@ import (
 // (codes, refresh tokens, states): 256 bits, beyond guessing (RFC 6749 §10.10).
 const opaqueBytes = 32
 
+// opaqueLen is the length of NewOpaque's secrets: opaqueBytes in unpadded
+// base64.
+const opaqueLen = (opaqueBytes*8 + 5) / 6
+
 // NewOpaque returns a fresh URL-safe random secret of 256 bits.
 func NewOpaque() string {
 	b := make([]byte, opaqueBytes)
@@ -55,7 +59,7 @@ func isStamp(s string) bool {
 // NewOpaque made before secrets were stamped.
 func WellFormed(s string) bool {
 	secret, stamp, stamped := strings.Cut(s, ".")
-	return len(secret) == 43 && (!stamped || isStamp(stamp))
+	return len(secret) == opaqueLen && (!stamped || isStamp(stamp))
 }
 
 // StoredKey is the key the store keeps a secret under: its hash, led by its

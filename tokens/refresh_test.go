@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/socialbroker/broker/internal/oautherr"
 	"github.com/socialbroker/broker/storage"
 )
 
@@ -75,6 +76,18 @@ func TestCodeKeys(t *testing.T) {
 			t.Fatal("the code found under its plain hash: the stamp does not lead its key")
 		}
 		keys = append(keys, StoredKey(code))
+	}
+	// The stamp is no secret, but it is part of what is hashed: a code
+	// under another stamp, or without its own, is no code, and leaves the
+	// real one to its client.
+	code, _ := f.signIn(t, "openid", testVerifier)
+	secret := code[:strings.LastIndexByte(code, '.')]
+	for _, forged := range []string{secret + ".000000000001", secret} {
+		_, err := f.svc.ExchangeCode(t.Context(), CodeExchange{Code: forged, ClientID: testClient, RedirectURI: testRedirect, Verifier: testVerifier})
+		wantOAuthErr(t, "ExchangeCode("+forged+")", err, oautherr.InvalidGrant)
+	}
+	if _, err := f.svc.ExchangeCode(t.Context(), CodeExchange{Code: code, ClientID: testClient, RedirectURI: testRedirect, Verifier: testVerifier}); err != nil {
+		t.Fatalf("ExchangeCode(the real code) after forged ones: %v", err)
 	}
 	for i := 1; i < len(keys); i++ {
 		if keys[i] <= keys[i-1] {

@@ -729,6 +729,9 @@ func TestRefreshRefusesUnknownTokens(t *testing.T) {
 		{"forged secret on the real session", sid + "." + NewOpaque()},
 		{"real secret on another session id", NewID() + "." + strings.SplitN(g0.RefreshToken, ".", 2)[1]},
 		{"oversize", sid + "." + NewOpaque() + strings.Repeat("x", 100)},
+		// The stamp is no secret, but it is part of what is hashed.
+		{"real secret under another stamp", g0.RefreshToken[:strings.LastIndexByte(g0.RefreshToken, '.')] + ".000000000001"},
+		{"real secret without its stamp", g0.RefreshToken[:strings.LastIndexByte(g0.RefreshToken, '.')]},
 	}
 	for _, tt := range tests {
 		_, err := f.svc.Refresh(t.Context(), tt.token, allow)
