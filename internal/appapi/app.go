@@ -28,8 +28,7 @@ type Endpoints struct {
 }
 
 // Check is GET /auth/check.
-func (e *Endpoints) Check(c echo.Context) error {
-	claims := authn.Claims(c)
+func (e *Endpoints) Check(c echo.Context, claims *tokens.AccessClaims) error {
 	// The hottest endpoint (an app calls it on every navigation) answers
 	// four fields of known types: written directly, not through
 	// encoding/json's reflection and an Encoder per call.
@@ -95,8 +94,7 @@ type identityJSON struct {
 }
 
 // Me is GET /auth/me.
-func (e *Endpoints) Me(c echo.Context) error {
-	claims := authn.Claims(c)
+func (e *Endpoints) Me(c echo.Context, claims *tokens.AccessClaims) error {
 	ctx := c.Request().Context()
 	u, err := e.Users.GetUser(ctx, claims.Subject)
 	if err != nil {
@@ -118,8 +116,7 @@ func (e *Endpoints) Me(c echo.Context) error {
 
 // Permissions is GET /auth/permissions: the token's roles and the
 // permissions the tenant's configuration attaches to them.
-func (e *Endpoints) Permissions(c echo.Context) error {
-	claims := authn.Claims(c)
+func (e *Endpoints) Permissions(c echo.Context, claims *tokens.AccessClaims) error {
 	t, ok := e.Tenants.Tenant(claims.TID)
 	if !ok { // removed since the token was checked
 		return tokens.Invalid("the app of this token is no longer configured")

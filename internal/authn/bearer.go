@@ -51,58 +51,61 @@ func BearerToken(r *http.Request) (string, bool) {
 // httpx.ErrNoToken, tokens.ErrTokenExpired or wrap tokens.ErrInvalidToken
 // (the error handler answers them 401); anything else is a server fault.
 func (a *Authn) Authenticate(c echo.Context) (*tokens.AccessClaims, error) {
+	claims, _, err := a.authenticate(c)
+	return claims, err
+}
+
+// authenticate is Authenticate, also returning the caller it worked out.
+func (a *Authn) authenticate(c echo.Context) (*tokens.AccessClaims, Caller, error) {
 	raw, ok := BearerToken(c.Request())
 	if !ok {
-		return nil, httpx.ErrNoToken
+		return nil, Caller{}, httpx.ErrNoToken
 	}
 	claims, err := a.Tokens.Verify(c.Request().Context(), raw)
 	if err != nil {
-		return nil, err
+		return nil, Caller{}, err
 	}
-	if _, err := a.SameApp(c, claims.TID); err != nil {
-		return nil, err
+	cl := a.CallerOf(c)
+	if _, err := a.sameApp(cl, claims.TID); err != nil {
+		return nil, Caller{}, err
 	}
-	return claims, nil
+	return claims, cl, nil
 }
 
-const claimsKey = "broker.claims"
+// Handler is an endpoint behind a bearer access token: it is given the
+// token's verified claims (as an argument, not through the request's
+// key-value store, which would cost every such request a map).
+type Handler func(c echo.Context, claims *tokens.AccessClaims) error
 
-// Claims returns the verified claims Bearer put on the request.
-func Claims(c echo.Context) *tokens.AccessClaims {
-	claims, _ := c.Get(claimsKey).(*tokens.AccessClaims)
-	return claims
+// Bearer admits to h only requests with a valid access token of the
+// calling app. members are added to the body of a 401 (/auth/check's
+// "authenticated": false).
+func (a *Authn) Bearer(h Handler, members map[string]any) echo.HandlerFunc {
+	return a.bearer(h, members, false)
 }
 
-// Bearer admits only requests with a valid access token of the calling
-// app, whose claims it puts on the request (Claims). members are added to
-// the body of a 401 (/auth/check's "authenticated": false).
-func (a *Authn) Bearer(members map[string]any) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			claims, err := a.Authenticate(c)
-			if err != nil {
-				if members != nil {
-					err = httpx.WithMembers(err, members)
-				}
-				return err
-			}
-			c.Set(claimsKey, claims)
-			return next(c)
-		}
-	}
+// AppBearer is Bearer for the endpoints that answer about one app's user
+// (/auth/check, /auth/me, /auth/permissions): the calling app must also be
+// named, by X-Tenant-ID or by an Origin that belongs to exactly one
+// tenant. A backend that forgot to say which app it is would otherwise
+// admit any app's token, including users its own rules refuse. The token
+// is judged first: a missing or bad one is a 401 whoever asks.
+func (a *Authn) AppBearer(h Handler, members map[string]any) echo.HandlerFunc {
+	return a.bearer(h, members, true)
 }
 
-// RequireApp is for the endpoints that answer about one app's user
-// (/auth/check, /auth/me, /auth/permissions), after Bearer: the calling
-// app must be named, by X-Tenant-ID or by an Origin that belongs to
-// exactly one tenant. A backend that forgot to say which app it is would
-// otherwise admit any app's token, including users its own rules refuse.
-// The token is judged first: a missing or bad one is a 401 whoever asks.
-func (a *Authn) RequireApp(next echo.HandlerFunc) echo.HandlerFunc {
+func (a *Authn) bearer(h Handler, members map[string]any, requireApp bool) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if cl := a.CallerOf(c); cl.Named == "" && cl.Tenant == nil {
+		claims, cl, err := a.authenticate(c)
+		if err != nil {
+			if members != nil {
+				err = httpx.WithMembers(err, members)
+			}
+			return err
+		}
+		if requireApp && cl.Named == "" && cl.Tenant == nil {
 			return errNoApp
 		}
-		return next(c)
+		return h(c, claims)
 	}
 }

@@ -26,8 +26,8 @@ import (
 	"github.com/socialbroker/broker/tokens/jwstest"
 )
 
-// Broker access tokens under attack at every endpoint that takes one (the
-// Bearer middleware, and /introspect): forged, confused and malformed
+// Broker access tokens under attack at every endpoint that takes one
+// (those behind Bearer, and /introspect): forged, confused and malformed
 // tokens. Each case names the defence it proves.
 
 // b64 is base64url without padding (RFC 7515 §2).

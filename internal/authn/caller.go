@@ -16,23 +16,18 @@ type Caller struct {
 	Tenant *tenants.Tenant
 }
 
-const callerKey = "broker.caller"
-
-// CallerOf returns the app c comes from, worked out on first use and kept
-// on the request: the rate limiter, cookie mode and token checks of one
-// request all ask, and get one answer.
-func (a *Authn) CallerOf(c echo.Context) *Caller {
-	if cl, ok := c.Get(callerKey).(*Caller); ok {
-		return cl
-	}
+// CallerOf returns the app c comes from. It is worked out anew at each
+// ask (two header reads and a lookup in the registry) rather than kept on
+// the request: keeping it cost /auth/check a map and a lock per request,
+// more than working it out twice.
+func (a *Authn) CallerOf(c echo.Context) Caller {
 	h := c.Request().Header
-	cl := &Caller{Named: h.Get("X-Tenant-ID"), Origin: h.Get("Origin")}
+	cl := Caller{Named: h.Get("X-Tenant-ID"), Origin: h.Get("Origin")}
 	if cl.Named != "" {
 		cl.Tenant, _ = a.Tenants.Tenant(cl.Named)
 	} else if cl.Origin != "" {
 		cl.Tenant, _ = a.Tenants.TenantOfOrigin(cl.Origin)
 	}
-	c.Set(callerKey, cl)
 	return cl
 }
 
@@ -40,11 +35,15 @@ func (a *Authn) CallerOf(c echo.Context) *Caller {
 // another app: a different X-Tenant-ID, or a browser Origin that tenant
 // does not allow. It returns the token's tenant.
 func (a *Authn) SameApp(c echo.Context, tid string) (*tenants.Tenant, error) {
+	return a.sameApp(a.CallerOf(c), tid)
+}
+
+// sameApp is SameApp for a caller already worked out.
+func (a *Authn) sameApp(cl Caller, tid string) (*tenants.Tenant, error) {
 	t, ok := a.Tenants.Tenant(tid)
 	if !ok {
 		return nil, invalid("the app of this token is no longer configured")
 	}
-	cl := a.CallerOf(c)
 	if cl.Named != "" && cl.Named != tid {
 		return nil, invalid("token belongs to another app")
 	}

@@ -7,9 +7,9 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/socialbroker/broker/callback"
-	"github.com/socialbroker/broker/internal/authn"
 	"github.com/socialbroker/broker/internal/httpx"
 	"github.com/socialbroker/broker/internal/oautherr"
+	"github.com/socialbroker/broker/tokens"
 )
 
 // Discovery is both /.well-known/openid-configuration (OIDC Discovery §3)
@@ -53,8 +53,7 @@ func (e *Endpoints) JWKS(c echo.Context) error {
 }
 
 // Userinfo is the OIDC UserInfo endpoint (OIDC Core §5.3).
-func (e *Endpoints) Userinfo(c echo.Context) error {
-	claims := authn.Claims(c)
+func (e *Endpoints) Userinfo(c echo.Context, claims *tokens.AccessClaims) error {
 	u, err := e.Users.GetUser(c.Request().Context(), claims.Subject)
 	if err != nil {
 		return err

@@ -68,15 +68,15 @@ func (s *Server) routes(flow *callback.Handler, mount func(*echo.Echo)) *echo.Ec
 	for _, path := range []string{"/token", "/revoke", "/introspect", "/userinfo", "/auth/check", "/auth/me", "/auth/permissions", "/auth/refresh", "/auth/logout"} {
 		api.OPTIONS(path, func(c echo.Context) error { return c.NoContent(http.StatusNoContent) })
 	}
-	bearer := s.auth.Bearer(nil)
+	userinfo := s.auth.Bearer(std.Userinfo, nil)
 	api.POST("/token", std.Token, httpx.NoStore, limits.client)
 	api.POST("/revoke", std.Revoke, httpx.NoStore, limits.client)
 	api.POST("/introspect", std.Introspect, httpx.NoStore, limits.client)
-	api.GET("/userinfo", std.Userinfo, httpx.NoStore, bearer)
-	api.POST("/userinfo", std.Userinfo, httpx.NoStore, bearer)
-	api.GET("/auth/check", app.Check, httpx.NoStore, s.auth.Bearer(map[string]any{"authenticated": false}), s.auth.RequireApp)
-	api.GET("/auth/me", app.Me, httpx.NoStore, bearer, s.auth.RequireApp)
-	api.GET("/auth/permissions", app.Permissions, httpx.NoStore, bearer, s.auth.RequireApp)
+	api.GET("/userinfo", userinfo, httpx.NoStore)
+	api.POST("/userinfo", userinfo, httpx.NoStore)
+	api.GET("/auth/check", s.auth.AppBearer(app.Check, map[string]any{"authenticated": false}), httpx.NoStore)
+	api.GET("/auth/me", s.auth.AppBearer(app.Me, nil), httpx.NoStore)
+	api.GET("/auth/permissions", s.auth.AppBearer(app.Permissions, nil), httpx.NoStore)
 	api.POST("/auth/refresh", app.Refresh, httpx.NoStore, limits.refresh)
 	api.POST("/auth/logout", app.Logout, httpx.NoStore)
 	if s.cfg.AdminListen == "" { // otherwise only ServeAdmin answers it
